@@ -1,0 +1,189 @@
+"""Load and validate the one TOML config file.
+
+Every problem is reported at once as a `ConfigError` naming the file, the key and what is wrong;
+secret values never appear in any message.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from rules import RULES
+
+DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message says where and how to fix it."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MonitorSection(Strict):
+    state_dir: Path = Path("state")
+    timezone: str = "Europe/Moscow"
+    language: Literal["ru", "en"] = "ru"
+    poll_minutes: int = Field(10, ge=1, le=1440)
+    history_days: int = Field(60, ge=7, le=365)
+    overlap_minutes: int = Field(120, ge=0, le=10080)
+    analytics_refresh_minutes: int = Field(60, ge=1, le=1440)
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}; expected an IANA name such as Europe/Moscow") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Account(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    client_id: int = Field(gt=0)
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    api_key_file: Path | None = None
+    base_url: str = Field(DEFAULT_BASE_URL, pattern=r"^https?://[^\s/]+")
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+
+    def secret(self) -> SecretStr:
+        """Given the account's key source, return the key; raise ValueError naming the source if absent."""
+        sources = [s for s in ("api_key", "api_key_env", "api_key_file") if getattr(self, s) is not None]
+        if len(sources) != 1:
+            raise ValueError("set exactly one of api_key_file, api_key_env or api_key (found "
+                             f"{', '.join(sources) or 'none'})")
+        if self.api_key is not None:
+            key = self.api_key.get_secret_value()
+        elif self.api_key_env is not None:
+            key = os.environ.get(self.api_key_env, "")
+            if not key:
+                raise ValueError(f"api_key_env: environment variable {self.api_key_env} is not set or empty")
+        else:
+            path = self.api_key_file
+            try:
+                key = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"api_key_file: cannot read {path}: {exc.strerror}") from None
+            if not key:
+                raise ValueError(f"api_key_file: {path} is empty")
+        return SecretStr(key)
+
+
+def key_file_path(config_path: Path, value: Path) -> Path:
+    """A bare file name found in systemd's $CREDENTIALS_DIRECTORY (LoadCredential=) is taken from
+    there, so the unit file needs no path to the key; anything else is relative to the config."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and len(value.parts) == 1 and (Path(creds) / value).exists():
+        return Path(creds) / value
+    return _resolve(config_path, value)
+
+
+class FileChannel(Strict):
+    """Appends each notification and support draft to files in a directory."""
+
+    type: Literal["file"]
+    name: str = "file"
+    directory: Path = Path("notifications")
+
+
+Channel = FileChannel
+
+RulesSection = create_model(  # type: ignore[call-overload]
+    "RulesSection",
+    __config__=ConfigDict(extra="forbid"),
+    **{name: (rule.Config, rule.Config()) for name, rule in RULES.items()},
+)
+
+
+class Settings(BaseSettings):
+    """The whole config; environment variables OZON_MONITOR_<SECTION>__<KEY> override the file."""
+
+    model_config = SettingsConfigDict(env_prefix="OZON_MONITOR_", env_nested_delimiter="__", extra="forbid")
+
+    monitor: MonitorSection = MonitorSection()
+    accounts: list[Account] = Field(min_length=1)
+    rules: RulesSection = RulesSection()  # type: ignore[valid-type]
+    channels: list[Channel] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings
+
+    def account(self, name: str) -> Account:
+        return next(a for a in self.accounts if a.name == name)
+
+
+def load_config(path: str | Path) -> Settings:
+    """Given a TOML file, return validated settings with relative paths resolved against the
+    file's folder and every API key readable; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(f"{path}: {_describe(err)}" for err in exc.errors())) from None
+
+    problems = []
+    names = [a.name for a in settings.accounts]
+    for index, account in enumerate(settings.accounts):
+        if names.count(account.name) > 1:
+            problems.append(f"accounts[{index}].name: {account.name!r} is used by more than one account")
+        if account.api_key_file is not None:
+            account.api_key_file = key_file_path(path, account.api_key_file)
+        try:
+            account.secret()
+        except ValueError as exc:
+            problems.append(f"accounts[{index}] ({account.name}): {exc}")
+    channel_names = [c.name for c in settings.channels]
+    for index, channel in enumerate(settings.channels):
+        if channel_names.count(channel.name) > 1:
+            problems.append(f"channels[{index}].name: {channel.name!r} is used by more than one channel")
+        channel.directory = _resolve(path, channel.directory)
+    if problems:
+        raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
+    settings.monitor.state_dir = _resolve(path, settings.monitor.state_dir)
+    return settings
+
+
+def _resolve(config_path: Path, value: Path) -> Path:
+    value = value.expanduser()
+    return value if value.is_absolute() else (config_path.parent / value).resolve()
+
+
+def _describe(err: dict[str, Any]) -> str:
+    """One pydantic error as `key.path: message`, never echoing the input (it may be a secret)."""
+    loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"]).lstrip(".")
+    if err["type"] == "extra_forbidden":
+        parent = err["loc"][:-1]
+        if parent == ("rules",):
+            return f"{loc}: unknown rule; valid rules: {', '.join(sorted(RULES))}"
+        return f"{loc}: unknown key (check the spelling against config.example.toml)"
+    if err["type"] == "missing":
+        return f"{loc}: required key is missing"
+    if err["type"] == "union_tag_invalid" or (err["loc"] and err["loc"][-1] == "type" and "channels" in err["loc"]):
+        return f"{loc}: unsupported channel type; valid types: file"
+    return f"{loc or '(top level)'}: {err['msg'].removeprefix('Value error, ')}"

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from monitor.config import Settings, load_config
+from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
+
+# A Wednesday, 15:00 in Moscow: daytime, so a sales stop is visible within hours.
+NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def scenario() -> Scenario:
+    """A mid-size seller whose orders stopped four hours before NOW."""
+    return Scenario(seed=3, skus=120, orders_per_day=150, history_days=40,
+                    incidents=[Incident("sales_stop", start=NOW - timedelta(hours=4))])
+
+
+@pytest.fixture
+def simulator(scenario: Scenario) -> Iterator[SimulatorServer]:
+    """The simulator on a loopback port, its clock frozen at NOW."""
+    with SimulatorServer(Simulator(World(scenario), clock=lambda: NOW)) as server:
+        yield server
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config file into tmp_path; `body` is appended to a valid minimal config."""
+    def write(body: str = "", *, base_url: str = "http://127.0.0.1:9", accounts: bool = True,
+              key: str = "demo-key", name: str = "config.toml") -> Path:
+        (tmp_path / "key.txt").write_text(key)
+        account = (f'[[accounts]]\nname = "shop"\nclient_id = 123456\napi_key_file = "key.txt"\n'
+                   f'base_url = "{base_url}"\n') if accounts else ""
+        path = tmp_path / name
+        path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\n\n{account}\n'
+                        f'[[channels]]\ntype = "file"\ndirectory = "out"\n\n{body}', encoding="utf-8")
+        return path
+    return write
+
+
+@pytest.fixture
+def settings(simulator: SimulatorServer, write_config: Callable[..., Path]) -> Settings:
+    return load_config(write_config(base_url=simulator.base_url))

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_example_config_validates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OZON_API_KEY", "secret-from-env")
+    settings = load_config(ROOT / "config.example.toml")
+    assert settings.monitor.timezone == "Europe/Moscow"
+    assert settings.monitor.language == "ru"
+    assert settings.accounts[0].secret().get_secret_value() == "secret-from-env"
+
+
+def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path: Path) -> None:
+    settings = load_config(write_config())
+    assert settings.monitor.state_dir == tmp_path / "state"
+    assert settings.channels[0].directory == tmp_path / "out"
+    assert settings.rules.sales_drop.enabled is True
+    assert settings.accounts[0].base_url == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("[monitor\n", "not valid TOML"),
+    ("[rules.sales_drop]\nalpha = 'high'\n", "rules.sales_drop.alpha: Input should be a valid number"),
+    ("[rules.sales_drop]\nwindow = 3\n", "rules.sales_drop.window: unknown key"),
+    ("[rules.no_such_rule]\nenabled = true\n", "rules.no_such_rule: unknown rule; valid rules: sales_drop"),
+    ("[[channels]]\ntype = \"pager\"\n", "channels[1]"),
+    ("[extra]\nx = 1\n", "extra: unknown key"),
+])
+def test_broken_config_names_the_file_and_key(write_config, body: str, expected: str) -> None:
+    path = write_config(body)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_timezone_must_be_known(tmp_path: Path, write_config) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('[monitor]\n', '[monitor]\ntimezone = "Mars/Olympus"\n'))
+    with pytest.raises(ConfigError, match=r"monitor.timezone: .*unknown timezone 'Mars/Olympus'"):
+        load_config(path)
+
+
+def test_missing_accounts_is_reported(write_config) -> None:
+    with pytest.raises(ConfigError, match="accounts: required key is missing"):
+        load_config(write_config(accounts=False))
+
+
+def test_missing_env_secret_names_the_variable(write_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key_env = "SHOP_KEY"'))
+    monkeypatch.delenv("SHOP_KEY", raising=False)
+    with pytest.raises(ConfigError, match=r"accounts\[0\] \(shop\): api_key_env: environment variable SHOP_KEY"):
+        load_config(path)
+
+
+def test_two_key_sources_are_refused(write_config) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key_file = "key.txt"\napi_key = "x"'))
+    with pytest.raises(ConfigError, match="set exactly one of"):
+        load_config(path)
+
+
+def test_key_file_is_read_from_systemd_credentials(write_config, tmp_path: Path, monkeypatch) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "ozon-key").write_text("from-credstore\n")
+    path = write_config()
+    path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key_file = "ozon-key"'))
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert load_config(path).accounts[0].secret().get_secret_value() == "from-credstore"
+
+
+def test_environment_overrides_the_file(write_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OZON_MONITOR_MONITOR__LANGUAGE", "en")
+    settings = load_config(write_config())
+    assert settings.monitor.language == "en"
+    assert settings.monitor.history_days == 35  # the rest of the file's [monitor] table still applies
+
+
+def test_cli_exits_2_with_one_message_and_never_prints_the_secret(write_config, capsys) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('api_key_file = "key.txt"',
+                                             'api_key = "TOP-SECRET-123"\nclient_id_typo = 1'))
+    assert main(["config", "validate", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "accounts[0].client_id_typo: unknown key" in err
+    assert "TOP-SECRET-123" not in out + err
+
+
+def test_cli_validate_accepts_a_good_file(write_config, capsys) -> None:
+    assert main(["config", "validate", str(write_config())]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_secret_is_not_in_repr(write_config) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key = "TOP-SECRET-123"'))
+    settings = load_config(path)
+    assert "TOP-SECRET-123" not in repr(settings) and "TOP-SECRET-123" not in str(settings.model_dump())

@@ -1,0 +1,80 @@
+"""sales_drop on data from the simulator's world model (pure Python, no HTTP)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from scipy import stats
+
+from monitor.simulator import Incident, Scenario, World
+from rules import AccountData, Order
+from rules.sales import SalesDropConfig, sales_drop
+from rules.stats import low_count_p_value
+from tests.conftest import NOW
+
+HISTORY = timedelta(days=35)
+
+
+def account_data(scenario: Scenario, now: datetime = NOW, history: timedelta = HISTORY) -> AccountData:
+    orders = [Order(o.posting_number, o.created_at, (o.sku,))
+              for o in World(scenario).orders(now - history, now, now)]
+    return AccountData("shop", 123456, now, orders, now - history)
+
+
+def test_fires_critical_on_a_full_stop_and_dates_it_by_the_last_order() -> None:
+    stop = NOW - timedelta(hours=4)
+    data = account_data(Scenario(seed=1, orders_per_day=150, incidents=[Incident("sales_stop", start=stop)]))
+    [finding] = sales_drop(data, SalesDropConfig())
+    assert finding.severity == "critical"
+    assert finding.evidence["observed"] == 0
+    assert finding.evidence["window_hours"] == 3
+    assert finding.evidence["p_value"] < 0.001
+    assert stop - timedelta(hours=1) < finding.started_at <= stop
+    assert finding.affected_skus  # the SKUs that usually sell in these hours
+
+
+def test_fires_warning_on_a_large_partial_drop() -> None:
+    incident = Incident("sales_drop", start=NOW - timedelta(hours=8), factor=0.25)
+    [finding] = sales_drop(account_data(Scenario(seed=2, orders_per_day=200, incidents=[incident])), SalesDropConfig())
+    assert finding.severity == "warning"
+    assert 0.5 <= finding.evidence["drop_share"] < 0.9
+
+
+@pytest.mark.parametrize("factor", [0.8, 0.7])
+def test_quiet_on_a_near_miss_drop_smaller_than_min_drop(factor: float) -> None:
+    incident = Incident("sales_drop", start=NOW - timedelta(hours=30), factor=factor)
+    assert sales_drop(account_data(Scenario(seed=4, orders_per_day=300, incidents=[incident])), SalesDropConfig()) == []
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_quiet_on_normal_noise_at_any_hour_of_the_week(seed: int) -> None:
+    world = World(Scenario(seed=100 + seed, orders_per_day=120, day_noise=0.15))
+    for hours in range(0, 7 * 24, 7):  # 24 moments spread over a week, night and day
+        now = NOW + timedelta(hours=hours)
+        orders = [Order(o.posting_number, o.created_at, (o.sku,)) for o in world.orders(now - HISTORY, now, now)]
+        data = AccountData("shop", 1, now, orders, now - HISTORY)
+        assert sales_drop(data, SalesDropConfig()) == [], f"false alarm at {now}"
+
+
+def test_quiet_when_history_does_not_cover_the_baseline_weeks() -> None:
+    scenario = Scenario(seed=1, orders_per_day=150, incidents=[Incident("sales_stop", start=NOW - timedelta(hours=6))])
+    assert sales_drop(account_data(scenario, history=timedelta(days=20)), SalesDropConfig()) == []
+
+
+def test_quiet_on_a_low_volume_seller_where_a_stop_cannot_be_told_from_chance() -> None:
+    scenario = Scenario(seed=1, orders_per_day=4, incidents=[Incident("sales_stop", start=NOW - timedelta(hours=5))])
+    assert sales_drop(account_data(scenario), SalesDropConfig()) == []
+
+
+def test_fingerprint_is_stable_across_cycles() -> None:
+    scenario = Scenario(seed=1, orders_per_day=150, incidents=[Incident("sales_stop", start=NOW - timedelta(hours=4))])
+    first = sales_drop(account_data(scenario), SalesDropConfig())
+    later = sales_drop(account_data(scenario, now=NOW + timedelta(minutes=30)), SalesDropConfig())
+    assert first[0].fingerprint == later[0].fingerprint
+
+
+def test_overdispersed_history_is_judged_less_harshly_than_poisson() -> None:
+    _, steady = low_count_p_value(10, [20, 20, 21, 19])
+    _, volatile = low_count_p_value(10, [8, 35, 12, 25])
+    assert steady == pytest.approx(stats.poisson.cdf(10, 20))
+    assert volatile > steady * 10
