@@ -1,0 +1,1 @@
+"""The Ozon Seller API: transport (`client`), response models (`models`), methods (`endpoints`)."""

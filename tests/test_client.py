@@ -1,0 +1,163 @@
+"""The HTTP client against recorded Ozon answers (respx): paging, retries, typed errors."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+import respx
+
+from monitor.ozon import endpoints
+from monitor.ozon.client import (AccessDenied, AuthError, BadRequest, BadResponse, MethodGone, OzonClient,
+                                 RateLimited, ServerError)
+
+BASE = "https://api-seller.example"
+KEY = "SECRET-KEY-42"
+SINCE, TO = datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 2, tzinfo=timezone.utc)
+
+
+class FakeTime:
+    """A clock that moves only when the client sleeps, so backoff is tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def time_() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def client(time_: FakeTime) -> OzonClient:
+    return OzonClient(BASE, 123456, KEY, retry_budget=60, sleep=time_.sleep, clock=time_.clock)
+
+
+def posting(number: str) -> dict:
+    return {"posting_number": number, "status": "delivered", "in_process_at": "2026-11-01T10:00:00Z",
+            "products": [{"sku": 1, "offer_id": "A", "quantity": 1, "price": {"amount": "10.00", "currency": "RUB"}}],
+            "some_new_field": {"nested": True}}
+
+
+@respx.mock
+def test_fbs_paging_follows_the_cursor_and_sends_auth_headers(client: OzonClient) -> None:
+    pages = iter([
+        {"postings": [posting("1-1-1"), posting("1-2-1")], "cursor": "c1", "has_next": True},
+        {"postings": [posting("1-3-1")], "cursor": "c2", "has_next": True},
+        {"postings": [], "cursor": "", "has_next": False},
+    ])
+    route = respx.post(f"{BASE}/v4/posting/fbs/list").mock(side_effect=lambda req: httpx.Response(200, json=next(pages)))
+    numbers = [p.posting_number for page in endpoints.fbs_postings(client, SINCE, TO) for p in page]
+    assert numbers == ["1-1-1", "1-2-1", "1-3-1"]
+    sent = [call.request for call in route.calls]
+    assert [json.loads(r.content)["cursor"] for r in sent] == ["", "c1", "c2"]
+    assert sent[0].headers["Client-Id"] == "123456" and sent[0].headers["Api-Key"] == KEY
+
+
+@respx.mock
+def test_cursor_that_does_not_advance_is_a_bad_response(client: OzonClient) -> None:
+    respx.post(f"{BASE}/v3/posting/fbo/list").mock(
+        return_value=httpx.Response(200, json={"postings": [posting("1")], "cursor": "same", "has_next": True}))
+    with pytest.raises(BadResponse, match="cursor did not advance"):
+        list(endpoints.fbo_postings(client, SINCE, TO))
+
+
+@respx.mock
+def test_server_errors_are_retried_with_backoff(client: OzonClient, time_: FakeTime) -> None:
+    route = respx.post(f"{BASE}/v3/posting/fbo/list").mock(side_effect=[
+        httpx.Response(503, json={"code": 14, "message": "unavailable"}),
+        httpx.Response(500, json={"code": 13, "message": "internal"}),
+        httpx.Response(200, json={"postings": [posting("1")], "has_next": False}),
+    ])
+    pages = list(endpoints.fbo_postings(client, SINCE, TO))
+    assert [p.posting_number for p in pages[0]] == ["1"]
+    assert route.call_count == 3
+    backoffs = [s for s in time_.sleeps if s > 0.1]  # leave out the 20 ms global pacing
+    assert len(backoffs) == 2 and backoffs[1] > backoffs[0] / 2  # grows exponentially, with jitter
+
+
+@respx.mock
+def test_retry_after_is_honoured_on_429(client: OzonClient, time_: FakeTime) -> None:
+    respx.post(f"{BASE}/v3/posting/fbo/list").mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "7"}, json={"code": 8, "message": "rate limit"}),
+        httpx.Response(200, json={"postings": [], "has_next": False}),
+    ])
+    list(endpoints.fbo_postings(client, SINCE, TO))
+    assert 7.0 in time_.sleeps
+
+
+@respx.mock
+def test_retries_stop_at_the_time_budget(client: OzonClient, time_: FakeTime) -> None:
+    route = respx.post(f"{BASE}/v3/posting/fbo/list").mock(
+        return_value=httpx.Response(502, text="<html>bad gateway</html>"))
+    with pytest.raises(ServerError, match="HTTP 502"):
+        list(endpoints.fbo_postings(client, SINCE, TO))
+    assert time_.now <= 60
+    assert 3 <= route.call_count < 20
+
+
+@respx.mock
+def test_timeouts_are_retried_then_reported(client: OzonClient) -> None:
+    respx.post(f"{BASE}/v3/posting/fbo/list").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(ServerError, match="timed out"):
+        list(endpoints.fbo_postings(client, SINCE, TO))
+
+
+@pytest.mark.parametrize("status, body, error", [
+    (404, {"code": 5, "message": "Invalid Api-Key, please check the key and try again"}, AuthError),
+    (403, {"code": 7, "message": "Api-key is deactivated, use another one or generate a new one"}, AuthError),
+    (403, {"code": 7, "message": "Api-Key is missing a required role for a method"}, AccessDenied),
+    (403, {"code": 7, "message": "access denied"}, AccessDenied),
+    (404, {"code": 5, "message": "Not Found"}, MethodGone),
+    (400, {"code": 3, "message": "limit must be between 1 and 100"}, BadRequest),
+])
+@respx.mock
+def test_client_errors_are_typed_and_never_retried(client: OzonClient, status: int, body: dict, error: type) -> None:
+    route = respx.post(f"{BASE}/v3/posting/fbo/list").mock(return_value=httpx.Response(status, json=body))
+    with pytest.raises(error) as raised:
+        list(endpoints.fbo_postings(client, SINCE, TO))
+    assert route.call_count == 1
+    assert raised.value.method == "/v3/posting/fbo/list"
+    assert KEY not in str(raised.value)
+
+
+@respx.mock
+def test_rate_limited_after_budget_is_typed(client: OzonClient) -> None:
+    respx.post(f"{BASE}/v3/posting/fbo/list").mock(return_value=httpx.Response(429, json={"message": "slow down"}))
+    with pytest.raises(RateLimited):
+        list(endpoints.fbo_postings(client, SINCE, TO))
+
+
+@pytest.mark.parametrize("response, match", [
+    (httpx.Response(200, text='{"postings": [{"posting_numb'), "not valid JSON"),
+    (httpx.Response(200, json={"postings": [{"status": "delivered"}]}), "postings.0.posting_number"),
+    (httpx.Response(200, json={"postings": "nope"}), "postings"),
+])
+@respx.mock
+def test_malformed_responses_are_bad_responses(client: OzonClient, response: httpx.Response, match: str) -> None:
+    respx.post(f"{BASE}/v3/posting/fbo/list").mock(return_value=response)
+    with pytest.raises(BadResponse, match=match):
+        list(endpoints.fbo_postings(client, SINCE, TO))
+
+
+@respx.mock
+def test_analytics_pages_by_offset_and_is_paced_to_one_call_a_minute(client: OzonClient, time_: FakeTime) -> None:
+    row = {"dimensions": [{"id": "2026-11-01", "name": ""}], "metrics": [100.0, 2]}
+    route = respx.post(f"{BASE}/v1/analytics/data").mock(side_effect=[
+        httpx.Response(200, json={"result": {"data": [row] * 1000, "totals": [0, 0]}}),
+        httpx.Response(200, json={"result": {"data": [row] * 5, "totals": [0, 0]}}),
+    ])
+    rows = endpoints.analytics_by_day(client, SINCE.date(), TO.date())
+    assert len(rows) == 1005
+    offsets = [json.loads(call.request.content)["offset"] for call in route.calls]
+    assert offsets == [0, 1000]
+    assert time_.now >= 60  # the second call waited for Ozon's one-per-minute limit
