@@ -1,0 +1,89 @@
+"""One monitoring cycle for one account: sync, evaluate the rules, update alerts, deliver.
+
+`check`, the daemon's jobs and `demo` all run exactly this."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+from monitor import alerts, channels
+from monitor.config import Settings
+from monitor.ozon.client import OzonClient
+from monitor.store import Store
+from monitor.support import Rendered, render
+from monitor.sync import Interrupted, Progress, SyncReport, coverage, sync_account
+from rules import RULES, AccountData, Finding
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleResult:
+    account: str
+    sync: SyncReport
+    findings: list[Finding] = field(default_factory=list)
+    rendered: dict[str, Rendered] = field(default_factory=dict)
+    notified: list[dict[str, Any]] = field(default_factory=list)
+    delivery_failures: int = 0
+    interrupted: bool = False
+
+    def findings_json(self) -> list[dict[str, Any]]:
+        return [alerts.finding_json(f, self.rendered[f.fingerprint]) for f in self.findings]
+
+
+def evaluate(settings: Settings, data: AccountData) -> tuple[set[str], list[Finding]]:
+    """Run every enabled rule; a rule that crashes is logged and counted as not run, so its
+    open alerts are neither resolved nor re-sent."""
+    ran, findings = set(), []
+    for name, rule in RULES.items():
+        config = getattr(settings.rules, name)
+        if not config.enabled:
+            continue
+        try:
+            findings += rule.evaluate(data, config)
+        except Exception:  # a bug in one rule must not silence the others
+            log.exception("rule failed: account=%s rule=%s", data.account, name)
+            continue
+        ran.add(name)
+    return ran, findings
+
+
+def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = None,
+              stop: threading.Event | None = None, progress: Progress | None = None,
+              transport: httpx.BaseTransport | None = None) -> CycleResult:
+    now = now or datetime.now(timezone.utc)
+    account = settings.account(account_name)
+    cfg = settings.monitor
+    store = Store.in_dir(cfg.state_dir)
+    try:
+        with OzonClient(account.base_url, account.client_id, account.secret().get_secret_value(),
+                        timeout=account.timeout_seconds, transport=transport) as client:
+            try:
+                report = sync_account(client, store, account.name, cfg, now, stop, progress)
+            except Interrupted:
+                log.info("cycle interrupted: account=%s", account.name)
+                return CycleResult(account.name, SyncReport(), interrupted=True)
+        result = CycleResult(account.name, report)
+        history_since, synced_until = coverage(store, account.name)
+        if synced_until is None:
+            return result  # no postings yet: nothing to judge, and "no data" must not read as "no sales"
+        orders = store.orders(account.name, history_since or synced_until)
+        data = AccountData(account.name, account.client_id, synced_until, orders, history_since)
+        ran, result.findings = evaluate(settings, data)
+        result.rendered = {f.fingerprint: render(f, cfg.language, cfg.tz) for f in result.findings}
+        targets = channels.build(settings.channels)
+        result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,
+                                           list(targets), now)
+        for message in result.notified:
+            if message["event"] == "firing":
+                finding = next(f for f in result.findings if f.fingerprint == message["fingerprint"])
+                alerts.save_draft(cfg.state_dir / "drafts", finding, result.rendered[finding.fingerprint])
+        _, result.delivery_failures = alerts.deliver(store, targets, now)
+        return result
+    finally:
+        store.close()
