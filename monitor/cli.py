@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from monitor.config import ConfigError, load_config
+from monitor.config import ConfigError, load_config, secret_problems
 from monitor.cycle import CycleResult, run_cycle
 
 
@@ -60,12 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     config_sub = p.add_subparsers(dest="config_command", required=True)
     v = config_sub.add_parser("validate", help="check a config file and every API key source")
     v.add_argument("file", type=Path)
+    v.add_argument("--strict", action="store_true",
+                   help="also fail (exit 2) when an API key cannot be read here, as run and check do")
     v.set_defaults(handler=_validate)
     return parser
 
 
 def _validate(args: argparse.Namespace) -> int:
-    settings = load_config(args.file)
+    """The file itself must be valid. A key that is not readable here (its environment variable or
+    credential may exist only where the service runs) is a warning unless --strict."""
+    settings = load_config(args.file, require_secrets=args.strict)
+    for problem in secret_problems(settings):
+        print(f"warning: {args.file}: {problem}; run and check will fail until it is readable", file=sys.stderr)
     print(f"{args.file}: OK ({len(settings.accounts)} account(s), {len(settings.channels)} channel(s), "
           f"state in {settings.monitor.state_dir})")
     return 0

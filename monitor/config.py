@@ -130,9 +130,10 @@ class Settings(BaseSettings):
         return next(a for a in self.accounts if a.name == name)
 
 
-def load_config(path: str | Path) -> Settings:
+def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
     """Given a TOML file, return validated settings with relative paths resolved against the
-    file's folder and every API key readable; raise ConfigError listing every problem."""
+    file's folder and (with `require_secrets`) every API key readable; raise ConfigError listing
+    every problem."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -154,19 +155,28 @@ def load_config(path: str | Path) -> Settings:
             problems.append(f"accounts[{index}].name: {account.name!r} is used by more than one account")
         if account.api_key_file is not None:
             account.api_key_file = key_file_path(path, account.api_key_file)
-        try:
-            account.secret()
-        except ValueError as exc:
-            problems.append(f"accounts[{index}] ({account.name}): {exc}")
     channel_names = [c.name for c in settings.channels]
     for index, channel in enumerate(settings.channels):
         if channel_names.count(channel.name) > 1:
             problems.append(f"channels[{index}].name: {channel.name!r} is used by more than one channel")
         channel.directory = _resolve(path, channel.directory)
+    if require_secrets:
+        problems += secret_problems(settings)
     if problems:
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
     settings.monitor.state_dir = _resolve(path, settings.monitor.state_dir)
     return settings
+
+
+def secret_problems(settings: Settings) -> list[str]:
+    """Why each account's API key cannot be read here, as `accounts[i] (name): ...` lines."""
+    problems = []
+    for index, account in enumerate(settings.accounts):
+        try:
+            account.secret()
+        except ValueError as exc:
+            problems.append(f"accounts[{index}] ({account.name}): {exc}")
+    return problems
 
 
 def _resolve(config_path: Path, value: Path) -> Path:

@@ -106,3 +106,19 @@ def test_secret_is_not_in_repr(write_config) -> None:
     path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key = "TOP-SECRET-123"'))
     settings = load_config(path)
     assert "TOP-SECRET-123" not in repr(settings) and "TOP-SECRET-123" not in str(settings.model_dump())
+
+
+def test_validate_passes_the_example_and_warns_about_an_unreadable_key(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("OZON_API_KEY", raising=False)
+    assert main(["config", "validate", str(ROOT / "config.example.toml")]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "environment variable OZON_API_KEY is not set" in err
+
+
+def test_strict_validate_and_check_fail_with_2_when_the_key_is_unreadable(write_config, monkeypatch, capsys) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key_env = "SHOP_KEY"'))
+    monkeypatch.delenv("SHOP_KEY", raising=False)
+    assert main(["config", "validate", "--strict", str(path)]) == 2
+    assert main(["check", "--config", str(path)]) == 2
+    assert "SHOP_KEY is not set" in capsys.readouterr().err
