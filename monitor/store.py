@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from monitor.ozon.models import AnalyticsRow, Posting
 from rules import Order
 
 migrations = Migrations("ozon-monitor")
@@ -44,6 +43,62 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["delivered_at"])
 
 
+@migrations()
+def m002_all_sources(db: sqlite_utils.Database) -> None:
+    """Every data source of the Seller API the rules read, plus per-source paging state."""
+    db["cursors"].add_column("disabled_until", str)
+    db["cursors"].add_column("state", str)
+    db["account_info"].create({"account": str, "company": str, "subscription": str, "is_premium": int,
+                               "key_expires_at": str, "roles": str, "penalty_score_exceeded": int,
+                               "fbs_error_index": float, "updated_at": str}, pk="account")
+    metrics = {name: float for name in ANALYTICS_METRICS}
+    db["analytics_sku_daily"].create({"account": str, "sku": int, "day": str, **metrics, "synced_at": str},
+                                     pk=("account", "sku", "day"))
+    db["returns"].create({"id": int, "account": str, "posting_number": str, "order_number": str, "sku": int,
+                          "offer_id": str, "quantity": int, "price": float, "reason": str, "type": str,
+                          "schema": str, "return_date": str, "status": str, "status_name": str,
+                          "status_changed_at": str, "synced_at": str}, pk="id")
+    db["returns"].create_index(["account", "return_date"])
+    db["stocks"].create({"account": str, "sku": int, "type": str, "product_id": int, "offer_id": str,
+                         "present": int, "reserved": int, "synced_at": str}, pk=("account", "sku", "type"))
+    db["stock_history"].create({"account": str, "sku": int, "type": str, "day": str, "present": int,
+                                "reserved": int}, pk=("account", "sku", "type", "day"))
+    db["fbo_stocks"].create({"account": str, "sku": int, "warehouse_id": int, "offer_id": str,
+                             "warehouse_name": str, "cluster_id": int, "cluster_name": str, "available": int,
+                             "transit": int, "ads": float, "idc": float, "days_without_sales": int,
+                             "turnover_grade": str, "synced_at": str}, pk=("account", "sku", "warehouse_id"))
+    db["products"].create({"account": str, "product_id": int, "sku": int, "offer_id": str, "name": str,
+                           "price": float, "archived": int, "autoarchived": int, "status": str,
+                           "status_name": str, "status_description": str, "moderate_status": str,
+                           "validation_status": str, "status_failed": str, "status_updated_at": str,
+                           "errors": str, "availability": str, "has_price": int, "has_stock": int,
+                           "updated_at": str, "synced_at": str}, pk=("account", "product_id"))
+    db["rating_summary"].create({"account": str, "rating": str, "name": str, "group_name": str,
+                                 "current_value": float, "past_value": float, "status": str, "value_type": str,
+                                 "direction": str, "synced_at": str}, pk=("account", "rating"))
+    db["rating_thresholds"].create({"account": str, "rating": str, "danger": float, "warning": float,
+                                    "premium": float, "synced_at": str}, pk=("account", "rating"))
+    db["rating_history"].create({"account": str, "rating": str, "date_from": str, "date_to": str, "value": float,
+                                 "danger": int, "warning": int}, pk=("account", "rating", "date_from"))
+    db["fbs_index_days"].create({"account": str, "date": str, "index_by_date": float, "costs": float},
+                                pk=("account", "date"))
+    db["fbs_index_postings"].create({"posting_number": str, "error_type": str, "account": str, "error_at": str,
+                                     "idx": float, "charge_percent": float, "charge_price": float,
+                                     "product_price": float, "delivery_schema": str},
+                                    pk=("posting_number", "error_type"))
+    db["accruals"].create({"accrual_id": int, "account": str, "date": str, "category": str, "unit_number": str,
+                           "total": float, "sale_amount": float, "commission": float, "delivery": float,
+                           "skus": str, "synced_at": str}, pk="accrual_id")
+    db["accruals"].create_index(["account", "date"])
+    db["balances"].create({"account": str, "day": str, "opening": float, "closing": float, "accrued": float,
+                           "payments": float, "sales": float, "sales_fee": float, "returns": float,
+                           "synced_at": str}, pk=("account", "day"))
+
+
+ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view", "conv_tocart",
+                     "returns", "cancellations", "delivered_units")
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat() if moment else None
 
@@ -54,10 +109,15 @@ def parse(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class Cursor:
-    covered_since: datetime | None
-    synced_until: datetime | None
-    updated_at: datetime | None
-    last_error: str | None
+    """Where a source stands: the span it covers, when it last succeeded, why it last failed,
+    until when it is switched off (missing role, retired method), and its paging state."""
+
+    covered_since: datetime | None = None
+    synced_until: datetime | None = None
+    updated_at: datetime | None = None
+    last_error: str | None = None
+    disabled_until: datetime | None = None
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 class Store:
@@ -88,18 +148,20 @@ class Store:
 
     # --- synced data ---------------------------------------------------------------------
 
-    def upsert_postings(self, account: str, scheme: str, postings: Iterable[Posting], synced_at: datetime) -> int:
-        rows = [_posting_row(account, scheme, p, synced_at) for p in postings]
-        with self.db.atomic():
-            self.db["postings"].upsert_all(rows, pk="posting_number")
+    def upsert(self, table: str, rows: Iterable[dict[str, Any]], pk: str | tuple[str, ...]) -> int:
+        """Insert or update rows by primary key in one transaction; return how many."""
+        rows = list(rows)
+        if rows:
+            with self.db.atomic():
+                self.db[table].upsert_all(rows, pk=pk)
         return len(rows)
 
-    def upsert_analytics_days(self, account: str, rows: Iterable[AnalyticsRow], synced_at: datetime) -> int:
-        records = [{"account": account, "day": row.dimensions[0].id, "revenue": row.metrics[0],
-                    "ordered_units": row.metrics[1], "synced_at": iso(synced_at)} for row in rows]
-        with self.db.atomic():
-            self.db["analytics_daily"].upsert_all(records, pk=("account", "day"))
-        return len(records)
+    def value(self, sql: str, args: list[Any]) -> Any:
+        row = self.db.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    def rows(self, sql: str, args: list[Any] | None = None) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, args or []))
 
     def orders(self, account: str, since: datetime) -> list[Order]:
         """Orders placed since `since`, oldest first, as the rules see them."""
@@ -112,28 +174,28 @@ class Store:
     def count(self, table: str, account: str) -> int:
         return self.db[table].count_where("account = ?", [account])
 
-    def analytics_days(self, account: str) -> list[dict[str, Any]]:
-        return list(self.db.query("select day, revenue, ordered_units from analytics_daily "
-                                  "where account = ? order by day", [account]))
-
     # --- cursors -------------------------------------------------------------------------
 
     def cursor(self, account: str, source: str) -> Cursor:
         rows = list(self.db.query("select * from cursors where account = ? and source = ?", [account, source]))
         if not rows:
-            return Cursor(None, None, None, None)
+            return Cursor()
         r = rows[0]
-        return Cursor(parse(r["covered_since"]), parse(r["synced_until"]), parse(r["updated_at"]), r["last_error"])
+        return Cursor(parse(r["covered_since"]), parse(r["synced_until"]), parse(r["updated_at"]), r["last_error"],
+                      parse(r["disabled_until"]), json.loads(r["state"]) if r["state"] else {})
 
-    def save_cursor(self, account: str, source: str, *, covered_since: datetime, synced_until: datetime,
-                    now: datetime) -> None:
+    def save_cursor(self, account: str, source: str, *, covered_since: datetime | None, synced_until: datetime | None,
+                    now: datetime, state: dict[str, Any] | None = None) -> None:
         self.db["cursors"].upsert({"account": account, "source": source, "covered_since": iso(covered_since),
-                                   "synced_until": iso(synced_until), "updated_at": iso(now), "last_error": None},
+                                   "synced_until": iso(synced_until), "updated_at": iso(now), "last_error": None,
+                                   "disabled_until": None, "state": json.dumps(state or {})},
                                   pk=("account", "source"))
 
-    def save_sync_error(self, account: str, source: str, error: str, now: datetime) -> None:
+    def save_sync_error(self, account: str, source: str, error: str, now: datetime,
+                        disabled_until: datetime | None = None) -> None:
         self.db["cursors"].upsert({"account": account, "source": source, "last_error": error,
-                                   "updated_at": iso(now)}, pk=("account", "source"))
+                                   "updated_at": iso(now), "disabled_until": iso(disabled_until)},
+                                  pk=("account", "source"))
 
     def cursors(self) -> list[dict[str, Any]]:
         return list(self.db.query("select * from cursors order by account, source"))
@@ -168,19 +230,3 @@ class Store:
     def mark_failed(self, message_id: str, error: str) -> None:
         self.db.execute("update outbox set attempts = attempts + 1, last_error = ? where id = ?", [error, message_id])
 
-
-def _posting_row(account: str, scheme: str, p: Posting, synced_at: datetime) -> dict[str, Any]:
-    cancel = p.cancellation
-    placed = p.created_at or p.in_process_at
-    return {
-        "posting_number": p.posting_number, "account": account, "scheme": scheme, "status": p.status,
-        "substatus": p.substatus, "order_number": p.order_number, "created_at": iso(placed),
-        "in_process_at": iso(p.in_process_at), "shipment_date": iso(p.shipment_date),
-        "delivering_date": iso(p.delivering_date),
-        "cancel_type": cancel.cancellation_type if cancel else None,
-        "cancel_initiator": cancel.cancellation_initiator if cancel else None,
-        "cancel_reason": cancel.cancel_reason if cancel else None,
-        "affects_cancellation_rating": int(bool(cancel and cancel.affect_cancellation_rating)),
-        "products": json.dumps([pr.model_dump(exclude_none=True) for pr in p.products], ensure_ascii=False),
-        "synced_at": iso(synced_at),
-    }

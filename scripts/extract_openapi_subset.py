@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 import sys
 
-PATHS = ["/v4/posting/fbs/list", "/v3/posting/fbo/list", "/v1/analytics/data"]
+PATHS = [
+    "/v1/seller/info", "/v1/roles", "/v4/posting/fbs/list", "/v4/posting/fbs/unfulfilled/list",
+    "/v3/posting/fbo/list", "/v1/analytics/data", "/v1/returns/list", "/v4/product/info/stocks",
+    "/v1/analytics/stocks", "/v3/product/list", "/v3/product/info/list", "/v1/rating/summary",
+    "/v1/rating/history", "/v1/rating/index/fbs/info", "/v1/rating/index/fbs/posting/list",
+    "/v1/finance/accrual/by-day", "/v1/finance/balance",
+]
 
 
 def to_json_schema(node: object) -> object:
@@ -51,7 +57,9 @@ def main(spec_path: str) -> None:
     todo: set[str] = set()
     for path in PATHS:
         op = spec["paths"][path]["post"]
-        request = op["requestBody"]["content"]["application/json"]["schema"]
+        # Methods without a body (seller info, roles, rating summary) accept `{}`.
+        request = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get(
+            "schema", {"type": "object"})
         response = op["responses"]["200"]["content"]["application/json"]["schema"]
         methods[path] = {"request": to_json_schema(request), "response": to_json_schema(response)}
         todo |= refs(request) | refs(response)

@@ -13,6 +13,21 @@ from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, Wo
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
 
 
+class FakeTime:
+    """A clock that moves only when the client sleeps, so backoff is tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
 def scenario() -> Scenario:
     """A mid-size seller whose orders stopped four hours before NOW."""

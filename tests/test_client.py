@@ -9,27 +9,13 @@ import pytest
 import respx
 
 from monitor.ozon import endpoints
+from tests.conftest import FakeTime
 from monitor.ozon.client import (AccessDenied, AuthError, BadRequest, BadResponse, MethodGone, OzonClient,
                                  RateLimited, ServerError)
 
 BASE = "https://api-seller.example"
 KEY = "SECRET-KEY-42"
 SINCE, TO = datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 2, tzinfo=timezone.utc)
-
-
-class FakeTime:
-    """A clock that moves only when the client sleeps, so backoff is tested without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -151,13 +137,81 @@ def test_malformed_responses_are_bad_responses(client: OzonClient, response: htt
 
 @respx.mock
 def test_analytics_pages_by_offset_and_is_paced_to_one_call_a_minute(client: OzonClient, time_: FakeTime) -> None:
-    row = {"dimensions": [{"id": "2026-11-01", "name": ""}], "metrics": [100.0, 2]}
+    row = {"dimensions": [{"id": "1", "name": "x"}, {"id": "2026-11-01", "name": ""}], "metrics": [100.0, 2]}
     route = respx.post(f"{BASE}/v1/analytics/data").mock(side_effect=[
         httpx.Response(200, json={"result": {"data": [row] * 1000, "totals": [0, 0]}}),
         httpx.Response(200, json={"result": {"data": [row] * 5, "totals": [0, 0]}}),
     ])
-    rows = endpoints.analytics_by_day(client, SINCE.date(), TO.date())
-    assert len(rows) == 1005
-    offsets = [json.loads(call.request.content)["offset"] for call in route.calls]
-    assert offsets == [0, 1000]
+    first = endpoints.analytics_page(client, SINCE.date(), TO.date(), ["sku", "day"], endpoints.BASIC_METRICS)
+    second = endpoints.analytics_page(client, SINCE.date(), TO.date(), ["sku", "day"], endpoints.BASIC_METRICS, 1000)
+    assert (len(first), len(second)) == (1000, 5)
+    assert [json.loads(call.request.content)["offset"] for call in route.calls] == [0, 1000]
     assert time_.now >= 60  # the second call waited for Ozon's one-per-minute limit
+
+
+def returned(ident: int) -> dict:
+    return {"id": ident, "posting_number": f"{ident}-1", "return_reason_name": "Брак", "schema": "Fbs",
+            "product": {"sku": 5, "price": {"price": 10.0, "currency_code": "RUB"}},
+            "logistic": {"return_date": "2026-11-01T10:00:00Z", "final_moment": ""},
+            "visual": {"status": {"sys_name": "ArrivedAtReturnPlace"}, "change_moment": "2026-11-01T10:00:00Z"}}
+
+
+@respx.mock
+def test_returns_page_by_last_id_until_has_next_is_false(client: OzonClient) -> None:
+    route = respx.post(f"{BASE}/v1/returns/list").mock(side_effect=[
+        httpx.Response(200, json={"returns": [returned(5), returned(9)], "has_next": True}),
+        httpx.Response(200, json={"returns": [returned(12)], "has_next": False}),
+    ])
+    ids = [r.id for page in endpoints.returns(client, SINCE, TO) for r in page]
+    assert ids == [5, 9, 12]
+    bodies = [json.loads(call.request.content) for call in route.calls]
+    assert [b["last_id"] for b in bodies] == [0, 9] and bodies[0]["limit"] == 500
+    assert list(bodies[0]["filter"]) == ["visual_status_change_moment"]  # Ozon allows one time filter
+
+
+@respx.mock
+def test_product_list_pages_by_string_last_id_and_stops_on_a_short_page(client: OzonClient) -> None:
+    full = [{"product_id": i, "offer_id": f"A{i}"} for i in range(1000)]
+    route = respx.post(f"{BASE}/v3/product/list").mock(side_effect=[
+        httpx.Response(200, json={"result": {"items": full, "last_id": "abc", "total": 1002}}),
+        httpx.Response(200, json={"result": {"items": full[:2], "last_id": "def", "total": 1002}}),
+    ])
+    assert sum(len(page) for page in endpoints.product_ids(client)) == 1002
+    assert [json.loads(c.request.content)["last_id"] for c in route.calls] == ["", "abc"]
+
+
+@respx.mock
+def test_stocks_stop_on_an_empty_cursor(client: OzonClient) -> None:
+    item = {"product_id": 1, "offer_id": "A", "stocks": [{"sku": 7, "type": "fbs", "present": 3, "reserved": 1}]}
+    route = respx.post(f"{BASE}/v4/product/info/stocks").mock(side_effect=[
+        httpx.Response(200, json={"items": [item] * 1000, "cursor": "next", "total": 1001}),
+        httpx.Response(200, json={"items": [item], "cursor": "", "total": 1001}),
+    ])
+    assert sum(len(page) for page in endpoints.fbs_stocks(client)) == 1001
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_accruals_of_a_day_follow_last_id_with_the_same_date(client: OzonClient) -> None:
+    accrual = {"accrual_id": 1, "date": "2026-11-01", "total_amount": {"amount": "-12.50", "currency": "RUB"}}
+    route = respx.post(f"{BASE}/v1/finance/accrual/by-day").mock(side_effect=[
+        httpx.Response(200, json={"accruals": [accrual, {**accrual, "accrual_id": 2}], "last_id": "2"}),
+        httpx.Response(200, json={"accruals": [{**accrual, "accrual_id": 3}], "last_id": ""}),
+    ])
+    accruals = endpoints.accruals_for_day(client, SINCE.date())
+    assert [a.accrual_id for a in accruals] == [1, 2, 3] and accruals[0].total_amount.amount == -12.5
+    assert [json.loads(c.request.content) for c in route.calls] == [
+        {"date": "2026-11-01", "last_id": ""}, {"date": "2026-11-01", "last_id": "2"}]
+
+
+@respx.mock
+def test_fbo_stock_skus_go_in_chunks_of_100(client: OzonClient) -> None:
+    route = respx.post(f"{BASE}/v1/analytics/stocks").mock(return_value=httpx.Response(200, json={"items": []}))
+    endpoints.fbo_stocks(client, list(range(1, 251)))
+    assert [len(json.loads(c.request.content)["skus"]) for c in route.calls] == [100, 100, 50]
+
+
+@respx.mock
+def test_blank_dates_from_ozon_read_as_missing(client: OzonClient) -> None:
+    respx.post(f"{BASE}/v1/roles").mock(return_value=httpx.Response(200, json={"expires_at": "", "roles": []}))
+    assert endpoints.roles(client).expires_at is None

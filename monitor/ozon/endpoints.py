@@ -1,66 +1,222 @@
 """One function per Seller API method. Method versions live here and nowhere else: when Ozon
-switches a version off, this is the file to change."""
+switches a version off, this is the file to change.
+
+List methods page in four different ways (cursor + has_next, integer last_id, string last_id,
+offset); each function exhausts its own scheme and yields or returns plain models.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
+from pydantic import BaseModel
+
+from monitor.ozon import models as m
 from monitor.ozon.client import BadResponse, OzonClient
-from monitor.ozon.models import AnalyticsPage, AnalyticsRow, Posting, PostingPage
 
+SELLER_INFO = "/v1/seller/info"
+ROLES = "/v1/roles"
 FBS_LIST = "/v4/posting/fbs/list"
+FBS_UNFULFILLED = "/v4/posting/fbs/unfulfilled/list"
 FBO_LIST = "/v3/posting/fbo/list"
 ANALYTICS_DATA = "/v1/analytics/data"
+RETURNS_LIST = "/v1/returns/list"
+FBS_STOCKS = "/v4/product/info/stocks"
+FBO_STOCKS = "/v1/analytics/stocks"
+PRODUCT_LIST = "/v3/product/list"
+PRODUCT_INFO = "/v3/product/info/list"
+RATING_SUMMARY = "/v1/rating/summary"
+RATING_HISTORY = "/v1/rating/history"
+FBS_INDEX = "/v1/rating/index/fbs/info"
+FBS_INDEX_POSTINGS = "/v1/rating/index/fbs/posting/list"
+ACCRUALS_BY_DAY = "/v1/finance/accrual/by-day"
+BALANCE = "/v1/finance/balance"
 
-POSTING_PAGE = 100  # the maximum both posting lists accept
+POSTING_PAGE = 100  # the maximum the posting lists accept
 ANALYTICS_PAGE = 1000
+RETURNS_PAGE = 500
+CATALOGUE_PAGE = 1000  # product list, stocks, product info, FBS error postings
+FBO_STOCKS_SKUS = 100
+BASIC_METRICS = ("revenue", "ordered_units")  # readable on every subscription
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def _cursor_pages(client: OzonClient, method: str, body: dict, model: type[ModelT]) -> Iterator[ModelT]:
+    """Resend the opaque `cursor` until `has_next` is false."""
+    cursor = ""
+    while True:
+        page = client.post(method, {**body, "cursor": cursor}, model)
+        yield page
+        if not page.has_next:  # type: ignore[attr-defined]
+            return
+        if not page.cursor or page.cursor == cursor:  # type: ignore[attr-defined]
+            raise BadResponse(method, "has_next is true but the cursor did not advance",
+                              "Ozon paging fault; the sync will resume next cycle")
+        cursor = page.cursor  # type: ignore[attr-defined]
+
+
+# --- account ---------------------------------------------------------------------------------
+
+def seller_info(client: OzonClient) -> m.SellerInfo:
+    """Company and subscription: the subscription decides which analytics metrics exist."""
+    return client.post(SELLER_INFO, {}, m.SellerInfo)
+
+
+def roles(client: OzonClient) -> m.Roles:
+    """The key's expiry date and its roles: the cheapest credential check there is."""
+    return client.post(ROLES, {}, m.Roles)
+
+
+# --- postings --------------------------------------------------------------------------------
+
 def fbs_postings(client: OzonClient, since: datetime, to: datetime,
-                 changed_since: datetime | None = None) -> Iterator[list[Posting]]:
+                 changed_since: datetime | None = None) -> Iterator[list[m.Posting]]:
     """FBS/rFBS postings created in [since, to]; with `changed_since`, only those whose status
     changed after it (how status changes of old postings are caught). Yields one page at a time."""
     flt: dict = {"since": _iso(since), "to": _iso(to)}
     if changed_since is not None:
         flt["last_changed_status_date"] = {"from": _iso(changed_since), "to": _iso(to)}
-    yield from _cursor_pages(client, FBS_LIST, {"filter": flt, "limit": POSTING_PAGE, "sort_dir": "ASC"})
+    for page in _cursor_pages(client, FBS_LIST, {"filter": flt, "limit": POSTING_PAGE, "sort_dir": "ASC"},
+                              m.PostingPage):
+        yield page.postings
 
 
-def fbo_postings(client: OzonClient, since: datetime, to: datetime) -> Iterator[list[Posting]]:
+def fbs_unfulfilled(client: OzonClient, cutoff_from: datetime, cutoff_to: datetime) -> Iterator[list[m.Posting]]:
+    """FBS/rFBS postings not yet handed over whose assembly deadline is in [cutoff_from, cutoff_to]."""
+    body = {"filter": {"cutoff_from": _iso(cutoff_from), "cutoff_to": _iso(cutoff_to)}, "limit": POSTING_PAGE,
+            "sort_dir": "ASC"}
+    for page in _cursor_pages(client, FBS_UNFULFILLED, body, m.PostingPage):
+        yield page.postings
+
+
+def fbo_postings(client: OzonClient, since: datetime, to: datetime) -> Iterator[list[m.Posting]]:
     """FBO postings created in [since, to], one page at a time."""
     body = {"filter": {"since": _iso(since), "to": _iso(to)}, "limit": POSTING_PAGE, "sort_dir": "ASC"}
-    yield from _cursor_pages(client, FBO_LIST, body)
+    for page in _cursor_pages(client, FBO_LIST, body, m.PostingPage):
+        yield page.postings
 
 
-def _cursor_pages(client: OzonClient, method: str, body: dict) -> Iterator[list[Posting]]:
+# --- analytics -------------------------------------------------------------------------------
+
+def analytics_page(client: OzonClient, date_from: date, date_to: date, dimension: Sequence[str],
+                   metrics: Sequence[str], offset: int = 0) -> list[m.AnalyticsRow]:
+    """One page (up to 1000 rows) of /v1/analytics/data. Ozon allows one call a minute, so the
+    caller decides how many pages a cycle may spend; a short page is the last one."""
+    page = client.post(ANALYTICS_DATA, {
+        "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "metrics": list(metrics),
+        "dimension": list(dimension), "filters": [], "sort": [{"key": metrics[0], "order": "DESC"}],
+        "limit": ANALYTICS_PAGE, "offset": offset,
+    }, m.AnalyticsPage)
+    return page.result.data
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+def returns(client: OzonClient, changed_from: datetime, changed_to: datetime) -> Iterator[list[m.Return]]:
+    """FBO and FBS returns whose status changed in the span (new returns included), keyset-paged."""
+    body: dict = {"filter": {"visual_status_change_moment": {"time_from": _iso(changed_from),
+                                                             "time_to": _iso(changed_to)}},
+                  "limit": RETURNS_PAGE, "last_id": 0}
+    while True:
+        page = client.post(RETURNS_LIST, body, m.ReturnsPage)
+        yield page.returns
+        if not page.has_next or not page.returns:
+            return
+        if page.returns[-1].id == body["last_id"]:
+            raise BadResponse(RETURNS_LIST, "has_next is true but last_id did not advance",
+                              "Ozon paging fault; the sync will resume next cycle")
+        body = {**body, "last_id": page.returns[-1].id}
+
+
+# --- stocks and products ---------------------------------------------------------------------
+
+def fbs_stocks(client: OzonClient) -> Iterator[list[m.StockItem]]:
+    """FBS/rFBS stock of every product. The method has no has_next: an empty cursor or a short
+    page ends the list."""
     cursor = ""
     while True:
-        page = client.post(method, {**body, "cursor": cursor}, PostingPage)
-        yield page.postings
-        if not page.has_next:
+        page = client.post(FBS_STOCKS, {"filter": {"visibility": "ALL"}, "limit": CATALOGUE_PAGE, "cursor": cursor},
+                           m.StocksPage)
+        yield page.items
+        if not page.cursor or len(page.items) < CATALOGUE_PAGE or page.cursor == cursor:
             return
-        if not page.cursor or page.cursor == cursor:
-            raise BadResponse(method, "has_next is true but the cursor did not advance",
-                              "Ozon paging fault; the sync will resume next cycle")
         cursor = page.cursor
 
 
-def analytics_by_day(client: OzonClient, date_from: date, date_to: date,
-                     metrics: tuple[str, ...] = ("revenue", "ordered_units")) -> list[AnalyticsRow]:
-    """Account totals per day. `revenue` and `ordered_units` are readable on every subscription."""
-    rows: list[AnalyticsRow] = []
-    offset = 0
+def fbo_stocks(client: OzonClient, skus: Sequence[int]) -> list[m.FboStock]:
+    """FBO stock analytics (days of cover, turnover grade) for the SKUs, 100 per request."""
+    items: list[m.FboStock] = []
+    for chunk in _chunks(sorted(skus), FBO_STOCKS_SKUS):
+        items += client.post(FBO_STOCKS, {"skus": [str(sku) for sku in chunk]}, m.FboStocks).items
+    return items
+
+
+def product_ids(client: OzonClient) -> Iterator[list[m.ProductListItem]]:
+    """Every product of the account, archived ones included; ends on a short page or empty last_id."""
+    last_id = ""
     while True:
-        page = client.post(ANALYTICS_DATA, {
-            "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "metrics": list(metrics),
-            "dimension": ["day"], "filters": [], "sort": [{"key": "revenue", "order": "DESC"}],
-            "limit": ANALYTICS_PAGE, "offset": offset,
-        }, AnalyticsPage)
-        rows.extend(page.result.data)
-        if len(page.result.data) < ANALYTICS_PAGE:
-            return rows
-        offset += ANALYTICS_PAGE
+        page = client.post(PRODUCT_LIST, {"filter": {"visibility": "ALL"}, "last_id": last_id,
+                                          "limit": CATALOGUE_PAGE}, m.ProductList).result
+        yield page.items
+        if not page.last_id or len(page.items) < CATALOGUE_PAGE or page.last_id == last_id:
+            return
+        last_id = page.last_id
+
+
+def product_info(client: OzonClient, ids: Sequence[int]) -> Iterator[list[m.ProductInfo]]:
+    """Cards with statuses, moderation results, errors and availability reasons, 1000 per request."""
+    for chunk in _chunks(sorted(ids), CATALOGUE_PAGE):
+        yield client.post(PRODUCT_INFO, {"product_id": [str(i) for i in chunk]}, m.ProductInfoList).items
+
+
+# --- rating ----------------------------------------------------------------------------------
+
+def rating_summary(client: OzonClient) -> m.RatingSummary:
+    return client.post(RATING_SUMMARY, {}, m.RatingSummary)
+
+
+def rating_history(client: OzonClient, since: datetime, to: datetime, ratings: Sequence[str]) -> m.RatingHistory:
+    """Values over time with the account's own danger/warning thresholds (never hard-code them)."""
+    return client.post(RATING_HISTORY, {"date_from": _iso(since), "date_to": _iso(to), "ratings": list(ratings),
+                                        "with_premium_scores": False}, m.RatingHistory)
+
+
+def fbs_error_index(client: OzonClient) -> m.FbsIndexInfo:
+    return client.post(FBS_INDEX, {}, m.FbsIndexInfo)
+
+
+def fbs_error_postings(client: OzonClient, since: datetime, to: datetime) -> Iterator[list[m.FbsIndexError]]:
+    """Postings that counted against the FBS/rFBS error index (seller cancellations, late hand-over)."""
+    body = {"filter": {"date_from": _iso(since), "date_to": _iso(to)}, "limit": CATALOGUE_PAGE}
+    for page in _cursor_pages(client, FBS_INDEX_POSTINGS, body, m.FbsIndexPostings):
+        yield page.errors
+
+
+# --- finance ---------------------------------------------------------------------------------
+
+def accruals_for_day(client: OzonClient, day: date) -> list[m.Accrual]:
+    """Every accrual of one day. `last_id` lives 15 minutes and must be sent with the same date,
+    so a day is always read in one go."""
+    accruals: list[m.Accrual] = []
+    last_id = ""
+    while True:
+        page = client.post(ACCRUALS_BY_DAY, {"date": day.isoformat(), "last_id": last_id}, m.AccrualPage)
+        accruals += page.accruals
+        if not page.last_id or not page.accruals or page.last_id == last_id:
+            return accruals
+        last_id = page.last_id
+
+
+def balance(client: OzonClient, date_from: date, date_to: date) -> m.Balance:
+    """Sales, fees and payouts over a span of at most 30 days."""
+    return client.post(BALANCE, {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}, m.Balance)

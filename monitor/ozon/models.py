@@ -3,12 +3,18 @@ ones may be missing or null, so Ozon adding a field never breaks a sync."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+def _blank_to_none(value: Any) -> Any:
+    """Ozon sends "" (or "0001-01-01T00:00:00Z") where a date is not set."""
+    return None if value in ("", None) or str(value).startswith("0001-01-01") else value
 
 
 class Money(Model):
@@ -48,6 +54,9 @@ class Posting(Model):
     cancellation: Cancellation | None = None
     products: list[PostingProduct] = Field(default_factory=list)
 
+    _dates = field_validator("created_at", "in_process_at", "shipment_date", "delivering_date", mode="before")(
+        _blank_to_none)
+
 
 class PostingPage(Model):
     postings: list[Posting] = Field(default_factory=list)
@@ -62,13 +71,368 @@ class AnalyticsDimension(Model):
 
 class AnalyticsRow(Model):
     dimensions: list[AnalyticsDimension]
-    metrics: list[float]
+    metrics: list[float | None]
 
 
 class AnalyticsResult(Model):
     data: list[AnalyticsRow] = Field(default_factory=list)
-    totals: list[float] = Field(default_factory=list)
+    totals: list[float | None] = Field(default_factory=list)
 
 
 class AnalyticsPage(Model):
     result: AnalyticsResult
+
+
+# --- account ---------------------------------------------------------------------------------
+
+class Subscription(Model):
+    is_premium: bool = False
+    type: str = "UNSPECIFIED"
+
+
+class Company(Model):
+    name: str = ""
+    legal_name: str = ""
+    inn: str = ""
+
+
+class SellerInfo(Model):
+    company: Company = Field(default_factory=Company)
+    subscription: Subscription = Field(default_factory=Subscription)
+
+
+class Role(Model):
+    name: str
+    methods: list[str] = Field(default_factory=list)
+
+
+class Roles(Model):
+    expires_at: datetime | None = None
+    roles: list[Role] = Field(default_factory=list)
+
+    _expiry = field_validator("expires_at", mode="before")(_blank_to_none)
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+class ReturnPrice(Model):
+    price: float = 0.0
+    currency_code: str = ""
+
+
+class ReturnProduct(Model):
+    sku: int | None = None
+    offer_id: str = ""
+    name: str = ""
+    quantity: int = 1
+    price: ReturnPrice | None = None
+
+
+class ReturnLogistic(Model):
+    return_date: datetime | None = None
+    final_moment: datetime | None = None
+
+    _dates = field_validator("return_date", "final_moment", mode="before")(_blank_to_none)
+
+
+class ReturnStatus(Model):
+    id: int | None = None
+    display_name: str = ""
+    sys_name: str = ""
+
+
+class ReturnVisual(Model):
+    status: ReturnStatus = Field(default_factory=ReturnStatus)
+    change_moment: datetime | None = None
+
+    _dates = field_validator("change_moment", mode="before")(_blank_to_none)
+
+
+class Return(Model):
+    id: int
+    posting_number: str = ""
+    order_number: str = ""
+    return_reason_name: str = ""
+    type: str = ""
+    schema_: str = Field("", alias="schema")
+    product: ReturnProduct = Field(default_factory=ReturnProduct)
+    logistic: ReturnLogistic = Field(default_factory=ReturnLogistic)
+    visual: ReturnVisual = Field(default_factory=ReturnVisual)
+
+
+class ReturnsPage(Model):
+    returns: list[Return] = Field(default_factory=list)
+    has_next: bool = False
+
+
+# --- stocks ----------------------------------------------------------------------------------
+
+class StockEntry(Model):
+    sku: int | None = None
+    type: str = ""
+    present: int = 0
+    reserved: int = 0
+
+
+class StockItem(Model):
+    product_id: int
+    offer_id: str = ""
+    stocks: list[StockEntry] = Field(default_factory=list)
+
+
+class StocksPage(Model):
+    items: list[StockItem] = Field(default_factory=list)
+    cursor: str = ""
+    total: int | None = None
+
+
+class FboStock(Model):
+    sku: int
+    offer_id: str = ""
+    name: str = ""
+    warehouse_id: int | None = None
+    warehouse_name: str = ""
+    cluster_id: int | None = None
+    cluster_name: str = ""
+    available_stock_count: int = 0
+    transit_stock_count: int = 0
+    ads: float | None = None
+    idc: float | None = None
+    days_without_sales: int | None = None
+    turnover_grade: str = ""
+
+
+class FboStocks(Model):
+    items: list[FboStock] = Field(default_factory=list)
+
+
+# --- products --------------------------------------------------------------------------------
+
+class ProductListItem(Model):
+    product_id: int
+    offer_id: str = ""
+    sku: int | None = None
+    archived: bool = False
+
+
+class ProductListResult(Model):
+    items: list[ProductListItem] = Field(default_factory=list)
+    last_id: str = ""
+    total: int | None = None
+
+
+class ProductList(Model):
+    result: ProductListResult
+
+
+class ProductStatuses(Model):
+    status: str = ""
+    status_name: str = ""
+    status_description: str = ""
+    moderate_status: str = ""
+    validation_status: str = ""
+    status_failed: str = ""
+    status_updated_at: datetime | None = None
+    is_created: bool = True
+
+    _dates = field_validator("status_updated_at", mode="before")(_blank_to_none)
+
+
+class ProductErrorTexts(Model):
+    message: str = ""
+    description: str = ""
+    attribute_name: str = ""
+
+
+class ProductError(Model):
+    code: str = ""
+    field: str = ""
+    state: str = ""
+    level: str = ""
+    texts: ProductErrorTexts = Field(default_factory=ProductErrorTexts)
+
+
+class Availability(Model):
+    sku: int | None = None
+    availability: str = ""
+    reasons: list[dict[str, Any]] = Field(default_factory=list)
+
+    def reason_texts(self) -> list[str]:
+        return [str((r.get("human_text") or {}).get("text", "")) for r in self.reasons if r.get("human_text")]
+
+
+class VisibilityDetails(Model):
+    has_price: bool = True
+    has_stock: bool = True
+
+
+class ProductInfo(Model):
+    id: int
+    offer_id: str = ""
+    sku: int | None = None
+    name: str = ""
+    price: float | None = None
+    is_archived: bool = False
+    is_autoarchived: bool = False
+    statuses: ProductStatuses = Field(default_factory=ProductStatuses)
+    errors: list[ProductError] = Field(default_factory=list)
+    availabilities: list[Availability] = Field(default_factory=list)
+    visibility_details: VisibilityDetails = Field(default_factory=VisibilityDetails)
+    updated_at: datetime | None = None
+
+    _dates = field_validator("updated_at", mode="before")(_blank_to_none)
+    _price = field_validator("price", mode="before")(_blank_to_none)
+
+
+class ProductInfoList(Model):
+    items: list[ProductInfo] = Field(default_factory=list)
+
+
+# --- rating ----------------------------------------------------------------------------------
+
+class RatingItem(Model):
+    rating: str
+    name: str = ""
+    current_value: float | None = None
+    past_value: float | None = None
+    status: str = ""
+    value_type: str = ""
+    rating_direction: str = ""
+
+
+class RatingGroup(Model):
+    group_name: str = ""
+    items: list[RatingItem] = Field(default_factory=list)
+
+
+class RatingSummary(Model):
+    groups: list[RatingGroup] = Field(default_factory=list)
+    penalty_score_exceeded: bool = False
+    premium: bool = False
+
+
+class RatingValueStatus(Model):
+    danger: bool = False
+    warning: bool = False
+    premium: bool = False
+
+
+class RatingValue(Model):
+    date_from: datetime
+    date_to: datetime | None = None
+    value: float | None = None
+    status: RatingValueStatus = Field(default_factory=RatingValueStatus)
+
+
+class RatingHistoryItem(Model):
+    rating: str
+    danger_threshold: float | None = None
+    warning_threshold: float | None = None
+    premium_threshold: float | None = None
+    values: list[RatingValue] = Field(default_factory=list)
+
+
+class RatingHistory(Model):
+    ratings: list[RatingHistoryItem] = Field(default_factory=list)
+
+
+class FbsIndexDefect(Model):
+    date: str
+    index_by_date: float | None = None
+    processing_costs_sum_by_date: float | None = None
+
+
+class FbsIndexInfo(Model):
+    index: float | None = None
+    period_from: str = ""
+    period_to: str = ""
+    processing_costs_sum: float | None = None
+    defects: list[FbsIndexDefect] = Field(default_factory=list)
+
+
+class FbsIndexError(Model):
+    posting_number: str
+    posting_error_type: str = ""
+    error_at: datetime | None = None
+    index: float | None = None
+    charge_percent: float | None = None
+    charge_price: float | None = None
+    product_price: float | None = None
+    delivery_schema: str = ""
+
+    _dates = field_validator("error_at", mode="before")(_blank_to_none)
+
+
+class FbsIndexPostings(Model):
+    errors: list[FbsIndexError] = Field(default_factory=list)
+    cursor: str = ""
+    has_next: bool = False
+
+
+# --- finance ---------------------------------------------------------------------------------
+
+class Amount(Model):
+    amount: float = 0.0
+    currency: str = ""
+
+
+class AccrualCommission(Model):
+    sale_amount: Amount | None = None
+    commission: Amount | None = None
+    sale_commission: Amount | None = None
+
+
+class AccrualDelivery(Model):
+    total_accrued: Amount | None = None
+
+
+class AccrualProduct(Model):
+    sku: int | None = None
+    commission: AccrualCommission = Field(default_factory=AccrualCommission)
+    delivery: AccrualDelivery = Field(default_factory=AccrualDelivery)
+
+
+class AccrualPosting(Model):
+    delivery_schema: str = ""
+    products: list[AccrualProduct] = Field(default_factory=list)
+
+
+class Accrual(Model):
+    accrual_id: int
+    date: str = ""
+    unit_number: str = ""
+    accrued_category: str = ""
+    total_amount: Amount = Field(default_factory=Amount)
+    posting: AccrualPosting | None = None
+
+
+class AccrualPage(Model):
+    accruals: list[Accrual] = Field(default_factory=list)
+    last_id: str = ""
+
+
+class BalanceValue(Model):
+    value: float = 0.0
+    currency_code: str = ""
+
+
+class BalanceTotal(Model):
+    opening_balance: BalanceValue = Field(default_factory=BalanceValue)
+    closing_balance: BalanceValue = Field(default_factory=BalanceValue)
+    accrued: BalanceValue = Field(default_factory=BalanceValue)
+    payments: list[BalanceValue] = Field(default_factory=list)
+
+
+class BalanceFlow(Model):
+    amount: BalanceValue = Field(default_factory=BalanceValue)
+    fee: BalanceValue = Field(default_factory=BalanceValue)
+
+
+class BalanceCashflows(Model):
+    sales: BalanceFlow = Field(default_factory=BalanceFlow)
+    returns: BalanceFlow = Field(default_factory=BalanceFlow)
+
+
+class Balance(Model):
+    total: BalanceTotal = Field(default_factory=BalanceTotal)
+    cashflows: BalanceCashflows = Field(default_factory=BalanceCashflows)

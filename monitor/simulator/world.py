@@ -1,17 +1,19 @@
-"""A seeded, deterministic model of one Ozon seller: products, demand and postings over time.
+"""A seeded, deterministic model of one Ozon seller: products, demand, postings, returns, stock,
+ratings and money over time.
 
 Orders are generated per UTC hour from `(seed, hour)`, so any span of history can be produced
 on demand, the same every time, and the world keeps going as the clock moves. Demand follows a
 weekday and time-of-day profile (Moscow time), varies day to day more than Poisson noise would,
-and spreads over SKUs with a long tail. Incidents from a scenario bend it, and each one records
-its ground truth.
+and spreads over SKUs with a long tail. Everything else (status, returns, stock, index, accruals)
+is a function of the orders and the moment asked about. Incidents from a scenario bend the
+world, and each one records its ground truth.
 """
 from __future__ import annotations
 
 import math
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,30 +28,69 @@ HOUR_PROFILE = np.array([1.2, 0.7, 0.4, 0.3, 0.3, 0.5, 1.2, 2.4, 3.8, 4.8, 5.3, 
 HOUR_PROFILE = HOUR_PROFILE / HOUR_PROFILE.sum()
 WEEKDAY_FACTOR = np.array([1.05, 1.0, 0.98, 0.97, 0.93, 1.0, 1.07])  # Monday first
 CATEGORIES = ["Товары для дома", "Одежда", "Электроника", "Красота", "Детские товары", "Спорт"]
+RETURN_REASONS = ["Не подошёл размер", "Не понравилось качество", "Товар не соответствует описанию",
+                  "Брак или повреждение", "Передумал покупать"]
+RETURN_REASON_WEIGHTS = np.array([0.3, 0.25, 0.15, 0.1, 0.2])
+BASE_RETURN_RATE = 0.04
+BASE_CANCEL_RATE = 0.03  # a third of them by the seller
+BASE_COMMISSION = 0.15
+RESUPPLY_DAYS = 14
+HANDOVER_HOURS = 20  # normal hand-over to delivery after the order
+SHIPMENT_DEADLINE_HOURS = 24
+
+INCIDENT_KINDS = {
+    "sales_stop": "orders of all or the listed SKUs stop (factor 0)",
+    "sales_drop": "orders of all or the listed SKUs fall to `factor` of normal",
+    "returns_spike": "listed SKUs are returned at `rate` with `reason` dominant",
+    "late_shipments": "FBS postings are handed over `delay_hours` after their deadline",
+    "seller_cancellations": "the seller cancels `rate` of FBS postings",
+    "stock_out": "listed SKUs are not resupplied: `days_left` days of stock, then none",
+    "card_blocked": "listed SKUs' cards fail moderation and stop selling",
+    "rating_slide": "`rating` moves towards its danger threshold, reaching it in `days` days",
+    "commission_jump": "the commission share of sales becomes `factor`",
+    "key_expiry": "the API key expires `days_left` days after start",
+}
 
 
 @dataclass(frozen=True)
 class Incident:
-    """A scripted problem. `kind`: sales_stop (factor 0) or sales_drop (factor < 1), for all SKUs
-    or the listed ones; `start` is ISO-8601 or hours relative to the world's clock ("-6h")."""
+    """A scripted problem; `start` is ISO-8601 or hours relative to the world's clock ("-6h")."""
 
     kind: str
     start: datetime
     end: datetime | None = None
-    factor: float = 0.0
     skus: tuple[int, ...] = ()
+    factor: float = 0.0
+    rate: float = 0.3
+    reason: str = RETURN_REASONS[2]
+    delay_hours: float = 30.0
+    days_left: float = 3.0
+    rating: str = "rating_on_time"
+    days: float = 10.0
+
+    def active(self, moment: datetime, sku: int | None = None) -> bool:
+        return self.start <= moment and (self.end is None or moment < self.end) \
+            and (sku is None or not self.skus or sku in self.skus)
 
     def truth(self) -> dict[str, Any]:
+        """What happened, to what, and when: the ground truth benchmarks score against."""
+        detail = {"sales_drop": {"factor": self.factor}, "returns_spike": {"rate": self.rate, "reason": self.reason},
+                  "late_shipments": {"delay_hours": self.delay_hours}, "seller_cancellations": {"rate": self.rate},
+                  "stock_out": {"days_left": self.days_left}, "rating_slide": {"rating": self.rating, "days": self.days},
+                  "commission_jump": {"factor": self.factor}, "key_expiry": {"days_left": self.days_left}}
         return {"kind": self.kind, "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None,
-                "skus": list(self.skus), "factor": self.factor}
+                "skus": list(self.skus), **detail.get(self.kind, {})}
 
 
 @dataclass(frozen=True)
 class Fault:
-    """Injected API misbehaviour: answer `method` (or every method with "*") with `status` for
-    the next `times` calls; `retry_after` adds the header; `body` replaces the JSON body."""
+    """Injected API misbehaviour for the next `times` calls of `method` ("*" for any).
+    `kind` is a shorthand: "auth" (key rejected), "missing_role", "gone" (method switched off),
+    "malformed" (truncated JSON), "extra_fields" (unknown fields added), "timeout" (no answer
+    for `delay` seconds); otherwise `status` with an optional `retry_after` header and `body`."""
 
     method: str = "*"
+    kind: str = ""
     status: int = 500
     times: int = 1
     retry_after: float | None = None
@@ -67,6 +108,8 @@ class Scenario:
     fbo_share: float = 0.4
     day_noise: float = 0.12  # coefficient of variation of daily demand beyond Poisson
     history_days: int = 70
+    subscription: str = "PREMIUM_LITE"
+    key_valid_days: float = 150.0  # from the world's clock, unless a key_expiry incident says otherwise
     incidents: list[Incident] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 
@@ -74,10 +117,14 @@ class Scenario:
 def load_scenario(path: Path | None, now: datetime, seed: int | None = None) -> Scenario:
     """Read a scenario TOML (see docs/SIMULATOR.md); relative incident times count from `now`."""
     data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8")) if path else {}
-    incidents = [Incident(kind=i["kind"], start=_moment(i["start"], now),
-                          end=_moment(i["end"], now) if i.get("end") else None,
-                          factor=float(i.get("factor", 0.0)), skus=tuple(i.get("skus", ())))
-                 for i in data.pop("incidents", [])]
+    incidents = []
+    for raw in data.pop("incidents", []):
+        if raw.get("kind") not in INCIDENT_KINDS:
+            raise ValueError(f"{path}: unknown incident kind {raw.get('kind')!r}; valid: {', '.join(INCIDENT_KINDS)}")
+        fields = {**raw, "start": _moment(raw["start"], now), "skus": tuple(raw.get("skus", ()))}
+        if raw.get("end"):
+            fields["end"] = _moment(raw["end"], now)
+        incidents.append(Incident(**fields))
     faults = [Fault(**f) for f in data.pop("faults", [])]
     scenario = Scenario(**data, incidents=incidents, faults=faults)
     if seed is not None:
@@ -95,11 +142,15 @@ def _moment(value: str | datetime, now: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Product:
+    product_id: int
     sku: int
     offer_id: str
     name: str
     price: float
     weight: float  # share of demand
+    archived: bool
+    stock_days: float  # cover after a resupply
+    resupply_phase: float  # days into the resupply cycle at the epoch
 
 
 @dataclass(frozen=True)
@@ -111,8 +162,50 @@ class SimOrder:
     created_at: datetime
     sku: int
     quantity: int
-    cancel_after_hours: float | None  # cancelled this long after creation, if at all
+    u_thin: float  # uniforms that decide incidents' effects, fixed per order
+    u_cancel: float
+    u_return: float
+    cancel_hours: float  # when a cancellation happens, after creation
     delivery_hours: float  # from hand-over to delivered
+    return_days: float  # from delivery to the return
+    reason_index: int
+
+
+@dataclass(frozen=True)
+class Rating:
+    rating: str
+    name: str
+    group: str
+    value_type: str
+    higher_is_better: bool
+    base: float
+    warning: float
+    danger: float
+    premium: float
+
+
+RATINGS = (
+    Rating("rating_on_time", "Доставка вовремя", "Логистика", "PERCENT", True, 97.5, 93.0, 90.0, 97.0),
+    Rating("rating_review_avg_score_total", "Средняя оценка товаров", "Отзывы", "REVIEW_SCORE", True,
+           4.7, 4.0, 3.5, 4.5),
+    Rating("rating_general_indicator_fbs_rfbs", "Индекс ошибок FBS и rFBS", "Логистика", "PERCENT", False,
+           1.2, 4.0, 10.0, 2.0),
+    Rating("rating_average_response_time", "Среднее время ответа", "Коммуникация", "TIME", False,
+           3600.0, 18000.0, 43200.0, 7200.0),
+    Rating("rating_replied_dialogs_ratio", "Диалоги с ответом за 24 часа", "Коммуникация", "PERCENT", True,
+           96.0, 85.0, 80.0, 95.0),
+)
+
+
+@dataclass(frozen=True)
+class Status:
+    """An order as seen at a moment: its status, when that began, hand-over and delivery."""
+
+    status: str
+    changed_at: datetime
+    handed_over: datetime | None
+    delivered: datetime | None
+    cancelled_by_seller: bool
 
 
 class World:
@@ -121,23 +214,43 @@ class World:
         rng = np.random.default_rng(scenario.seed)
         weights = 1 / np.arange(1, scenario.skus + 1) ** 1.1  # long tail: a few SKUs sell most
         rng.shuffle(weights)
+        archived = rng.random(scenario.skus) < 0.02
+        weights[archived] = 0
         prices = np.round(np.exp(rng.normal(7.0, 0.8, scenario.skus)), -1)
         base_sku = 1_400_000_000 + int(rng.integers(0, 10_000_000))
+        stock_days = rng.uniform(30, 60, scenario.skus)
+        phases = rng.uniform(0, RESUPPLY_DAYS, scenario.skus)
         self.products = [
-            Product(sku=base_sku + i * 37, offer_id=f"ART-{i + 1:04d}",
+            Product(product_id=800_000_000 + i * 7, sku=base_sku + i * 37, offer_id=f"ART-{i + 1:04d}",
                     name=f"{CATEGORIES[i % len(CATEGORIES)]} — модель {i + 1}", price=float(max(prices[i], 90)),
-                    weight=float(weights[i] / weights.sum()))
+                    weight=float(weights[i] / weights.sum()), archived=bool(archived[i]),
+                    stock_days=float(stock_days[i]), resupply_phase=float(phases[i]))
             for i in range(scenario.skus)
         ]
         self._weights = np.array([p.weight for p in self.products])
         self.by_sku = {p.sku: p for p in self.products}
+        self.by_product_id = {p.product_id: p for p in self.products}
+        self._incidents: dict[str, list[Incident]] = {}
+        for incident in scenario.incidents:
+            self._incidents.setdefault(incident.kind, []).append(incident)
+        self._timelines: dict[str, tuple[datetime | None, bool, datetime, datetime]] = {}
 
     def ground_truth(self) -> list[dict[str, Any]]:
         return [i.truth() for i in self.scenario.incidents]
 
+    def incidents(self, kind: str) -> list[Incident]:
+        return self._incidents.get(kind, [])
+
+    # --- orders ----------------------------------------------------------------------------
+
+    def daily_units(self, sku: int) -> float:
+        return self.scenario.orders_per_day * self.by_sku[sku].weight * 1.15  # 15% of orders carry 2 units
+
     def orders(self, start: datetime, end: datetime, now: datetime) -> list[SimOrder]:
         """Every order placed in [start, end) that exists at `now`, oldest first."""
         end = min(end, now)
+        if end <= start:
+            return []
         first, last = math.floor(start.timestamp() / HOUR), math.floor((end.timestamp() - 1e-6) / HOUR)
         found = []
         for hour in range(first, last + 1):
@@ -146,6 +259,20 @@ class World:
 
     @lru_cache(maxsize=20_000)
     def _hour(self, hour: int) -> tuple[SimOrder, ...]:
+        """The hour's orders after incidents: demand cuts, blocked cards, stock running out."""
+        kept = []
+        for order in self._raw_hour(hour):
+            if order.u_thin >= self._demand_factor(order.sku, order.created_at):
+                continue
+            if any(i.active(order.created_at, order.sku) for i in self.incidents("stock_out")) \
+                    and self._stock_out_left(order.sku, order.created_at) < order.quantity:
+                continue
+            kept.append(order)
+        return tuple(kept)
+
+    @lru_cache(maxsize=20_000)
+    def _raw_hour(self, hour: int) -> tuple[SimOrder, ...]:
+        """Demand as it would be without incidents."""
         s = self.scenario
         moment = datetime.fromtimestamp(hour * HOUR, tz=timezone.utc)
         local = moment.astimezone(MSK)
@@ -156,42 +283,151 @@ class World:
         rate = s.orders_per_day * WEEKDAY_FACTOR[local.weekday()] * HOUR_PROFILE[local.hour] * day_level
         rng = np.random.default_rng([s.seed, hour])
         count = int(rng.poisson(rate))
-        minutes = np.sort(rng.uniform(0, HOUR, count))
+        seconds = np.sort(rng.uniform(0, HOUR, count))
         skus = rng.choice(len(self.products), size=count, p=self._weights)
+        u = rng.random((count, 6))
         orders = []
         for i in range(count):
-            created = moment + timedelta(seconds=float(minutes[i]))
-            product = self.products[int(skus[i])]
-            if rng.random() >= self._demand_factor(product.sku, created):
-                continue
             order_number = f"{hour % 10**10:010d}-{i + 1:04d}"
-            cancelled = rng.random() < 0.03
             orders.append(SimOrder(
                 posting_number=f"{order_number}-1", order_number=order_number, order_id=hour * 10_000 + i,
-                scheme="fbo" if rng.random() < s.fbo_share else "fbs", created_at=created, sku=product.sku,
-                quantity=1 if rng.random() < 0.85 else 2,
-                cancel_after_hours=float(rng.uniform(0.2, 20)) if cancelled else None,
-                delivery_hours=float(rng.gamma(4, 12)),
+                scheme="fbo" if u[i, 0] < s.fbo_share else "fbs",
+                created_at=moment + timedelta(seconds=float(seconds[i])), sku=self.products[int(skus[i])].sku,
+                quantity=1 if u[i, 1] < 0.85 else 2, u_thin=float(u[i, 2]), u_cancel=float(u[i, 3]),
+                u_return=float(u[i, 4]), cancel_hours=0.2 + 19.8 * float(u[i, 5]),
+                delivery_hours=float(rng.gamma(4, 12)), return_days=float(rng.uniform(1, 10)),
+                reason_index=int(rng.choice(len(RETURN_REASONS), p=RETURN_REASON_WEIGHTS)),
             ))
         return tuple(orders)
 
     def _demand_factor(self, sku: int, moment: datetime) -> float:
         factor = 1.0
         for incident in self.scenario.incidents:
-            if incident.kind in ("sales_stop", "sales_drop") and incident.start <= moment \
-                    and (incident.end is None or moment < incident.end) and (not incident.skus or sku in incident.skus):
+            if incident.kind in ("sales_stop", "sales_drop") and incident.active(moment, sku):
                 factor *= incident.factor
+            elif incident.kind == "card_blocked" and incident.active(moment, sku):
+                factor = 0.0
         return factor
 
+    def _stock_out_left(self, sku: int, moment: datetime) -> float:
+        """Units left of a SKU that is no longer resupplied, before an order at `moment`."""
+        incident = next(i for i in self.incidents("stock_out") if i.active(moment, sku))
+        sold = sum(o.quantity for o in self._demanded(sku, incident.start, moment))
+        return incident.days_left * self.daily_units(sku) - sold
 
-def lifecycle(order: SimOrder, now: datetime) -> tuple[str, datetime, datetime | None]:
-    """(status, last status change, hand-over time) of an order as seen at `now`."""
-    created = order.created_at
-    if order.cancel_after_hours is not None and now >= created + timedelta(hours=order.cancel_after_hours):
-        return "cancelled", created + timedelta(hours=order.cancel_after_hours), None
-    steps = [("awaiting_packaging", created), ("awaiting_deliver", created + timedelta(hours=2)),
-             ("delivering", created + timedelta(hours=20)),
-             ("delivered", created + timedelta(hours=20 + order.delivery_hours))]
-    status, changed = next((name, at) for name, at in reversed(steps) if at <= now)
-    handed = steps[2][1] if now >= steps[2][1] else None
-    return status, changed, handed
+    def _demanded(self, sku: int, start: datetime, end: datetime) -> list[SimOrder]:
+        first, last = math.floor(start.timestamp() / HOUR), math.floor(end.timestamp() / HOUR)
+        return [o for h in range(first, last + 1) for o in self._raw_hour(h)
+                if o.sku == sku and start <= o.created_at < end and o.u_thin < self._demand_factor(sku, o.created_at)]
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def status(self, order: SimOrder, now: datetime) -> Status:
+        cancel_at, by_seller, handover, delivered = self._timeline(order)
+        created = order.created_at
+        if cancel_at is not None and now >= cancel_at:
+            return Status("cancelled", cancel_at, None, None, by_seller)
+        if now >= delivered:
+            return Status("delivered", delivered, handover, delivered, False)
+        if now >= handover:
+            return Status("delivering", handover, handover, None, False)
+        packed = created + timedelta(hours=2)
+        if now >= packed:
+            return Status("awaiting_deliver", packed, None, None, False)
+        return Status("awaiting_packaging", created, None, None, False)
+
+    def _timeline(self, order: SimOrder) -> tuple[datetime | None, bool, datetime, datetime]:
+        """(cancelled at, by the seller, handed over at, delivered at): fixed once the order exists."""
+        known = self._timelines.get(order.posting_number)
+        if known is not None:
+            return known
+        created = order.created_at
+        seller_cancel = order.scheme == "fbs" and any(
+            i.active(created) and order.u_cancel < i.rate for i in self.incidents("seller_cancellations"))
+        cancelled = seller_cancel or order.u_cancel < BASE_CANCEL_RATE
+        by_seller = seller_cancel or (cancelled and order.order_id % 3 == 0)
+        handover = created + timedelta(hours=HANDOVER_HOURS)
+        if order.scheme == "fbs":
+            for incident in self.incidents("late_shipments"):
+                if incident.active(created):
+                    handover = self.shipment_deadline(order) + timedelta(hours=incident.delay_hours)
+        timeline = (created + timedelta(hours=order.cancel_hours) if cancelled else None, by_seller, handover,
+                    handover + timedelta(hours=order.delivery_hours))
+        self._timelines[order.posting_number] = timeline
+        return timeline
+
+    @staticmethod
+    def shipment_deadline(order: SimOrder) -> datetime:
+        return order.created_at + timedelta(hours=SHIPMENT_DEADLINE_HOURS)
+
+    # --- returns ---------------------------------------------------------------------------
+
+    def return_of(self, order: SimOrder, now: datetime) -> tuple[datetime, str] | None:
+        """(return date, reason) if the order has come back by `now`."""
+        delivered = self.status(order, now).delivered
+        if delivered is None:
+            return None
+        rate, reason = BASE_RETURN_RATE, RETURN_REASONS[order.reason_index]
+        for incident in self.incidents("returns_spike"):
+            if incident.active(order.created_at, order.sku):
+                rate = incident.rate
+                if order.u_return < incident.rate * 0.8:  # the incident's reason dominates
+                    reason = incident.reason
+        if order.u_return >= rate:
+            return None
+        returned = delivered + timedelta(days=order.return_days)
+        return (returned, reason) if returned <= now else None
+
+    # --- stock -----------------------------------------------------------------------------
+
+    def stock(self, sku: int, scheme: str, now: datetime) -> int:
+        """Units in stock: filled up every RESUPPLY_DAYS, drawn down by sales in between; a
+        stock_out incident stops resupply."""
+        product = self.by_sku[sku]
+        if product.archived:
+            return 0
+        for incident in self.incidents("stock_out"):
+            if incident.active(now, sku):
+                return max(0, int(self._stock_out_left(sku, now)))
+        share = self.scenario.fbo_share if scheme == "fbo" else 1 - self.scenario.fbo_share
+        days = now.timestamp() / 86400 + product.resupply_phase
+        last_resupply = now - timedelta(days=days % RESUPPLY_DAYS)
+        sold = sum(o.quantity for o in self.orders(last_resupply, now, now) if o.sku == sku and o.scheme == scheme)
+        return max(0, int(product.stock_days * self.daily_units(sku) * share) + 3 - sold)
+
+    # --- cards -----------------------------------------------------------------------------
+
+    def card_problem(self, sku: int, now: datetime) -> Incident | None:
+        return next((i for i in self.incidents("card_blocked") if i.active(now, sku)), None)
+
+    # --- rating ----------------------------------------------------------------------------
+
+    def rating_value(self, rating: Rating, day: date) -> float:
+        noise = np.random.default_rng([self.scenario.seed, day.toordinal(), RATINGS.index(rating)]).normal(0, 1)
+        spread = abs(rating.warning - rating.base) * 0.08
+        value = rating.base + noise * spread
+        for incident in self.incidents("rating_slide"):
+            moment = datetime.combine(day, datetime.min.time(), MSK) + timedelta(hours=12)
+            if incident.rating == rating.rating and incident.active(moment):
+                elapsed = (moment - incident.start).total_seconds() / 86400
+                value += (rating.danger - rating.base) * min(1.2, elapsed / incident.days)
+        return round(value, 2)
+
+    @staticmethod
+    def rating_status(rating: Rating, value: float) -> str:
+        worse = (lambda a, b: a <= b) if rating.higher_is_better else (lambda a, b: a >= b)
+        return "CRITICAL" if worse(value, rating.danger) else "WARNING" if worse(value, rating.warning) else "OK"
+
+    # --- money -----------------------------------------------------------------------------
+
+    def commission_ratio(self, moment: datetime) -> float:
+        ratio = BASE_COMMISSION
+        for incident in self.incidents("commission_jump"):
+            if incident.active(moment):
+                ratio = incident.factor
+        return ratio
+
+    def key_expires_at(self, now: datetime) -> datetime:
+        for incident in self.incidents("key_expiry"):
+            return incident.start + timedelta(days=incident.days_left)
+        return now + timedelta(days=self.scenario.key_valid_days)

@@ -1,0 +1,173 @@
+"""Every data source through the real client and the simulator over loopback: what is stored,
+what a second run fetches, and how faults and missing rights are handled."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import Settings, load_config
+from monitor.cycle import run_cycle
+from monitor.ozon import endpoints as api
+from monitor.ozon.client import BadResponse, OzonClient
+from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World
+from monitor.store import Store
+from monitor.sync import sync_account
+from tests.conftest import NOW, FakeTime
+
+TABLES = ["postings", "returns", "products", "stocks", "stock_history", "fbo_stocks", "rating_summary",
+          "rating_thresholds", "rating_history", "fbs_index_days", "fbs_index_postings", "accruals", "balances",
+          "analytics_daily"]
+
+
+def sync(settings: Settings, now=NOW, client: OzonClient | None = None):
+    account = settings.accounts[0]
+    store = Store.in_dir(settings.monitor.state_dir)
+    own = client or OzonClient(account.base_url, account.client_id, account.secret().get_secret_value())
+    try:
+        return sync_account(own, store, account.name, settings.monitor, now), store
+    finally:
+        if client is None:
+            own.close()
+
+
+def test_first_run_stores_every_source(settings: Settings) -> None:
+    report, store = sync(settings)
+    assert report.errors == {}
+    empty = [t for t in TABLES if store.count(t, "shop") == 0]
+    assert empty == []
+    info = store.rows("select * from account_info")[0]
+    assert info["subscription"] == "PREMIUM_LITE" and info["key_expires_at"] > NOW.isoformat()
+    assert info["fbs_error_index"] is not None
+    thresholds = {r["rating"]: r for r in store.rows("select * from rating_thresholds")}
+    assert thresholds["rating_on_time"]["danger"] == 90.0  # read from Ozon's answer, not hard-coded
+
+
+def test_second_run_fetches_only_what_changed(settings: Settings, simulator: SimulatorServer) -> None:
+    first, _ = sync(settings)
+    calls_before = len(simulator.simulator.requests)
+    second, store = sync(settings, NOW + timedelta(minutes=10))
+    fresh = simulator.simulator.requests[calls_before:]
+    assert set(second.fetched) == {"fbs", "fbs_unfulfilled", "fbo", "analytics"}  # the rest is not due yet
+    assert second.fetched["fbs"] < first.fetched["fbs"] / 20
+    fbs_filter = next(body for method, body in fresh if method == api.FBS_LIST)["filter"]
+    assert fbs_filter["last_changed_status_date"]["from"].startswith(
+        (NOW - timedelta(minutes=settings.monitor.overlap_minutes)).strftime("%Y-%m-%dT%H:%M"))
+    numbers = [r["posting_number"] for r in store.rows("select posting_number from postings")]
+    assert len(numbers) == len(set(numbers))
+
+
+def test_analytics_is_one_call_a_cycle_at_most_and_resumes_sku_pages(settings: Settings,
+                                                                     simulator: SimulatorServer) -> None:
+    sim = simulator.simulator
+    sync(settings)
+    assert [b["dimension"] for b in sim.calls(api.ANALYTICS_DATA)] == [["day"]]
+    sync(settings, NOW + timedelta(seconds=30))  # a restart within the minute: no second call
+    assert len(sim.calls(api.ANALYTICS_DATA)) == 1
+    _, store = sync(settings, NOW + timedelta(minutes=2))
+    sku_call = sim.calls(api.ANALYTICS_DATA)[-1]
+    assert sku_call["dimension"] == ["sku", "day"] and sku_call["metrics"] == ["revenue", "ordered_units"]
+    assert store.count("analytics_sku_daily", "shop") > 0
+
+
+def test_premium_plus_accounts_get_traffic_metrics(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    world = World(Scenario(seed=3, skus=40, orders_per_day=60, subscription="PREMIUM_PLUS"))
+    with SimulatorServer(Simulator(world, clock=lambda: NOW)) as server:
+        settings = load_config(write_config(base_url=server.base_url))
+        sync(settings)
+        _, store = sync(settings, NOW + timedelta(minutes=2))
+        metrics = server.simulator.calls(api.ANALYTICS_DATA)[-1]["metrics"]
+    assert "hits_view" in metrics and "conv_tocart" in metrics and len(metrics) <= 14
+    assert store.value("select count(*) from analytics_sku_daily where hits_view > 0", []) > 0
+
+
+def test_a_missing_role_switches_one_source_off_and_says_which(settings: Settings,
+                                                               simulator: SimulatorServer) -> None:
+    simulator.simulator.add_fault(Fault(method=api.RETURNS_LIST, kind="missing_role"))
+    report, store = sync(settings)
+    assert set(report.errors) == {"returns"}
+    assert "no role that allows this method (its roles: Admin read only)" in report.errors["returns"]
+    assert "products" in report.fetched and "fbs" in report.fetched
+    later, _ = sync(settings, NOW + timedelta(hours=1))
+    assert "switched off until" in later.errors["returns"]
+    assert len(simulator.simulator.calls(api.RETURNS_LIST)) == 0  # not asked again while switched off
+    again, _ = sync(settings, NOW + timedelta(hours=7))
+    assert "returns" in again.fetched
+
+
+def test_a_retired_method_is_reported_and_not_retried(settings: Settings, simulator: SimulatorServer) -> None:
+    simulator.simulator.add_fault(Fault(method=api.FBO_STOCKS, kind="gone", times=5))
+    report, _ = sync(settings)
+    assert "switched this method off" in report.errors["fbo_stocks"]
+    assert simulator.simulator.take_fault(api.FBO_STOCKS) is not None  # 4 of 5 left: it was called once
+
+
+def test_malformed_json_fails_one_source_and_the_next_run_recovers(settings: Settings,
+                                                                   simulator: SimulatorServer) -> None:
+    simulator.simulator.add_fault(Fault(method=api.FBO_LIST, kind="malformed"))
+    report, _ = sync(settings)
+    assert "not valid JSON" in report.errors["fbo"] and "fbs" in report.fetched
+    again, store = sync(settings, NOW + timedelta(minutes=5))
+    assert "fbo" in again.fetched and again.fetched["fbo"] > 100  # the whole history, as it never synced
+    assert store.value("select count(*) from postings where scheme = 'fbo'", []) > 100
+
+
+def test_unknown_extra_fields_are_ignored(settings: Settings, simulator: SimulatorServer) -> None:
+    simulator.simulator.add_fault(Fault(method="*", kind="extra_fields", times=1000))
+    report, store = sync(settings)
+    assert report.errors == {} and store.count("postings", "shop") > 0
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def fast_client(settings: Settings, fake_time: FakeTime) -> OzonClient:
+    """A client on the simulator whose backoff and pacing do not really sleep."""
+    account = settings.accounts[0]
+    return OzonClient(account.base_url, account.client_id, "demo-key", timeout=0.5, retry_budget=30,
+                      sleep=fake_time.sleep, clock=fake_time.clock)
+
+
+@pytest.mark.parametrize("fault, waits", [
+    (Fault(method=api.FBS_LIST, status=429, times=2, retry_after=3), [3.0, 3.0]),
+    (Fault(method=api.FBS_LIST, status=429, times=2), None),
+    (Fault(method=api.FBS_LIST, status=503, times=3), None),
+    (Fault(method=api.FBS_LIST, kind="timeout", delay=1.0, times=1), None),
+])
+def test_throttling_5xx_bursts_and_timeouts_are_ridden_out(settings: Settings, simulator: SimulatorServer,
+                                                           fast_client: OzonClient, fake_time: FakeTime,
+                                                           fault: Fault, waits: list[float] | None) -> None:
+    simulator.simulator.add_fault(fault)
+    report, store = sync(settings, client=fast_client)
+    assert report.errors == {} and report.fetched["fbs"] > 0
+    backoffs = [s for s in fake_time.sleeps if s > 0.1]  # pacing waits are 20 ms; backoffs are longer
+    assert len(backoffs) == fault.times
+    if waits:
+        assert backoffs == waits
+
+
+def test_a_5xx_storm_longer_than_the_budget_is_reported_and_loses_nothing(settings: Settings,
+                                                                          simulator: SimulatorServer) -> None:
+    account = settings.accounts[0]
+    simulator.simulator.add_fault(Fault(method=api.FBS_LIST, status=500, times=50))
+    fake = FakeTime()
+    storm = OzonClient(account.base_url, account.client_id, "demo-key", retry_budget=20, sleep=fake.sleep,
+                       clock=fake.clock)
+    report, store = sync(settings, client=storm)
+    assert "HTTP 500" in report.errors["fbs"] and store.cursor("shop", "fbs").synced_until is None
+    simulator.simulator.clear_faults()
+    again, store = sync(settings, NOW + timedelta(minutes=10))
+    assert again.fetched["fbs"] > 100  # the whole backfill, since the stormy run never completed it
+
+
+def test_cursor_that_never_advances_is_a_bad_response(simulator: SimulatorServer) -> None:
+    client = OzonClient(simulator.base_url, 123456, "demo-key")
+    simulator.simulator.add_fault(Fault(method=api.FBS_LIST, status=200, times=10,
+                                        body='{"postings": [], "cursor": "", "has_next": true}'))
+    with pytest.raises(BadResponse, match="cursor did not advance"):
+        list(api.fbs_postings(client, NOW - timedelta(days=1), NOW))
