@@ -106,7 +106,7 @@ def print_result(result: CycleResult, out: TextIO | None = None) -> None:
     sent = {m["fingerprint"] for m in result.notified}
     for finding in result.findings:
         rendered = result.rendered[finding.fingerprint]
-        state = "new, notified" if finding.fingerprint in sent else "still open, already notified"
+        state = "new" if finding.fingerprint in sent else "still open, already reported"
         print(f"\n  [{finding.severity.upper()}] {finding.rule}: {rendered.title} ({state})", file=out)
         print(f"  {rendered.explanation}", file=out)
         if rendered.support_request:
