@@ -108,7 +108,7 @@ def print_result(result: CycleResult, out: TextIO | None = None) -> None:
         rendered = result.rendered[finding.fingerprint]
         state = "new" if finding.fingerprint in sent else "still open, already reported"
         print(f"\n  [{finding.severity.upper()}] {finding.rule}: {rendered.title} ({state})", file=out)
-        print(f"  {rendered.explanation}", file=out)
+        print("\n".join("  " + line for line in rendered.explanation.splitlines()), file=out)
         if rendered.support_request:
             print("\n  --- support request ---", file=out)
             print("\n".join("  " + line for line in rendered.support_request.splitlines()), file=out)

@@ -17,9 +17,13 @@ from monitor.ozon.client import OzonClient
 from monitor.store import Store
 from monitor.support import Rendered, render
 from monitor.sync import Interrupted, Progress, SyncReport, coverage, sync_account
-from rules import RULES, AccountData, Finding
+from rules import RULES, Finding, run_rules
 
 log = logging.getLogger(__name__)
+
+
+def rule_configs(settings: Settings) -> dict[str, Any]:
+    return {name: getattr(settings.rules, name) for name in RULES}
 
 
 @dataclass
@@ -34,23 +38,6 @@ class CycleResult:
 
     def findings_json(self) -> list[dict[str, Any]]:
         return [alerts.finding_json(f, self.rendered[f.fingerprint]) for f in self.findings]
-
-
-def evaluate(settings: Settings, data: AccountData) -> tuple[set[str], list[Finding]]:
-    """Run every enabled rule; a rule that crashes is logged and counted as not run, so its
-    open alerts are neither resolved nor re-sent."""
-    ran, findings = set(), []
-    for name, rule in RULES.items():
-        config = getattr(settings.rules, name)
-        if not config.enabled:
-            continue
-        try:
-            findings += rule.evaluate(data, config)
-        except Exception:  # a bug in one rule must not silence the others
-            log.exception("rule failed: account=%s rule=%s", data.account, name)
-            continue
-        ran.add(name)
-    return ran, findings
 
 
 def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = None,
@@ -72,9 +59,12 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         history_since, synced_until = coverage(store, account.name)
         if synced_until is None:
             return result  # no postings yet: nothing to judge, and "no data" must not read as "no sales"
-        orders = store.orders(account.name, history_since or synced_until)
-        data = AccountData(account.name, account.client_id, synced_until, orders, history_since)
-        ran, result.findings = evaluate(settings, data)
+        data = store.account_data(account.name, account.client_id, synced_until, history_since or synced_until,
+                                  cfg.tz)
+        verdict = run_rules(data, rule_configs(settings), checked_at=now)
+        for rule, error in verdict.errors.items():
+            log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
+        ran, result.findings = verdict.ran, verdict.findings
         result.rendered = {f.fingerprint: render(f, cfg.language, cfg.tz) for f in result.findings}
         targets = channels.build(settings.channels)
         result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,

@@ -9,14 +9,14 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from rules import Order
+from rules import AccountData, Card, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock, TrafficDay
 
 migrations = Migrations("ozon-monitor")
 
@@ -99,6 +99,19 @@ ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "se
                      "returns", "cancellations", "delivered_units")
 
 
+def _card(r: dict[str, Any]) -> Card:
+    availability = json.loads(r["availability"] or "[]")
+    return Card(
+        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=r["status"] or "",
+        status_name=r["status_name"] or "", moderate_status=r["moderate_status"] or "",
+        status_failed=r["status_failed"] or "",
+        errors=tuple(e["texts"]["message"] or e["code"] for e in json.loads(r["errors"] or "[]")
+                     if e.get("level") != "ERROR_LEVEL_WARNING"),
+        unavailable_reasons=tuple(text for a in availability if a["availability"] == "UNAVAILABLE"
+                                  for text in a["reasons"]),
+        archived=bool(r["archived"]), autoarchived=bool(r["autoarchived"]), changed_at=parse(r["status_updated_at"]))
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat() if moment else None
 
@@ -164,12 +177,74 @@ class Store:
         return list(self.db.query(sql, args or []))
 
     def orders(self, account: str, since: datetime) -> list[Order]:
-        """Orders placed since `since`, oldest first, as the rules see them."""
+        """Postings placed since `since`, oldest first, as the rules see them."""
         rows = self.db.query(
-            "select posting_number, created_at, status, products from postings "
-            "where account = ? and created_at >= ? order by created_at", [account, iso(since)])
-        return [Order(r["posting_number"], datetime.fromisoformat(r["created_at"]),
-                      tuple(p["sku"] for p in json.loads(r["products"])), r["status"]) for r in rows]
+            "select posting_number, created_at, status, scheme, products, shipment_date, delivering_date, "
+            "cancel_type from postings where account = ? and created_at >= ? order by created_at",
+            [account, iso(since)])
+        orders = []
+        for r in rows:
+            products = json.loads(r["products"])
+            orders.append(Order(
+                r["posting_number"], datetime.fromisoformat(r["created_at"]), tuple(p["sku"] for p in products),
+                r["status"], r["scheme"], sum(p.get("quantity", 1) for p in products),
+                sum(p.get("quantity", 1) * (p.get("price") or {}).get("amount", 0.0) for p in products),
+                parse(r["shipment_date"]), parse(r["delivering_date"]), r["cancel_type"] == "seller"))
+        return orders
+
+    def account_data(self, account: str, client_id: int, now: datetime, history_since: datetime,
+                     tz: tzinfo) -> AccountData:
+        """Everything the rules read about one account, from the stored data."""
+        info = next(iter(self.rows("select * from account_info where account = ?", [account])), {})
+        cursors = self.rows("select * from cursors where account = ?", [account])
+        finance = next((c for c in cursors if c["source"] == "finance"), None)
+        return AccountData(
+            account=account, client_id=client_id, now=now, orders=self.orders(account, history_since),
+            history_since=history_since, tz=tz,
+            returns=[Return(r["posting_number"], r["sku"], r["reason"] or "", datetime.fromisoformat(r["return_date"]))
+                     for r in self.rows("select * from returns where account = ? and sku is not null and "
+                                        "return_date is not null", [account])],
+            cards=[_card(r) for r in self.rows("select * from products where account = ? and sku is not null",
+                                               [account])],
+            stocks=self._stocks(account), ratings=self._ratings(account),
+            penalty_score_exceeded=bool(info.get("penalty_score_exceeded")),
+            money=[MoneyDay(date.fromisoformat(r["date"]), r["n"], r["sales"], -r["commission"], -r["delivery"])
+                   for r in self.rows("select date, count(*) as n, sum(sale_amount) as sales, sum(commission) as "
+                                      "commission, sum(delivery) as delivery from accruals where account = ? and "
+                                      "category = 'POSTING' group by date order by date", [account])],
+            payouts={date.fromisoformat(r["day"]): abs(r["payments"] or 0.0)
+                     for r in self.rows("select day, payments from balances where account = ?", [account])},
+            money_since=date.fromisoformat(finance["covered_since"][:10]) if finance and finance["covered_since"]
+            else None,
+            traffic=[TrafficDay(r["sku"], date.fromisoformat(r["day"]), r["hits_view"], r["hits_tocart"] or 0.0)
+                     for r in self.rows("select sku, day, hits_view, hits_tocart from analytics_sku_daily where "
+                                        "account = ? and hits_view is not null", [account])],
+            sources={c["source"]: SourceHealth(c["source"], parse(c["synced_until"]), c["last_error"],
+                                               parse(c["disabled_until"])) for c in cursors},
+            key_expires_at=parse(info.get("key_expires_at")),
+        )
+
+    def _stocks(self, account: str) -> list[Stock]:
+        fbs = self.rows("select sku, type, sum(present - reserved) as available from stocks where account = ? "
+                        "group by sku, type", [account])
+        fbo = self.rows("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
+                        "where account = ? group by sku", [account])
+        return ([Stock(r["sku"], r["type"], int(r["available"] or 0)) for r in fbs]
+                + [Stock(r["sku"], "fbo", int(r["available"] or 0),
+                         (r["available"] or 0) / r["ads"] if r["ads"] else None, r["ads"]) for r in fbo])
+
+    def _ratings(self, account: str) -> list[RatingSeries]:
+        series = []
+        for r in self.rows("select s.*, t.warning, t.danger from rating_summary s left join rating_thresholds t "
+                           "using (account, rating) where s.account = ?", [account]):
+            values = tuple((datetime.fromisoformat(v["date_from"]), v["value"]) for v in self.rows(
+                "select date_from, value from rating_history where account = ? and rating = ? and value is not null "
+                "order by date_from", [account, r["rating"]]))
+            higher = r["direction"] != "LOWER_IS_BETTER" if r["direction"] else \
+                (r["danger"] or 0) < (r["warning"] or 0)
+            series.append(RatingSeries(r["rating"], r["name"] or r["rating"], r["status"] or "", higher,
+                                       r["warning"], r["danger"], values))
+        return series
 
     def count(self, table: str, account: str) -> int:
         return self.db[table].count_where("account = ?", [account])

@@ -1,9 +1,65 @@
 """Detection rules: pure functions of plain data that return findings. Never imports `monitor`."""
 from __future__ import annotations
 
-from rules.base import AccountData, Finding, Order, Rule
-from rules.sales import SALES_DROP
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
-RULES: dict[str, Rule] = {rule.name: rule for rule in (SALES_DROP,)}
+from rules.access import API_ACCESS, postings_blocked
+from rules.base import (AccountData, Card, Finding, MoneyDay, Order, RatingSeries, Return, Rule, SourceHealth, Stock,
+                        TrafficDay)
+from rules.cards import CARD_PROBLEMS
+from rules.finance import FINANCE_ANOMALY
+from rules.logistics import CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY
+from rules.rating import RATING_RISK
+from rules.returns import RETURNS_SPIKE
+from rules.sales import SALES_DROP, SALES_STOPPED, TRAFFIC_DROP
+from rules.stock import STOCK_OUT
 
-__all__ = ["RULES", "AccountData", "Finding", "Order", "Rule"]
+RULES: dict[str, Rule] = {rule.name: rule for rule in (
+    SALES_DROP, SALES_STOPPED, TRAFFIC_DROP, RETURNS_SPIKE, CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY,
+    STOCK_OUT, RATING_RISK, CARD_PROBLEMS, FINANCE_ANOMALY, API_ACCESS)}
+# A SKU's sales stopping is the symptom when its stock ran out or its card was blocked: the
+# cause is reported, the symptom is not.
+SYMPTOMS = {"sales_stopped": ("stock_out", "card_problems"), "sales_drop": ("stock_out", "card_problems")}
+
+
+@dataclass
+class RuleRun:
+    ran: set[str] = field(default_factory=set)  # rules whose verdict stands (their open alerts may resolve)
+    findings: list[Finding] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # rule -> the exception, for the log
+
+
+def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime | None = None) -> RuleRun:
+    """Run every enabled rule on `data`. A rule that crashes is reported and counts as not run,
+    so it cannot silence the others or resolve its own alerts. Rules that read the postings feed
+    are held back (also as not run) while that feed is failing or stale. `checked_at` is the
+    wall clock for api_access; `data.now` is how far the data reaches."""
+    result = RuleRun()
+    findings = result.findings
+    for name, rule in RULES.items():
+        config = configs[name]
+        if not config.enabled:
+            continue
+        subject = replace(data, now=checked_at) if name == "api_access" and checked_at else data
+        try:
+            findings += rule.evaluate(subject, config)
+        except Exception as exc:  # a bug in one rule must not silence the others
+            result.errors[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        result.ran.add(name)
+    ran = result.ran
+    if postings_blocked(findings):
+        held = {name for name, rule in RULES.items() if rule.needs_postings}
+        findings = [f for f in findings if f.rule not in held]
+        ran -= held
+    causes = {(f.rule, sku) for f in findings for sku in f.affected_skus}
+    result.findings = [f for f in findings if not (f.rule in SYMPTOMS and f.entity.startswith("sku:") and any(
+        (cause, sku) in causes for cause in SYMPTOMS[f.rule] for sku in f.affected_skus))]
+    result.ran = ran
+    return result
+
+
+__all__ = ["RULES", "AccountData", "Card", "Finding", "MoneyDay", "Order", "RatingSeries", "Return", "Rule",
+           "RuleRun", "SourceHealth", "Stock", "TrafficDay", "run_rules"]

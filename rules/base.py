@@ -1,36 +1,145 @@
-"""What every rule takes and returns."""
+"""What every rule takes and returns: plain, immutable data, no I/O."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 Severity = Literal["warning", "critical"]
 SupportTopic = Literal["technical", "logistics", "finance", "marketing"]
+POSTINGS_SOURCES = ("fbs", "fbo")
 
 
 @dataclass(frozen=True)
 class Order:
-    """One posting as the rules see it: when it was placed and what it contained."""
+    """One posting as the rules see it."""
 
     posting_number: str
     created_at: datetime
     skus: tuple[int, ...] = ()
     status: str = ""
+    scheme: str = "fbs"
+    quantity: int = 1
+    price: float = 0.0
+    shipment_deadline: datetime | None = None
+    handed_over_at: datetime | None = None
+    seller_cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class Return:
+    posting_number: str
+    sku: int
+    reason: str
+    returned_at: datetime
+
+
+@dataclass(frozen=True)
+class Card:
+    """A product card's state on Ozon."""
+
+    sku: int
+    offer_id: str
+    name: str
+    status: str = ""
+    status_name: str = ""
+    moderate_status: str = ""
+    status_failed: str = ""
+    errors: tuple[str, ...] = ()
+    unavailable_reasons: tuple[str, ...] = ()
+    archived: bool = False
+    autoarchived: bool = False
+    changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Stock:
+    """Free stock of a SKU under one scheme; `days_of_cover` is Ozon's own figure (FBO)."""
+
+    sku: int
+    scheme: str
+    available: int
+    days_of_cover: float | None = None
+    daily_sales: float | None = None
+
+
+@dataclass(frozen=True)
+class RatingSeries:
+    rating: str
+    name: str
+    status: str
+    higher_is_better: bool
+    warning: float | None
+    danger: float | None
+    values: tuple[tuple[datetime, float], ...]  # oldest first
+
+    @property
+    def current(self) -> float | None:
+        return self.values[-1][1] if self.values else None
+
+
+@dataclass(frozen=True)
+class MoneyDay:
+    """One day of posting accruals: sale amount and the charges taken from it (positive numbers)."""
+
+    day: date
+    postings: int
+    sales: float
+    commission: float
+    delivery: float
+
+
+@dataclass(frozen=True)
+class TrafficDay:
+    sku: int
+    day: date
+    views: float
+    tocart: float
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """How one data source's sync stands: last success, last error, switched off until."""
+
+    source: str
+    last_success: datetime | None
+    last_error: str | None
+    disabled_until: datetime | None = None
 
 
 @dataclass(frozen=True)
 class AccountData:
-    """Everything a rule may read about one account, as of `now` (the end of the synced data)."""
+    """Everything a rule may read about one account, as of `now`."""
 
     account: str
     client_id: int
     now: datetime
     orders: list[Order]
-    history_since: datetime | None  # the earliest moment the synced history covers
+    history_since: datetime | None  # the earliest moment the synced postings cover
+    tz: tzinfo | None = None
+    returns: list[Return] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
+    stocks: list[Stock] = field(default_factory=list)
+    ratings: list[RatingSeries] = field(default_factory=list)
+    penalty_score_exceeded: bool = False
+    money: list[MoneyDay] = field(default_factory=list)
+    payouts: dict[date, float] = field(default_factory=dict)  # day -> amount paid out (positive)
+    money_since: date | None = None
+    traffic: list[TrafficDay] = field(default_factory=list)
+    sources: dict[str, SourceHealth] = field(default_factory=dict)
+    key_expires_at: datetime | None = None
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date() if self.tz else moment.date()
+
+    def orders_between(self, start: datetime, end: datetime) -> list[Order]:
+        return [o for o in self.orders if start <= o.created_at < end]
+
+    def since(self, days: float) -> datetime:
+        return self.now - timedelta(days=days)
 
 
 @dataclass(frozen=True)
@@ -53,6 +162,11 @@ class Finding:
         return hashlib.sha256(f"{self.rule}|{self.account}|{self.entity}".encode()).hexdigest()[:16]
 
 
+def finding(rule: str, data: AccountData, **fields: Any) -> Finding:
+    """A Finding for `data`'s account."""
+    return Finding(rule=rule, account=data.account, client_id=data.client_id, **fields)
+
+
 class RuleConfig(BaseModel):
     """Base of every `[rules.<name>]` table: unknown keys are errors, `enabled` is common."""
 
@@ -65,3 +179,4 @@ class Rule:
     name: str
     Config: type[RuleConfig]
     evaluate: Callable[[AccountData, Any], list[Finding]]
+    needs_postings: bool = False  # reads "no orders" as a signal: held back while postings are stale

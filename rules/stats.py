@@ -7,6 +7,14 @@ import numpy as np
 from scipy import stats
 
 
+def _count_model(expected: float, variance: float):
+    """Negative binomial with this mean and variance when overdispersed, else Poisson."""
+    if variance > expected:
+        p = expected / variance
+        return stats.nbinom(expected * p / (1 - p), p)
+    return stats.poisson(expected)
+
+
 def low_count_p_value(observed: int, baseline: Sequence[float], min_dispersion: float = 0.0) -> tuple[float, float]:
     """Given an observed count and the same-period counts from history, return (expected,
     p-value of seeing `observed` or fewer).
@@ -23,8 +31,42 @@ def low_count_p_value(observed: int, baseline: Sequence[float], min_dispersion: 
         return expected, 1.0
     variance = float(values.var(ddof=1)) if len(values) > 1 else expected
     variance = max(variance, expected + min_dispersion * expected**2)
-    if variance > expected:
-        p = expected / variance
-        n = expected * p / (1 - p)
-        return expected, float(stats.nbinom.cdf(observed, n, p))
-    return expected, float(stats.poisson.cdf(observed, expected))
+    return expected, float(_count_model(expected, variance).cdf(observed))
+
+
+def high_count_p_value(observed: int, expected: float, dispersion: float = 0.0) -> float:
+    """P(X >= observed) for a count expected to be `expected`, with extra variation `dispersion`."""
+    if expected <= 0:
+        return 0.0 if observed > 0 else 1.0
+    return float(_count_model(expected, expected + dispersion * expected**2).sf(observed - 1))
+
+
+def zero_count_p_value(expected: float, dispersion: float = 0.0) -> float:
+    """P(X = 0): the chance of a gap with no events at all when `expected` were due."""
+    if expected <= 0:
+        return 1.0
+    return float(_count_model(expected, expected + dispersion * expected**2).pmf(0))
+
+
+def days_to_cross(days: Sequence[float], values: Sequence[float], threshold: float,
+                  higher_is_better: bool, min_points: int = 5) -> float | None:
+    """Fit a straight line to the recent values and return in how many days (from the last
+    point) it reaches `threshold` from the good side, or None when the trend is flat, improving,
+    not significant (p >= 0.05), or there are too few points."""
+    if len(values) < min_points:
+        return None
+    fit = stats.linregress(days, values)
+    worsening = fit.slope < 0 if higher_is_better else fit.slope > 0
+    if not worsening or fit.pvalue >= 0.05:
+        return None
+    last_fit = fit.intercept + fit.slope * days[-1]
+    remaining = (threshold - last_fit) / fit.slope
+    return max(0.0, float(remaining))
+
+
+def robust_level(values: Sequence[float]) -> tuple[float, float]:
+    """(median, scale) where scale is the MAD scaled to a normal sigma, floored at 1% of the median."""
+    array = np.asarray(values, dtype=float)
+    median = float(np.median(array))
+    mad = float(np.median(np.abs(array - median))) * 1.4826
+    return median, max(mad, abs(median) * 0.01, 1e-9)

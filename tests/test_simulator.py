@@ -77,14 +77,15 @@ def test_seller_cancellations_raise_the_error_index(serve) -> None:
         call(calm, "/v1/rating/index/fbs/info", {})["index"], 1)
 
 
-def test_stock_out_runs_down_to_zero_and_sales_stop(serve) -> None:
+def test_stock_out_runs_fbs_stock_down_to_zero_and_fbs_sales_stop(serve) -> None:
     sku = top_sku(World(Scenario(seed=11, skus=60, orders_per_day=300)))
     server, world = serve(Incident("stock_out", start=NOW - timedelta(days=4), skus=(sku,), days_left=2))
     items = call(server, "/v4/product/info/stocks", {"filter": {"visibility": "ALL"}, "limit": 1000})["items"]
     stock = next(s for i in items for s in i["stocks"] if s["sku"] == sku)
     assert stock["present"] - stock["reserved"] == 0
-    assert [o for o in world.orders(NOW - timedelta(days=1), NOW, NOW) if o.sku == sku] == []
-    earlier = [o for o in world.orders(NOW - timedelta(days=4), NOW - timedelta(days=3), NOW) if o.sku == sku]
+    assert [o for o in world.orders(NOW - timedelta(days=1), NOW, NOW) if o.sku == sku and o.scheme == "fbs"] == []
+    earlier = [o for o in world.orders(NOW - timedelta(days=4), NOW - timedelta(days=3), NOW)
+               if o.sku == sku and o.scheme == "fbs"]
     assert earlier  # it sold until the stock ran out
 
 

@@ -17,7 +17,8 @@ from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from monitor.simulator.world import MSK, RATINGS, Fault, SimOrder, World
+from monitor.simulator.world import (MSK, RATINGS, SESSIONS_PER_UNIT, TOCART_PER_UNIT, VIEWS_PER_UNIT, Fault,
+                                     SimOrder, World)
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -107,7 +108,6 @@ class Simulator:
         self._faults = [[fault, fault.times] for fault in world.scenario.faults]
         self._lock = threading.Lock()
         self._snapshots: OrderedDict[str, list[dict]] = OrderedDict()
-        self._settled_accruals: dict[date, list[dict]] = {}
         self.routes: dict[str, Callable[[dict, datetime], dict]] = {
             "/v1/seller/info": self.seller_info,
             "/v1/roles": self.roles,
@@ -312,10 +312,10 @@ class Simulator:
             row["cancellations"] += order.quantity if state == "cancelled" else 0
             row["delivered_units"] += order.quantity if state == "delivered" else 0
             row["returns"] += order.quantity if self.world.return_of(order, now) else 0
-        for row in totals.values():  # traffic follows orders: ~40 views and ~4 add-to-carts per order
-            row["hits_view"] = round(row["ordered_units"] * 40)
-            row["hits_tocart"] = round(row["ordered_units"] * 4)
-            row["session_view"] = round(row["ordered_units"] * 25)
+        for row in totals.values():  # traffic follows orders
+            row["hits_view"] = row["ordered_units"] * VIEWS_PER_UNIT
+            row["hits_tocart"] = row["ordered_units"] * TOCART_PER_UNIT
+            row["session_view"] = row["ordered_units"] * SESSIONS_PER_UNIT
             row["conv_tocart"] = round(100 * row["hits_tocart"] / row["hits_view"], 2) if row["hits_view"] else 0.0
         rows = sorted(totals.items())
         offset = int(body.get("offset") or 0)
@@ -574,43 +574,21 @@ class Simulator:
 
     # --- finance -------------------------------------------------------------------------
 
-    def _delivered_on(self, day: date, now: datetime) -> list[tuple[SimOrder, datetime]]:
-        lo = datetime.combine(day, datetime.min.time(), MSK)
-        found = []
-        for order in self.world.orders(lo - timedelta(days=12), lo + timedelta(days=1), now):
-            delivered = self.world.status(order, now).delivered
-            if delivered and lo <= delivered < lo + timedelta(days=1):
-                found.append((order, delivered))
-        return found
-
     def _accruals(self, day: date, now: datetime) -> list[dict]:
-        """A day's accruals; a day wholly in the past never changes, so it is computed once."""
-        settled = datetime.combine(day + timedelta(days=1), datetime.min.time(), MSK) <= now
-        if settled and day in self._settled_accruals:
-            return self._settled_accruals[day]
-        accruals = self._compute_accruals(day, now)
-        if settled:
-            self._settled_accruals[day] = accruals
-        return accruals
-
-    def _compute_accruals(self, day: date, now: datetime) -> list[dict]:
         accruals = []
-        for order, delivered in self._delivered_on(day, now):
-            price = self.world.by_sku[order.sku].price * order.quantity
-            commission = round(price * self.world.commission_ratio(delivered), 2)
-            delivery = round(60 + price * 0.02, 2)
+        for a in self.world.accruals(day, now):
             accruals.append({
-                "accrual_id": order.order_id * 10 + 3, "date": day.isoformat(), "unit_number": order.posting_number,
-                "accrued_category": "POSTING", "total_amount": _money(price - commission - delivery),
-                "posting": {"delivery_schema": order.scheme.upper(), "delivery_speed": 0, "products": [{
-                    "sku": order.sku,
-                    "commission": {"sale_amount": _money(price), "commission": _money(-commission),
-                                   "sale_commission": _money(-commission), "seller_price": _money(price),
-                                   "sale_price": _money(price), "bonus": _money(0), "coinvestment": _money(0),
-                                   "commission_ratio": f"{commission / price:.4f}"},
-                    "delivery": {"services": [{"type_id": 1, "accrued": _money(-delivery)}],
-                                 "total_accrued": _money(-delivery)}}]}})
-        return sorted(accruals, key=lambda a: a["accrual_id"])
+                "accrual_id": a.order.order_id * 10 + 3, "date": day.isoformat(), "unit_number": a.order.posting_number,
+                "accrued_category": "POSTING", "total_amount": _money(a.net),
+                "posting": {"delivery_schema": a.order.scheme.upper(), "delivery_speed": 0, "products": [{
+                    "sku": a.order.sku,
+                    "commission": {"sale_amount": _money(a.sale), "commission": _money(-a.commission),
+                                   "sale_commission": _money(-a.commission), "seller_price": _money(a.sale),
+                                   "sale_price": _money(a.sale), "bonus": _money(0), "coinvestment": _money(0),
+                                   "commission_ratio": f"{a.commission / a.sale:.4f}"},
+                    "delivery": {"services": [{"type_id": 1, "accrued": _money(-a.delivery)}],
+                                 "total_accrued": _money(-a.delivery)}}]}})
+        return accruals
 
     def accruals_by_day(self, body: dict, now: datetime) -> dict:
         day = _day(body, "date")
@@ -628,17 +606,13 @@ class Simulator:
         sales = fees = returns = payouts = 0.0
         day = start
         while day <= end:
-            for accrual in self._accruals(day, now):
-                product = accrual["posting"]["products"][0]
-                sales += float(product["commission"]["sale_amount"]["amount"])
-                fees += float(product["commission"]["commission"]["amount"])
-                fees += float(product["delivery"]["total_accrued"]["amount"])
-            if day.weekday() == 2:  # payouts on Wednesdays: last week's accruals
-                payouts -= sum(float(a["total_amount"]["amount"])
-                               for back in range(1, 8) for a in self._accruals(day - timedelta(days=back), now))
+            for accrued in self.world.accruals(day, now):
+                sales += accrued.sale
+                fees -= accrued.commission + accrued.delivery
+            payouts -= self.world.payout(day, now)
             day += timedelta(days=1)
-        opening = sum(float(a["total_amount"]["amount"]) for back in range(1, (start.weekday() - 2) % 7 + 1)
-                      for a in self._accruals(start - timedelta(days=back), now))
+        opening = sum(a.net for back in range(1, (start.weekday() - 2) % 7 + 1)
+                      for a in self.world.accruals(start - timedelta(days=back), now))
 
         def value(amount: float) -> dict:
             return {"currency_code": "RUB", "value": round(amount, 2)}

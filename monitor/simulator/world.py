@@ -35,6 +35,8 @@ BASE_RETURN_RATE = 0.04
 BASE_CANCEL_RATE = 0.03  # a third of them by the seller
 BASE_COMMISSION = 0.15
 RESUPPLY_DAYS = 14
+SAFETY_STOCK = 12  # units on top of the cover, so a normal seller never runs dry between supplies
+VIEWS_PER_UNIT, TOCART_PER_UNIT, SESSIONS_PER_UNIT = 40, 4, 25  # traffic behind each unit ordered
 HANDOVER_HOURS = 20  # normal hand-over to delivery after the order
 SHIPMENT_DEADLINE_HOURS = 24
 
@@ -198,6 +200,19 @@ RATINGS = (
 
 
 @dataclass(frozen=True)
+class Accrued:
+    order: SimOrder
+    delivered: datetime
+    sale: float
+    commission: float
+    delivery: float
+
+    @property
+    def net(self) -> float:
+        return self.sale - self.commission - self.delivery
+
+
+@dataclass(frozen=True)
 class Status:
     """An order as seen at a moment: its status, when that began, hand-over and delivery."""
 
@@ -234,6 +249,8 @@ class World:
         for incident in scenario.incidents:
             self._incidents.setdefault(incident.kind, []).append(incident)
         self._timelines: dict[str, tuple[datetime | None, bool, datetime, datetime]] = {}
+        self._settled: dict[date, list[Accrued]] = {}
+        self._stock_cache: tuple[datetime | None, dict[tuple[int, str], int]] = (None, {})
 
     def ground_truth(self) -> list[dict[str, Any]]:
         return [i.truth() for i in self.scenario.incidents]
@@ -264,7 +281,7 @@ class World:
         for order in self._raw_hour(hour):
             if order.u_thin >= self._demand_factor(order.sku, order.created_at):
                 continue
-            if any(i.active(order.created_at, order.sku) for i in self.incidents("stock_out")) \
+            if order.scheme == "fbs" and any(i.active(order.created_at, order.sku) for i in self.incidents("stock_out")) \
                     and self._stock_out_left(order.sku, order.created_at) < order.quantity:
                 continue
             kept.append(order)
@@ -310,10 +327,10 @@ class World:
         return factor
 
     def _stock_out_left(self, sku: int, moment: datetime) -> float:
-        """Units left of a SKU that is no longer resupplied, before an order at `moment`."""
+        """FBS units left of a SKU that is no longer resupplied, before an order at `moment`."""
         incident = next(i for i in self.incidents("stock_out") if i.active(moment, sku))
-        sold = sum(o.quantity for o in self._demanded(sku, incident.start, moment))
-        return incident.days_left * self.daily_units(sku) - sold
+        sold = sum(o.quantity for o in self._demanded(sku, incident.start, moment) if o.scheme == "fbs")
+        return incident.days_left * self.daily_units(sku) * (1 - self.scenario.fbo_share) - sold
 
     def _demanded(self, sku: int, start: datetime, end: datetime) -> list[SimOrder]:
         first, last = math.floor(start.timestamp() / HOUR), math.floor(end.timestamp() / HOUR)
@@ -383,17 +400,30 @@ class World:
     def stock(self, sku: int, scheme: str, now: datetime) -> int:
         """Units in stock: filled up every RESUPPLY_DAYS, drawn down by sales in between; a
         stock_out incident stops resupply."""
-        product = self.by_sku[sku]
-        if product.archived:
-            return 0
+        return self.stock_levels(now).get((sku, scheme), 0)
+
+    def stock_levels(self, now: datetime) -> dict[tuple[int, str], int]:
+        """Every SKU's stock per scheme at `now`, in one pass over the last resupply period."""
+        if self._stock_cache[0] == now:
+            return self._stock_cache[1]
+        last_resupply = {p.sku: now - timedelta(days=(now.timestamp() / 86400 + p.resupply_phase) % RESUPPLY_DAYS)
+                         for p in self.products}
+        sold: dict[tuple[int, str], int] = {}
+        for order in self.orders(now - timedelta(days=RESUPPLY_DAYS), now, now):
+            if order.created_at >= last_resupply[order.sku]:
+                key = (order.sku, order.scheme)
+                sold[key] = sold.get(key, 0) + order.quantity
+        levels = {}
+        for product in self.products:
+            for scheme in ("fbs", "fbo"):
+                share = self.scenario.fbo_share if scheme == "fbo" else 1 - self.scenario.fbo_share
+                full = int(product.stock_days * self.daily_units(product.sku) * share) + SAFETY_STOCK
+                levels[(product.sku, scheme)] = 0 if product.archived else max(0, full - sold.get((product.sku, scheme), 0))
         for incident in self.incidents("stock_out"):
-            if incident.active(now, sku):
-                return max(0, int(self._stock_out_left(sku, now)))
-        share = self.scenario.fbo_share if scheme == "fbo" else 1 - self.scenario.fbo_share
-        days = now.timestamp() / 86400 + product.resupply_phase
-        last_resupply = now - timedelta(days=days % RESUPPLY_DAYS)
-        sold = sum(o.quantity for o in self.orders(last_resupply, now, now) if o.sku == sku and o.scheme == scheme)
-        return max(0, int(product.stock_days * self.daily_units(sku) * share) + 3 - sold)
+            for sku in incident.skus if incident.active(now) else ():
+                levels[(sku, "fbs")] = max(0, int(self._stock_out_left(sku, now)))
+        self._stock_cache = (now, levels)
+        return levels
 
     # --- cards -----------------------------------------------------------------------------
 
@@ -419,6 +449,31 @@ class World:
         return "CRITICAL" if worse(value, rating.danger) else "WARNING" if worse(value, rating.warning) else "OK"
 
     # --- money -----------------------------------------------------------------------------
+
+    def accruals(self, day: date, now: datetime) -> list[Accrued]:
+        """Postings delivered on `day` (Moscow) and what they accrue: the sale, the commission and
+        the delivery charge. A day wholly in the past never changes, so it is computed once."""
+        start = datetime.combine(day, datetime.min.time(), MSK)
+        settled = start + timedelta(days=1) <= now
+        if settled and day in self._settled:
+            return self._settled[day]
+        found = []
+        for order in self.orders(start - timedelta(days=12), start + timedelta(days=1), now):
+            delivered = self.status(order, now).delivered
+            if delivered and start <= delivered < start + timedelta(days=1):
+                sale = self.by_sku[order.sku].price * order.quantity
+                found.append(Accrued(order, delivered, sale, round(sale * self.commission_ratio(delivered), 2),
+                                     round(60 + sale * 0.02, 2)))
+        found.sort(key=lambda a: a.order.order_id)
+        if settled:
+            self._settled[day] = found
+        return found
+
+    def payout(self, day: date, now: datetime) -> float:
+        """Payouts go out on Wednesdays: what the previous seven days accrued."""
+        if day.weekday() != 2:
+            return 0.0
+        return sum(a.net for back in range(1, 8) for a in self.accruals(day - timedelta(days=back), now))
 
     def commission_ratio(self, moment: datetime) -> float:
         ratio = BASE_COMMISSION

@@ -1,0 +1,128 @@
+"""Logistics rules: seller cancellations against the account's thresholds, shipment deadlines,
+and postings stuck in delivery."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import Field
+
+from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+from rules.stats import days_to_cross
+
+ERROR_INDEX = "rating_general_indicator_fbs_rfbs"
+UNFULFILLED = ("awaiting_packaging", "awaiting_deliver")
+
+
+class CancellationsConfig(RuleConfig):
+    window_days: int = Field(14, ge=3, le=60)  # Ozon's window: the last 14 days, today excluded
+    forecast_days: float = Field(7.0, gt=0, le=60)
+    min_cancellations: int = Field(3, ge=1)
+    warning_percent: float = Field(4.0, gt=0, le=100)  # used only when Ozon gives no threshold
+    danger_percent: float = Field(10.0, gt=0, le=100)
+
+
+def cancellations(data: AccountData, config: CancellationsConfig) -> list[Finding]:
+    """Share of FBS/rFBS postings the seller cancelled over Ozon's window, against the
+    thresholds Ozon reports for the account's error index (config values only as a fallback),
+    with a forecast of when the rolling share crosses them."""
+    today = datetime.combine(data.local_date(data.now), datetime.min.time(), data.tz or data.now.tzinfo)
+    window = timedelta(days=config.window_days)
+    if data.history_since is None or data.history_since > today - 2 * window:
+        return []
+    warning, danger, source = config.warning_percent, config.danger_percent, "config"
+    index = next((r for r in data.ratings if r.rating == ERROR_INDEX), None)
+    if index is not None and index.warning is not None and index.danger is not None:
+        warning, danger, source = index.warning, index.danger, "ozon"
+
+    def share(end: datetime) -> tuple[float, list[str], int]:
+        fbs = [o for o in data.orders_between(end - window, end) if o.scheme == "fbs"]
+        cancelled = [o.posting_number for o in fbs if o.seller_cancelled]
+        return (100 * len(cancelled) / len(fbs) if fbs else 0.0), cancelled, len(fbs)
+    current, cancelled, total = share(today)
+    history = [share(today - timedelta(days=k))[0] for k in range(config.window_days - 1, -1, -1)]
+    days = list(range(len(history)))
+    to_warning = days_to_cross(days, history, warning, higher_is_better=False) if current < warning else 0.0
+    to_danger = days_to_cross(days, history, danger, higher_is_better=False) if current < danger else 0.0
+    if len(cancelled) < config.min_cancellations:
+        return []
+    if current >= danger:
+        severity = "critical"
+    elif current >= warning or (to_warning is not None and to_warning <= config.forecast_days) \
+            or (to_danger is not None and to_danger <= config.forecast_days):
+        severity = "warning"
+    else:
+        return []
+    return [finding(
+        "cancellations", data, severity=severity, entity="seller_cancellations", started_at=today - window,
+        evidence={"share_percent": round(current, 2), "cancelled": len(cancelled), "postings": total,
+                  "warning_percent": warning, "danger_percent": danger, "thresholds_from": source,
+                  "days_to_warning": None if to_warning is None else round(to_warning, 1),
+                  "days_to_danger": None if to_danger is None else round(to_danger, 1),
+                  "window_days": config.window_days},
+        topic=None, affected_postings=cancelled)]
+
+
+CANCELLATIONS = Rule("cancellations", CancellationsConfig, cancellations, needs_postings=True)
+
+
+class ShipmentDeadlineConfig(RuleConfig):
+    warn_hours: float = Field(4.0, gt=0, le=72)
+    share_days: int = Field(7, ge=1, le=30)
+
+
+def shipment_deadline(data: AccountData, config: ShipmentDeadlineConfig) -> list[Finding]:
+    """FBS/rFBS postings not yet handed over: deadline passed (critical) or within `warn_hours`
+    (warning), with the late share of the last `share_days`. Late postings already packed and
+    waiting for the courier are a pick-up problem for support; unpacked ones are the seller's."""
+    open_ = [o for o in data.orders if o.status in UNFULFILLED and o.shipment_deadline is not None]
+    late = sorted((o for o in open_ if o.shipment_deadline < data.now), key=lambda o: o.shipment_deadline)  # type: ignore[operator,arg-type,return-value]
+    due = sorted((o for o in open_ if data.now <= o.shipment_deadline <= data.now + timedelta(hours=config.warn_hours)),  # type: ignore[operator]
+                 key=lambda o: o.shipment_deadline)  # type: ignore[arg-type,return-value]
+    recent = [o for o in data.orders if o.shipment_deadline is not None
+              and data.now - timedelta(days=config.share_days) <= o.shipment_deadline < data.now
+              and o.status != "cancelled"]
+    late_recent = [o for o in recent if (o.handed_over_at or data.now) > o.shipment_deadline]  # type: ignore[operator]
+    share = round(100 * len(late_recent) / len(recent), 1) if recent else 0.0
+    findings = []
+    for entity, postings, severity in (("late", late, "critical"), ("due", due, "warning")):
+        if not postings:
+            continue
+        packed = sum(o.status == "awaiting_deliver" for o in postings)
+        findings.append(finding(
+            "shipment_deadline", data, severity=severity, entity=entity,
+            started_at=postings[0].shipment_deadline if entity == "late" else data.now,
+            evidence={"kind": entity, "postings": len(postings), "packed_waiting_courier": packed,
+                      "earliest_deadline": postings[0].shipment_deadline.isoformat(),  # type: ignore[union-attr]
+                      "warn_hours": config.warn_hours, "late_share_percent": share, "share_days": config.share_days},
+            topic="logistics" if entity == "late" and packed > len(postings) / 2 else None,
+            affected_postings=[o.posting_number for o in postings],
+            affected_skus=sorted({s for o in postings for s in o.skus})))
+    return findings
+
+
+SHIPMENT_DEADLINE = Rule("shipment_deadline", ShipmentDeadlineConfig, shipment_deadline, needs_postings=True)
+
+
+class StuckInDeliveryConfig(RuleConfig):
+    max_days: float = Field(12.0, gt=1, le=90)
+
+
+def stuck_in_delivery(data: AccountData, config: StuckInDeliveryConfig) -> list[Finding]:
+    """Postings handed over more than `max_days` ago and still delivering: candidates for a
+    lost-order search by support."""
+    limit = timedelta(days=config.max_days)
+    stuck = sorted((o for o in data.orders if o.status == "delivering" and o.handed_over_at is not None
+                    and data.now - o.handed_over_at > limit), key=lambda o: o.handed_over_at)  # type: ignore[arg-type,return-value]
+    if not stuck:
+        return []
+    oldest = (data.now - stuck[0].handed_over_at).total_seconds() / 86400  # type: ignore[operator]
+    return [finding(
+        "stuck_in_delivery", data, severity="critical" if oldest > 2 * config.max_days else "warning",
+        entity="stuck", started_at=stuck[0].handed_over_at + limit,  # type: ignore[operator]
+        evidence={"postings": len(stuck), "oldest_days": round(oldest, 1), "max_days": config.max_days,
+                  "value": round(sum(o.price for o in stuck), 2)},
+        topic="logistics", affected_postings=[o.posting_number for o in stuck],
+        affected_skus=sorted({s for o in stuck for s in o.skus}))]
+
+
+STUCK_IN_DELIVERY = Rule("stuck_in_delivery", StuckInDeliveryConfig, stuck_in_delivery)

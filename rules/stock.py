@@ -1,0 +1,47 @@
+"""stock_out: a selling SKU about to run out (FBS from sales velocity, FBO from Ozon's own days
+of cover)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from pydantic import Field
+
+from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+
+
+class StockOutConfig(RuleConfig):
+    warn_days: float = Field(7.0, gt=0, le=90)
+    velocity_days: int = Field(14, ge=3, le=60)
+    min_daily_sales: float = Field(0.3, gt=0)
+
+
+def stock_out(data: AccountData, config: StockOutConfig) -> list[Finding]:
+    """Days of cover below `warn_days` (warning) or nothing left of a SKU that sold recently
+    (critical). FBS cover is free stock over FBS units sold per day in the last
+    `velocity_days`; FBO uses Ozon's own average daily sales and days of cover."""
+    sold: dict[tuple[int, str], float] = defaultdict(float)
+    for order in data.orders_between(data.since(config.velocity_days), data.now):
+        if order.status != "cancelled":
+            for sku in order.skus:
+                sold[(sku, order.scheme)] += order.quantity
+    findings = []
+    for item in data.stocks:
+        if item.scheme == "fbo":
+            daily, cover = item.daily_sales or 0.0, item.days_of_cover
+        else:
+            daily = sold[(item.sku, item.scheme)] / config.velocity_days
+            cover = item.available / daily if daily else None
+        if daily < config.min_daily_sales or cover is None or cover >= config.warn_days:
+            continue
+        findings.append(finding(
+            "stock_out", data, severity="critical" if item.available <= 0 else "warning",
+            entity=f"sku:{item.sku}:{item.scheme}", started_at=data.now,
+            evidence={"sku": item.sku, "scheme": item.scheme, "available": item.available,
+                      "daily_sales": round(daily, 2), "days_of_cover": round(cover, 1), "warn_days": config.warn_days,
+                      "runs_out_at": (data.now + timedelta(days=cover)).isoformat()},
+            topic=None, affected_skus=[item.sku]))
+    return findings
+
+
+STOCK_OUT = Rule("stock_out", StockOutConfig, stock_out)

@@ -1,0 +1,122 @@
+"""Every rule fires on its incident, stays quiet on normal data and on near-misses. Data comes
+from the simulator's world model as the rules would see it (no HTTP, no database)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import cache
+
+import pytest
+
+from monitor.simulator import Incident, Scenario, World
+from monitor.simulator.snapshot import account_data
+from rules import RULES, AccountData, Order, SourceHealth, run_rules
+from rules.logistics import StuckInDeliveryConfig, stuck_in_delivery
+from tests.conftest import NOW
+
+CONFIGS = {name: rule.Config() for name, rule in RULES.items()}
+
+
+@cache
+def busy_sku() -> int:
+    probe = World(Scenario(seed=7, skus=150, orders_per_day=200))
+    return sorted(probe.products, key=lambda p: -p.weight)[3].sku
+
+
+def findings_for(*incidents: Incident, now: datetime = NOW, **scenario: object) -> list[tuple[str, str, str]]:
+    world = World(Scenario(**{"seed": 7, "skus": 150, "orders_per_day": 200, **scenario}, incidents=list(incidents)))
+    run = run_rules(account_data(world, now), CONFIGS)
+    assert run.errors == {}
+    return sorted((f.rule, f.severity, f.entity) for f in run.findings)
+
+
+def test_normal_months_are_quiet_for_every_rule() -> None:
+    for seed, volume in ((21, 40), (22, 150), (23, 400)):
+        for hours in range(0, 14 * 24, 43):
+            assert findings_for(now=NOW + timedelta(hours=hours), seed=seed, orders_per_day=volume) == []
+
+
+@pytest.mark.parametrize("incident, expected", [
+    (Incident("sales_stop", start=NOW - timedelta(hours=3)), [("sales_drop", "critical", "account")]),
+    (Incident("sales_drop", start=NOW - timedelta(hours=8), factor=0.3), [("sales_drop", "warning", "account")]),
+    (lambda sku: Incident("sales_stop", start=NOW - timedelta(hours=30), skus=(sku,)),
+     [("sales_stopped", "warning", "sku:{sku}")]),
+    (lambda sku: Incident("returns_spike", start=NOW - timedelta(days=10), skus=(sku,), rate=0.4),
+     [("returns_spike", "warning", "sku:{sku}")]),
+    (Incident("late_shipments", start=NOW - timedelta(days=2)),
+     [("shipment_deadline", "critical", "late"), ("shipment_deadline", "warning", "due")]),
+    (Incident("seller_cancellations", start=NOW - timedelta(days=6), rate=0.1),
+     [("cancellations", "warning", "seller_cancellations")]),
+    (lambda sku: Incident("stock_out", start=NOW - timedelta(days=1), skus=(sku,), days_left=3),
+     [("stock_out", "warning", "sku:{sku}:fbs")]),
+    (lambda sku: Incident("stock_out", start=NOW - timedelta(days=4), skus=(sku,), days_left=3),
+     [("stock_out", "critical", "sku:{sku}:fbs")]),
+    (lambda sku: Incident("card_blocked", start=NOW - timedelta(hours=2), skus=(sku,)),
+     [("card_problems", "critical", "sku:{sku}")]),
+    (Incident("rating_slide", start=NOW - timedelta(days=5), rating="rating_on_time", days=10),
+     [("rating_risk", "warning", "rating:rating_on_time")]),
+    (Incident("commission_jump", start=NOW - timedelta(days=2), factor=0.25),
+     [("finance_anomaly", "warning", "commission_share")]),
+    (Incident("key_expiry", start=NOW - timedelta(days=1), days_left=6), [("api_access", "warning", "key_expiry")]),
+])
+def test_each_incident_is_caught_by_its_rule(incident, expected) -> None:
+    sku = busy_sku()
+    made = incident(sku) if callable(incident) else incident
+    assert findings_for(made) == sorted((r, s, e.format(sku=sku)) for r, s, e in expected)
+
+
+@pytest.mark.parametrize("incident", [
+    lambda sku: Incident("sales_stop", start=NOW - timedelta(hours=2), skus=(sku,)),  # too short a gap yet
+    lambda sku: Incident("returns_spike", start=NOW - timedelta(days=10), skus=(sku,), rate=0.06),
+    lambda sku: Incident("seller_cancellations", start=NOW - timedelta(days=6), rate=0.015),
+    lambda sku: Incident("stock_out", start=NOW - timedelta(days=1), skus=(sku,), days_left=30),
+    lambda sku: Incident("rating_slide", start=NOW - timedelta(days=2), rating="rating_on_time", days=90),
+    lambda sku: Incident("commission_jump", start=NOW - timedelta(days=2), factor=0.16),
+    lambda sku: Incident("key_expiry", start=NOW - timedelta(days=1), days_left=40),
+])
+def test_near_misses_stay_quiet(incident) -> None:
+    assert findings_for(incident(busy_sku())) == []
+
+
+def test_a_blocked_card_silences_the_sales_stop_it_causes() -> None:
+    sku = busy_sku()
+    found = findings_for(Incident("card_blocked", start=NOW - timedelta(hours=40), skus=(sku,)))
+    assert found == [("card_problems", "critical", f"sku:{sku}")]
+
+
+def test_stale_postings_hold_back_the_sales_rules_and_say_why() -> None:
+    world = World(Scenario(seed=7, skus=150, orders_per_day=200,
+                           incidents=[Incident("sales_stop", start=NOW - timedelta(hours=5))]))
+    data = account_data(world, NOW)
+    stale = replace(data, sources={"fbs": SourceHealth("fbs", NOW - timedelta(hours=5), "HTTP 503 unavailable"),
+                                   "fbo": SourceHealth("fbo", NOW, None)})
+    run = run_rules(stale, CONFIGS, checked_at=NOW)
+    assert [(f.rule, f.entity, f.topic) for f in run.findings] == [("api_access", "source:fbs", "technical")]
+    assert "sales_drop" not in run.ran  # held back: its open alerts neither resolve nor repeat
+
+
+def test_a_crashing_rule_is_reported_and_does_not_silence_the_others(monkeypatch) -> None:
+    def broken(data, config):
+        raise ZeroDivisionError("boom")
+    monkeypatch.setitem(RULES, "stuck_in_delivery", replace(RULES["stuck_in_delivery"], evaluate=broken))
+    world = World(Scenario(seed=7, skus=150, orders_per_day=200,
+                           incidents=[Incident("sales_stop", start=NOW - timedelta(hours=3))]))
+    run = run_rules(account_data(world, NOW), CONFIGS)
+    assert run.errors == {"stuck_in_delivery": "ZeroDivisionError: boom"}
+    assert "stuck_in_delivery" not in run.ran and [f.rule for f in run.findings] == ["sales_drop"]
+
+
+def stuck_data(days_in_delivery: float) -> AccountData:
+    handed = NOW - timedelta(days=days_in_delivery)
+    orders = [Order("1-1-1", handed - timedelta(hours=20), (5,), "delivering", "fbs", 1, 990.0, None, handed),
+              Order("2-1-1", NOW - timedelta(days=2), (5,), "delivering", "fbs", 1, 500.0, None,
+                    NOW - timedelta(days=1))]
+    return AccountData("shop", 1, NOW, orders, NOW - timedelta(days=30))
+
+
+@pytest.mark.parametrize("days, expected", [(30, "critical"), (13, "warning"), (11, None)])
+def test_postings_delivering_too_long_are_listed_for_a_search_request(days: float, expected: str | None) -> None:
+    found = stuck_in_delivery(stuck_data(days), StuckInDeliveryConfig())
+    assert [f.severity for f in found] == ([expected] if expected else [])
+    if expected:
+        assert found[0].affected_postings == ["1-1-1"] and found[0].topic == "logistics"
