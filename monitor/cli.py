@@ -5,15 +5,18 @@ Exit status: 0 done, 1 done but a data source failed (see the message), 2 bad co
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TextIO
 
 from monitor.config import ConfigError, load_config, secret_problems
 from monitor.cycle import CycleResult, run_cycle
+from rules.detect import DETECTORS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +46,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--json", action="store_true", help="print the findings as a JSON array")
     p.set_defaults(handler=_check)
+
+    p = sub.add_parser("backtest", help="replay stored history through the rules as if live")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--from", dest="start", required=True, type=_date_arg, help="YYYY-MM-DD (seller's timezone)")
+    p.add_argument("--to", dest="end", required=True, type=_date_arg, help="YYYY-MM-DD, inclusive")
+    p.add_argument("--account", help="account name (default: every account)")
+    p.add_argument("--step-minutes", type=int, default=60, help="how often to evaluate (default 60)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_backtest)
+
+    p = sub.add_parser("detect", help="run one rule's detector over a CSV time series (timestamp,value)")
+    p.add_argument("--rule", required=True, help=f"one of: {', '.join(DETECTORS)}")
+    p.add_argument("--csv", required=True, type=Path)
+    p.add_argument("--config", type=Path, help="take the rule's settings from this config")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_detect)
 
     p = sub.add_parser("demo", help="run the monitor against the built-in simulator and show what it raises")
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for state, alerts and drafts")
@@ -141,6 +160,100 @@ def _simulator(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _date_arg(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from monitor.backtest import backtest
+
+    settings = load_config(args.config, require_secrets=False)
+    tz = settings.monitor.tz
+    start = datetime.combine(args.start, datetime.min.time(), tz)
+    end = datetime.combine(args.end + timedelta(days=1), datetime.min.time(), tz)
+    accounts = [args.account] if args.account else [a.name for a in settings.accounts]
+    rows = []
+    for account in accounts:
+        try:
+            events = backtest(settings, account, start, end, timedelta(minutes=args.step_minutes))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        rows += [{"account": account, "at": e.at.astimezone(tz).isoformat(), "event": e.kind, "rule": e.rule,
+                  "severity": e.severity, "fingerprint": e.fingerprint, "title": e.title} for e in events]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    from rules.replay import REPLAYABLE
+
+    print(f"Replayed {args.start}..{args.end} every {args.step_minutes} min with: {', '.join(REPLAYABLE)}")
+    for row in rows:
+        print(f"{row['at'][:16].replace('T', ' ')}  {row['account']}  {row['event']:<9} {row['severity']:<8} "
+              f"{row['rule']:<16} {row['title']}")
+    fired = Counter(r["rule"] for r in rows if r["event"] == "fired")
+    print("alerts per rule: " + (", ".join(f"{rule}={n}" for rule, n in sorted(fired.items())) or "none"))
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from rules import RULES
+
+    if args.rule not in DETECTORS:
+        print(f"error: --rule {args.rule!r} has no series detector; choose one of: {', '.join(DETECTORS)}",
+              file=sys.stderr)
+        return 2
+    config = getattr(load_config(args.config, require_secrets=False).rules, args.rule) if args.config \
+        else RULES[args.rule].Config()
+    try:
+        times, values, step = read_series(args.csv)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    found = DETECTORS[args.rule](times, values, step, config)
+    if args.json:
+        print(json.dumps([{"timestamp": d.timestamp.isoformat(), "direction": d.direction, "score": d.score,
+                           "value": d.value, "expected": d.expected} for d in found], indent=2))
+    else:
+        print(f"{len(values)} points every {step}; {len(found)} detections")
+        for d in found:
+            print(f"{d.timestamp.isoformat()}  {d.direction:<4}  score={d.score:<8} value={d.value:g} "
+                  f"expected={d.expected:g}")
+    return 0
+
+
+def read_series(path: Path) -> tuple[list[datetime], list[float], timedelta]:
+    """Read `timestamp,value` rows (ISO-8601, a header line allowed) at a regular step; raise
+    ValueError naming the file and line of the first problem."""
+    times: list[datetime] = []
+    values: list[float] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
+    for number, row in enumerate(csv.reader(lines), start=1):
+        if not row or (number == 1 and row[0].strip().lower() == "timestamp"):
+            continue
+        try:
+            moment, value = datetime.fromisoformat(row[0].strip()), float(row[1])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}:{number}: expected 'timestamp,value' with an ISO-8601 timestamp and a "
+                             f"number, got {','.join(row)[:80]!r}") from None
+        times.append(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+        values.append(value)
+    if len(times) < 3:
+        raise ValueError(f"{path}: needs at least 3 points")
+    steps = [b - a for a, b in zip(times, times[1:])]
+    step = sorted(steps)[len(steps) // 2]
+    for index, gap in enumerate(steps):
+        if gap != step:
+            raise ValueError(f"{path}: the series must have a regular step ({step}); the gap after point "
+                             f"{index + 1} ({times[index].isoformat()}) is {gap}")
+    return times, values, step
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -122,3 +122,15 @@ def test_strict_validate_and_check_fail_with_2_when_the_key_is_unreadable(write_
     assert main(["config", "validate", "--strict", str(path)]) == 2
     assert main(["check", "--config", str(path)]) == 2
     assert "SHOP_KEY is not set" in capsys.readouterr().err
+
+
+def test_example_documents_every_rule_key_with_its_default() -> None:
+    import tomllib
+
+    from rules import RULES
+
+    example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))["rules"]
+    assert set(example) == set(RULES)
+    for name, rule in RULES.items():
+        defaults = rule.Config().model_dump(mode="json")
+        assert example[name] == defaults, name

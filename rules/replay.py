@@ -1,0 +1,35 @@
+"""History as it looked at an earlier moment, for backtests: only what was known by then."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from rules.base import AccountData, RatingSeries
+
+# Rules whose inputs carry their own timestamps, so an earlier moment can be rebuilt exactly.
+# The others read current snapshots (card status, stock, open postings, key expiry) that the
+# state file does not keep as history.
+REPLAYABLE = ("sales_drop", "sales_stopped", "traffic_drop", "returns_spike", "rating_risk", "finance_anomaly")
+
+
+def as_of(data: AccountData, moment: datetime) -> AccountData:
+    """`data` cut at `moment`: orders placed, returns made, days and rating values completed
+    before it. Rating statuses are recomputed from the account's thresholds."""
+    day = data.local_date(moment)
+    return replace(
+        data, now=moment, orders=[o for o in data.orders if o.created_at < moment],
+        returns=[r for r in data.returns if r.returned_at < moment],
+        money=[m for m in data.money if m.day < day], payouts={d: v for d, v in data.payouts.items() if d < day},
+        traffic=[t for t in data.traffic if t.day < day],
+        ratings=[_rating_as_of(r, moment) for r in data.ratings], penalty_score_exceeded=False,
+        cards=[], stocks=[], sources={}, key_expires_at=None)
+
+
+def _rating_as_of(series: RatingSeries, moment: datetime) -> RatingSeries:
+    values = tuple(v for v in series.values if v[0] < moment)
+    status = "OK"
+    if values and series.warning is not None and series.danger is not None:
+        value = values[-1][1]
+        worse = (lambda a, b: a <= b) if series.higher_is_better else (lambda a, b: a >= b)
+        status = "CRITICAL" if worse(value, series.danger) else "WARNING" if worse(value, series.warning) else "OK"
+    return replace(series, values=values, status=status)
