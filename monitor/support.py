@@ -167,14 +167,15 @@ def _traffic_drop(f: Finding, t: Text) -> Parts:
 
 def _returns_spike(f: Finding, t: Text) -> Parts:
     e = f.evidence
-    who = t.pick(f"SKU {e['sku']}", f"SKU {e['sku']}") if e.get("sku") else t.pick("магазину", "the shop")
+    who = f"SKU {e['sku']}" if e.get("sku") else t.pick("магазина", "the shop")
     observed = t.pick(
-        f"за {e['window_days']} дней по {who} {e['returns']} возвратов при ожидаемых {t.num(e['expected'])} "
-        f"(доля {t.pct(e['return_rate'])} против обычной {t.pct(e['usual_rate'])}, p = {e['p_value']:.1e}). "
-        f"Главная причина: «{e['top_reason']}» ({t.pct(e['top_reason_share'])} возвратов).",
-        f"{e['returns']} returns for {who} in {e['window_days']} days against {t.num(e['expected'])} expected "
-        f"(rate {t.pct(e['return_rate'])} against a usual {t.pct(e['usual_rate'])}, p = {e['p_value']:.1e}). "
-        f"Main reason: \"{e['top_reason']}\" ({t.pct(e['top_reason_share'])} of returns).")
+        f"из {e['orders']} заказов {who} за последние {e['cohort_days']} дней уже вернули {e['returns']}, "
+        f"а при обычной доле возвратов ({t.pct(e['usual_rate'])}) к этому сроку ожидалось бы {t.num(e['expected'])} "
+        f"(p = {e['p_value']:.1e}). Главная причина: «{e['top_reason']}» ({t.pct(e['top_reason_share'])} возвратов).",
+        f"{e['returns']} of the {e['orders']} orders for {who} placed in the last {e['cohort_days']} days have "
+        f"already come back, against {t.num(e['expected'])} expected by now at the usual return rate "
+        f"({t.pct(e['usual_rate'])}; p = {e['p_value']:.1e}). Main reason: \"{e['top_reason']}\" "
+        f"({t.pct(e['top_reason_share'])} of returns).")
     return Parts(
         t.pick(f"Всплеск возвратов: {who}", f"Returns spike: {who}"), observed,
         t.pick("Возвраты по закону о защите прав потребителей поддержка не отменяет. Проверьте партию товара, "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Callable, Literal
@@ -117,7 +118,7 @@ class AccountData:
     account: str
     client_id: int
     now: datetime
-    orders: list[Order]
+    orders: list[Order]  # oldest first
     history_since: datetime | None  # the earliest moment the synced postings cover
     tz: tzinfo | None = None
     returns: list[Return] = field(default_factory=list)
@@ -136,10 +137,16 @@ class AccountData:
         return moment.astimezone(self.tz).date() if self.tz else moment.date()
 
     def orders_between(self, start: datetime, end: datetime) -> list[Order]:
-        return [o for o in self.orders if start <= o.created_at < end]
+        """Orders placed in [start, end); `orders` is kept oldest first, so this is a bisection."""
+        lo = bisect_left(self.orders, start, key=_placed)
+        return self.orders[lo:bisect_left(self.orders, end, lo=lo, key=_placed)]
 
     def since(self, days: float) -> datetime:
         return self.now - timedelta(days=days)
+
+
+def _placed(order: Order) -> datetime:
+    return order.created_at
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ def count_drops(times: Sequence[datetime], values: Sequence[float], step: timede
 
 
 def count_spikes(times: Sequence[datetime], values: Sequence[float], step: timedelta, config: Any) -> list[Detection]:
-    """returns_spike: a count far above the mean of the preceding points."""
-    depth = max(2, int(timedelta(days=config.baseline_days) / step))
+    """returns_spike: a count far above the mean of the preceding four weeks of points."""
+    depth = max(2, int(4 * WEEK / step))
     found = []
     for i in range(depth, len(values)):
         expected = float(np.mean(values[i - depth:i]))

@@ -1,76 +1,92 @@
-"""returns_spike: more orders coming back than this account's (or SKU's) own return rate explains."""
+"""returns_spike: recent orders coming back more than this account's (or SKU's) own return rate
+explains."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import numpy as np
 from pydantic import Field
 
 from rules.base import AccountData, Finding, Order, Return, Rule, RuleConfig, finding
 from rules.stats import high_count_p_value
 
 DAMAGE_WORDS = ("брак", "поврежд", "damage", "defect")
+PRIOR_ORDERS = 20  # a SKU's own history is thin: its rate is shrunk towards the account's
 
 
 class ReturnsSpikeConfig(RuleConfig):
-    window_days: int = Field(7, ge=3, le=30)
-    baseline_days: int = Field(21, ge=14, le=120)
-    lag_days: int = Field(7, ge=0, le=30)  # returns come back about this long after the order
-    min_returns: int = Field(5, ge=1)
+    cohort_days: int = Field(14, ge=3, le=60)  # orders placed this recently are watched
+    mature_days: int = Field(16, ge=7, le=60)  # orders older than this have had time to come back
+    min_returns: int = Field(4, ge=1)
     min_ratio: float = Field(2.0, gt=1)
     alpha: float = Field(1e-3, gt=0, lt=0.5)  # for the account and all its SKUs together
     dispersion: float = Field(0.05, ge=0, le=1)
 
 
 def returns_spike(data: AccountData, config: ReturnsSpikeConfig) -> list[Finding]:
-    """Returns in the last `window_days` against the rate of the `baseline_days` before, scaled by
-    how many orders could have come back in each span (orders placed `lag_days` earlier), for the
-    account and for each SKU. Names the dominant return reason."""
-    now, window = data.now, timedelta(days=config.window_days)
-    base_start = now - window - timedelta(days=config.baseline_days)
-    if data.history_since is None or data.history_since > base_start - timedelta(days=config.lag_days):
+    """Returns are late signals: an order comes back days after delivery. So the recent orders
+    (the cohort) are compared with what the account's history says should have come back *by
+    their age*: the usual return rate, from orders old enough for all returns to have arrived,
+    times the share of returns that usually arrive within that age. That catches a spike from
+    its first returns instead of waiting a week for a window of return dates to fill up.
+    Judged for the account and for each SKU; names the dominant return reason."""
+    mature_end = data.now - timedelta(days=config.mature_days)
+    if data.history_since is None or mature_end - data.history_since < timedelta(days=7):
         return []
-    lag = timedelta(days=config.lag_days)
-    recent = [r for r in data.returns if now - window <= r.returned_at < now]
-    base = [r for r in data.returns if base_start <= r.returned_at < now - window]
-    recent_orders = data.orders_between(now - window - lag, now - lag)
-    base_orders = data.orders_between(base_start - lag, now - window - lag)
-    units = sorted({r.sku for r in recent})
-    tests = len(units) + 1
-    account_rate = len(base) / max(len(base_orders), 1)
-    account = _judge(data, config, "account", None, recent, base, recent_orders, base_orders, tests)
-    skus = [hit for sku in units if (hit := _judge(
-        data, config, f"sku:{sku}", sku, [r for r in recent if r.sku == sku], [r for r in base if r.sku == sku],
-        [o for o in recent_orders if sku in o.skus], [o for o in base_orders if sku in o.skus], tests, account_rate))]
-    if account and any(hit.evidence["returns"] > 0.5 * account.evidence["returns"] for hit in skus):
+    placed = {o.posting_number: o for o in data.orders}
+    matched = [(r, placed[r.posting_number]) for r in data.returns
+               if r.posting_number in placed and r.returned_at < data.now]
+    mature = data.orders_between(data.history_since, mature_end)
+    mature_returns = [o for r, o in matched if o.created_at < mature_end]
+    delays = np.sort([(r.returned_at - o.created_at).total_seconds() for r, o in matched if o.created_at < mature_end])
+    if len(delays) < 10:
+        return []  # too few returns to know how long they take
+
+    def arrived_by(order: Order) -> float:
+        return float(np.searchsorted(delays, (data.now - order.created_at).total_seconds(), "right")) / len(delays)
+    cohort = data.orders_between(data.now - timedelta(days=config.cohort_days), data.now)
+    cohort_returns = [(r, o) for r, o in matched if o.created_at >= data.now - timedelta(days=config.cohort_days)]
+    account_rate = len(mature_returns) / max(len(mature), 1)
+    skus = sorted({sku for r, _ in cohort_returns for sku in [r.sku]})
+    tests = len(skus) + 1
+
+    def judge(entity: str, sku: int | None) -> Finding | None:
+        def mine(order: Order) -> bool:
+            return sku is None or sku in order.skus
+        own_mature = [o for o in mature if mine(o)]
+        own_returns = sum(1 for o in mature_returns if mine(o))
+        rate = account_rate if sku is None else \
+            (own_returns + PRIOR_ORDERS * account_rate) / (len(own_mature) + PRIOR_ORDERS)
+        orders = [o for o in cohort if mine(o)]
+        expected = rate * sum(arrived_by(o) for o in orders)
+        back = [r for r, o in cohort_returns if mine(o) and (sku is None or r.sku == sku)]
+        p_value = high_count_p_value(len(back), expected, config.dispersion)
+        if len(back) < max(config.min_returns, config.min_ratio * expected) or p_value >= config.alpha / tests:
+            return None
+        return _finding(data, config, entity, sku, back, orders, expected, rate, p_value)
+
+    account = judge("account", None)
+    per_sku = [hit for sku in skus if (hit := judge(f"sku:{sku}", sku))]
+    if account and any(hit.evidence["returns"] > 0.5 * account.evidence["returns"] for hit in per_sku):
         account = None  # one SKU makes the account spike: report it once, on the SKU
-    return ([account] if account else []) + skus
+    return ([account] if account else []) + per_sku
 
 
-def _judge(data: AccountData, config: ReturnsSpikeConfig, entity: str, sku: int | None, recent: list[Return],
-           base: list[Return], recent_orders: list[Order], base_orders: list[Order], tests: int,
-           account_rate: float | None = None) -> Finding | None:
-    if len(recent) < config.min_returns or not recent_orders:
-        return None
-    # A SKU's own history is thin: shrink its rate towards the account's (20 orders' worth of prior).
-    prior = 20
-    rate = (len(base) + prior * account_rate) / (len(base_orders) + prior) if account_rate is not None \
-        else len(base) / max(len(base_orders), 1)
-    expected = rate * len(recent_orders)
-    p_value = high_count_p_value(len(recent), expected, config.dispersion)
-    if len(recent) < config.min_ratio * expected or p_value >= config.alpha / tests:
-        return None
-    reasons = Counter(r.reason for r in recent)
+def _finding(data: AccountData, config: ReturnsSpikeConfig, entity: str, sku: int | None, back: list[Return],
+             orders: list[Order], expected: float, rate: float, p_value: float) -> Finding:
+    reasons = Counter(r.reason for r in back)
     reason, count = reasons.most_common(1)[0]
-    damage = any(word in reason.lower() for word in DAMAGE_WORDS)
+    started: datetime = min(r.returned_at for r in back)
     return finding(
-        "returns_spike", data, severity="warning", entity=entity, started_at=min(r.returned_at for r in recent),
-        evidence={"sku": sku, "returns": len(recent), "expected": round(expected, 1), "window_days": config.window_days,
-                  "return_rate": round(len(recent) / len(recent_orders), 3), "usual_rate": round(rate, 3),
-                  "p_value": p_value, "top_reason": reason, "top_reason_share": round(count / len(recent), 2),
+        "returns_spike", data, severity="warning", entity=entity, started_at=started,
+        evidence={"sku": sku, "returns": len(back), "expected": round(expected, 1), "orders": len(orders),
+                  "cohort_days": config.cohort_days, "usual_rate": round(rate, 3), "p_value": p_value,
+                  "top_reason": reason, "top_reason_share": round(count / len(back), 2),
                   "reasons": dict(reasons.most_common(5))},
-        topic="logistics" if damage else None, affected_postings=sorted(r.posting_number for r in recent),
-        affected_skus=[sku] if sku else sorted({r.sku for r in recent}))
+        topic="logistics" if any(word in reason.lower() for word in DAMAGE_WORDS) else None,
+        affected_postings=sorted(r.posting_number for r in back),
+        affected_skus=[sku] if sku else sorted({r.sku for r in back}))
 
 
 RETURNS_SPIKE = Rule("returns_spike", ReturnsSpikeConfig, returns_spike)

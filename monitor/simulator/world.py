@@ -484,5 +484,6 @@ class World:
 
     def key_expires_at(self, now: datetime) -> datetime:
         for incident in self.incidents("key_expiry"):
-            return incident.start + timedelta(days=incident.days_left)
+            if incident.active(now):
+                return incident.start + timedelta(days=incident.days_left)
         return now + timedelta(days=self.scenario.key_valid_days)
