@@ -28,10 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.simulator import Incident, Scenario, World  # noqa: E402
 from monitor.simulator.snapshot import account_data  # noqa: E402
 from monitor.simulator.world import MSK  # noqa: E402
-from rules import RULES, Finding, run_rules  # noqa: E402
+from rules import RULES, AccountData, Finding, Order, run_rules  # noqa: E402
+from rules.sales import sales_drop  # noqa: E402
 
 START = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)  # a Monday
 CONFIGS = {name: rule.Config() for name, rule in RULES.items()}
+VOLUMES = [20, 40, 200, 600]  # orders a day of the incident-free sellers
 
 
 @dataclass(frozen=True)
@@ -152,13 +154,48 @@ def run_case(case: Case, seeds: int) -> dict[str, object]:
 
 
 def quiet_months(sellers: int, days: int) -> tuple[dict[str, int], float]:
+    """New alerts of every rule on incident-free sellers, checked every 3 hours."""
     counts: dict[str, int] = defaultdict(int)
     for seed in range(sellers):
-        world = World(Scenario(seed=3000 + seed, skus=150, orders_per_day=[40, 200, 600][seed % 3]))
+        world = World(Scenario(seed=3000 + seed, skus=150, orders_per_day=VOLUMES[seed % len(VOLUMES)]))
         moments = [START + timedelta(days=36, hours=3 * k) for k in range(days * 8)]
         for _, alert in new_alerts(world, moments):
             counts[alert.rule] += 1
     return counts, sellers * days / 30
+
+
+def quiet_sales(sellers: int, days: int) -> tuple[int, int, float]:
+    """Sales alarms on incident-free sellers checked every 20 minutes, as the daemon would:
+    (sales_drop openings, naive baseline openings, account-months)."""
+    ours = naive = 0
+    for seed in range(sellers):
+        world = World(Scenario(seed=4000 + seed, skus=150, orders_per_day=VOLUMES[seed % len(VOLUMES)]))
+        was_ours = was_naive = False
+        for k in range(days * 72):
+            moment = START + timedelta(days=36, minutes=20 * k)
+            orders = [Order(o.posting_number, o.created_at, (o.sku,))
+                      for o in world.orders(moment - timedelta(days=35), moment, moment)]
+            data = AccountData("bench", 1, moment, orders, moment - timedelta(days=35), tz=MSK)
+            now_ours, now_naive = bool(sales_drop(data, CONFIGS["sales_drop"])), naive_sales(world, moment)
+            ours += now_ours and not was_ours
+            naive += now_naive and not was_naive
+            was_ours, was_naive = now_ours, now_naive
+    return ours, naive, sellers * days / 30
+
+
+def stop_delay(volume: int, seed: int) -> float | None:
+    """Hours from a daytime full stop to sales_drop firing (checked every 10 minutes), or None."""
+    start = START + timedelta(days=36 + seed, hours=7 + seed % 8)  # 10:00-17:00 Moscow
+    world = World(Scenario(seed=5000 + seed, skus=150, orders_per_day=volume,
+                           incidents=[Incident("sales_stop", start=start)]))
+    for k in range(1, 24 * 6 + 1):
+        moment = start + timedelta(minutes=10 * k)
+        orders = [Order(o.posting_number, o.created_at, (o.sku,))
+                  for o in world.orders(moment - timedelta(days=35), moment, moment)]
+        if sales_drop(AccountData("bench", 1, moment, orders, moment - timedelta(days=35), tz=MSK),
+                      CONFIGS["sales_drop"]):
+            return k / 6
+    return None
 
 
 def describe(delays: list[float | None]) -> str:
@@ -173,7 +210,7 @@ def describe(delays: list[float | None]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=6, help="scenarios per incident kind (half at 40, half at 200 orders/day)")
-    parser.add_argument("--quiet-sellers", type=int, default=3)
+    parser.add_argument("--quiet-sellers", type=int, default=4)
     parser.add_argument("--quiet-days", type=int, default=30)
     args = parser.parse_args()
     began = time.perf_counter()
@@ -193,8 +230,17 @@ def main() -> None:
     print("\n".join(notes))
     counts, months = quiet_months(args.quiet_sellers, args.quiet_days)
     total = sum(counts.values())
-    print(f"incident-free: {total} alerts in {months:.1f} account-months = {total / months:.2f} per account-month"
+    print(f"incident-free, all rules every 3 h: {total} alerts in {months:.1f} account-months = "
+          f"{total / months:.2f} per account-month"
           + (f" ({', '.join(f'{k}={v}' for k, v in sorted(counts.items()))})" if counts else ""))
+    ours, naive, months = quiet_sales(args.quiet_sellers, args.quiet_days)
+    print(f"incident-free, sales every 20 min: sales_drop {ours / months:.2f} and naive baseline "
+          f"{naive / months:.2f} false alarms per account-month ({months:.1f} account-months)")
+    print("full shop stop by seller size, stop during the day (10:00-18:00 Moscow), checked every 10 min:")
+    for volume in (20, 40, 100, 200):
+        delays = [stop_delay(volume, seed) for seed in range(args.seeds)]
+        print(f"  {volume:>4} orders/day: {describe(delays)}, "
+              f"within 2 h: {sum(1 for d in delays if d is not None and d <= 2)}/{len(delays)}")
     print(f"took {time.perf_counter() - began:.0f} s")
 
 

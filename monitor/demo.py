@@ -1,8 +1,10 @@
 """`ozon-monitor demo`: the real monitor cycle against the built-in simulator, start to finish.
 
-A seller with a few hundred SKUs and ten weeks of history whose orders stopped a few hours ago.
-The demo runs two cycles: the first raises the alert and its support request, the second shows
-that an open alert is not sent again.
+A seller with a few hundred SKUs and ten weeks of history whose orders stopped a few hours ago,
+with a few slower problems brewing: a card blocked by moderation, returns piling up on one SKU,
+a rating sliding towards its threshold and the API key about to expire. The demo runs two
+cycles: the first raises the alerts and their support requests, the second shows that open
+alerts are not sent again.
 """
 from __future__ import annotations
 
@@ -21,7 +23,16 @@ ACCOUNT = "demo-shop"
 
 def run_demo(output: Path, seed: int, language: str) -> int:
     now = datetime.now(timezone.utc)
-    scenario = Scenario(seed=seed, incidents=[Incident("sales_stop", start=now - timedelta(hours=5))])
+    probe = World(Scenario(seed=seed))
+    busy = sorted(probe.products, key=lambda p: -p.weight)
+    scenario = Scenario(seed=seed, incidents=[
+        Incident("sales_stop", start=now - timedelta(hours=5)),
+        Incident("card_blocked", start=now - timedelta(hours=30), skus=(busy[1].sku,)),
+        Incident("returns_spike", start=now - timedelta(days=14), skus=(busy[2].sku,), rate=0.45,
+                 reason="Брак или повреждение"),
+        Incident("rating_slide", start=now - timedelta(days=6), rating="rating_on_time", days=10),
+        Incident("key_expiry", start=now - timedelta(hours=1), days_left=9),
+    ])
     output.mkdir(parents=True, exist_ok=True)
     for stale in ("state", "notifications"):
         shutil.rmtree(output / stale, ignore_errors=True)
@@ -35,11 +46,13 @@ def run_demo(output: Path, seed: int, language: str) -> int:
             f'[[channels]]\ntype = "file"\nname = "demo-files"\ndirectory = "notifications"\n',
             encoding="utf-8")
         settings = load_config(config)
-        incident = scenario.incidents[0]
         print(f"Simulated Ozon Seller API on {server.base_url}: {scenario.skus} SKUs, "
               f"~{scenario.orders_per_day:.0f} orders/day, {settings.monitor.history_days} days of history.")
-        print(f"Scripted incident: {incident.kind} since {incident.start.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M} "
-              f"({settings.monitor.timezone}).\n")
+        print("Scripted incidents:")
+        for incident in scenario.incidents:
+            skus = f" (SKU {', '.join(map(str, incident.skus))})" if incident.skus else ""
+            print(f"  {incident.kind}{skus} since {incident.start.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M}")
+        print()
         print("== Cycle 1: first sync (backfill) and evaluation ==")
         first = run_cycle(settings, ACCOUNT)
         print_result(first)

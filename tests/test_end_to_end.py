@@ -170,5 +170,7 @@ def test_demo_shows_an_alert_with_its_support_request(tmp_path: Path, capsys) ->
     assert main(["demo", "--output", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "[CRITICAL] sales_drop" in out and "Seller ID (Client-Id): 123456" in out
-    assert "Notifications sent in cycle 1: 1; in cycle 2: 0." in out
-    assert len(notifications(tmp_path / "demo" / "notifications")) == 1
+    for rule in ("card_problems", "returns_spike", "rating_risk", "api_access"):
+        assert f"] {rule}:" in out
+    sent = notifications(tmp_path / "demo" / "notifications")
+    assert len(sent) >= 5 and f"Notifications sent in cycle 1: {len(sent)}; in cycle 2: 0." in out
