@@ -1,7 +1,7 @@
 """Detection quality of the rules on seeded simulator scenarios with ground truth. Prints a
 table; not a test. Figures are recorded in docs/DETECTION.md.
 
-    .venv/bin/python bench/detection.py [--seeds 6] [--quiet-sellers 4] [--quiet-days 30]
+    .venv/bin/python bench/detection.py [--seeds 4] [--quiet-sellers 3] [--quiet-days 30]
 
 For every incident kind, scenarios at two sizes of seller (40 and 200 orders/day) with the
 incident starting at varying hours; the rules run as the monitor would, every `step` after the
@@ -209,8 +209,8 @@ def describe(delays: list[float | None]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=6, help="scenarios per incident kind (half at 40, half at 200 orders/day)")
-    parser.add_argument("--quiet-sellers", type=int, default=4)
+    parser.add_argument("--seeds", type=int, default=4, help="scenarios per incident kind (half at 40, half at 200 orders/day)")
+    parser.add_argument("--quiet-sellers", type=int, default=3)
     parser.add_argument("--quiet-days", type=int, default=30)
     args = parser.parse_args()
     began = time.perf_counter()
