@@ -46,6 +46,7 @@ class Case:
     step: timedelta
     horizon: timedelta
     per_sku: bool = False
+    subscription: str = "PREMIUM_LITE"
 
 
 CASES = [
@@ -73,6 +74,11 @@ CASES = [
          timedelta(hours=6), timedelta(days=5)),
     Case("key_expiry in 10 days", "api_access", lambda t, s: Incident("key_expiry", start=t, days_left=10),
          timedelta(hours=6), timedelta(days=10)),
+    Case("views of one SKU fall to 30%", "traffic_drop",
+         lambda t, s: Incident("traffic_drop", start=t, skus=(s,), factor=0.3), timedelta(hours=6),
+         timedelta(days=3), per_sku=True, subscription="PREMIUM_PLUS"),
+    Case("5% of parcels lost", "stuck_in_delivery", lambda t, s: Incident("lost_parcels", start=t, rate=0.05),
+         timedelta(hours=12), timedelta(days=20)),
 ]
 
 
@@ -123,7 +129,8 @@ def run_case(case: Case, seeds: int) -> dict[str, object]:
         sku = busy_sku(probe, 2 + seed % 3)
         start = START + timedelta(days=36, hours=7 + 5 * seed)
         incident = case.make(start, sku)
-        world = World(Scenario(seed=1000 + seed, skus=150, orders_per_day=volume, incidents=[incident]))
+        world = World(Scenario(seed=1000 + seed, skus=150, orders_per_day=volume, incidents=[incident],
+                               subscription=case.subscription))
         moments = [start + case.step * k for k in range(1, int(case.horizon / case.step) + 1)]
         found = None
         for moment, alert in new_alerts(world, [start - case.step] + moments):

@@ -58,11 +58,22 @@ def test_normal_months_are_quiet_for_every_rule() -> None:
     (Incident("commission_jump", start=NOW - timedelta(days=2), factor=0.25),
      [("finance_anomaly", "warning", "commission_share")]),
     (Incident("key_expiry", start=NOW - timedelta(days=1), days_left=6), [("api_access", "warning", "key_expiry")]),
+    (Incident("lost_parcels", start=NOW - timedelta(days=20), rate=0.05),
+     [("stuck_in_delivery", "warning", "stuck")]),
 ])
 def test_each_incident_is_caught_by_its_rule(incident, expected) -> None:
     sku = busy_sku()
     made = incident(sku) if callable(incident) else incident
     assert findings_for(made) == sorted((r, s, e.format(sku=sku)) for r, s, e in expected)
+
+
+def test_a_card_dropped_from_search_shows_in_traffic_before_orders() -> None:
+    sku = busy_sku()
+    drop = Incident("traffic_drop", start=NOW - timedelta(days=2), skus=(sku,), factor=0.3)
+    assert findings_for(drop, subscription="PREMIUM_PLUS") == [("traffic_drop", "warning", f"sku:{sku}")]
+    mild = Incident("traffic_drop", start=NOW - timedelta(days=2), skus=(sku,), factor=0.8)
+    assert findings_for(mild, subscription="PREMIUM_PLUS") == []
+    assert findings_for(drop) == []  # without Premium Plus/Pro there is no traffic data to judge
 
 
 @pytest.mark.parametrize("incident", [

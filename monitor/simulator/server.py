@@ -312,9 +312,12 @@ class Simulator:
             row["cancellations"] += order.quantity if state == "cancelled" else 0
             row["delivered_units"] += order.quantity if state == "delivered" else 0
             row["returns"] += order.quantity if self.world.return_of(order, now) else 0
-        for row in totals.values():  # traffic follows orders
-            row["hits_view"] = row["ordered_units"] * VIEWS_PER_UNIT
-            row["hits_tocart"] = row["ordered_units"] * TOCART_PER_UNIT
+        for key, row in totals.items():
+            sku = int(key[dims.index("sku")]) if "sku" in dims else None
+            day = date.fromisoformat(key[dims.index("day")]) if "day" in dims else end
+            views, tocart = self.world.traffic(sku, day) if sku else (
+                row["ordered_units"] * VIEWS_PER_UNIT, row["ordered_units"] * TOCART_PER_UNIT)
+            row["hits_view"], row["hits_tocart"] = views, tocart
             row["session_view"] = row["ordered_units"] * SESSIONS_PER_UNIT
             row["conv_tocart"] = round(100 * row["hits_tocart"] / row["hits_view"], 2) if row["hits_view"] else 0.0
         rows = sorted(totals.items())

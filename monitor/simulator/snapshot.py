@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from monitor.simulator.world import (MSK, RATINGS, TOCART_PER_UNIT, VIEWS_PER_UNIT, World)
+from monitor.simulator.world import MSK, RATINGS, World
 from rules import AccountData, Card, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock, TrafficDay
 
 
@@ -61,11 +61,8 @@ def account_data(world: World, now: datetime, history_days: int = 35, account: s
         payouts[day] = world.payout(day, now)
     traffic = []
     if world.scenario.subscription in ("PREMIUM_PLUS", "PREMIUM_PRO"):
-        units: dict[tuple[int, object], int] = defaultdict(int)
-        for o in world.orders(now - timedelta(days=15), now, now):
-            units[(o.sku, o.created_at.astimezone(MSK).date())] += o.quantity
-        traffic = [TrafficDay(sku, day, n * VIEWS_PER_UNIT, n * TOCART_PER_UNIT) for (sku, day), n in units.items()
-                   if day < today]
+        traffic = [TrafficDay(p.sku, today - timedelta(days=k), *world.traffic(p.sku, today - timedelta(days=k)))
+                   for p in world.products if not p.archived for k in range(1, 16)]
     return AccountData(
         account=account, client_id=world.scenario.client_id, now=now, orders=orders, history_since=since, tz=MSK,
         returns=returns, cards=cards, stocks=stocks, ratings=ratings,

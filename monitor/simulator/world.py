@@ -51,6 +51,8 @@ INCIDENT_KINDS = {
     "rating_slide": "`rating` moves towards its danger threshold, reaching it in `days` days",
     "commission_jump": "the commission share of sales becomes `factor`",
     "key_expiry": "the API key expires `days_left` days after start",
+    "traffic_drop": "listed SKUs' views and add-to-carts fall to `factor` (the card dropped from search)",
+    "lost_parcels": "`rate` of postings handed over after start are never delivered",
 }
 
 
@@ -79,7 +81,8 @@ class Incident:
         detail = {"sales_drop": {"factor": self.factor}, "returns_spike": {"rate": self.rate, "reason": self.reason},
                   "late_shipments": {"delay_hours": self.delay_hours}, "seller_cancellations": {"rate": self.rate},
                   "stock_out": {"days_left": self.days_left}, "rating_slide": {"rating": self.rating, "days": self.days},
-                  "commission_jump": {"factor": self.factor}, "key_expiry": {"days_left": self.days_left}}
+                  "commission_jump": {"factor": self.factor}, "key_expiry": {"days_left": self.days_left},
+                  "traffic_drop": {"factor": self.factor}, "lost_parcels": {"rate": self.rate}}
         return {"kind": self.kind, "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None,
                 "skus": list(self.skus), **detail.get(self.kind, {})}
 
@@ -368,8 +371,10 @@ class World:
             for incident in self.incidents("late_shipments"):
                 if incident.active(created):
                     handover = self.shipment_deadline(order) + timedelta(hours=incident.delay_hours)
+        lost = any(i.active(handover) and order.u_return < i.rate for i in self.incidents("lost_parcels"))
+        delivered = handover + (timedelta(days=3650) if lost else timedelta(hours=order.delivery_hours))
         timeline = (created + timedelta(hours=order.cancel_hours) if cancelled else None, by_seller, handover,
-                    handover + timedelta(hours=order.delivery_hours))
+                    delivered)
         self._timelines[order.posting_number] = timeline
         return timeline
 
@@ -474,6 +479,17 @@ class World:
         if day.weekday() != 2:
             return 0.0
         return sum(a.net for back in range(1, 8) for a in self.accruals(day - timedelta(days=back), now))
+
+    def traffic(self, sku: int, day: date) -> tuple[float, float]:
+        """(views, add-to-carts) of a SKU on a day: its usual demand times ~40 views a unit, with
+        10% day-to-day noise, unless a traffic_drop incident cut it."""
+        noon = datetime.combine(day, datetime.min.time(), MSK) + timedelta(hours=12)
+        factor = float(np.random.default_rng([self.scenario.seed, day.toordinal(), sku % 100_003]).lognormal(0, 0.1))
+        for incident in self.incidents("traffic_drop"):
+            if incident.active(noon, sku):
+                factor *= incident.factor
+        views = round(self.daily_units(sku) * VIEWS_PER_UNIT * factor)
+        return views, round(views * TOCART_PER_UNIT / VIEWS_PER_UNIT)
 
     def commission_ratio(self, moment: datetime) -> float:
         ratio = BASE_COMMISSION
