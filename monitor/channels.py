@@ -1,19 +1,46 @@
-"""Where notifications go. A channel is a small class whose `send` returns on success and raises
-`DeliveryError` otherwise; the outbox decides from `permanent` whether to try again."""
+"""Where notifications go. A channel is a small class whose `send(message)` returns on success
+and raises `DeliveryError` otherwise; `permanent` tells the outbox not to retry, `retry_after`
+when to. A message is a digest: {"id", "account", "created_at", "language", "events": [...]},
+each event an alert's state change with its title, explanation and support request."""
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import hmac
+import html
+import io
 import json
-from pathlib import Path
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
+import httpx
+
 from monitor.config import Channel as ChannelConfig
-from monitor.config import FileChannel as FileChannelConfig
+from monitor.config import EmailChannel as EmailConfig
+from monitor.config import FileChannel as FileConfig
+from monitor.config import WebhookChannel as WebhookConfig
+
+WEBHOOK_VERSION = "1"
+TELEGRAM_LIMIT = 4096
+HEADINGS = {
+    "ru": {"firing": "Новая проблема", "escalated": "Стало хуже", "repeat": "Всё ещё не решено",
+           "resolved": "Решено", "request": "Обращение в поддержку Ozon (скопируйте в чат кабинета продавца)",
+           "digest": "ozon-monitor: {n} уведомл. по магазину «{account}»"},
+    "en": {"firing": "New problem", "escalated": "Got worse", "repeat": "Still open", "resolved": "Resolved",
+           "request": "Request to Ozon seller support (paste into the seller cabinet chat)",
+           "digest": "ozon-monitor: {n} notification(s) for shop \"{account}\""},
+}
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent, self.retry_after = permanent, retry_after
 
 
 class Channel(Protocol):
@@ -22,12 +49,63 @@ class Channel(Protocol):
     def send(self, message: dict[str, Any]) -> None: ...
 
 
+def subject(message: dict[str, Any]) -> str:
+    words = HEADINGS[message["language"]]
+    events = message["events"]
+    if len(events) == 1:
+        event = events[0]
+        return f"[{event['severity'].upper()}] {words[event['event']]}: {event['title']}"
+    return words["digest"].format(n=len(events), account=message["account"])
+
+
+def as_text(message: dict[str, Any]) -> str:
+    """The plain-text digest every channel can fall back to."""
+    words = HEADINGS[message["language"]]
+    blocks = []
+    for event in message["events"]:
+        lines = [f"[{event['severity'].upper()}] {words[event['event']]}: {event['title']}"]
+        if event["event"] != "resolved":
+            lines.append(event["explanation"])
+            if event.get("support_request"):
+                lines += ["", f"--- {words['request']} ---", event["support_request"]]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def as_html(message: dict[str, Any]) -> str:
+    words = HEADINGS[message["language"]]
+    parts = []
+    for event in message["events"]:
+        colour = "#b00020" if event["severity"] == "critical" and event["event"] != "resolved" else "#333"
+        parts.append(f"<h3 style='color:{colour}'>{html.escape(words[event['event']])}: "
+                     f"{html.escape(event['title'])}</h3>")
+        if event["event"] != "resolved":
+            parts.append("<p>" + html.escape(event["explanation"]).replace("\n", "<br>") + "</p>")
+            if event.get("support_request"):
+                parts.append(f"<p><b>{html.escape(words['request'])}</b></p>"
+                             f"<pre style='white-space:pre-wrap'>{html.escape(event['support_request'])}</pre>")
+    return "<html><body>" + "\n".join(parts) + "</body></html>"
+
+
+def affected_csv(message: dict[str, Any]) -> str | None:
+    """Affected postings and SKUs of every event, for support (long lists do not fit a chat)."""
+    rows = [(e["fingerprint"], e["rule"], p, "") for e in message["events"] for p in e.get("affected_postings", [])]
+    rows += [(e["fingerprint"], e["rule"], "", s) for e in message["events"] for s in e.get("affected_skus", [])]
+    if not rows:
+        return None
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["fingerprint", "rule", "posting_number", "sku"])
+    writer.writerows(rows)
+    return out.getvalue()
+
+
 class FileChannel:
     """Appends each message to `notifications.jsonl` and writes its text to `<id>.txt`.
     Re-sending a message whose file exists is a no-op, so a crash between send and bookkeeping
     never duplicates it."""
 
-    def __init__(self, config: FileChannelConfig) -> None:
+    def __init__(self, config: FileConfig) -> None:
         self.name, self.directory = config.name, config.directory
 
     def send(self, message: dict[str, Any]) -> None:
@@ -39,22 +117,204 @@ class FileChannel:
             with open(self.directory / "notifications.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps(message, ensure_ascii=False) + "\n")
             tmp = text_file.with_suffix(".tmp")
-            tmp.write_text(as_text(message), encoding="utf-8")
+            tmp.write_text(subject(message) + "\n\n" + as_text(message), encoding="utf-8")
             tmp.replace(text_file)
         except OSError as exc:
             raise DeliveryError(f"cannot write to {self.directory}: {exc.strerror}") from None
 
 
-def as_text(message: dict[str, Any]) -> str:
-    """The plain-text body every channel can fall back to."""
-    parts = [f"[{message['severity'].upper()}] {message['title']}", message["explanation"]]
-    if message.get("support_request"):
-        parts += ["", message["support_request"]]
-    return "\n".join(parts) + "\n"
+class EmailChannel:
+    """Multipart text + HTML in the seller's language, the support requests in the body and a
+    CSV of the affected postings/SKUs attached. The Message-ID derives from the message id."""
+
+    def __init__(self, config: EmailConfig) -> None:
+        self.name, self.config = config.name, config
+
+    def build(self, message: dict[str, Any]) -> EmailMessage:
+        mail = EmailMessage()
+        mail["Subject"] = subject(message)
+        mail["From"] = self.config.sender
+        mail["To"] = ", ".join(self.config.to)
+        mail["Date"] = formatdate(localtime=True)
+        mail["Message-ID"] = make_msgid(idstring=message["id"], domain="ozon-monitor")
+        mail["X-Ozon-Monitor-Id"] = message["id"]
+        mail.set_content(as_text(message))
+        mail.add_alternative(as_html(message), subtype="html")
+        table = affected_csv(message)
+        if table is not None:
+            mail.add_attachment(table.encode("utf-8"), maintype="text", subtype="csv", filename="affected.csv")
+        return mail
+
+    def send(self, message: dict[str, Any]) -> None:
+        c = self.config
+        try:
+            password = c.password()
+            if c.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.smtp_port, timeout=c.timeout_seconds,
+                                                     context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(c.host, c.smtp_port, timeout=c.timeout_seconds)
+            try:
+                if c.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if c.username:
+                    smtp.login(c.username, password or "")
+                smtp.send_message(self.build(message))
+                smtp.quit()
+            finally:
+                smtp.close()  # after a failure, no QUIT: a server that refused us may not answer it
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login to {c.host} refused ({exc.smtp_code}); check username and password",
+                                permanent=True) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(f"SMTP server refused recipients: {', '.join(exc.recipients)}", permanent=True) from None
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            raise DeliveryError(f"SMTP {c.host}:{c.smtp_port}: {type(exc).__name__}: {exc}") from None
 
 
-CHANNELS = {"file": FileChannel}
+class WebhookChannel:
+    """POST per message: our versioned JSON (docs/WEBHOOK.md), signed per Standard Webhooks when
+    a secret is set; or Slack, Telegram or Alertmanager shapes."""
+
+    def __init__(self, config: WebhookConfig, transport: httpx.BaseTransport | None = None) -> None:
+        self.name, self.config = config.name, config
+        self._transport = transport
+
+    def send(self, message: dict[str, Any]) -> None:
+        c = self.config
+        try:
+            secret = c.secret()
+        except ValueError as exc:
+            raise DeliveryError(str(exc), permanent=True) from None
+        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client:
+            if c.format == "telegram":
+                for chunk in telegram_chunks(message):
+                    self._post(client, f"{c.url.rstrip('/')}/bot{secret}/sendMessage",
+                               {"chat_id": c.chat_id, "text": chunk, "parse_mode": "HTML",
+                                "disable_web_page_preview": True}, {})
+                return
+            body = {"json": webhook_payload, "slack": slack_payload,
+                    "alertmanager": alertmanager_payload}[c.format](message, self.name)
+            raw = json.dumps(body, ensure_ascii=False).encode()
+            headers = sign(secret, message["id"], int(time.time()), raw) if secret and c.format == "json" else {}
+            self._post(client, c.url, raw, headers)
+
+    def _post(self, client: httpx.Client, url: str, body: dict | bytes, headers: dict[str, str]) -> None:
+        shown = url.split("/bot")[0] + "/bot***" if "/bot" in url else url  # never log a bot token
+        try:
+            if isinstance(body, bytes):
+                response = client.post(url, content=body, headers={"Content-Type": "application/json", **headers})
+            else:
+                response = client.post(url, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"POST {shown}: {type(exc).__name__}") from None
+        if response.status_code < 300:
+            return
+        retry_after = _retry_after(response)
+        raise DeliveryError(f"POST {shown}: HTTP {response.status_code} {response.text[:200]}",
+                            permanent=400 <= response.status_code < 500 and response.status_code not in (408, 429),
+                            retry_after=retry_after)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float((response.json().get("parameters") or {})["retry_after"])  # Telegram
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """Standard Webhooks headers: HMAC-SHA256 over "id.timestamp.body" with the base64 key
+    after the "whsec_" prefix (a secret without the prefix is used as raw bytes)."""
+    key = base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
+    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": "v1," + base64.b64encode(digest).decode()}
+
+
+def webhook_payload(message: dict[str, Any], receiver: str) -> dict[str, Any]:
+    return {
+        "version": WEBHOOK_VERSION, "type": "ozon-monitor.digest", "id": message["id"], "account": message["account"],
+        "created_at": message["created_at"], "language": message["language"],
+        "alerts": [{
+            "event": e["event"], "status": e["status"], "rule": e["rule"], "severity": e["severity"],
+            "fingerprint": e["fingerprint"], "account": e["account"], "client_id": e["client_id"],
+            "title": e["title"], "explanation": e["explanation"], "started_at": e["started_at"],
+            "notified_at": e["created_at"], "evidence": e["evidence"], "support_topic": e.get("topic"),
+            "support_request": e.get("support_request"), "affected_postings": e.get("affected_postings", []),
+            "affected_skus": e.get("affected_skus", []),
+            "links": {"seller_cabinet": "https://seller.ozon.ru/app/dashboard/main",
+                      "support_chat": "https://seller.ozon.ru/app/messenger"},
+        } for e in message["events"]],
+    }
+
+
+def slack_payload(message: dict[str, Any], receiver: str) -> dict[str, Any]:
+    return {"text": f"*{subject(message)}*\n\n{as_text(message)}"}
+
+
+def alertmanager_payload(message: dict[str, Any], receiver: str) -> dict[str, Any]:
+    """Alertmanager webhook v4, for tooling that already consumes it."""
+    alerts = [{
+        "status": e["status"],
+        "labels": {"alertname": e["rule"], "severity": e["severity"], "account": e["account"]},
+        "annotations": {"summary": e["title"], "description": e["explanation"],
+                        "support_request": e.get("support_request") or ""},
+        "startsAt": e["started_at"], "endsAt": e["created_at"] if e["status"] == "resolved" else "0001-01-01T00:00:00Z",
+        "generatorURL": "", "fingerprint": e["fingerprint"],
+    } for e in message["events"]]
+    return {"version": "4", "groupKey": f"ozon-monitor/{message['account']}", "truncatedAlerts": 0,
+            "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
+            "receiver": receiver, "groupLabels": {"account": message["account"]},
+            "commonLabels": {"account": message["account"]}, "commonAnnotations": {}, "externalURL": "",
+            "alerts": alerts}
+
+
+def telegram_chunks(message: dict[str, Any]) -> list[str]:
+    """The digest as Telegram HTML, split between events (or lines) to stay under 4096 characters."""
+    words = HEADINGS[message["language"]]
+    blocks = []
+    for e in message["events"]:
+        block = f"<b>[{e['severity'].upper()}] {html.escape(words[e['event']])}: {html.escape(e['title'])}</b>"
+        if e["event"] != "resolved":
+            block += "\n" + html.escape(e["explanation"])
+            if e.get("support_request"):
+                block += f"\n\n<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(e['support_request'])}</pre>"
+        blocks.append(block)
+    chunks, current = [], ""
+    for block in blocks:
+        pieces = [block] if len(block) < TELEGRAM_LIMIT else _split_lines(block)
+        for piece in pieces:
+            if current and len(current) + 2 + len(piece) >= TELEGRAM_LIMIT:
+                chunks.append(current)
+                current = ""
+            current = f"{current}\n\n{piece}" if current else piece
+    return chunks + ([current] if current else [])
+
+
+def _split_lines(block: str) -> list[str]:
+    """A block longer than a message, cut at line ends (tags closed per piece stay valid only
+    for plain lines, so long blocks lose their <pre> formatting)."""
+    plain = html.escape(html.unescape(block.replace("<pre>", "").replace("</pre>", "").replace("<b>", "")
+                                      .replace("</b>", "").replace("<i>", "").replace("</i>", "")))
+    pieces, current = [], ""
+    for line in plain.split("\n"):
+        while len(line) >= TELEGRAM_LIMIT:
+            pieces.append(line[:TELEGRAM_LIMIT - 1])
+            line = line[TELEGRAM_LIMIT - 1:]
+        if len(current) + 1 + len(line) >= TELEGRAM_LIMIT:
+            pieces.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    return pieces + ([current] if current else [])
+
+
+CHANNELS = {"file": FileChannel, "email": EmailChannel, "webhook": WebhookChannel}
 
 
 def build(configs: list[ChannelConfig]) -> dict[str, Channel]:
-    return {config.name: CHANNELS[config.type](config) for config in configs}
+    return {config.name: CHANNELS[config.type](config) for config in configs}  # type: ignore[arg-type]

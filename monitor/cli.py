@@ -14,8 +14,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TextIO
 
-from monitor.config import ConfigError, load_config, secret_problems
+from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import CycleResult, run_cycle
+from monitor.store import Store, iso
+from rules import RULES
 from rules.detect import DETECTORS
 
 
@@ -74,6 +76,48 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", type=Path, help="scenario TOML (docs/SIMULATOR.md)")
     p.add_argument("--seed", type=int)
     p.set_defaults(handler=_simulator)
+
+    p = sub.add_parser("alerts", help="list, acknowledge and silence alerts")
+    alerts_sub = p.add_subparsers(dest="alerts_command", required=True)
+    a = alerts_sub.add_parser("list", help="open alerts (--all: resolved too)")
+    a.add_argument("--config", required=True, type=Path)
+    a.add_argument("--all", action="store_true")
+    a.set_defaults(handler=_alerts_list)
+    a = alerts_sub.add_parser("ack", help="acknowledge an alert: no repeats until it gets worse or resolves")
+    a.add_argument("fingerprint")
+    a.add_argument("--config", required=True, type=Path)
+    a.add_argument("--note", default="")
+    a.set_defaults(handler=_alerts_ack)
+    a = alerts_sub.add_parser("silence", help="suppress notifications matching a rule, SKU and/or account")
+    a.add_argument("--config", required=True, type=Path)
+    a.add_argument("--rule")
+    a.add_argument("--sku", type=int)
+    a.add_argument("--account")
+    a.add_argument("--for", dest="duration", required=True, type=_duration_arg, help="e.g. 90m, 12h, 3d")
+    a.add_argument("--reason", required=True)
+    a.set_defaults(handler=_alerts_silence)
+    a = alerts_sub.add_parser("silences", help="active silences")
+    a.add_argument("--config", required=True, type=Path)
+    a.set_defaults(handler=_alerts_silences)
+    a = alerts_sub.add_parser("unsilence", help="end a silence now")
+    a.add_argument("id", type=int)
+    a.add_argument("--config", required=True, type=Path)
+    a.set_defaults(handler=_alerts_unsilence)
+
+    p = sub.add_parser("drafts", help="support-request drafts saved under the state directory")
+    p.add_argument("action", choices=["list", "show"], nargs="?", default="list")
+    p.add_argument("id", nargs="?", help="for show: a draft's file name or fingerprint (a prefix is enough)")
+    p.add_argument("--config", required=True, type=Path)
+    p.set_defaults(handler=_drafts)
+
+    p = sub.add_parser("status", help="data sources, open alerts and undelivered notifications")
+    p.add_argument("--config", required=True, type=Path)
+    p.set_defaults(handler=_status)
+
+    p = sub.add_parser("test-alert", help="send a test message through each channel and report the outcome")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--channel", help="only this channel")
+    p.set_defaults(handler=_test_alert)
 
     p = sub.add_parser("config", help="config file tools")
     config_sub = p.add_subparsers(dest="config_command", required=True)
@@ -201,8 +245,6 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from rules import RULES
-
     if args.rule not in DETECTORS:
         print(f"error: --rule {args.rule!r} has no series detector; choose one of: {', '.join(DETECTORS)}",
               file=sys.stderr)
@@ -254,6 +296,169 @@ def read_series(path: Path) -> tuple[list[datetime], list[float], timedelta]:
             raise ValueError(f"{path}: the series must have a regular step ({step}); the gap after point "
                              f"{index + 1} ({times[index].isoformat()}) is {gap}")
     return times, values, step
+
+
+def _duration_arg(value: str) -> timedelta:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    try:
+        return timedelta(**{units[value[-1]]: float(value[:-1])})
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a duration; expected e.g. 90m, 12h or 3d") from None
+
+
+def _store(args: argparse.Namespace) -> tuple[Settings, Store]:
+    settings = load_config(args.config, require_secrets=False)
+    return settings, Store.in_dir(settings.monitor.state_dir)
+
+
+def _alerts_list(args: argparse.Namespace) -> int:
+    settings, store = _store(args)
+    tz = settings.monitor.tz
+    where = "" if args.all else "where status = 'firing'"
+    rows = store.rows(f"select * from alerts {where} order by status, severity, first_seen")
+    silences = store.silences(datetime.now(timezone.utc))
+    if not rows:
+        print("no open alerts" if not args.all else "no alerts")
+    for row in rows:
+        finding = json.loads(row["finding"])
+        flags = [f"acked {row['acked_at'][:16]}" for _ in [1] if row["acked_at"]]
+        silence = next((s for s in silences if (s["rule"] in (None, row["rule"])) and
+                        (s["account"] in (None, row["account"])) and
+                        (s["sku"] is None or s["sku"] in finding.get("affected_skus", []))), None)
+        if silence:
+            flags.append(f"silenced by #{silence['id']}")
+        since = datetime.fromisoformat(row["started_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        print(f"{row['fingerprint']}  {row['status']:<8} {row['severity']:<8} {row['account']:<12} "
+              f"{row['rule']:<17} since {since}  {finding['title']}" + (f"  [{', '.join(flags)}]" if flags else ""))
+    return 0
+
+
+def _alerts_ack(args: argparse.Namespace) -> int:
+    _, store = _store(args)
+    matches = store.rows("select fingerprint from alerts where fingerprint like ? and status = 'firing'",
+                         [args.fingerprint + "%"])
+    if len(matches) != 1:
+        print(f"error: {len(matches)} open alerts match {args.fingerprint!r}; see `ozon-monitor alerts list`",
+              file=sys.stderr)
+        return 1
+    store.save_alert({"fingerprint": matches[0]["fingerprint"], "acked_at": iso(datetime.now(timezone.utc)),
+                      "ack_note": args.note})
+    print(f"acknowledged {matches[0]['fingerprint']}: no repeats until it gets worse or resolves")
+    return 0
+
+
+def _alerts_silence(args: argparse.Namespace) -> int:
+    if not (args.rule or args.sku or args.account):
+        print("error: give at least one of --rule, --sku, --account", file=sys.stderr)
+        return 2
+    settings, store = _store(args)
+    if args.rule and args.rule not in RULES:
+        print(f"error: unknown rule {args.rule!r}; valid rules: {', '.join(sorted(RULES))}", file=sys.stderr)
+        return 2
+    if args.account and args.account not in {a.name for a in settings.accounts}:
+        print(f"error: unknown account {args.account!r}", file=sys.stderr)
+        return 2
+    now = datetime.now(timezone.utc)
+    until = now + args.duration
+    silence_id = store.add_silence(args.rule, args.sku, args.account, until, args.reason, now)
+    print(f"silence #{silence_id} until {until.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M}")
+    return 0
+
+
+def _alerts_silences(args: argparse.Namespace) -> int:
+    settings, store = _store(args)
+    rows = store.silences(datetime.now(timezone.utc))
+    for row in rows:
+        what = ", ".join(f"{k}={row[k]}" for k in ("rule", "sku", "account") if row[k] is not None)
+        until = datetime.fromisoformat(row["until"]).astimezone(settings.monitor.tz)
+        print(f"#{row['id']}  {what}  until {until:%Y-%m-%d %H:%M}  {row['reason']}")
+    if not rows:
+        print("no active silences")
+    return 0
+
+
+def _alerts_unsilence(args: argparse.Namespace) -> int:
+    _, store = _store(args)
+    if not store.rows("select id from silences where id = ?", [args.id]):
+        print(f"error: no silence #{args.id}", file=sys.stderr)
+        return 1
+    store.db["silences"].update(args.id, {"until": iso(datetime.now(timezone.utc))})
+    print(f"silence #{args.id} ended")
+    return 0
+
+
+def _drafts(args: argparse.Namespace) -> int:
+    settings = load_config(args.config, require_secrets=False)
+    folder = settings.monitor.state_dir / "drafts"
+    drafts = sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+    if args.action == "list":
+        for path in drafts:
+            subject = next((line for line in path.read_text(encoding="utf-8").splitlines()[1:2]), "")
+            print(f"{path.stem}  {subject}")
+        if not drafts:
+            print("no drafts yet")
+        return 0
+    matches = [p for p in drafts if args.id and (p.stem.startswith(args.id) or p.stem.rsplit("-", 1)[-1].startswith(args.id))]
+    if len(matches) != 1:
+        print(f"error: {len(matches)} drafts match {args.id!r}; see `ozon-monitor drafts list`", file=sys.stderr)
+        return 1
+    print(matches[0].read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    settings, store = _store(args)
+    tz = settings.monitor.tz
+
+    def when(value: str | None) -> str:
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
+    for account in settings.accounts:
+        print(f"account {account.name} (Client-Id {account.client_id})")
+        for row in store.rows("select * from cursors where account = ? order by source", [account.name]):
+            state = f"error: {row['last_error']}" if row["last_error"] else "ok"
+            print(f"  {row['source']:<16} synced {when(row['synced_until'])}  {state}")
+        open_count = store.value("select count(*) from alerts where account = ? and status = 'firing'", [account.name])
+        print(f"  open alerts: {open_count}")
+    pending = store.undelivered()
+    parked = [r for r in pending if r["parked_at"]]
+    print(f"outbox: {len(pending) - len(parked)} waiting, {len(parked)} undeliverable")
+    for row in pending:
+        state = "UNDELIVERABLE" if row["parked_at"] else f"next try {when(row['next_attempt_at'] or row['not_before'])}"
+        print(f"  {row['id']}  {row['channel']:<10} {len(json.loads(row['payload'])['events'])} event(s)  "
+              f"attempts {row['attempts']}  {state}" + (f"  last error: {row['last_error']}" if row["last_error"] else ""))
+    return 1 if parked else 0
+
+
+def _test_alert(args: argparse.Namespace) -> int:
+    from monitor import channels as transports
+    from monitor.channels import DeliveryError
+
+    settings = load_config(args.config)
+    targets = transports.build([c for c in settings.channels if args.channel in (None, c.name)])
+    if not targets:
+        print(f"error: no channel {args.channel!r} in {args.config}" if args.channel else
+              f"error: {args.config} has no [[channels]]", file=sys.stderr)
+        return 2
+    now = datetime.now(timezone.utc)
+    ru = settings.monitor.language == "ru"
+    title = "Тестовое уведомление ozon-monitor" if ru else "ozon-monitor test notification"
+    text = ("Если вы читаете это, канал настроен верно." if ru else "If you can read this, the channel works.")
+    event = {"event": "firing", "status": "firing", "rule": "test", "severity": "warning",
+             "fingerprint": "test", "account": settings.accounts[0].name, "client_id": settings.accounts[0].client_id,
+             "title": title, "explanation": text, "support_request": None, "started_at": iso(now),
+             "created_at": iso(now), "evidence": {}, "affected_postings": [], "affected_skus": []}
+    failed = 0
+    for name, channel in targets.items():
+        message = {"id": f"test-{int(now.timestamp())}-{name}", "account": event["account"], "created_at": iso(now),
+                   "language": settings.monitor.language, "events": [event], "parts": []}
+        try:
+            channel.send(message)
+        except DeliveryError as exc:
+            failed += 1
+            print(f"{name}: FAILED: {exc}")
+        else:
+            print(f"{name}: sent")
+    return 1 if failed else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

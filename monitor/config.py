@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator
@@ -91,15 +91,110 @@ def key_file_path(config_path: Path, value: Path) -> Path:
     return _resolve(config_path, value)
 
 
-class FileChannel(Strict):
-    """Appends each notification and support draft to files in a directory."""
+def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
+    """A secret from an environment variable or a file (None when neither is set); raise
+    ValueError naming the source when it is set but unreadable."""
+    if env is not None:
+        value = os.environ.get(env, "")
+        if not value:
+            raise ValueError(f"{what}_env: environment variable {env} is not set or empty")
+        return value
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"{what}_file: cannot read {file}: {exc.strerror}") from None
+        if not value:
+            raise ValueError(f"{what}_file: {file} is empty")
+        return value
+    return None
+
+
+class ChannelBase(Strict):
+    name: str = Field("", pattern=r"^[A-Za-z0-9_.-]*$")
+    min_severity: Literal["warning", "critical"] = "warning"
+    notify_resolved: bool = True
+
+
+class FileChannel(ChannelBase):
+    """Appends each notification to `notifications.jsonl` in a directory and writes its text."""
 
     type: Literal["file"]
-    name: str = "file"
     directory: Path = Path("notifications")
 
 
-Channel = FileChannel
+class EmailChannel(ChannelBase):
+    """SMTP: STARTTLS (587), implicit TLS (465) or plain (a local relay)."""
+
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int | None = Field(None, gt=0, lt=65536)
+    security: Literal["starttls", "tls", "plain"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+
+    @field_validator("to")
+    @classmethod
+    def addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if "@" not in a or " " in a.strip()]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        return value
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "plain": 25}[self.security]
+
+    def password(self) -> str | None:
+        return read_secret(self.password_env, self.password_file, "password")
+
+
+class WebhookChannel(ChannelBase):
+    """HTTP POST of each message: our JSON (signed per Standard Webhooks when a secret is set),
+    or a preset for Slack, Telegram or Alertmanager receivers."""
+
+    type: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    format: Literal["json", "slack", "telegram", "alertmanager"] = "json"
+    secret_env: str | None = None  # json: the signing secret ("whsec_..."); telegram: the bot token
+    secret_file: Path | None = None
+    chat_id: str | None = None  # telegram only
+    proxy: str | None = None
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    def secret(self) -> str | None:
+        return read_secret(self.secret_env, self.secret_file, "secret")
+
+
+Channel = Annotated[FileChannel | EmailChannel | WebhookChannel, Field(discriminator="type")]
+
+
+class RuleAlerting(Strict):
+    repeat_hours: float | None = Field(None, gt=0)
+    notify_resolved: bool | None = None
+
+
+class AlertsSection(Strict):
+    """How alerts turn into notifications."""
+
+    repeat_hours: float = Field(24.0, gt=0, le=720)  # re-send an open alert after this long ...
+    max_repeat_hours: float = Field(168.0, gt=0, le=2160)  # ... doubling the wait up to this
+    notify_resolved: bool = True
+    quiet_hours: str = Field("", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    delivery_retry_hours: float = Field(24.0, gt=0, le=168)
+    rules: dict[str, RuleAlerting] = {}
+
+    @field_validator("rules")
+    @classmethod
+    def known_rules(cls, value: dict[str, RuleAlerting]) -> dict[str, RuleAlerting]:
+        unknown = sorted(set(value) - set(RULES))
+        if unknown:
+            raise ValueError(f"unknown rule {', '.join(unknown)}; valid rules: {', '.join(sorted(RULES))}")
+        return value
 
 RulesSection = create_model(  # type: ignore[call-overload]
     "RulesSection",
@@ -116,6 +211,7 @@ class Settings(BaseSettings):
     monitor: MonitorSection = MonitorSection()
     accounts: list[Account] = Field(min_length=1)
     rules: RulesSection = RulesSection()  # type: ignore[valid-type]
+    alerts: AlertsSection = AlertsSection()
     channels: list[Channel] = []
 
     @classmethod
@@ -155,11 +251,20 @@ def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
             problems.append(f"accounts[{index}].name: {account.name!r} is used by more than one account")
         if account.api_key_file is not None:
             account.api_key_file = key_file_path(path, account.api_key_file)
+    for index, channel in enumerate(settings.channels):
+        same_type_before = sum(c.type == channel.type for c in settings.channels[:index])
+        channel.name = channel.name or (channel.type if not same_type_before else f"{channel.type}-{index}")
     channel_names = [c.name for c in settings.channels]
     for index, channel in enumerate(settings.channels):
         if channel_names.count(channel.name) > 1:
             problems.append(f"channels[{index}].name: {channel.name!r} is used by more than one channel")
-        channel.directory = _resolve(path, channel.directory)
+        if isinstance(channel, FileChannel):
+            channel.directory = _resolve(path, channel.directory)
+        if isinstance(channel, WebhookChannel) and channel.format == "telegram" and not channel.chat_id:
+            problems.append(f"channels[{index}].chat_id: required for format = \"telegram\"")
+        for attr in ("password_file", "secret_file"):
+            if getattr(channel, attr, None) is not None:
+                setattr(channel, attr, key_file_path(path, getattr(channel, attr)))
     if require_secrets:
         problems += secret_problems(settings)
     if problems:
@@ -169,13 +274,23 @@ def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
 
 
 def secret_problems(settings: Settings) -> list[str]:
-    """Why each account's API key cannot be read here, as `accounts[i] (name): ...` lines."""
+    """Why each API key, SMTP password or webhook secret cannot be read here, one line each."""
     problems = []
     for index, account in enumerate(settings.accounts):
         try:
             account.secret()
         except ValueError as exc:
             problems.append(f"accounts[{index}] ({account.name}): {exc}")
+    for index, channel in enumerate(settings.channels):
+        try:
+            secret = channel.password() if isinstance(channel, EmailChannel) else \
+                channel.secret() if isinstance(channel, WebhookChannel) else None
+        except ValueError as exc:
+            problems.append(f"channels[{index}] ({channel.name}): {exc}")
+            continue
+        if isinstance(channel, WebhookChannel) and channel.format == "telegram" and secret is None:
+            problems.append(f"channels[{index}] ({channel.name}): the bot token is missing: set secret_env or "
+                            f"secret_file")
     return problems
 
 
@@ -186,6 +301,8 @@ def _resolve(config_path: Path, value: Path) -> Path:
 
 def _describe(err: dict[str, Any]) -> str:
     """One pydantic error as `key.path: message`, never echoing the input (it may be a secret)."""
+    if len(err["loc"]) > 2 and err["loc"][0] == "channels" and err["loc"][2] in ("file", "email", "webhook"):
+        err = {**err, "loc": err["loc"][:2] + err["loc"][3:]}  # drop the union tag pydantic adds
     loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"]).lstrip(".")
     if err["type"] == "extra_forbidden":
         parent = err["loc"][:-1]
@@ -195,5 +312,5 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "missing":
         return f"{loc}: required key is missing"
     if err["type"] == "union_tag_invalid" or (err["loc"] and err["loc"][-1] == "type" and "channels" in err["loc"]):
-        return f"{loc}: unsupported channel type; valid types: file"
+        return f"{loc}: unsupported channel type; valid types: email, file, webhook"
     return f"{loc or '(top level)'}: {err['msg'].removeprefix('Value error, ')}"

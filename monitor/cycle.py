@@ -66,14 +66,15 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
             log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
         ran, result.findings = verdict.ran, verdict.findings
         result.rendered = {f.fingerprint: render(f, cfg.language, cfg.tz) for f in result.findings}
-        targets = channels.build(settings.channels)
         result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,
-                                           list(targets), now)
-        for message in result.notified:
-            if message["event"] == "firing":
-                finding = next(f for f in result.findings if f.fingerprint == message["fingerprint"])
+                                           settings.channels, settings.alerts, cfg, now)
+        findings = {f.fingerprint: f for f in result.findings}
+        for event in result.notified:
+            if event["event"] == "firing":
+                finding = findings[event["fingerprint"]]
                 alerts.save_draft(cfg.state_dir / "drafts", finding, result.rendered[finding.fingerprint])
-        _, result.delivery_failures = alerts.deliver(store, targets, now)
+        _, result.delivery_failures = alerts.deliver(store, channels.build(settings.channels), cfg.language, now,
+                                                     settings.alerts.delivery_retry_hours)
         return result
     finally:
         store.close()

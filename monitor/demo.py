@@ -2,9 +2,10 @@
 
 A seller with a few hundred SKUs and ten weeks of history whose orders stopped a few hours ago,
 with a few slower problems brewing: a card blocked by moderation, returns piling up on one SKU,
-a rating sliding towards its threshold and the API key about to expire. The demo runs two
-cycles: the first raises the alerts and their support requests, the second shows that open
-alerts are not sent again.
+a rating sliding towards its threshold and the API key about to expire. Three cycles: the first
+sends one digest with every new alert and its support request; the second, ten minutes later,
+sends nothing (open alerts are not repeated); the third, hours later when orders have come back,
+sends the "resolved" message.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def run_demo(output: Path, seed: int, language: str) -> int:
     probe = World(Scenario(seed=seed))
     busy = sorted(probe.products, key=lambda p: -p.weight)
     scenario = Scenario(seed=seed, incidents=[
-        Incident("sales_stop", start=now - timedelta(hours=5)),
+        Incident("sales_stop", start=now - timedelta(hours=5), end=now + timedelta(hours=1)),
         Incident("card_blocked", start=now - timedelta(hours=30), skus=(busy[1].sku,)),
         Incident("returns_spike", start=now - timedelta(days=14), skus=(busy[2].sku,), rate=0.45,
                  reason="Брак или повреждение"),
@@ -36,7 +37,8 @@ def run_demo(output: Path, seed: int, language: str) -> int:
     output.mkdir(parents=True, exist_ok=True)
     for stale in ("state", "notifications"):
         shutil.rmtree(output / stale, ignore_errors=True)
-    with SimulatorServer(Simulator(World(scenario))) as server:
+    clock = {"now": now}
+    with SimulatorServer(Simulator(World(scenario), clock=lambda: clock["now"])) as server:
         (output / "api-key.txt").write_text(scenario.api_key + "\n", encoding="utf-8")
         config = output / "config.toml"
         config.write_text(
@@ -53,17 +55,24 @@ def run_demo(output: Path, seed: int, language: str) -> int:
             skus = f" (SKU {', '.join(map(str, incident.skus))})" if incident.skus else ""
             print(f"  {incident.kind}{skus} since {incident.start.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M}")
         print()
-        print("== Cycle 1: first sync (backfill) and evaluation ==")
-        first = run_cycle(settings, ACCOUNT)
-        print_result(first)
-        print("\n== Cycle 2: the same problem again: nothing new is sent ==")
-        second = run_cycle(settings, ACCOUNT)
-        print_result(second)
-    print(f"\nNotifications sent in cycle 1: {len(first.notified)}; in cycle 2: {len(second.notified)}.")
+        cycles = []
+        for title, later in (("Cycle 1: first sync (backfill), evaluation, one digest", timedelta(0)),
+                             ("Cycle 2, ten minutes later: the same problems, nothing is repeated",
+                              timedelta(minutes=10)),
+                             ("Cycle 3, eight hours later: orders came back an hour after cycle 1",
+                              timedelta(hours=8))):
+            clock["now"] = now + later
+            print(f"== {title} ==")
+            cycles.append(run_cycle(settings, ACCOUNT, now=clock["now"]))
+            print_result(cycles[-1])
+            print()
+    first, second, third = cycles
+    print(f"Alert events sent in cycle 1: {len(first.notified)}; in cycle 2: {len(second.notified)}; "
+          f"in cycle 3: {len(third.notified)} ({', '.join(e['event'] + ' ' + e['rule'] for e in third.notified)}).")
     print(f"Config: {config}\nState: {settings.monitor.state_dir}\n"
           f"Support request drafts: {settings.monitor.state_dir / 'drafts'}\n"
           f"Delivered notifications: {output / 'notifications'}")
-    failed = first.sync.errors or second.sync.errors or not first.findings
+    failed = any(c.sync.errors for c in cycles) or not first.findings
     if not first.findings:
         print("The demo expected an alert and raised none; please report this.", file=sys.stderr)
     return 1 if failed else 0

@@ -95,6 +95,20 @@ def m002_all_sources(db: sqlite_utils.Database) -> None:
                            "synced_at": str}, pk=("account", "day"))
 
 
+@migrations()
+def m003_alert_lifecycle(db: sqlite_utils.Database) -> None:
+    """Repeats, acknowledgements, silences, a log of suppressed notifications, and an outbox of
+    per-channel digests that are retried with backoff and parked when undeliverable."""
+    for column, kind in (("last_notified", str), ("repeats", int), ("acked_at", str), ("ack_note", str)):
+        db["alerts"].add_column(column, kind)
+    for column in ("not_before", "next_attempt_at", "parked_at"):
+        db["outbox"].add_column(column, str)
+    db["silences"].create({"id": int, "rule": str, "sku": int, "account": str, "until": str, "reason": str,
+                           "created_at": str}, pk="id")
+    db["suppressed"].create({"id": int, "at": str, "account": str, "fingerprint": str, "rule": str, "event": str,
+                             "reason": str}, pk="id")
+
+
 ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view", "conv_tocart",
                      "returns", "cancellations", "delivered_units")
 
@@ -288,20 +302,41 @@ class Store:
     def save_alert(self, row: dict[str, Any]) -> None:
         self.db["alerts"].upsert(row, pk="fingerprint")
 
-    def enqueue(self, message_id: str, channel: str, fingerprint: str, account: str, event: str,
-                payload: dict[str, Any], now: datetime) -> None:
-        self.db["outbox"].insert({"id": message_id, "channel": channel, "fingerprint": fingerprint,
-                                  "account": account, "event": event, "created_at": iso(now),
-                                  "payload": json.dumps(payload, ensure_ascii=False), "attempts": 0,
-                                  "last_error": None, "delivered_at": None}, pk="id")
+    def enqueue(self, message_id: str, channel: str, account: str, payload: dict[str, Any], now: datetime,
+                not_before: datetime) -> None:
+        self.db["outbox"].insert({"id": message_id, "channel": channel, "account": account, "event": "digest",
+                                  "created_at": iso(now), "payload": json.dumps(payload, ensure_ascii=False),
+                                  "attempts": 0, "not_before": iso(not_before)}, pk="id")
 
-    def pending_messages(self) -> list[dict[str, Any]]:
-        return list(self.db.query("select * from outbox where delivered_at is null order by created_at, id"))
+    def due_messages(self, now: datetime) -> list[dict[str, Any]]:
+        """Undelivered, unparked digests whose time has come, oldest first."""
+        return self.rows("select * from outbox where delivered_at is null and parked_at is null and not_before <= ? "
+                         "and (next_attempt_at is null or next_attempt_at <= ?) order by created_at, id",
+                         [iso(now), iso(now)])
 
-    def mark_delivered(self, message_id: str, now: datetime) -> None:
-        self.db.execute("update outbox set delivered_at = ?, attempts = attempts + 1, last_error = null "
-                        "where id = ?", [iso(now), message_id])
+    def undelivered(self) -> list[dict[str, Any]]:
+        return self.rows("select * from outbox where delivered_at is null order by created_at, id")
 
-    def mark_failed(self, message_id: str, error: str) -> None:
-        self.db.execute("update outbox set attempts = attempts + 1, last_error = ? where id = ?", [error, message_id])
+    def mark_delivered(self, ids: list[str], now: datetime) -> None:
+        with self.db.atomic():
+            for message_id in ids:
+                self.db.execute("update outbox set delivered_at = ?, attempts = attempts + 1, last_error = null "
+                                "where id = ?", [iso(now), message_id])
 
+    def mark_failed(self, ids: list[str], error: str, retry_at: datetime | None, parked: datetime | None) -> None:
+        with self.db.atomic():
+            for message_id in ids:
+                self.db.execute("update outbox set attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                                "parked_at = ? where id = ?", [error, iso(retry_at), iso(parked), message_id])
+
+    def silences(self, now: datetime) -> list[dict[str, Any]]:
+        return self.rows("select * from silences where until > ? order by id", [iso(now)])
+
+    def add_silence(self, rule: str | None, sku: int | None, account: str | None, until: datetime, reason: str,
+                    now: datetime) -> int:
+        return self.db["silences"].insert({"rule": rule, "sku": sku, "account": account, "until": iso(until),
+                                           "reason": reason, "created_at": iso(now)}).last_pk
+
+    def log_suppressed(self, now: datetime, account: str, fingerprint: str, rule: str, event: str, reason: str) -> None:
+        self.db["suppressed"].insert({"at": iso(now), "account": account, "fingerprint": fingerprint, "rule": rule,
+                                      "event": event, "reason": reason})

@@ -134,3 +134,31 @@ def test_example_documents_every_rule_key_with_its_default() -> None:
     for name, rule in RULES.items():
         defaults = rule.Config().model_dump(mode="json")
         assert example[name] == defaults, name
+
+
+def test_example_documents_the_monitor_and_alerts_defaults() -> None:
+    import tomllib
+
+    from monitor.config import AlertsSection, MonitorSection
+
+    example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    assert example["monitor"] == MonitorSection().model_dump(mode="json")
+    assert example["alerts"] == AlertsSection().model_dump(mode="json", exclude={"rules"})
+
+
+def test_email_and_webhook_channels_validate_and_report_missing_secrets(write_config, monkeypatch) -> None:
+    monkeypatch.delenv("TG_TOKEN", raising=False)
+    path = write_config('[[channels]]\ntype = "email"\nhost = "smtp.example.ru"\nsender = "a@example.ru"\n'
+                        'to = ["b@example.ru"]\n\n[[channels]]\ntype = "webhook"\nurl = "https://api.telegram.org"\n'
+                        'format = "telegram"\nchat_id = "1"\nsecret_env = "TG_TOKEN"\n')
+    with pytest.raises(ConfigError, match=r"channels\[2\] \(webhook\): secret_env: environment variable TG_TOKEN"):
+        load_config(path)
+    settings = load_config(path, require_secrets=False)
+    assert [c.name for c in settings.channels] == ["file", "email", "webhook"]
+    assert settings.channels[1].smtp_port == 587
+
+
+def test_a_telegram_channel_needs_a_chat_id(write_config) -> None:
+    path = write_config('[[channels]]\ntype = "webhook"\nurl = "https://api.telegram.org"\nformat = "telegram"\n')
+    with pytest.raises(ConfigError, match=r"channels\[1\].chat_id: required"):
+        load_config(path, require_secrets=False)

@@ -35,9 +35,14 @@ def live_simulator() -> Iterator[SimulatorServer]:
         yield server
 
 
-def notifications(directory: Path) -> list[dict]:
+def messages(directory: Path) -> list[dict]:
     log = directory / "notifications.jsonl"
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+def notifications(directory: Path) -> list[dict]:
+    """Every alert event delivered to a file channel, across its digests."""
+    return [event for message in messages(directory) for event in message["events"]]
 
 
 def test_check_finds_the_stop_with_a_support_request_and_notifies_once(
@@ -173,4 +178,42 @@ def test_demo_shows_an_alert_with_its_support_request(tmp_path: Path, capsys) ->
     for rule in ("card_problems", "returns_spike", "rating_risk", "api_access"):
         assert f"] {rule}:" in out
     sent = notifications(tmp_path / "demo" / "notifications")
-    assert len(sent) >= 5 and f"Notifications sent in cycle 1: {len(sent)}; in cycle 2: 0." in out
+    firing = [e for e in sent if e["event"] == "firing"]
+    assert len(firing) >= 5 and f"Alert events sent in cycle 1: {len(firing)}; in cycle 2: 0; in cycle 3: 1 " \
+        "(resolved sales_drop)" in out
+    assert [len(m["events"]) for m in messages(tmp_path / "demo" / "notifications")] == [len(firing), 1]  # digests
+
+
+def test_alert_and_draft_commands_work_on_the_synced_state(settings, write_config, simulator, capsys) -> None:
+    run_cycle(settings, "shop", now=NOW)
+    config = str(settings.monitor.state_dir.parent / "config.toml")
+    capsys.readouterr()
+    assert main(["alerts", "list", "--config", config]) == 0
+    listed = capsys.readouterr().out
+    fingerprint = listed.split()[0]
+    assert "sales_drop" in listed and "firing" in listed
+    assert main(["alerts", "ack", fingerprint[:6], "--config", config, "--note", "looking"]) == 0
+    assert main(["alerts", "silence", "--config", config, "--rule", "stock_out", "--for", "2d",
+                 "--reason", "supply booked"]) == 0
+    assert main(["alerts", "silence", "--config", config, "--rule", "nope", "--for", "2d", "--reason", "x"]) == 2
+    capsys.readouterr()
+    assert main(["alerts", "silences", "--config", config]) == 0
+    assert "rule=stock_out" in capsys.readouterr().out
+    assert main(["alerts", "list", "--config", config]) == 0
+    assert "acked" in capsys.readouterr().out
+    assert main(["drafts", "list", "--config", config]) == 0
+    assert fingerprint in capsys.readouterr().out
+    assert main(["drafts", "show", fingerprint, "--config", config]) == 0
+    assert "Seller ID (Client-Id): 123456" in capsys.readouterr().out
+    assert main(["status", "--config", config]) == 0
+    status = capsys.readouterr().out
+    assert "fbs" in status and "outbox: 0 waiting, 0 undeliverable" in status
+
+
+def test_test_alert_reports_each_channel(write_config, capsys) -> None:
+    path = write_config('[[channels]]\ntype = "webhook"\nname = "dead"\nurl = "http://127.0.0.1:9/hook"\n'
+                        'timeout_seconds = 2\n')
+    assert main(["test-alert", "--config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "file: sent" in out and "dead: FAILED: POST http://127.0.0.1:9/hook: ConnectError" in out
+    assert main(["test-alert", "--config", str(path), "--channel", "file"]) == 0

@@ -1,0 +1,221 @@
+"""Channels against real receivers on loopback (SMTP via aiosmtpd, an HTTP server that checks
+Standard Webhooks signatures) and presets against recorded request shapes (respx)."""
+from __future__ import annotations
+
+import base64
+import email
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from monitor.channels import DeliveryError, EmailChannel, WebhookChannel, telegram_chunks
+from monitor.config import EmailChannel as EmailConfig
+from monitor.config import WebhookChannel as WebhookConfig
+
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def message(events: int = 1, long: bool = False) -> dict:
+    return {"id": "msg-1", "account": "shop", "created_at": "2026-11-18T09:00:00+00:00", "language": "ru", "parts": [],
+            "events": [{
+                "event": "firing", "status": "firing", "rule": "shipment_deadline", "severity": "critical",
+                "fingerprint": f"fp{i}", "account": "shop", "client_id": 123456, "title": f"Просрочена отгрузка {i}",
+                "explanation": "12 отправлений не переданы в доставку" + (" <и т.д.>" * 900 if long else ""),
+                "support_request": "Seller ID (Client-Id): 123456\nПросьба: организовать забор",
+                "started_at": "2026-11-18T08:00:00+00:00", "created_at": "2026-11-18T09:00:00+00:00",
+                "evidence": {"postings": 2}, "topic": "logistics", "affected_postings": ["1-1-1", "2-1-1"],
+                "affected_skus": [5]} for i in range(events)]}
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Controller, Mailbox]]:
+    box = Mailbox()
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=auth_data.login == b"shop" and auth_data.password == b"s3cret", handled=False)
+    with socket.socket() as probe:  # a free loopback port (aiosmtpd cannot report one it picked itself)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False)
+    controller.start()
+    yield controller, box
+    controller.stop()
+
+
+def email_config(controller: Controller, tmp_path: Path, **extra) -> EmailConfig:
+    (tmp_path / "smtp-password").write_text("s3cret")
+    return EmailConfig(type="email", name="mail", host="127.0.0.1", port=controller.port, security="plain",
+                       sender="monitor@shop.example", to=["owner@shop.example", "ops@shop.example"], **extra)
+
+
+def test_email_arrives_as_text_and_html_with_the_request_and_a_csv(smtp, tmp_path: Path) -> None:
+    controller, box = smtp
+    EmailChannel(email_config(controller, tmp_path)).send(message(events=2))
+    [(recipients, mail)] = box.messages
+    assert recipients == ["owner@shop.example", "ops@shop.example"]
+    assert mail["Subject"] == "ozon-monitor: 2 уведомл. по магазину «shop»" and "msg-1" in mail["Message-ID"]
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "Seller ID (Client-Id): 123456" in text and "Обращение в поддержку Ozon" in text
+    assert "<pre" in html and "Просрочена отгрузка 1" in html
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == "affected.csv"
+    assert "fp0,shipment_deadline,1-1-1," in attachment.get_content()
+
+
+def test_email_logs_in_when_a_user_is_set(smtp, tmp_path: Path) -> None:
+    controller, box = smtp
+    EmailChannel(email_config(controller, tmp_path, username="shop", password_file=tmp_path / "smtp-password")).send(
+        message())
+    assert len(box.messages) == 1
+
+
+def test_a_wrong_smtp_password_is_a_permanent_failure(smtp, tmp_path: Path) -> None:
+    controller, _ = smtp
+    (tmp_path / "wrong").write_text("nope")
+    channel = EmailChannel(email_config(controller, tmp_path, username="shop", password_file=tmp_path / "wrong"))
+    with pytest.raises(DeliveryError, match="login") as error:
+        channel.send(message())
+    assert error.value.permanent
+
+
+def test_smtp_down_is_a_retryable_failure(tmp_path: Path) -> None:
+    config = EmailConfig(type="email", host="127.0.0.1", port=9, security="plain", sender="a@b.c", to=["d@e.f"],
+                         timeout_seconds=2)
+    with pytest.raises(DeliveryError, match="SMTP 127.0.0.1:9") as error:
+        EmailChannel(config).send(message())
+    assert not error.value.permanent
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Verifies the Standard Webhooks signature independently and keeps each id once."""
+
+    seen: dict[str, dict] = {}
+    rejected = 0
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        key = base64.b64decode(SECRET.removeprefix("whsec_"))
+        signed = f"{self.headers['webhook-id']}.{self.headers['webhook-timestamp']}.".encode() + body
+        expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        if not hmac.compare_digest(expected, self.headers["webhook-signature"]):
+            Receiver.rejected += 1
+            self.send_response(401)
+        else:
+            Receiver.seen.setdefault(self.headers["webhook-id"], json.loads(body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.seen, Receiver.rejected = {}, 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def test_webhook_is_signed_versioned_and_deduplicated_by_id(receiver: str, tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text(SECRET)
+    channel = WebhookChannel(WebhookConfig(type="webhook", name="hook", url=receiver, secret_file=tmp_path / "secret"))
+    channel.send(message())
+    channel.send(message())  # a resend after a crash carries the same id
+    assert Receiver.rejected == 0 and list(Receiver.seen) == ["msg-1"]
+    payload = Receiver.seen["msg-1"]
+    assert payload["version"] == "1" and payload["type"] == "ozon-monitor.digest"
+    alert = payload["alerts"][0]
+    assert alert["status"] == "firing" and alert["fingerprint"] == "fp0" and alert["support_topic"] == "logistics"
+    assert alert["affected_postings"] == ["1-1-1", "2-1-1"] and "support_chat" in alert["links"]
+
+
+def test_a_wrong_secret_is_rejected_by_the_receiver_and_reported_permanent(receiver: str, tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("whsec_" + base64.b64encode(b"another key").decode())
+    channel = WebhookChannel(WebhookConfig(type="webhook", url=receiver, secret_file=tmp_path / "secret"))
+    with pytest.raises(DeliveryError, match="HTTP 401") as error:
+        channel.send(message())
+    assert error.value.permanent and Receiver.rejected == 1
+
+
+@respx.mock
+def test_slack_preset_posts_text() -> None:
+    route = respx.post("https://hooks.slack.com/services/T/B/X").mock(return_value=httpx.Response(200, text="ok"))
+    WebhookChannel(WebhookConfig(type="webhook", url="https://hooks.slack.com/services/T/B/X", format="slack")).send(
+        message())
+    body = json.loads(route.calls[0].request.content)
+    assert list(body) == ["text"] and "Просрочена отгрузка 0" in body["text"]
+
+
+@respx.mock
+def test_telegram_preset_sends_html_in_chunks_under_4096(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TG_TOKEN", "123:ABC")
+    route = respx.post("https://api.telegram.org/bot123:ABC/sendMessage").mock(
+        return_value=httpx.Response(200, json={"ok": True}))
+    config = WebhookConfig(type="webhook", url="https://api.telegram.org", format="telegram", chat_id="-100",
+                           secret_env="TG_TOKEN")
+    WebhookChannel(config).send(message(events=3, long=True))
+    bodies = [json.loads(call.request.content) for call in route.calls]
+    assert len(bodies) >= 3 and all(len(b["text"]) < 4096 for b in bodies)
+    assert bodies[0]["parse_mode"] == "HTML" and bodies[0]["chat_id"] == "-100"
+
+
+@respx.mock
+def test_telegram_retry_after_is_passed_to_the_outbox(monkeypatch) -> None:
+    monkeypatch.setenv("TG_TOKEN", "123:ABC")
+    respx.post("https://api.telegram.org/bot123:ABC/sendMessage").mock(return_value=httpx.Response(
+        429, json={"ok": False, "error_code": 429, "parameters": {"retry_after": 17}}))
+    config = WebhookConfig(type="webhook", url="https://api.telegram.org", format="telegram", chat_id="1",
+                           secret_env="TG_TOKEN")
+    with pytest.raises(DeliveryError) as error:
+        WebhookChannel(config).send(message())
+    assert error.value.retry_after == 17 and not error.value.permanent and "123:ABC" not in str(error.value)
+
+
+@respx.mock
+def test_alertmanager_preset_posts_the_v4_shape() -> None:
+    route = respx.post("http://am.local/hook").mock(return_value=httpx.Response(200))
+    WebhookChannel(WebhookConfig(type="webhook", name="am", url="http://am.local/hook", format="alertmanager")).send(
+        message())
+    body = json.loads(route.calls[0].request.content)
+    assert body["version"] == "4" and body["status"] == "firing" and body["receiver"] == "am"
+    assert body["alerts"][0]["labels"] == {"alertname": "shipment_deadline", "severity": "critical", "account": "shop"}
+
+
+@respx.mock
+def test_server_errors_are_retryable_client_errors_permanent() -> None:
+    respx.post("http://x.local/a").mock(return_value=httpx.Response(503))
+    respx.post("http://x.local/b").mock(return_value=httpx.Response(404))
+    with pytest.raises(DeliveryError) as retry:
+        WebhookChannel(WebhookConfig(type="webhook", url="http://x.local/a")).send(message())
+    with pytest.raises(DeliveryError) as park:
+        WebhookChannel(WebhookConfig(type="webhook", url="http://x.local/b")).send(message())
+    assert not retry.value.permanent and park.value.permanent
+
+
+def test_telegram_chunks_keep_each_event_whole_when_it_fits() -> None:
+    chunks = telegram_chunks(message(events=40))
+    assert all(len(c) < 4096 for c in chunks) and sum(c.count("Просрочена отгрузка") for c in chunks) == 40
