@@ -126,10 +126,12 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture
-def fast_client(settings: Settings, fake_time: FakeTime) -> OzonClient:
-    """A client on the simulator whose backoff and pacing do not really sleep."""
+def fast_client(settings: Settings, simulator: SimulatorServer, fake_time: FakeTime) -> OzonClient:
+    """A client on the simulator whose backoff and pacing do not really sleep. The world's
+    history is generated first, so only injected timeouts can outlast the client's timeout."""
+    simulator.simulator.world.orders(NOW - timedelta(days=170), NOW, NOW)  # returns look back this far
     account = settings.accounts[0]
-    return OzonClient(account.base_url, account.client_id, "demo-key", timeout=0.5, retry_budget=30,
+    return OzonClient(account.base_url, account.client_id, "demo-key", timeout=2.0, retry_budget=30,
                       sleep=fake_time.sleep, clock=fake_time.clock)
 
 
@@ -137,7 +139,7 @@ def fast_client(settings: Settings, fake_time: FakeTime) -> OzonClient:
     (Fault(method=api.FBS_LIST, status=429, times=2, retry_after=3), [3.0, 3.0]),
     (Fault(method=api.FBS_LIST, status=429, times=2), None),
     (Fault(method=api.FBS_LIST, status=503, times=3), None),
-    (Fault(method=api.FBS_LIST, kind="timeout", delay=1.0, times=1), None),
+    (Fault(method=api.FBS_LIST, kind="timeout", delay=3.0, times=1), None),
 ])
 def test_throttling_5xx_bursts_and_timeouts_are_ridden_out(settings: Settings, simulator: SimulatorServer,
                                                            fast_client: OzonClient, fake_time: FakeTime,
