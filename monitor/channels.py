@@ -17,9 +17,11 @@ import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from monitor.charts import anomaly_chart
 from monitor.config import Channel as ChannelConfig
 from monitor.config import EmailChannel as EmailConfig
 from monitor.config import FileChannel as FileConfig
@@ -127,8 +129,8 @@ class EmailChannel:
     """Multipart text + HTML in the seller's language, the support requests in the body and a
     CSV of the affected postings/SKUs attached. The Message-ID derives from the message id."""
 
-    def __init__(self, config: EmailConfig) -> None:
-        self.name, self.config = config.name, config
+    def __init__(self, config: EmailConfig, tz: ZoneInfo = ZoneInfo("Europe/Moscow")) -> None:
+        self.name, self.config, self.tz = config.name, config, tz
 
     def build(self, message: dict[str, Any]) -> EmailMessage:
         mail = EmailMessage()
@@ -143,6 +145,12 @@ class EmailChannel:
         table = affected_csv(message)
         if table is not None:
             mail.add_attachment(table.encode("utf-8"), maintype="text", subtype="csv", filename="affected.csv")
+        for event in message["events"]:
+            if event["event"] == "resolved":
+                continue
+            png = anomaly_chart(event, message["language"], self.tz)
+            if png is not None:
+                mail.add_attachment(png, maintype="image", subtype="png", filename=f"chart-{event['fingerprint']}.png")
         return mail
 
     def send(self, message: dict[str, Any]) -> None:
@@ -316,5 +324,7 @@ def _split_lines(block: str) -> list[str]:
 CHANNELS = {"file": FileChannel, "email": EmailChannel, "webhook": WebhookChannel}
 
 
-def build(configs: list[ChannelConfig]) -> dict[str, Channel]:
-    return {config.name: CHANNELS[config.type](config) for config in configs}  # type: ignore[arg-type]
+def build(configs: list[ChannelConfig], tz: ZoneInfo = ZoneInfo("Europe/Moscow")) -> dict[str, Channel]:
+    """Channel objects by name; e-mail charts are drawn in the seller's timezone `tz`."""
+    return {config.name: EmailChannel(config, tz) if isinstance(config, EmailConfig)  # type: ignore[misc]
+            else CHANNELS[config.type](config) for config in configs}

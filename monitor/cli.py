@@ -434,7 +434,7 @@ def _test_alert(args: argparse.Namespace) -> int:
     from monitor.channels import DeliveryError
 
     settings = load_config(args.config)
-    targets = transports.build([c for c in settings.channels if args.channel in (None, c.name)])
+    targets = transports.build([c for c in settings.channels if args.channel in (None, c.name)], settings.monitor.tz)
     if not targets:
         print(f"error: no channel {args.channel!r} in {args.config}" if args.channel else
               f"error: {args.config} has no [[channels]]", file=sys.stderr)

@@ -73,7 +73,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
             if event["event"] == "firing":
                 finding = findings[event["fingerprint"]]
                 alerts.save_draft(cfg.state_dir / "drafts", finding, result.rendered[finding.fingerprint])
-        _, result.delivery_failures = alerts.deliver(store, channels.build(settings.channels), cfg.language, now,
+        _, result.delivery_failures = alerts.deliver(store, channels.build(settings.channels, cfg.tz), cfg.language, now,
                                                      settings.alerts.delivery_retry_hours)
         return result
     finally:

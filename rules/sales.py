@@ -84,7 +84,8 @@ def sales_drop(data: AccountData, config: SalesDropConfig) -> list[Finding]:
     times = np.array(sorted(o.created_at.timestamp() for o in data.orders))
     found = _windows(times, data, config.windows_hours, config, config.min_expected, config.alpha)
     if found is not None:
-        return [_drop_finding(data, "account", found, times, _sku_shortfall(data, found.hours, config))]
+        return [_drop_finding(data, "account", found, times, _sku_shortfall(data, found.hours, config),
+                              weeks=config.baseline_weeks)]
     sku_times = {sku: np.array(sorted(ts)) for sku, ts in by_sku.items()}
     longest = timedelta(hours=max(config.sku_windows_hours, default=24))
     judged = [sku for sku, ts in sku_times.items()
@@ -94,12 +95,29 @@ def sales_drop(data: AccountData, config: SalesDropConfig) -> list[Finding]:
         hit = _windows(sku_times[sku], data, config.sku_windows_hours, config, config.sku_min_expected,
                        config.alpha / max(len(judged), 1))
         if hit is not None:
-            findings.append(_drop_finding(data, f"sku:{sku}", hit, sku_times[sku], [], sku))
+            findings.append(_drop_finding(data, f"sku:{sku}", hit, sku_times[sku], [], sku, config.baseline_weeks))
     return findings
 
 
+def _hourly_series(data: AccountData, times: np.ndarray, weeks: int, hours: int = 48) -> dict[str, object]:
+    """Orders per hour over the last `hours`, with the same hours of past weeks as the expected
+    level and band: what a chart of the anomaly shows."""
+    start = data.now - timedelta(hours=hours)
+    observed, expected, low, high = [], [], [], []
+    for h in range(hours):
+        bin_start = start + timedelta(hours=h)
+        observed.append(_count(times, bin_start, bin_start + timedelta(hours=1)))
+        past = [_count(times, bin_start - k * WEEK, bin_start + timedelta(hours=1) - k * WEEK)
+                for k in range(1, weeks + 1)]
+        expected.append(round(float(np.mean(past)), 2))
+        low.append(min(past))
+        high.append(max(past))
+    return {"start": start.isoformat(), "step_minutes": 60, "observed": observed, "expected": expected,
+            "low": low, "high": high}
+
+
 def _drop_finding(data: AccountData, entity: str, test: WindowTest, times: np.ndarray,
-                  top_skus: list[dict[str, float]], sku: int | None = None) -> Finding:
+                  top_skus: list[dict[str, float]], sku: int | None = None, weeks: int = 4) -> Finding:
     last = _last_before(times, data.now)
     last_at = datetime.fromtimestamp(last, tz=data.now.tzinfo) if last is not None else None
     started = last_at if test.observed == 0 and last_at is not None else data.now - timedelta(hours=test.hours)
@@ -109,7 +127,8 @@ def _drop_finding(data: AccountData, entity: str, test: WindowTest, times: np.nd
         evidence={"scope": "sku" if sku else "account", "sku": sku, "window_hours": test.hours,
                   "observed": test.observed, "expected": round(test.expected, 1), "baseline_counts": test.baseline,
                   "drop_share": round(drop, 3), "p_value": test.p_value,
-                  "last_order_at": last_at.isoformat() if last_at else None, "top_skus": top_skus[:10]},
+                  "last_order_at": last_at.isoformat() if last_at else None, "top_skus": top_skus[:10],
+                  "series": _hourly_series(data, times, weeks)},
         topic="technical", affected_skus=[sku] if sku else [int(r["sku"]) for r in top_skus[:10]])
 
 

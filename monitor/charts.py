@@ -1,0 +1,46 @@
+"""A PNG chart of the metric around an anomaly (observed, the expected level and band from past
+weeks, the start marked), attached to e-mails so the seller and support see it at a glance."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LABELS = {"ru": ("заказы в час", "обычно (среднее и разброс прошлых недель)", "начало"),
+          "en": ("orders per hour", "usual (mean and range of past weeks)", "start")}
+
+
+def anomaly_chart(event: dict[str, Any], language: str, tz: ZoneInfo) -> bytes | None:
+    """PNG bytes for an event whose evidence carries a `series`, else None."""
+    series = (event.get("evidence") or {}).get("series")
+    if not series:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
+    from matplotlib import pyplot as plt
+
+    start = datetime.fromisoformat(series["start"])
+    step = timedelta(minutes=series["step_minutes"])
+    xs = [(start + step * i).astimezone(tz) for i in range(len(series["observed"]))]
+    observed_label, usual_label, start_label = LABELS[language]
+    figure, axes = plt.subplots(figsize=(8, 3.2), dpi=100)
+    try:
+        axes.fill_between(xs, series["low"], series["high"], step="post", alpha=0.25, color="tab:blue",
+                          label=usual_label)
+        axes.step(xs, series["expected"], where="post", color="tab:blue", linewidth=1)
+        axes.step(xs, series["observed"], where="post", color="tab:red", linewidth=2, label=observed_label)
+        began = datetime.fromisoformat(event["started_at"]).astimezone(tz)
+        if xs[0] <= began <= xs[-1] + step:
+            axes.axvline(began, color="black", linestyle="--", linewidth=1, label=start_label)
+        axes.set_title(event["title"], fontsize=10)
+        axes.legend(fontsize=8, loc="upper left")
+        axes.set_ylim(bottom=0)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        out = io.BytesIO()
+        figure.savefig(out, format="png")
+        return out.getvalue()
+    finally:
+        plt.close(figure)
