@@ -66,20 +66,8 @@ class Account(Strict):
             raise ValueError("set exactly one of api_key_file, api_key_env or api_key (found "
                              f"{', '.join(sources) or 'none'})")
         if self.api_key is not None:
-            key = self.api_key.get_secret_value()
-        elif self.api_key_env is not None:
-            key = os.environ.get(self.api_key_env, "")
-            if not key:
-                raise ValueError(f"api_key_env: environment variable {self.api_key_env} is not set or empty")
-        else:
-            path = self.api_key_file
-            try:
-                key = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ValueError(f"api_key_file: cannot read {path}: {exc.strerror}") from None
-            if not key:
-                raise ValueError(f"api_key_file: {path} is empty")
-        return SecretStr(key)
+            return self.api_key
+        return SecretStr(read_secret(self.api_key_env, self.api_key_file, "api_key"))
 
 
 def key_file_path(config_path: Path, value: Path) -> Path:
