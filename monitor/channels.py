@@ -129,8 +129,8 @@ class EmailChannel:
     """Multipart text + HTML in the seller's language, the support requests in the body and a
     CSV of the affected postings/SKUs attached. The Message-ID derives from the message id."""
 
-    def __init__(self, config: EmailConfig, tz: ZoneInfo = ZoneInfo("Europe/Moscow")) -> None:
-        self.name, self.config, self.tz = config.name, config, tz
+    def __init__(self, config: EmailConfig, tz: ZoneInfo | None = None) -> None:
+        self.name, self.config, self.tz = config.name, config, tz or ZoneInfo("Europe/Moscow")
 
     def build(self, message: dict[str, Any]) -> EmailMessage:
         mail = EmailMessage()
@@ -324,7 +324,7 @@ def _split_lines(block: str) -> list[str]:
 CHANNELS = {"file": FileChannel, "email": EmailChannel, "webhook": WebhookChannel}
 
 
-def build(configs: list[ChannelConfig], tz: ZoneInfo = ZoneInfo("Europe/Moscow")) -> dict[str, Channel]:
+def build(configs: list[ChannelConfig], tz: ZoneInfo | None = None) -> dict[str, Channel]:
     """Channel objects by name; e-mail charts are drawn in the seller's timezone `tz`."""
     return {config.name: EmailChannel(config, tz) if isinstance(config, EmailConfig)  # type: ignore[misc]
             else CHANNELS[config.type](config) for config in configs}

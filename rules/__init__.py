@@ -37,27 +37,24 @@ def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime |
     are held back (also as not run) while that feed is failing or stale. `checked_at` is the
     wall clock for api_access; `data.now` is how far the data reaches."""
     result = RuleRun()
-    findings = result.findings
     for name, rule in RULES.items():
         config = configs[name]
         if not config.enabled:
             continue
         subject = replace(data, now=checked_at) if name == "api_access" and checked_at else data
         try:
-            findings += rule.evaluate(subject, config)
+            result.findings += rule.evaluate(subject, config)
         except Exception as exc:  # a bug in one rule must not silence the others
             result.errors[name] = f"{type(exc).__name__}: {exc}"
             continue
         result.ran.add(name)
-    ran = result.ran
-    if postings_blocked(findings):
+    if postings_blocked(result.findings):
         held = {name for name, rule in RULES.items() if rule.needs_postings}
-        findings = [f for f in findings if f.rule not in held]
-        ran -= held
-    causes = {(f.rule, sku) for f in findings for sku in f.affected_skus}
-    result.findings = [f for f in findings if not (f.rule in SYMPTOMS and f.entity.startswith("sku:") and any(
+        result.findings = [f for f in result.findings if f.rule not in held]
+        result.ran -= held
+    causes = {(f.rule, sku) for f in result.findings for sku in f.affected_skus}
+    result.findings = [f for f in result.findings if not (f.rule in SYMPTOMS and f.entity.startswith("sku:") and any(
         (cause, sku) in causes for cause in SYMPTOMS[f.rule] for sku in f.affected_skus))]
-    result.ran = ran
     return result
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Settings, load_config
-from monitor.cycle import run_cycle
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import BadResponse, OzonClient
 from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World

@@ -14,7 +14,6 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +252,8 @@ class World:
             self._incidents.setdefault(incident.kind, []).append(incident)
         self._timelines: dict[str, tuple[datetime | None, bool, datetime, datetime]] = {}
         self._settled: dict[date, list[Accrued]] = {}
+        self._hours: dict[int, tuple[SimOrder, ...]] = {}  # a world's history is deterministic: compute once
+        self._raw_hours: dict[int, tuple[SimOrder, ...]] = {}
         self._stock_cache: tuple[datetime | None, dict[tuple[int, str], int]] = (None, {})
 
     def ground_truth(self) -> list[dict[str, Any]]:
@@ -277,9 +278,10 @@ class World:
             found += [o for o in self._hour(hour) if start <= o.created_at < end]
         return found
 
-    @lru_cache(maxsize=20_000)
     def _hour(self, hour: int) -> tuple[SimOrder, ...]:
         """The hour's orders after incidents: demand cuts, blocked cards, stock running out."""
+        if hour in self._hours:
+            return self._hours[hour]
         kept = []
         for order in self._raw_hour(hour):
             if order.u_thin >= self._demand_factor(order.sku, order.created_at):
@@ -288,11 +290,13 @@ class World:
                     and self._stock_out_left(order.sku, order.created_at) < order.quantity:
                 continue
             kept.append(order)
-        return tuple(kept)
+        self._hours[hour] = tuple(kept)
+        return self._hours[hour]
 
-    @lru_cache(maxsize=20_000)
     def _raw_hour(self, hour: int) -> tuple[SimOrder, ...]:
         """Demand as it would be without incidents."""
+        if hour in self._raw_hours:
+            return self._raw_hours[hour]
         s = self.scenario
         moment = datetime.fromtimestamp(hour * HOUR, tz=timezone.utc)
         local = moment.astimezone(MSK)
@@ -318,7 +322,8 @@ class World:
                 delivery_hours=float(rng.gamma(4, 12)), return_days=float(rng.uniform(1, 10)),
                 reason_index=int(rng.choice(len(RETURN_REASONS), p=RETURN_REASON_WEIGHTS)),
             ))
-        return tuple(orders)
+        self._raw_hours[hour] = tuple(orders)
+        return self._raw_hours[hour]
 
     def _demand_factor(self, sku: int, moment: datetime) -> float:
         factor = 1.0
