@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -217,3 +218,48 @@ def test_test_alert_reports_each_channel(write_config, capsys) -> None:
     out = capsys.readouterr().out
     assert "file: sent" in out and "dead: FAILED: POST http://127.0.0.1:9/hook: ConnectError" in out
     assert main(["test-alert", "--config", str(path), "--channel", "file"]) == 0
+
+
+class SlowReceiver(BaseHTTPRequestHandler):
+    """Takes its time over the first request (so the sender can be killed mid-delivery) and keeps
+    every message id it sees."""
+
+    ids: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        SlowReceiver.ids.append(self.headers.get("webhook-id", ""))
+        if len(SlowReceiver.ids) == 1:
+            time.sleep(5)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_kill_9_between_state_change_and_delivery_delivers_once_with_the_same_id(
+        live_simulator: SimulatorServer, write_config: Callable[..., Path], tmp_path: Path) -> None:
+    SlowReceiver.ids = []
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), SlowReceiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    (tmp_path / "hook-secret").write_text("whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
+    config = write_config(f'[[channels]]\ntype = "webhook"\nname = "hook"\n'
+                          f'url = "http://127.0.0.1:{receiver.server_address[1]}/"\nsecret_file = "hook-secret"\n',
+                          base_url=live_simulator.base_url)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "monitor", "check", "--config", str(config)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not SlowReceiver.ids and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # the alert is committed, the delivery is in flight
+    assert process.wait() == -signal.SIGKILL and len(SlowReceiver.ids) == 1
+    try:
+        assert main(["check", "--config", str(config)]) == 0  # the restart finds the undelivered digest
+    finally:
+        receiver.shutdown()
+    assert len(SlowReceiver.ids) == 2 and SlowReceiver.ids[0] == SlowReceiver.ids[1]  # the same id: receivers dedupe
+    db = sqlite3.connect(tmp_path / "state" / Store.FILENAME)
+    assert db.execute("select count(*) from outbox where channel = 'hook' and delivered_at is null").fetchone()[0] == 0
+    assert [e["event"] for e in notifications(tmp_path / "out")] == ["firing"]  # the file channel: once
