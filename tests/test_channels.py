@@ -232,3 +232,51 @@ def test_server_errors_are_retryable_client_errors_permanent() -> None:
 def test_telegram_chunks_keep_each_event_whole_when_it_fits() -> None:
     chunks = telegram_chunks(message(events=40))
     assert all(len(c) < 4096 for c in chunks) and sum(c.count("Просрочена отгрузка") for c in chunks) == 40
+
+
+@pytest.fixture
+def tls_smtp(tmp_path: Path, monkeypatch) -> Iterator[tuple[int, int, Mailbox]]:
+    """Two real SMTP servers with a test CA's certificate: one speaking STARTTLS (and refusing
+    mail without it), one implicit TLS. The client trusts the CA through SSL_CERT_FILE."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    box = Mailbox()
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    starttls = Controller(box, hostname="127.0.0.1", port=ports[0], tls_context=server_context,
+                          require_starttls=True)
+    implicit = Controller(box, hostname="127.0.0.1", port=ports[1], ssl_context=server_context)
+    starttls.start()
+    implicit.start()
+    yield ports[0], ports[1], box
+    starttls.stop()
+    implicit.stop()
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_email_over_starttls_and_implicit_tls(tls_smtp, security: str) -> None:
+    starttls_port, tls_port, box = tls_smtp
+    config = EmailConfig(type="email", host="127.0.0.1", port=starttls_port if security == "starttls" else tls_port,
+                         security=security, sender="monitor@shop.example", to=["owner@shop.example"])
+    EmailChannel(config).send(message())
+    assert len(box.messages) == 1 and box.messages[0][1]["X-Ozon-Monitor-Id"] == "msg-1"
+
+
+def test_plain_smtp_is_refused_where_the_server_requires_tls(tls_smtp) -> None:
+    starttls_port, _, box = tls_smtp
+    config = EmailConfig(type="email", host="127.0.0.1", port=starttls_port, security="plain",
+                         sender="monitor@shop.example", to=["owner@shop.example"], timeout_seconds=5)
+    with pytest.raises(DeliveryError):
+        EmailChannel(config).send(message())
+    assert box.messages == []
