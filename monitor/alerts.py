@@ -116,7 +116,8 @@ def _enqueue(store: Store, account: str, events: list[dict[str, Any]], channels:
         if not picked:
             continue
         urgent = any(e["severity"] == "critical" and e["event"] != "resolved" for e in picked)
-        not_before = now if urgent else quiet_hours_end(cfg.quiet_hours, monitor, now)
+        not_before = now if urgent else quiet_hours_end(cfg.quiet_hours, monitor,
+                                                         now + timedelta(minutes=cfg.group_wait_minutes))
         store.enqueue(uuid.uuid4().hex[:20], channel.name, account, {"events": picked}, now, not_before)
 
 
@@ -136,15 +137,14 @@ def quiet_hours_end(quiet: str, monitor: MonitorSection, now: datetime) -> datet
 def deliver(store: Store, channels: dict[str, Channel], language: str, now: datetime,
             retry_hours: float) -> tuple[int, int]:
     """Send what is due, one message per channel (a backlog is merged into one digest rather
-    than flooding the receiver). Return (messages delivered, failures). A failure is retried
+    than flooding the receiver; held-back digests of that channel ride along). Return (messages
+    delivered, failures). A failure is retried
     with exponential backoff (honouring a channel's retry-after) until `retry_hours` after the
     oldest row, then parked; a permanent failure is parked at once. A failing channel never
     stops the others."""
     delivered = failed = 0
-    due: dict[str, list[dict[str, Any]]] = {}
-    for row in store.due_messages(now):
-        due.setdefault(row["channel"], []).append(row)
-    for name, rows in due.items():
+    for name in dict.fromkeys(row["channel"] for row in store.due_messages(now)):
+        rows = store.waiting(name, now)  # digests held back (group wait, quiet hours) ride along
         ids = [r["id"] for r in rows]
         channel = channels.get(name)
         if channel is None:

@@ -172,6 +172,7 @@ class AlertsSection(Strict):
     repeat_hours: float = Field(24.0, gt=0, le=720)  # re-send an open alert after this long ...
     max_repeat_hours: float = Field(168.0, gt=0, le=2160)  # ... doubling the wait up to this
     notify_resolved: bool = True
+    group_wait_minutes: float = Field(0.0, ge=0, le=720)  # hold non-critical digests so later findings join them
     quiet_hours: str = Field("", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     delivery_retry_hours: float = Field(24.0, gt=0, le=168)
     rules: dict[str, RuleAlerting] = {}

@@ -314,6 +314,13 @@ class Store:
                          "and (next_attempt_at is null or next_attempt_at <= ?) order by created_at, id",
                          [iso(now), iso(now)])
 
+    def waiting(self, channel: str, now: datetime) -> list[dict[str, Any]]:
+        """Every undelivered, unparked digest of a channel whose retry is due, whatever its
+        `not_before`: what rides along when something for that channel goes out."""
+        return self.rows("select * from outbox where channel = ? and delivered_at is null and parked_at is null "
+                         "and (next_attempt_at is null or next_attempt_at <= ?) order by created_at, id",
+                         [channel, iso(now)])
+
     def undelivered(self) -> list[dict[str, Any]]:
         return self.rows("select * from outbox where delivered_at is null order by created_at, id")
 

@@ -128,6 +128,18 @@ def test_quiet_hours_hold_non_critical_digests_until_morning(store: Store, mosco
         assert alerts.deliver(store, {"rec": Recorder()}, "ru", now, 24) == (0, 0)
 
 
+def test_group_wait_lets_the_next_cycles_warnings_join_the_digest(store: Store) -> None:
+    cfg = AlertsSection(group_wait_minutes=15)
+    cycle(store, [finding()], NOW, cfg)
+    channel = Recorder()
+    assert alerts.deliver(store, {"rec": channel}, "ru", NOW + timedelta(minutes=10), 24) == (0, 0)
+    cycle(store, [finding(), finding(entity="second")], NOW + timedelta(minutes=10), cfg)
+    cycle(store, [finding(), finding(entity="second"), finding("stock_out", "critical", "sku:5:fbs", [5])],
+          NOW + timedelta(minutes=20), cfg)  # a critical alert is not held
+    assert alerts.deliver(store, {"rec": channel}, "ru", NOW + timedelta(minutes=20), 24) == (1, 0)
+    assert [e["entity"] for e in channel.sent[0]["events"]] == ["account", "second", "sku:5:fbs"]
+
+
 def test_a_backlog_goes_out_as_one_message_with_a_stable_id(store: Store) -> None:
     for minutes in (0, 10, 20):
         cycle(store, [finding(entity=f"e{m}") for m in range(0, minutes + 1, 10)], NOW + timedelta(minutes=minutes))
