@@ -18,12 +18,17 @@ from monitor.cli import print_result
 from monitor.config import load_config
 from monitor.cycle import run_cycle
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
+from monitor.simulator.world import MSK
 
 ACCOUNT = "demo-shop"
 
 
 def run_demo(output: Path, seed: int, language: str) -> int:
-    now = datetime.now(timezone.utc)
+    # The simulated clock stands at the last 15:00 Moscow time, so the demo tells the same story
+    # at any hour (a stop that began at night shows only in the morning, when orders are due).
+    moscow = datetime.now(timezone.utc).astimezone(MSK)
+    afternoon = moscow.replace(hour=15, minute=0, second=0, microsecond=0)
+    now = (afternoon if afternoon <= moscow else afternoon - timedelta(days=1)).astimezone(timezone.utc)
     probe = World(Scenario(seed=seed))
     busy = sorted(probe.products, key=lambda p: -p.weight)
     scenario = Scenario(seed=seed, incidents=[
@@ -48,6 +53,7 @@ def run_demo(output: Path, seed: int, language: str) -> int:
             f'[[channels]]\ntype = "file"\nname = "demo-files"\ndirectory = "notifications"\n',
             encoding="utf-8")
         settings = load_config(config)
+        print(f"Simulated time: {now.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M} ({settings.monitor.timezone}).")
         print(f"Simulated Ozon Seller API on {server.base_url}: {scenario.skus} SKUs, "
               f"~{scenario.orders_per_day:.0f} orders/day, {settings.monitor.history_days} days of history.")
         print("Scripted incidents:")
