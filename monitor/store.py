@@ -286,9 +286,6 @@ class Store:
                                    "updated_at": iso(now), "disabled_until": iso(disabled_until)},
                                   pk=("account", "source"))
 
-    def cursors(self) -> list[dict[str, Any]]:
-        return list(self.db.query("select * from cursors order by account, source"))
-
     # --- alerts and outbox ---------------------------------------------------------------
 
     def alert(self, fingerprint: str) -> dict[str, Any] | None:
