@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ozon-monitor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ozon-monitor", description="Watches an Ozon seller account through the Seller API and warns before "
+        "problems escalate, each warning with a ready request to Ozon seller support.",
+        epilog="Exit status: 0 done; 1 done, but a data source or channel failed; 2 bad config or usage.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
