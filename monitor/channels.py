@@ -283,38 +283,39 @@ def alertmanager_payload(message: dict[str, Any], receiver: str) -> dict[str, An
 
 
 def telegram_chunks(message: dict[str, Any]) -> list[str]:
-    """The digest as Telegram HTML, split between events (or lines) to stay under 4096 characters."""
+    """The digest as Telegram HTML, split between events to stay under 4096 characters; an
+    event too long for one message is sent as plain escaped text cut at line ends."""
     words = HEADINGS[message["language"]]
-    blocks = []
+    pieces = []
     for e in message["events"]:
-        block = f"<b>[{e['severity'].upper()}] {html.escape(words[e['event']])}: {html.escape(e['title'])}</b>"
-        if e["event"] != "resolved":
-            block += "\n" + html.escape(e["explanation"])
-            if e.get("support_request"):
-                block += f"\n\n<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(e['support_request'])}</pre>"
-        blocks.append(block)
+        heading = f"[{e['severity'].upper()}] {words[e['event']]}: {e['title']}"
+        body = [] if e["event"] == "resolved" else [e["explanation"]]
+        request = e.get("support_request") if e["event"] != "resolved" else None
+        block = f"<b>{html.escape(heading)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)
+        if request:
+            block += f"\n\n<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(request)}</pre>"
+        if len(block) < TELEGRAM_LIMIT:
+            pieces.append(block)
+        else:
+            plain = "\n".join([heading, *body, *([words["request"], request] if request else [])])
+            pieces += _cut(html.escape(plain))
     chunks, current = [], ""
-    for block in blocks:
-        pieces = [block] if len(block) < TELEGRAM_LIMIT else _split_lines(block)
-        for piece in pieces:
-            if current and len(current) + 2 + len(piece) >= TELEGRAM_LIMIT:
-                chunks.append(current)
-                current = ""
-            current = f"{current}\n\n{piece}" if current else piece
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) >= TELEGRAM_LIMIT:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n\n{piece}" if current else piece
     return chunks + ([current] if current else [])
 
 
-def _split_lines(block: str) -> list[str]:
-    """A block longer than a message, cut at line ends (tags closed per piece stay valid only
-    for plain lines, so long blocks lose their <pre> formatting)."""
-    plain = html.escape(html.unescape(block.replace("<pre>", "").replace("</pre>", "").replace("<b>", "")
-                                      .replace("</b>", "").replace("<i>", "").replace("</i>", "")))
+def _cut(text: str) -> list[str]:
+    """Text cut into pieces under the limit, at line ends where possible."""
     pieces, current = [], ""
-    for line in plain.split("\n"):
+    for line in text.split("\n"):
         while len(line) >= TELEGRAM_LIMIT:
             pieces.append(line[:TELEGRAM_LIMIT - 1])
             line = line[TELEGRAM_LIMIT - 1:]
-        if len(current) + 1 + len(line) >= TELEGRAM_LIMIT:
+        if current and len(current) + 1 + len(line) >= TELEGRAM_LIMIT:
             pieces.append(current)
             current = ""
         current = f"{current}\n{line}" if current else line

@@ -280,3 +280,9 @@ def test_plain_smtp_is_refused_where_the_server_requires_tls(tls_smtp) -> None:
     with pytest.raises(DeliveryError):
         EmailChannel(config).send(message())
     assert box.messages == []
+
+
+def test_an_event_longer_than_a_telegram_message_is_cut_into_valid_pieces() -> None:
+    chunks = telegram_chunks(message(long=True))
+    assert len(chunks) >= 2 and all(len(c) < 4096 for c in chunks)
+    assert "<pre>" not in "".join(chunks) and "&lt;и т.д.&gt;" in chunks[0]  # escaped, no half-open tags
