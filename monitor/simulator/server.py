@@ -163,7 +163,7 @@ class Simulator:
         return route(body, self.clock())
 
     def _snapshot(self, method: str, body: dict, build: Callable[[dict, datetime], list[dict]],
-                  maximum: int, key: str) -> dict:
+                  maximum: int, key: str, count_key: str | None = None) -> dict:
         """Cursor paging over one result list per (method, filter, first-page moment): a cursor
         carries the offset and that moment, so later pages read the same snapshot."""
         limit = _limit(body, maximum)
@@ -180,8 +180,9 @@ class Simulator:
                     self._snapshots.popitem(last=False)
         offset = int(state["offset"])
         has_next = offset + limit < len(items)
-        return {key: items[offset:offset + limit], "has_next": has_next,
+        page = {key: items[offset:offset + limit], "has_next": has_next,
                 "cursor": _encode({"offset": offset + limit, "at": state["at"]}) if has_next else ""}
+        return {**page, count_key: len(items)} if count_key else page
 
     # --- account -------------------------------------------------------------------------
 
@@ -218,9 +219,7 @@ class Simulator:
         return items
 
     def fbs_unfulfilled(self, body: dict, now: datetime) -> dict:
-        page = self._snapshot("unfulfilled", body, self._unfulfilled_items, 100, "postings")
-        page["count"] = len(self._unfulfilled_items(body, now))
-        return page
+        return self._snapshot("unfulfilled", body, self._unfulfilled_items, 100, "postings", count_key="count")
 
     def _unfulfilled_items(self, body: dict, now: datetime) -> list[dict]:
         cutoff_from = _time(body, "filter", "cutoff_from", required=False)
