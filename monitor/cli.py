@@ -158,7 +158,7 @@ def _check(args: argparse.Namespace) -> int:
     else:
         for result in results:
             print_result(result)
-    return 1 if any(r.sync.errors for r in results) else 0
+    return 1 if any(r.sync.errors or r.delivery_failures for r in results) else 0
 
 
 def print_result(result: CycleResult, out: TextIO | None = None) -> None:
@@ -178,6 +178,8 @@ def print_result(result: CycleResult, out: TextIO | None = None) -> None:
         if rendered.support_request:
             print("\n  --- support request ---", file=out)
             print("\n".join("  " + line for line in rendered.support_request.splitlines()), file=out)
+    if result.delivery_failures:
+        print(f"  ! {result.delivery_failures} channel(s) could not be reached; see `ozon-monitor status`", file=out)
     resolved = [m for m in result.notified if m["event"] == "resolved"]
     for message in resolved:
         print(f"\n  [RESOLVED] {message['rule']}: {message['title']}", file=out)

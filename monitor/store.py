@@ -141,7 +141,6 @@ class Cursor:
 
     covered_since: datetime | None = None
     synced_until: datetime | None = None
-    updated_at: datetime | None = None
     last_error: str | None = None
     disabled_until: datetime | None = None
     state: dict[str, Any] = field(default_factory=dict)
@@ -270,7 +269,7 @@ class Store:
         if not rows:
             return Cursor()
         r = rows[0]
-        return Cursor(parse(r["covered_since"]), parse(r["synced_until"]), parse(r["updated_at"]), r["last_error"],
+        return Cursor(parse(r["covered_since"]), parse(r["synced_until"]), r["last_error"],
                       parse(r["disabled_until"]), json.loads(r["state"]) if r["state"] else {})
 
     def save_cursor(self, account: str, source: str, *, covered_since: datetime | None, synced_until: datetime | None,

@@ -214,6 +214,16 @@ def test_alert_and_draft_commands_work_on_the_synced_state(settings, write_confi
     assert "fbs" in status and "outbox: 0 waiting, 0 undeliverable" in status
 
 
+def test_check_exits_1_and_says_so_when_a_channel_is_down(live_simulator: SimulatorServer,
+                                                          write_config: Callable[..., Path], capsys) -> None:
+    config = write_config('[[channels]]\ntype = "webhook"\nname = "dead"\nurl = "http://127.0.0.1:9/hook"\n',
+                          base_url=live_simulator.base_url)
+    assert main(["check", "--config", str(config)]) == 1
+    assert "1 channel(s) could not be reached" in capsys.readouterr().out
+    assert main(["status", "--config", str(config)]) == 0  # waiting for a retry, not yet undeliverable
+    assert "outbox: 1 waiting, 0 undeliverable" in capsys.readouterr().out
+
+
 def test_test_alert_reports_each_channel(write_config, capsys) -> None:
     path = write_config('[[channels]]\ntype = "webhook"\nname = "dead"\nurl = "http://127.0.0.1:9/hook"\n'
                         'timeout_seconds = 2\n')
