@@ -1,6 +1,6 @@
 """The `ozon-monitor` command. Thin: parses arguments and calls the modules that do the work.
 
-Exit status: 0 done, 1 done but a data source failed (see the message), 2 bad config or usage.
+Exit status: 0 done, 1 done but a data source or channel failed (see the message), 2 bad config or usage.
 """
 from __future__ import annotations
 
