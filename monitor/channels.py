@@ -1,7 +1,7 @@
 """Where notifications go. A channel is a small class whose `send(message)` returns on success
 and raises `DeliveryError` otherwise; `permanent` tells the outbox not to retry, `retry_after`
-when to. A message is a digest: {"id", "account", "created_at", "language", "events": [...]},
-each event an alert's state change with its title, explanation and support request."""
+when to. A `Message` is what one channel receives for one shop: one or more `Event`s, each an
+alert's state change with its title, explanation and support request."""
 from __future__ import annotations
 
 import base64
@@ -14,6 +14,7 @@ import json
 import smtplib
 import ssl
 import time
+from dataclasses import asdict
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
@@ -26,17 +27,13 @@ from monitor.config import Channel as ChannelConfig
 from monitor.config import EmailChannel as EmailConfig
 from monitor.config import FileChannel as FileConfig
 from monitor.config import WebhookChannel as WebhookConfig
+from monitor.message import Event, Message
+from monitor.texts import WORDS, count
 
 WEBHOOK_VERSION = "1"
 TELEGRAM_LIMIT = 4096
-HEADINGS = {
-    "ru": {"firing": "Новая проблема", "escalated": "Стало хуже", "repeat": "Всё ещё не решено",
-           "resolved": "Решено", "request": "Обращение в поддержку Ozon (скопируйте в чат кабинета продавца)",
-           "digest": "ozon-monitor: {n} уведомл. по магазину «{account}»"},
-    "en": {"firing": "New problem", "escalated": "Got worse", "repeat": "Still open", "resolved": "Resolved",
-           "request": "Request to Ozon seller support (paste into the seller cabinet chat)",
-           "digest": "ozon-monitor: {n} notification(s) for shop \"{account}\""},
-}
+LINKS = {"seller_cabinet": "https://seller.ozon.ru/app/dashboard/main",
+         "support_chat": "https://seller.ozon.ru/app/messenger"}
 
 
 class DeliveryError(Exception):
@@ -48,56 +45,59 @@ class DeliveryError(Exception):
 class Channel(Protocol):
     name: str
 
-    def send(self, message: dict[str, Any]) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
-def subject(message: dict[str, Any]) -> str:
-    words = HEADINGS[message["language"]]
-    events = message["events"]
-    if len(events) == 1:
-        event = events[0]
-        return f"[{event['severity'].upper()}] {words[event['event']]}: {event['title']}"
-    return words["digest"].format(n=len(events), account=message["account"])
+def heading(event: Event, language: str) -> str:
+    """"[СРОЧНО] Новая проблема: ..." for open problems; a resolved one carries no severity."""
+    words = WORDS[language]
+    if not event.is_open:
+        return f"{words['resolved']}: {event.title}"
+    return f"[{words[event.severity]}] {words[event.event]}: {event.title}"
 
 
-def as_text(message: dict[str, Any]) -> str:
+def subject(message: Message) -> str:
+    if len(message.events) == 1:
+        return heading(message.events[0], message.language)
+    return WORDS[message.language]["digest"].format(
+        account=message.account, count=count(len(message.events), "notification", message.language, 0))
+
+
+def as_text(message: Message) -> str:
     """The plain-text digest every channel can fall back to."""
-    words = HEADINGS[message["language"]]
+    words = WORDS[message.language]
     blocks = []
-    for event in message["events"]:
-        lines = [f"[{event['severity'].upper()}] {words[event['event']]}: {event['title']}"]
-        if event["event"] != "resolved":
-            lines.append(event["explanation"])
-            if event.get("support_request"):
-                lines += ["", f"--- {words['request']} ---", event["support_request"]]
+    for event in message.events:
+        lines = [heading(event, message.language), event.explanation]
+        if event.is_open and event.support_request:
+            lines += ["", f"--- {words['request']} ---", event.support_request]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
 
-def as_html(message: dict[str, Any]) -> str:
-    words = HEADINGS[message["language"]]
+def as_html(message: Message) -> str:
+    words = WORDS[message.language]
     parts = []
-    for event in message["events"]:
-        colour = "#b00020" if event["severity"] == "critical" and event["event"] != "resolved" else "#333"
-        parts.append(f"<h3 style='color:{colour}'>{html.escape(words[event['event']])}: "
-                     f"{html.escape(event['title'])}</h3>")
-        if event["event"] != "resolved":
-            parts.append("<p>" + html.escape(event["explanation"]).replace("\n", "<br>") + "</p>")
-            if event.get("support_request"):
-                parts.append(f"<p><b>{html.escape(words['request'])}</b></p>"
-                             f"<pre style='white-space:pre-wrap'>{html.escape(event['support_request'])}</pre>")
+    for event in message.events:
+        colour = "#b00020" if event.severity == "critical" and event.is_open else "#333"
+        parts.append(f"<h3 style='color:{colour}'>{html.escape(heading(event, message.language))}</h3>")
+        parts.append("<p>" + html.escape(event.explanation).replace("\n", "<br>") + "</p>")
+        if event.is_open and event.support_request:
+            parts.append(f"<p><b>{html.escape(words['request'])}</b></p>"
+                         f"<pre style='white-space:pre-wrap'>{html.escape(event.support_request)}</pre>")
     return "<html><body>" + "\n".join(parts) + "</body></html>"
 
 
-def affected_csv(message: dict[str, Any]) -> str | None:
-    """Affected postings and SKUs of every event, for support (long lists do not fit a chat)."""
-    rows = [(e["fingerprint"], e["rule"], p, "") for e in message["events"] for p in e.get("affected_postings", [])]
-    rows += [(e["fingerprint"], e["rule"], "", s) for e in message["events"] for s in e.get("affected_skus", [])]
+def affected_csv(message: Message) -> str | None:
+    """Affected postings and SKUs of every open event, for support (long lists do not fit a chat)."""
+    events = [e for e in message.events if e.is_open]
+    rows = [(e.fingerprint, e.rule, p, "") for e in events for p in e.affected_postings]
+    rows += [(e.fingerprint, e.rule, "", s) for e in events for s in e.affected_skus]
     if not rows:
         return None
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["fingerprint", "rule", "posting_number", "sku"])
+    writer.writerow(WORDS[message.language]["csv_header"].split(","))
     writer.writerows(rows)
     return out.getvalue()
 
@@ -110,14 +110,14 @@ class FileChannel:
     def __init__(self, config: FileConfig) -> None:
         self.name, self.directory = config.name, config.directory
 
-    def send(self, message: dict[str, Any]) -> None:
-        text_file = self.directory / f"{message['id']}.txt"
+    def send(self, message: Message) -> None:
+        text_file = self.directory / f"{message.id}.txt"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             if text_file.exists():
                 return
             with open(self.directory / "notifications.jsonl", "a", encoding="utf-8") as log:
-                log.write(json.dumps(message, ensure_ascii=False) + "\n")
+                log.write(json.dumps(asdict(message), ensure_ascii=False) + "\n")
             tmp = text_file.with_suffix(".tmp")
             tmp.write_text(subject(message) + "\n\n" + as_text(message), encoding="utf-8")
             tmp.replace(text_file)
@@ -132,28 +132,27 @@ class EmailChannel:
     def __init__(self, config: EmailConfig, tz: ZoneInfo | None = None) -> None:
         self.name, self.config, self.tz = config.name, config, tz or ZoneInfo("Europe/Moscow")
 
-    def build(self, message: dict[str, Any]) -> EmailMessage:
+    def build(self, message: Message) -> EmailMessage:
         mail = EmailMessage()
         mail["Subject"] = subject(message)
         mail["From"] = self.config.sender
         mail["To"] = ", ".join(self.config.to)
         mail["Date"] = formatdate(localtime=True)
-        mail["Message-ID"] = make_msgid(idstring=message["id"], domain="ozon-monitor")
-        mail["X-Ozon-Monitor-Id"] = message["id"]
+        mail["Message-ID"] = make_msgid(idstring=message.id, domain="ozon-monitor")
+        mail["X-Ozon-Monitor-Id"] = message.id
         mail.set_content(as_text(message))
         mail.add_alternative(as_html(message), subtype="html")
         table = affected_csv(message)
         if table is not None:
             mail.add_attachment(table.encode("utf-8"), maintype="text", subtype="csv", filename="affected.csv")
-        for event in message["events"]:
-            if event["event"] == "resolved":
+        for event in message.events:
+            if not event.is_open or event.series is None:
                 continue
-            png = anomaly_chart(event, message["language"], self.tz)
-            if png is not None:
-                mail.add_attachment(png, maintype="image", subtype="png", filename=f"chart-{event['fingerprint']}.png")
+            png = anomaly_chart(event, message.language, self.tz)
+            mail.add_attachment(png, maintype="image", subtype="png", filename=f"chart-{event.fingerprint}.png")
         return mail
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         c = self.config
         try:
             password = c.password()
@@ -188,7 +187,7 @@ class WebhookChannel:
         self.name, self.config = config.name, config
         self._transport = transport
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         c = self.config
         try:
             secret = c.secret()
@@ -204,7 +203,7 @@ class WebhookChannel:
             body = {"json": webhook_payload, "slack": slack_payload,
                     "alertmanager": alertmanager_payload}[c.format](message, self.name)
             raw = json.dumps(body, ensure_ascii=False).encode()
-            headers = sign(secret, message["id"], int(time.time()), raw) if secret and c.format == "json" else {}
+            headers = sign(secret, message.id, int(time.time()), raw) if secret and c.format == "json" else {}
             self._post(client, c.url, raw, headers)
 
     def _post(self, client: httpx.Client, url: str, body: dict | bytes, headers: dict[str, str]) -> None:
@@ -244,60 +243,54 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str,
             "webhook-signature": "v1," + base64.b64encode(digest).decode()}
 
 
-def webhook_payload(message: dict[str, Any], receiver: str) -> dict[str, Any]:
-    return {
-        "version": WEBHOOK_VERSION, "type": "ozon-monitor.digest", "id": message["id"], "account": message["account"],
-        "created_at": message["created_at"], "language": message["language"],
-        "alerts": [{
-            "event": e["event"], "status": e["status"], "rule": e["rule"], "severity": e["severity"],
-            "fingerprint": e["fingerprint"], "account": e["account"], "client_id": e["client_id"],
-            "title": e["title"], "explanation": e["explanation"], "started_at": e["started_at"],
-            "notified_at": e["created_at"], "evidence": e["evidence"], "support_topic": e.get("topic"),
-            "support_request": e.get("support_request"), "affected_postings": e.get("affected_postings", []),
-            "affected_skus": e.get("affected_skus", []),
-            "links": {"seller_cabinet": "https://seller.ozon.ru/app/dashboard/main",
-                      "support_chat": "https://seller.ozon.ru/app/messenger"},
-        } for e in message["events"]],
-    }
+def event_payload(event: Event) -> dict[str, Any]:
+    """One alert of the JSON payload: every field of `Event`, plus its status and links."""
+    return {**asdict(event), "status": event.status, "links": LINKS}
 
 
-def slack_payload(message: dict[str, Any], receiver: str) -> dict[str, Any]:
+def webhook_payload(message: Message, receiver: str) -> dict[str, Any]:
+    """Our versioned JSON (docs/WEBHOOK.md): the message's fields, its events as `alerts`."""
+    fields = {k: v for k, v in asdict(message).items() if k not in ("events", "parts")}
+    return {"version": WEBHOOK_VERSION, "type": "ozon-monitor.digest", **fields,
+            "alerts": [event_payload(e) for e in message.events]}
+
+
+def slack_payload(message: Message, receiver: str) -> dict[str, Any]:
     return {"text": f"*{subject(message)}*\n\n{as_text(message)}"}
 
 
-def alertmanager_payload(message: dict[str, Any], receiver: str) -> dict[str, Any]:
+def alertmanager_payload(message: Message, receiver: str) -> dict[str, Any]:
     """Alertmanager webhook v4, for tooling that already consumes it."""
     alerts = [{
-        "status": e["status"],
-        "labels": {"alertname": e["rule"], "severity": e["severity"], "account": e["account"]},
-        "annotations": {"summary": e["title"], "description": e["explanation"],
-                        "support_request": e.get("support_request") or ""},
-        "startsAt": e["started_at"], "endsAt": e["created_at"] if e["status"] == "resolved" else "0001-01-01T00:00:00Z",
-        "generatorURL": "", "fingerprint": e["fingerprint"],
-    } for e in message["events"]]
-    return {"version": "4", "groupKey": f"ozon-monitor/{message['account']}", "truncatedAlerts": 0,
+        "status": e.status,
+        "labels": {"alertname": e.rule, "severity": e.severity, "account": e.account},
+        "annotations": {"summary": e.title, "description": e.explanation, "support_request": e.support_request or ""},
+        "startsAt": e.started_at, "endsAt": e.ended_at or e.notified_at if not e.is_open else "0001-01-01T00:00:00Z",
+        "generatorURL": "", "fingerprint": e.fingerprint,
+    } for e in message.events]
+    return {"version": "4", "groupKey": f"ozon-monitor/{message.account}", "truncatedAlerts": 0,
             "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
-            "receiver": receiver, "groupLabels": {"account": message["account"]},
-            "commonLabels": {"account": message["account"]}, "commonAnnotations": {}, "externalURL": "",
+            "receiver": receiver, "groupLabels": {"account": message.account},
+            "commonLabels": {"account": message.account}, "commonAnnotations": {}, "externalURL": "",
             "alerts": alerts}
 
 
-def telegram_chunks(message: dict[str, Any]) -> list[str]:
+def telegram_chunks(message: Message) -> list[str]:
     """The digest as Telegram HTML, split between events to stay under 4096 characters; an
     event too long for one message is sent as plain escaped text cut at line ends."""
-    words = HEADINGS[message["language"]]
+    words = WORDS[message.language]
     pieces = []
-    for e in message["events"]:
-        heading = f"[{e['severity'].upper()}] {words[e['event']]}: {e['title']}"
-        body = [] if e["event"] == "resolved" else [e["explanation"]]
-        request = e.get("support_request") if e["event"] != "resolved" else None
-        block = f"<b>{html.escape(heading)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)
+    for e in message.events:
+        title = heading(e, message.language)
+        body = [e.explanation]
+        request = e.support_request if e.is_open else None
+        block = f"<b>{html.escape(title)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)
         if request:
             block += f"\n\n<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(request)}</pre>"
         if len(block) < TELEGRAM_LIMIT:
             pieces.append(block)
         else:
-            plain = "\n".join([heading, *body, *([words["request"], request] if request else [])])
+            plain = "\n".join([title, *body, *([words["request"], request] if request else [])])
             pieces += _cut(html.escape(plain))
     chunks, current = [], ""
     for piece in pieces:

@@ -4,37 +4,36 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-LABELS = {"ru": ("заказы в час", "обычно (среднее и разброс прошлых недель)", "начало"),
-          "en": ("orders per hour", "usual (mean and range of past weeks)", "start")}
+from monitor.message import Event
+from monitor.texts import WORDS
 
 
-def anomaly_chart(event: dict[str, Any], language: str, tz: ZoneInfo) -> bytes | None:
-    """PNG bytes for an event whose evidence carries a `series`, else None."""
-    series = (event.get("evidence") or {}).get("series")
-    if not series:
-        return None
+def anomaly_chart(event: Event, language: str, tz: ZoneInfo) -> bytes:
+    """PNG bytes of the event's `series` (the caller checks it has one). Matplotlib is imported
+    here, when a chart is drawn, not when the daemon starts."""
+    series = event.series
+    assert series is not None
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server
     from matplotlib import pyplot as plt
 
-    start = datetime.fromisoformat(series["start"])
-    step = timedelta(minutes=series["step_minutes"])
-    xs = [(start + step * i).astimezone(tz) for i in range(len(series["observed"]))]
-    observed_label, usual_label, start_label = LABELS[language]
+    start = datetime.fromisoformat(series.start)
+    step = timedelta(minutes=series.step_minutes)
+    xs = [(start + step * i).astimezone(tz) for i in range(len(series.observed))]
+    words = WORDS[language]
+    observed_label, usual_label, start_label = words["chart_observed"], words["chart_usual"], words["chart_start"]
     figure, axes = plt.subplots(figsize=(8, 3.2), dpi=100)
     try:
-        axes.fill_between(xs, series["low"], series["high"], step="post", alpha=0.25, color="tab:blue",
-                          label=usual_label)
-        axes.step(xs, series["expected"], where="post", color="tab:blue", linewidth=1)
-        axes.step(xs, series["observed"], where="post", color="tab:red", linewidth=2, label=observed_label)
-        began = datetime.fromisoformat(event["started_at"]).astimezone(tz)
+        axes.fill_between(xs, series.low, series.high, step="post", alpha=0.25, color="tab:blue", label=usual_label)
+        axes.step(xs, series.expected, where="post", color="tab:blue", linewidth=1)
+        axes.step(xs, series.observed, where="post", color="tab:red", linewidth=2, label=observed_label)
+        began = datetime.fromisoformat(event.started_at).astimezone(tz)
         if xs[0] <= began <= xs[-1] + step:
             axes.axvline(began, color="black", linestyle="--", linewidth=1, label=start_label)
-        axes.set_title(event["title"], fontsize=10)
+        axes.set_title(event.title, fontsize=10)
         axes.legend(fontsize=8, loc="upper left")
         axes.set_ylim(bottom=0)
         figure.autofmt_xdate()

@@ -5,20 +5,21 @@ Exit status: 0 done, 1 done but a data source or channel failed (see the message
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import sys
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TextIO
 
+from monitor import drafts
+from monitor.alerts import silenced_by
 from monitor.config import ConfigError, Settings, load_config, secret_problems
-from monitor.cycle import CycleResult, run_cycle
-from monitor.store import Store, iso
+from monitor.cycle import deliver_all, run_cycle
+from monitor.report import print_delivery, print_result
+from monitor.store import Store
 from rules import RULES
-from rules.detect import DETECTORS
+from rules.detect import DETECTORS, read_series
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,37 +153,16 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     settings = load_config(args.config)
+    language = settings.monitor.language
     results = [run_cycle(settings, a.name, progress=_progress()) for a in settings.accounts]
+    delivery = deliver_all(settings)
     if args.json:
         print(json.dumps([f for r in results for f in r.findings_json()], ensure_ascii=False, indent=2))
     else:
         for result in results:
-            print_result(result)
-    return 1 if any(r.sync.errors or r.delivery_failures for r in results) else 0
-
-
-def print_result(result: CycleResult, out: TextIO | None = None) -> None:
-    out = out or sys.stdout
-    fetched = ", ".join(f"{k}={v}" for k, v in result.sync.fetched.items()) or "nothing new"
-    print(f"{result.account}: synced {fetched}", file=out)
-    for source, error in result.sync.errors.items():
-        print(f"  ! {source}: {error}", file=out)
-    if not result.findings:
-        print("  no problems found", file=out)
-    sent = {m["fingerprint"] for m in result.notified}
-    for finding in result.findings:
-        rendered = result.rendered[finding.fingerprint]
-        state = "new" if finding.fingerprint in sent else "still open, already reported"
-        print(f"\n  [{finding.severity.upper()}] {finding.rule}: {rendered.title} ({state})", file=out)
-        print("\n".join("  " + line for line in rendered.explanation.splitlines()), file=out)
-        if rendered.support_request:
-            print("\n  --- support request ---", file=out)
-            print("\n".join("  " + line for line in rendered.support_request.splitlines()), file=out)
-    if result.delivery_failures:
-        print(f"  ! {result.delivery_failures} channel(s) could not be reached; see `ozon-monitor status`", file=out)
-    resolved = [m for m in result.notified if m["event"] == "resolved"]
-    for message in resolved:
-        print(f"\n  [RESOLVED] {message['rule']}: {message['title']}", file=out)
+            print_result(result, language)
+        print_delivery(delivery, language)
+    return 1 if any(r.sync.errors for r in results) or delivery.failed else 0
 
 
 def _progress():
@@ -273,36 +253,6 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_series(path: Path) -> tuple[list[datetime], list[float], timedelta]:
-    """Read `timestamp,value` rows (ISO-8601, a header line allowed) at a regular step; raise
-    ValueError naming the file and line of the first problem."""
-    times: list[datetime] = []
-    values: list[float] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
-    for number, row in enumerate(csv.reader(lines), start=1):
-        if not row or (number == 1 and row[0].strip().lower() == "timestamp"):
-            continue
-        try:
-            moment, value = datetime.fromisoformat(row[0].strip()), float(row[1])
-        except (ValueError, IndexError):
-            raise ValueError(f"{path}:{number}: expected 'timestamp,value' with an ISO-8601 timestamp and a "
-                             f"number, got {','.join(row)[:80]!r}") from None
-        times.append(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
-        values.append(value)
-    if len(times) < 3:
-        raise ValueError(f"{path}: needs at least 3 points")
-    steps = [b - a for a, b in zip(times, times[1:])]
-    step = sorted(steps)[len(steps) // 2]
-    for index, gap in enumerate(steps):
-        if gap != step:
-            raise ValueError(f"{path}: the series must have a regular step ({step}); the gap after point "
-                             f"{index + 1} ({times[index].isoformat()}) is {gap}")
-    return times, values, step
-
-
 def _duration_arg(value: str) -> timedelta:
     units = {"m": "minutes", "h": "hours", "d": "days"}
     try:
@@ -319,17 +269,14 @@ def _store(args: argparse.Namespace) -> tuple[Settings, Store]:
 def _alerts_list(args: argparse.Namespace) -> int:
     settings, store = _store(args)
     tz = settings.monitor.tz
-    where = "" if args.all else "where status = 'firing'"
-    rows = store.rows(f"select * from alerts {where} order by status, severity, first_seen")
+    rows = store.alerts(include_resolved=args.all)
     silences = store.silences(datetime.now(timezone.utc))
     if not rows:
         print("no open alerts" if not args.all else "no alerts")
     for row in rows:
         finding = json.loads(row["finding"])
-        flags = [f"acked {row['acked_at'][:16]}" for _ in [1] if row["acked_at"]]
-        silence = next((s for s in silences if (s["rule"] in (None, row["rule"])) and
-                        (s["account"] in (None, row["account"])) and
-                        (s["sku"] is None or s["sku"] in finding.get("affected_skus", []))), None)
+        flags = [f"acked {row['acked_at'][:16]}"] if row["acked_at"] else []
+        silence = silenced_by(row["rule"], row["account"], finding.get("affected_skus", []), silences)
         if silence:
             flags.append(f"silenced by #{silence['id']}")
         since = datetime.fromisoformat(row["started_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -340,15 +287,13 @@ def _alerts_list(args: argparse.Namespace) -> int:
 
 def _alerts_ack(args: argparse.Namespace) -> int:
     _, store = _store(args)
-    matches = store.rows("select fingerprint from alerts where fingerprint like ? and status = 'firing'",
-                         [args.fingerprint + "%"])
+    matches = store.open_alerts_matching(args.fingerprint)
     if len(matches) != 1:
         print(f"error: {len(matches)} open alerts match {args.fingerprint!r}; see `ozon-monitor alerts list`",
               file=sys.stderr)
         return 1
-    store.save_alert({"fingerprint": matches[0]["fingerprint"], "acked_at": iso(datetime.now(timezone.utc)),
-                      "ack_note": args.note})
-    print(f"acknowledged {matches[0]['fingerprint']}: no repeats until it gets worse or resolves")
+    store.acknowledge(matches[0], datetime.now(timezone.utc), args.note)
+    print(f"acknowledged {matches[0]}: no repeats until it gets worse or resolves")
     return 0
 
 
@@ -384,30 +329,28 @@ def _alerts_silences(args: argparse.Namespace) -> int:
 
 def _alerts_unsilence(args: argparse.Namespace) -> int:
     _, store = _store(args)
-    if not store.rows("select id from silences where id = ?", [args.id]):
+    if not store.end_silence(args.id, datetime.now(timezone.utc)):
         print(f"error: no silence #{args.id}", file=sys.stderr)
         return 1
-    store.db["silences"].update(args.id, {"until": iso(datetime.now(timezone.utc))})
     print(f"silence #{args.id} ended")
     return 0
 
 
 def _drafts(args: argparse.Namespace) -> int:
     settings = load_config(args.config, require_secrets=False)
-    folder = settings.monitor.state_dir / "drafts"
-    drafts = sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+    state_dir = settings.monitor.state_dir
     if args.action == "list":
-        for path in drafts:
-            subject = next((line for line in path.read_text(encoding="utf-8").splitlines()[1:2]), "")
-            print(f"{path.stem}  {subject}")
-        if not drafts:
+        found = drafts.listed(state_dir)
+        for draft in found:
+            print(f"{draft.name}  {'resolved' if draft.resolved else 'open    '}  {draft.subject}")
+        if not found:
             print("no drafts yet")
         return 0
-    matches = [p for p in drafts if args.id and (p.stem.startswith(args.id) or p.stem.rsplit("-", 1)[-1].startswith(args.id))]
+    matches = drafts.find(state_dir, args.id) if args.id else []
     if len(matches) != 1:
         print(f"error: {len(matches)} drafts match {args.id!r}; see `ozon-monitor drafts list`", file=sys.stderr)
         return 1
-    print(matches[0].read_text(encoding="utf-8"), end="")
+    print(matches[0].path.read_text(encoding="utf-8"), end="")
     return 0
 
 
@@ -419,17 +362,16 @@ def _status(args: argparse.Namespace) -> int:
         return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
     for account in settings.accounts:
         print(f"account {account.name} (Client-Id {account.client_id})")
-        for row in store.rows("select * from cursors where account = ? order by source", [account.name]):
+        for row in store.cursors(account.name):
             state = f"error: {row['last_error']}" if row["last_error"] else "ok"
             print(f"  {row['source']:<16} synced {when(row['synced_until'])}  {state}")
-        open_count = store.value("select count(*) from alerts where account = ? and status = 'firing'", [account.name])
-        print(f"  open alerts: {open_count}")
+        print(f"  open alerts: {len(store.open_alerts(account.name))}")
     pending = store.undelivered()
     parked = [r for r in pending if r["parked_at"]]
     print(f"outbox: {len(pending) - len(parked)} waiting, {len(parked)} undeliverable")
     for row in pending:
         state = "UNDELIVERABLE" if row["parked_at"] else f"next try {when(row['next_attempt_at'] or row['not_before'])}"
-        print(f"  {row['id']}  {row['channel']:<10} {len(json.loads(row['payload'])['events'])} event(s)  "
+        print(f"  {row['id']}  {row['channel']:<10} {row['account']:<12} {len(json.loads(row['payload'])['events'])} event(s)  "
               f"attempts {row['attempts']}  {state}" + (f"  last error: {row['last_error']}" if row["last_error"] else ""))
     return 1 if parked else 0
 
@@ -437,6 +379,8 @@ def _status(args: argparse.Namespace) -> int:
 def _test_alert(args: argparse.Namespace) -> int:
     from monitor import channels as transports
     from monitor.channels import DeliveryError
+    from monitor.message import Event, Message
+    from monitor.texts import WORDS
 
     settings = load_config(args.config)
     targets = transports.build([c for c in settings.channels if args.channel in (None, c.name)], settings.monitor.tz)
@@ -444,18 +388,16 @@ def _test_alert(args: argparse.Namespace) -> int:
         print(f"error: no channel {args.channel!r} in {args.config}" if args.channel else
               f"error: {args.config} has no [[channels]]", file=sys.stderr)
         return 2
-    now = datetime.now(timezone.utc)
-    ru = settings.monitor.language == "ru"
-    title = "Тестовое уведомление ozon-monitor" if ru else "ozon-monitor test notification"
-    text = ("Если вы читаете это, канал настроен верно." if ru else "If you can read this, the channel works.")
-    event = {"event": "firing", "status": "firing", "rule": "test", "severity": "warning",
-             "fingerprint": "test", "account": settings.accounts[0].name, "client_id": settings.accounts[0].client_id,
-             "title": title, "explanation": text, "support_request": None, "started_at": iso(now),
-             "created_at": iso(now), "evidence": {}, "affected_postings": [], "affected_skus": []}
+    now = datetime.now(timezone.utc).isoformat()
+    language, account = settings.monitor.language, settings.accounts[0]
+    event = Event(event="firing", rule="test", severity="warning", fingerprint="test", account=account.name,
+                  client_id=account.client_id, title=WORDS[language]["test_title"],
+                  explanation=WORDS[language]["test_text"], started_at=now, notified_at=now, support_topic=None,
+                  support_request=None, evidence={})
     failed = 0
     for name, channel in targets.items():
-        message = {"id": f"test-{int(now.timestamp())}-{name}", "account": event["account"], "created_at": iso(now),
-                   "language": settings.monitor.language, "events": [event], "parts": []}
+        message = Message(id=f"test-{now[:19].replace(':', '')}-{name}", account=account.name,
+                          client_id=account.client_id, created_at=now, language=language, events=(event,))
         try:
             channel.send(message)
         except DeliveryError as exc:

@@ -1,4 +1,5 @@
-"""One monitoring cycle for one account: sync, evaluate the rules, update alerts, deliver.
+"""One monitoring cycle for one account: sync, evaluate the rules, update alerts and enqueue
+what must be said. Delivery is a separate step (`deliver_all`), run once after the cycles.
 
 `check`, the daemon's jobs and `demo` all run exactly this."""
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 
 import httpx
 
-from monitor import alerts, channels
+from monitor import alerts, channels, drafts, outbox
 from monitor.config import Settings
+from monitor.message import Event
 from monitor.ozon.client import OzonClient
 from monitor.store import Store
 from monitor.support import Rendered, render
@@ -32,8 +34,7 @@ class CycleResult:
     sync: SyncReport
     findings: list[Finding] = field(default_factory=list)
     rendered: dict[str, Rendered] = field(default_factory=dict)
-    notified: list[dict[str, Any]] = field(default_factory=list)
-    delivery_failures: int = 0
+    notified: list[Event] = field(default_factory=list)
     interrupted: bool = False
 
     def findings_json(self) -> list[dict[str, Any]]:
@@ -68,13 +69,26 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         result.rendered = {f.fingerprint: render(f, cfg.language, cfg.tz) for f in result.findings}
         result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,
                                            settings.channels, settings.alerts, cfg, now)
-        findings = {f.fingerprint: f for f in result.findings}
         for event in result.notified:
-            if event["event"] == "firing":
-                finding = findings[event["fingerprint"]]
-                alerts.save_draft(cfg.state_dir / "drafts", finding, result.rendered[finding.fingerprint])
-        _, result.delivery_failures = alerts.deliver(store, channels.build(settings.channels, cfg.tz), cfg.language, now,
-                                                     settings.alerts.delivery_retry_hours)
+            if event.event in ("firing", "escalated") and event.support_request:
+                drafts.save(cfg.state_dir, event.rule, event.account, event.fingerprint, event.support_request)
+            elif event.event == "resolved":
+                drafts.mark_resolved(cfg.state_dir, event.fingerprint, resolved_line(event, cfg.language))
         return result
+    finally:
+        store.close()
+
+
+def resolved_line(event: Event, language: str) -> str:
+    return drafts.RESOLVED_MARK[language] + event.title
+
+
+def deliver_all(settings: Settings, now: datetime | None = None) -> outbox.Delivery:
+    """The one delivery step: send every due message of every shop through its channel."""
+    cfg = settings.monitor
+    store = Store.in_dir(cfg.state_dir)
+    try:
+        return outbox.deliver(store, channels.build(settings.channels, cfg.tz), cfg.language,
+                              now or datetime.now(timezone.utc), settings.alerts.delivery_retry_hours)
     finally:
         store.close()

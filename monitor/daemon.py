@@ -1,8 +1,11 @@
-"""The long-running service: one APScheduler job per account, stopped cleanly by SIGTERM/SIGINT.
+"""The long-running service: one APScheduler job per account and one delivery job, stopped
+cleanly by SIGTERM/SIGINT.
 
 Jobs coalesce and never overlap, so a slow cycle delays the next one instead of stacking up.
-On a stop signal the cycle in flight stops at the next page boundary: everything committed so
-far stays, the rest is picked up by the next start.
+Each account's cycle only enqueues; the delivery job sends for every shop, once a minute and
+right after any cycle that enqueued something. On a stop signal the cycle in flight stops at
+the next page boundary: everything committed so far stays, the rest is picked up by the next
+start.
 """
 from __future__ import annotations
 
@@ -14,9 +17,11 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.config import Settings
-from monitor.cycle import run_cycle
+from monitor.cycle import deliver_all, run_cycle
 
 log = logging.getLogger(__name__)
+DELIVERY_JOB = "deliver"
+DELIVERY_SECONDS = 60
 
 
 def run(settings: Settings, stop: threading.Event | None = None) -> None:
@@ -26,9 +31,11 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: stop.set())
     scheduler = BackgroundScheduler(timezone=timezone.utc)
+    scheduler.add_job(_delivery_job, "interval", args=[settings], id=DELIVERY_JOB, seconds=DELIVERY_SECONDS,
+                      coalesce=True, max_instances=1, misfire_grace_time=DELIVERY_SECONDS)
     for account in settings.accounts:
         scheduler.add_job(
-            _cycle_job, "interval", args=[settings, account.name, stop], id=f"cycle:{account.name}",
+            _cycle_job, "interval", args=[settings, account.name, stop, scheduler], id=f"cycle:{account.name}",
             minutes=settings.monitor.poll_minutes, next_run_time=datetime.now(timezone.utc),
             coalesce=True, max_instances=1, misfire_grace_time=settings.monitor.poll_minutes * 60,
         )
@@ -41,7 +48,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
     log.info("stopped")
 
 
-def _cycle_job(settings: Settings, account: str, stop: threading.Event) -> None:
+def _cycle_job(settings: Settings, account: str, stop: threading.Event, scheduler: BackgroundScheduler) -> None:
     try:
         result = run_cycle(settings, account, stop=stop)
     except Exception:  # keep the daemon alive; the next cycle retries
@@ -49,3 +56,15 @@ def _cycle_job(settings: Settings, account: str, stop: threading.Event) -> None:
         return
     log.info("cycle done: account=%s fetched=%s errors=%d findings=%d notified=%d", account,
              result.sync.fetched, len(result.sync.errors), len(result.findings), len(result.notified))
+    if result.notified and not stop.is_set():
+        scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(timezone.utc))  # say it now, not in a minute
+
+
+def _delivery_job(settings: Settings) -> None:
+    try:
+        done = deliver_all(settings)
+    except Exception:  # keep the daemon alive; the next run retries
+        log.exception("delivery failed")
+        return
+    if done.delivered or done.failed:
+        log.info("delivery done: delivered=%d failed=%d", done.delivered, done.failed)

@@ -1,26 +1,29 @@
 """`ozon-monitor demo`: the real monitor cycle against the built-in simulator, start to finish.
 
-A seller with a few hundred SKUs and ten weeks of history whose orders stopped a few hours ago,
-with a few slower problems brewing: a card blocked by moderation, returns piling up on one SKU,
-a rating sliding towards its threshold and the API key about to expire. Three cycles: the first
-sends one digest with every new alert and its support request; the second, ten minutes later,
-sends nothing (open alerts are not repeated); the third, hours later when orders have come back,
-sends the "resolved" message.
+Two shops in one config, each on its own simulated Seller API. The first has a few hundred SKUs
+and ten weeks of history; its orders stopped a few hours ago, with slower problems brewing: a
+card blocked by moderation, returns piling up on one SKU, a rating sliding towards its
+threshold and the API key about to expire. The second, smaller shop has FBS postings that were
+not handed over in time. Three cycles: the first sends one message per shop with every new
+alert and its support request; the second, ten minutes later, sends nothing (open alerts are
+not repeated); the third, hours later when the first shop's orders have come back, sends the
+"resolved" message.
 """
 from __future__ import annotations
 
 import shutil
 import sys
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from monitor.cli import print_result
 from monitor.config import load_config
-from monitor.cycle import run_cycle
+from monitor.cycle import deliver_all, run_cycle
+from monitor.report import print_delivery, print_result
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
 from monitor.simulator.world import MSK
 
-ACCOUNT = "demo-shop"
+SHOPS = ("demo-shop", "second-shop")
 
 
 def run_demo(output: Path, seed: int, language: str) -> int:
@@ -31,54 +34,69 @@ def run_demo(output: Path, seed: int, language: str) -> int:
     now = (afternoon if afternoon <= moscow else afternoon - timedelta(days=1)).astimezone(timezone.utc)
     probe = World(Scenario(seed=seed))
     busy = sorted(probe.products, key=lambda p: -p.weight)
-    scenario = Scenario(seed=seed, incidents=[
-        Incident("sales_stop", start=now - timedelta(hours=5), end=now + timedelta(hours=1)),
-        Incident("card_blocked", start=now - timedelta(hours=30), skus=(busy[1].sku,)),
-        Incident("returns_spike", start=now - timedelta(days=14), skus=(busy[2].sku,), rate=0.45,
-                 reason="Брак или повреждение"),
-        Incident("rating_slide", start=now - timedelta(days=6), rating="rating_on_time", days=10),
-        Incident("key_expiry", start=now - timedelta(hours=1), days_left=9),
-    ])
+    scenarios = {
+        SHOPS[0]: Scenario(seed=seed, incidents=[
+            Incident("sales_stop", start=now - timedelta(hours=5), end=now + timedelta(hours=1)),
+            Incident("card_blocked", start=now - timedelta(hours=30), skus=(busy[1].sku,)),
+            Incident("returns_spike", start=now - timedelta(days=14), skus=(busy[2].sku,), rate=0.45,
+                     reason="Брак или повреждение"),
+            Incident("rating_slide", start=now - timedelta(days=6), rating="rating_on_time", days=10),
+            Incident("key_expiry", start=now - timedelta(hours=1), days_left=9),
+        ]),
+        SHOPS[1]: Scenario(seed=seed + 1, client_id=654321, api_key="second-key", skus=80, orders_per_day=60,
+                           fbo_share=0.0, history_days=40, incidents=[
+                               Incident("late_shipments", start=now - timedelta(days=2), delay_hours=40)]),
+    }
     output.mkdir(parents=True, exist_ok=True)
     for stale in ("state", "notifications"):
         shutil.rmtree(output / stale, ignore_errors=True)
     clock = {"now": now}
-    with SimulatorServer(Simulator(World(scenario), clock=lambda: clock["now"])) as server:
-        (output / "api-key.txt").write_text(scenario.api_key + "\n", encoding="utf-8")
+    with ExitStack() as servers:
+        accounts = ""
+        for shop, scenario in scenarios.items():
+            server = servers.enter_context(SimulatorServer(Simulator(World(scenario), clock=lambda: clock["now"])))
+            (output / f"{shop}.key").write_text(scenario.api_key + "\n", encoding="utf-8")
+            accounts += (f'[[accounts]]\nname = "{shop}"\nclient_id = {scenario.client_id}\n'
+                         f'api_key_file = "{shop}.key"\nbase_url = "{server.base_url}"\n\n')
         config = output / "config.toml"
         config.write_text(
-            f'[monitor]\nstate_dir = "state"\nlanguage = "{language}"\n\n'
-            f'[[accounts]]\nname = "{ACCOUNT}"\nclient_id = {scenario.client_id}\n'
-            f'api_key_file = "api-key.txt"\nbase_url = "{server.base_url}"\n\n'
+            f'[monitor]\nstate_dir = "state"\nlanguage = "{language}"\n\n{accounts}'
             f'[[channels]]\ntype = "file"\nname = "demo-files"\ndirectory = "notifications"\n',
             encoding="utf-8")
         settings = load_config(config)
-        print(f"Simulated time: {now.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M} ({settings.monitor.timezone}).")
-        print(f"Simulated Ozon Seller API on {server.base_url}: {scenario.skus} SKUs, "
-              f"~{scenario.orders_per_day:.0f} orders/day, {settings.monitor.history_days} days of history.")
-        print("Scripted incidents:")
-        for incident in scenario.incidents:
-            skus = f" (SKU {', '.join(map(str, incident.skus))})" if incident.skus else ""
-            print(f"  {incident.kind}{skus} since {incident.start.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M}")
+        tz = settings.monitor.tz
+        print(f"Simulated time: {now.astimezone(tz):%Y-%m-%d %H:%M} ({settings.monitor.timezone}).")
+        for shop, scenario in scenarios.items():
+            print(f"Shop {shop} (Client-Id {scenario.client_id}): {scenario.skus} SKUs, "
+                  f"~{scenario.orders_per_day:.0f} orders/day, {scenario.history_days} days of history. Incidents:")
+            for incident in scenario.incidents:
+                skus = f" (SKU {', '.join(map(str, incident.skus))})" if incident.skus else ""
+                print(f"  {incident.kind}{skus} since {incident.start.astimezone(tz):%Y-%m-%d %H:%M}")
         print()
         cycles = []
-        for title, later in (("Cycle 1: first sync (backfill), evaluation, one digest", timedelta(0)),
+        for title, later in (("Cycle 1: first sync (backfill), evaluation, one message per shop", timedelta(0)),
                              ("Cycle 2, ten minutes later: the same problems, nothing is repeated",
                               timedelta(minutes=10)),
-                             ("Cycle 3, eight hours later: orders came back an hour after cycle 1",
+                             ("Cycle 3, eight hours later: the first shop's orders came back an hour after cycle 1",
                               timedelta(hours=8))):
             clock["now"] = now + later
             print(f"== {title} ==")
-            cycles.append(run_cycle(settings, ACCOUNT, now=clock["now"]))
-            print_result(cycles[-1])
+            results = [run_cycle(settings, shop, now=clock["now"]) for shop in SHOPS]
+            for result in results:
+                print_result(result, language)
+            delivery = deliver_all(settings, clock["now"])
+            print_delivery(delivery, language)
+            cycles.append((results, delivery))
             print()
-    first, second, third = cycles
-    print(f"Alert events sent in cycle 1: {len(first.notified)}; in cycle 2: {len(second.notified)}; "
-          f"in cycle 3: {len(third.notified)} ({', '.join(e['event'] + ' ' + e['rule'] for e in third.notified)}).")
+    for number, (results, delivery) in enumerate(cycles, start=1):
+        said = ", ".join(f"{r.account}: {len(r.notified)}" for r in results)
+        print(f"Cycle {number}: alert events {said}; messages sent {delivery.delivered}.")
     print(f"Config: {config}\nState: {settings.monitor.state_dir}\n"
           f"Support request drafts: {settings.monitor.state_dir / 'drafts'}\n"
           f"Delivered notifications: {output / 'notifications'}")
-    failed = any(c.sync.errors for c in cycles) or not first.findings
-    if not first.findings:
-        print("The demo expected an alert and raised none; please report this.", file=sys.stderr)
+    first_results = cycles[0][0]
+    failed = any(r.sync.errors for results, _ in cycles for r in results) or any(d.failed for _, d in cycles)
+    if not all(r.findings for r in first_results):
+        print("The demo expected an alert for every shop and one raised none; please report this.", file=sys.stderr)
+        failed = True
     return 1 if failed else 0

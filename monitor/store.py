@@ -109,6 +109,24 @@ def m003_alert_lifecycle(db: sqlite_utils.Database) -> None:
                              "reason": str}, pk="id")
 
 
+@migrations()
+def m004_outbox_claims(db: sqlite_utils.Database) -> None:
+    """A worker claims outbox rows before it sends them; a message keeps its id and rows once tried."""
+    for column in ("claimed_by", "claimed_until", "message_id"):
+        db["outbox"].add_column(column, str)
+    db["outbox"].create_index(["channel", "account", "delivered_at"])
+
+
+@migrations()
+def m005_keys_per_account(db: sqlite_utils.Database) -> None:
+    """Shops in one state file never overwrite each other's rows: every synced table is keyed by
+    account first (the simulator, unlike Ozon, reuses numbers across shops)."""
+    db["postings"].transform(pk=("account", "posting_number"))
+    db["returns"].transform(pk=("account", "id"))
+    db["accruals"].transform(pk=("account", "accrual_id"))
+    db["fbs_index_postings"].transform(pk=("account", "posting_number", "error_type"))
+
+
 ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view", "conv_tocart",
                      "returns", "cancellations", "delivered_units")
 
@@ -134,6 +152,10 @@ def parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+class _Lost(Exception):
+    """A claim that did not get every row it asked for."""
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a source stands: the span it covers, when it last succeeded, why it last failed,
@@ -151,13 +173,16 @@ class Store:
 
     FILENAME = "ozon-monitor.db"
 
+    BUSY_TIMEOUT_MS = 30000  # how long a writer waits for another account's job to finish its write
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite_utils.Database(path)
+        self.db.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
         self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 10000")
-        migrations.apply(self.db)
+        with self.transaction():  # several jobs may open a new file at once: one migrates, the others wait
+            migrations.apply(self.db)
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> Store:
@@ -168,9 +193,21 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """All writes inside commit together or not at all."""
-        with self.db.atomic():
+        """All writes inside commit together or not at all. The write lock is taken at the start
+        (BEGIN IMMEDIATE), so a transaction that reads before it writes waits for another writer
+        instead of failing with "database is locked"; nested blocks are savepoints."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
             yield self
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
+            raise
+        self.db.conn.commit()
 
     # --- synced data ---------------------------------------------------------------------
 
@@ -178,16 +215,20 @@ class Store:
         """Insert or update rows by primary key in one transaction; return how many."""
         rows = list(rows)
         if rows:
-            with self.db.atomic():
+            with self.transaction():
                 self.db[table].upsert_all(rows, pk=pk)
         return len(rows)
 
-    def value(self, sql: str, args: list[Any]) -> Any:
-        row = self.db.execute(sql, args).fetchone()
-        return row[0] if row else None
-
-    def rows(self, sql: str, args: list[Any] | None = None) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, args: list[Any] | None = None) -> list[dict[str, Any]]:
         return list(self.db.query(sql, args or []))
+
+    def account_info(self, account: str) -> dict[str, Any]:
+        return next(iter(self._rows("select * from account_info where account = ?", [account])), {})
+
+    def active_skus(self, account: str) -> list[int]:
+        """SKUs of the account's cards that are not archived."""
+        return [r["sku"] for r in self._rows("select sku from products where account = ? and archived = 0 "
+                                            "and sku is not null", [account])]
 
     def orders(self, account: str, since: datetime) -> list[Order]:
         """Postings placed since `since`, oldest first, as the rules see them."""
@@ -208,29 +249,29 @@ class Store:
     def account_data(self, account: str, client_id: int, now: datetime, history_since: datetime,
                      tz: tzinfo) -> AccountData:
         """Everything the rules read about one account, from the stored data."""
-        info = next(iter(self.rows("select * from account_info where account = ?", [account])), {})
-        cursors = self.rows("select * from cursors where account = ?", [account])
+        info = self.account_info(account)
+        cursors = self._rows("select * from cursors where account = ?", [account])
         finance = next((c for c in cursors if c["source"] == "finance"), None)
         return AccountData(
             account=account, client_id=client_id, now=now, orders=self.orders(account, history_since),
             history_since=history_since, tz=tz,
             returns=[Return(r["posting_number"], r["sku"], r["reason"] or "", datetime.fromisoformat(r["return_date"]))
-                     for r in self.rows("select * from returns where account = ? and sku is not null and "
+                     for r in self._rows("select * from returns where account = ? and sku is not null and "
                                         "return_date is not null", [account])],
-            cards=[_card(r) for r in self.rows("select * from products where account = ? and sku is not null",
+            cards=[_card(r) for r in self._rows("select * from products where account = ? and sku is not null",
                                                [account])],
             stocks=self._stocks(account), ratings=self._ratings(account),
             penalty_score_exceeded=bool(info.get("penalty_score_exceeded")),
             money=[MoneyDay(date.fromisoformat(r["date"]), r["n"], r["sales"], -r["commission"], -r["delivery"])
-                   for r in self.rows("select date, count(*) as n, sum(sale_amount) as sales, sum(commission) as "
+                   for r in self._rows("select date, count(*) as n, sum(sale_amount) as sales, sum(commission) as "
                                       "commission, sum(delivery) as delivery from accruals where account = ? and "
                                       "category = 'POSTING' group by date order by date", [account])],
             payouts={date.fromisoformat(r["day"]): abs(r["payments"] or 0.0)
-                     for r in self.rows("select day, payments from balances where account = ?", [account])},
+                     for r in self._rows("select day, payments from balances where account = ?", [account])},
             money_since=date.fromisoformat(finance["covered_since"][:10]) if finance and finance["covered_since"]
             else None,
             traffic=[TrafficDay(r["sku"], date.fromisoformat(r["day"]), r["hits_view"], r["hits_tocart"] or 0.0)
-                     for r in self.rows("select sku, day, hits_view, hits_tocart from analytics_sku_daily where "
+                     for r in self._rows("select sku, day, hits_view, hits_tocart from analytics_sku_daily where "
                                         "account = ? and hits_view is not null", [account])],
             sources={c["source"]: SourceHealth(c["source"], parse(c["synced_until"]), c["last_error"],
                                                parse(c["disabled_until"])) for c in cursors},
@@ -238,9 +279,9 @@ class Store:
         )
 
     def _stocks(self, account: str) -> list[Stock]:
-        fbs = self.rows("select sku, type, sum(present - reserved) as available from stocks where account = ? "
+        fbs = self._rows("select sku, type, sum(present - reserved) as available from stocks where account = ? "
                         "group by sku, type", [account])
-        fbo = self.rows("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
+        fbo = self._rows("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
                         "where account = ? group by sku", [account])
         return ([Stock(r["sku"], r["type"], int(r["available"] or 0)) for r in fbs]
                 + [Stock(r["sku"], "fbo", int(r["available"] or 0),
@@ -248,9 +289,9 @@ class Store:
 
     def _ratings(self, account: str) -> list[RatingSeries]:
         series = []
-        for r in self.rows("select s.*, t.warning, t.danger from rating_summary s left join rating_thresholds t "
+        for r in self._rows("select s.*, t.warning, t.danger from rating_summary s left join rating_thresholds t "
                            "using (account, rating) where s.account = ?", [account]):
-            values = tuple((datetime.fromisoformat(v["date_from"]), v["value"]) for v in self.rows(
+            values = tuple((datetime.fromisoformat(v["date_from"]), v["value"]) for v in self._rows(
                 "select date_from, value from rating_history where account = ? and rating = ? and value is not null "
                 "order by date_from", [account, r["rating"]]))
             higher = r["direction"] != "LOWER_IS_BETTER" if r["direction"] else \
@@ -263,6 +304,9 @@ class Store:
         return self.db[table].count_where("account = ?", [account])
 
     # --- cursors -------------------------------------------------------------------------
+
+    def cursors(self, account: str) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from cursors where account = ? order by source", [account]))
 
     def cursor(self, account: str, source: str) -> Cursor:
         rows = list(self.db.query("select * from cursors where account = ? and source = ?", [account, source]))
@@ -291,6 +335,18 @@ class Store:
         rows = list(self.db.query("select * from alerts where fingerprint = ?", [fingerprint]))
         return rows[0] if rows else None
 
+    def alerts(self, include_resolved: bool = False) -> list[dict[str, Any]]:
+        where = "" if include_resolved else "where status = 'firing'"
+        return list(self.db.query(f"select * from alerts {where} order by status, severity, first_seen"))
+
+    def open_alerts_matching(self, prefix: str) -> list[str]:
+        """Fingerprints of open alerts that start with `prefix`."""
+        return [r[0] for r in self.db.execute("select fingerprint from alerts where fingerprint like ? and "
+                                              "status = 'firing'", [prefix + "%"])]
+
+    def acknowledge(self, fingerprint: str, now: datetime, note: str) -> None:
+        self.db["alerts"].update(fingerprint, {"acked_at": iso(now), "ack_note": note})
+
     def open_alerts(self, account: str | None = None) -> list[dict[str, Any]]:
         where, args = ("status = 'firing' and account = ?", [account]) if account else ("status = 'firing'", [])
         return list(self.db.query(f"select * from alerts where {where} order by first_seen", args))
@@ -298,47 +354,90 @@ class Store:
     def save_alert(self, row: dict[str, Any]) -> None:
         self.db["alerts"].upsert(row, pk="fingerprint")
 
-    def enqueue(self, message_id: str, channel: str, account: str, payload: dict[str, Any], now: datetime,
+    def enqueue(self, row_id: str, channel: str, account: str, events: list[dict[str, Any]], now: datetime,
                 not_before: datetime) -> None:
-        self.db["outbox"].insert({"id": message_id, "channel": channel, "account": account, "event": "digest",
-                                  "created_at": iso(now), "payload": json.dumps(payload, ensure_ascii=False),
+        self.db["outbox"].insert({"id": row_id, "channel": channel, "account": account, "event": "digest",
+                                  "created_at": iso(now), "payload": json.dumps({"events": events}, ensure_ascii=False),
                                   "attempts": 0, "not_before": iso(not_before)}, pk="id")
 
-    def due_messages(self, now: datetime) -> list[dict[str, Any]]:
-        """Undelivered, unparked digests whose time has come, oldest first."""
-        return self.rows("select * from outbox where delivered_at is null and parked_at is null and not_before <= ? "
-                         "and (next_attempt_at is null or next_attempt_at <= ?) order by created_at, id",
-                         [iso(now), iso(now)])
+    _PENDING = "delivered_at is null and parked_at is null and (next_attempt_at is null or next_attempt_at <= :now)"
+    _FREE = "(claimed_by is null or claimed_until <= :now)"
 
-    def waiting(self, channel: str, now: datetime) -> list[dict[str, Any]]:
-        """Every undelivered, unparked digest of a channel whose retry is due, whatever its
-        `not_before`: what rides along when something for that channel goes out."""
-        return self.rows("select * from outbox where channel = ? and delivered_at is null and parked_at is null "
-                         "and (next_attempt_at is null or next_attempt_at <= ?) order by created_at, id",
-                         [channel, iso(now)])
+    def due_groups(self, now: datetime) -> list[tuple[str, str]]:
+        """(channel, account) pairs with a row whose time has come, oldest first."""
+        rows = self.db.execute(f"select channel, account, min(created_at) as oldest from outbox where {self._PENDING} "
+                               "and not_before <= :now group by channel, account order by oldest",
+                               {"now": iso(now)}).fetchall()
+        return [(channel, account) for channel, account, _ in rows]
 
-    def undelivered(self) -> list[dict[str, Any]]:
-        return self.rows("select * from outbox where delivered_at is null order by created_at, id")
+    def claimable(self, channel: str, account: str, now: datetime) -> list[dict[str, Any]]:
+        """The rows one message to `channel` for `account` carries: a message already tried
+        keeps its rows (so its retry has the same id); otherwise every pending row of that
+        channel and shop, held-back digests included."""
+        rows = list(self.db.query(f"select * from outbox where channel = :channel and account = :account and "
+                                  f"{self._PENDING} and {self._FREE} order by created_at, id",
+                                  {"channel": channel, "account": account, "now": iso(now)}))
+        tried = next((r["message_id"] for r in rows if r["message_id"]), None)
+        return [r for r in rows if r["message_id"] == tried]
+
+    def claim(self, ids: list[str], message_id: str, worker: str, now: datetime, until: datetime) -> bool:
+        """Claim every row of `ids` for `worker` or none: True when this worker won them."""
+        marks = ",".join("?" * len(ids))
+        try:
+            with self.transaction():
+                won = self.db.execute(
+                    f"update outbox set claimed_by = ?, claimed_until = ?, message_id = ? where id in ({marks}) and "
+                    "delivered_at is null and parked_at is null and (claimed_by is null or claimed_until <= ?)",
+                    [worker, iso(until), message_id, *ids, iso(now)]).rowcount
+                if won != len(ids):
+                    raise _Lost  # some rows went to another worker: take none
+        except _Lost:
+            return False
+        return True
+
+    def claim_holders(self, now: datetime) -> list[str]:
+        return [r[0] for r in self.db.execute("select distinct claimed_by from outbox where claimed_by is not null "
+                                              "and claimed_until > ? and delivered_at is null", [iso(now)])]
+
+    def release_claims(self, holders: list[str]) -> None:
+        """Void the claims of workers that are gone, so their rows are retried at once."""
+        for holder in holders:
+            self.db.execute("update outbox set claimed_by = null, claimed_until = null where claimed_by = ? "
+                            "and delivered_at is null", [holder])
+
+    def undelivered(self, account: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("and account = ?", [account]) if account else ("", [])
+        return list(self.db.query(f"select * from outbox where delivered_at is null {where} order by created_at, id",
+                                  args))
 
     def mark_delivered(self, ids: list[str], now: datetime) -> None:
-        with self.db.atomic():
-            for message_id in ids:
-                self.db.execute("update outbox set delivered_at = ?, attempts = attempts + 1, last_error = null "
-                                "where id = ?", [iso(now), message_id])
+        with self.transaction():
+            for row_id in ids:
+                self.db.execute("update outbox set delivered_at = ?, attempts = attempts + 1, last_error = null, "
+                                "claimed_by = null, claimed_until = null where id = ?", [iso(now), row_id])
 
     def mark_failed(self, ids: list[str], error: str, retry_at: datetime | None, parked: datetime | None) -> None:
-        with self.db.atomic():
-            for message_id in ids:
+        with self.transaction():
+            for row_id in ids:
                 self.db.execute("update outbox set attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-                                "parked_at = ? where id = ?", [error, iso(retry_at), iso(parked), message_id])
+                                "parked_at = ?, claimed_by = null, claimed_until = null where id = ?",
+                                [error, iso(retry_at), iso(parked), row_id])
 
     def silences(self, now: datetime) -> list[dict[str, Any]]:
-        return self.rows("select * from silences where until > ? order by id", [iso(now)])
+        return self._rows("select * from silences where until > ? order by id", [iso(now)])
 
     def add_silence(self, rule: str | None, sku: int | None, account: str | None, until: datetime, reason: str,
                     now: datetime) -> int:
         return self.db["silences"].insert({"rule": rule, "sku": sku, "account": account, "until": iso(until),
                                            "reason": reason, "created_at": iso(now)}).last_pk
+
+    def end_silence(self, silence_id: int, now: datetime) -> bool:
+        """End a silence now; False when there is no such silence."""
+        return self.db.execute("update silences set until = ? where id = ?", [iso(now), silence_id]).rowcount == 1
+
+    def suppressed(self) -> list[dict[str, Any]]:
+        """The log of notifications held back by a silence or an acknowledgement, oldest first."""
+        return self._rows("select * from suppressed order by id")
 
     def log_suppressed(self, now: datetime, account: str, fingerprint: str, rule: str, event: str, reason: str) -> None:
         self.db["suppressed"].insert({"at": iso(now), "account": account, "fingerprint": fingerprint, "rule": rule,

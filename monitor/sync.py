@@ -129,7 +129,7 @@ def _explain(exc: OzonError, store: Store, account: str) -> str:
     """Name the roles the key has when a role is missing: the seller must add one in the cabinet."""
     if not isinstance(exc, AccessDenied):
         return str(exc)
-    roles = store.value("select roles from account_info where account = ?", [account])
+    roles = store.account_info(account).get("roles")
     names = ", ".join(r["name"] for r in json.loads(roles)) if roles else "unknown"
     return (f"{exc.method}: the API key has no role that allows this method (its roles: {names}); in the seller "
             f"cabinet (Settings -> Seller API) give the key a role that includes {exc.method}. "
@@ -181,7 +181,7 @@ def pull_seller_info(p: Pull) -> int:
 
 def _save_postings(p: Pull, scheme: str, pages: Iterable[list[m.Posting]]) -> int:
     for page in pages:
-        p.save("postings", [posting_row(p.account, scheme, posting, p.now) for posting in page], "posting_number")
+        p.save("postings", [posting_row(p.account, scheme, posting, p.now) for posting in page], ("account", "posting_number"))
     return p.saved
 
 
@@ -214,7 +214,7 @@ def pull_returns(p: Pull) -> int:
             "type": r.type, "schema": r.schema_, "return_date": iso(r.logistic.return_date),
             "status": r.visual.status.sys_name, "status_name": r.visual.status.display_name,
             "status_changed_at": iso(r.visual.change_moment), "synced_at": iso(p.now),
-        } for r in page], "id")
+        } for r in page], ("account", "id"))
     return p.saved
 
 
@@ -250,8 +250,7 @@ def pull_fbs_stocks(p: Pull) -> int:
 
 
 def pull_fbo_stocks(p: Pull) -> int | None:
-    skus = [r["sku"] for r in p.store.rows("select sku from products where account = ? and archived = 0 "
-                                           "and sku is not null", [p.account])]
+    skus = p.store.active_skus(p.account)
     if not skus:
         return None  # the catalogue has not been synced yet
     return p.save("fbo_stocks", [{
@@ -298,7 +297,7 @@ def pull_fbs_index(p: Pull) -> int:
             "posting_number": e.posting_number, "error_type": e.posting_error_type, "account": p.account,
             "error_at": iso(e.error_at), "idx": e.index, "charge_percent": e.charge_percent,
             "charge_price": e.charge_price, "product_price": e.product_price, "delivery_schema": e.delivery_schema,
-        } for e in page], ("posting_number", "error_type"))
+        } for e in page], ("account", "posting_number", "error_type"))
     return p.saved
 
 
@@ -306,7 +305,7 @@ def pull_finance(p: Pull) -> int:
     days = FINANCE_REPULL_DAYS if p.cursor.synced_until else min(FINANCE_BACKFILL_DAYS, p.cfg.history_days)
     for offset in range(days, -1, -1):
         day = p.today - timedelta(days=offset)
-        p.save("accruals", [_accrual_row(p, a) for a in api.accruals_for_day(p.client, day)], "accrual_id")
+        p.save("accruals", [_accrual_row(p, a) for a in api.accruals_for_day(p.client, day)], ("account", "accrual_id"))
         b = api.balance(p.client, day, day)
         p.save("balances", [{
             "account": p.account, "day": day.isoformat(), "opening": b.total.opening_balance.value,
@@ -358,7 +357,7 @@ def pull_analytics(p: Pull) -> int | None:
                "to": (p.today - timedelta(days=1)).isoformat(), "offset": 0}
     if job is None:
         return None
-    subscription = p.store.value("select subscription from account_info where account = ?", [p.account])
+    subscription = p.store.account_info(p.account).get("subscription")
     metrics = ANALYTICS_METRICS if subscription in PREMIUM_ANALYTICS else api.BASIC_METRICS
     rows = api.analytics_page(p.client, date.fromisoformat(job["from"]), date.fromisoformat(job["to"]),
                               ["sku", "day"], metrics, job["offset"])

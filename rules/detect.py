@@ -2,10 +2,12 @@
 point is judged only on the points before it, as the monitor would have judged it live."""
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -74,3 +76,33 @@ def level_rises(times: Sequence[datetime], values: Sequence[float], step: timede
 
 DETECTORS = {"sales_drop": count_drops, "traffic_drop": count_drops, "returns_spike": count_spikes,
              "finance_anomaly": level_rises}
+
+
+def read_series(path: Path) -> tuple[list[datetime], list[float], timedelta]:
+    """Read `timestamp,value` rows (ISO-8601, a header line allowed) at a regular step; raise
+    ValueError naming the file and line of the first problem."""
+    times: list[datetime] = []
+    values: list[float] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
+    for number, row in enumerate(csv.reader(lines), start=1):
+        if not row or (number == 1 and row[0].strip().lower() == "timestamp"):
+            continue
+        try:
+            moment, value = datetime.fromisoformat(row[0].strip()), float(row[1])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}:{number}: expected 'timestamp,value' with an ISO-8601 timestamp and a "
+                             f"number, got {','.join(row)[:80]!r}") from None
+        times.append(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+        values.append(value)
+    if len(times) < 3:
+        raise ValueError(f"{path}: needs at least 3 points")
+    steps = [b - a for a, b in zip(times, times[1:])]
+    step = sorted(steps)[len(steps) // 2]
+    for index, gap in enumerate(steps):
+        if gap != step:
+            raise ValueError(f"{path}: the series must have a regular step ({step}); the gap after point "
+                             f"{index + 1} ({times[index].isoformat()}) is {gap}")
+    return times, values, step

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from monitor import alerts
+from monitor import alerts, outbox
 from monitor.channels import DeliveryError, FileChannel
 from monitor.config import AlertsSection, FileChannel as FileConfig, MonitorSection, RuleAlerting
+from monitor.message import Message
 from monitor.store import Store
 from monitor.support import render
 from rules import Finding
@@ -40,7 +41,7 @@ class Recorder:
     def __init__(self, name: str = "rec", fail: DeliveryError | None = None) -> None:
         self.name, self.fail, self.sent = name, fail, []
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         if self.fail:
             raise self.fail
         self.sent.append(message)
@@ -57,7 +58,13 @@ def cycle(store: Store, findings: list[Finding], now: datetime, cfg: AlertsSecti
     events = alerts.reconcile(store, "shop", ran if ran is not None else {"sales_drop", "stock_out"}, findings,
                               rendered, channels or [FileConfig(type="file", name="rec")], cfg or AlertsSection(),
                               MONITOR, now)
-    return [e["event"] for e in events]
+    return [e.event for e in events]
+
+
+def deliver(store: Store, channels: dict[str, Any], now: datetime) -> tuple[int, int]:
+    """(messages delivered, failures) of one delivery step."""
+    done = outbox.deliver(store, channels, "ru", now, 24)
+    return done.delivered, done.failed
 
 
 def test_an_alert_is_sent_when_it_starts_and_not_again_while_it_stays_the_same(store: Store) -> None:
@@ -99,7 +106,7 @@ def test_silence_and_ack_suppress_and_the_log_says_why(store: Store) -> None:
     assert cycle(store, three, NOW) == ["firing"]
     store.save_alert({"fingerprint": finding().fingerprint, "acked_at": NOW.isoformat()})
     assert cycle(store, three, NOW + timedelta(hours=25)) == []  # all three repeats are suppressed
-    log = [(r["rule"], r["event"], r["reason"]) for r in store.rows("select * from suppressed order by id")]
+    log = [(r["rule"], r["event"], r["reason"]) for r in store.suppressed()]
     assert log[:2] == [("stock_out", "firing", "silence #1 until 2026-11-21T09:00:00+00:00: supply on its way"),
                        ("sales_drop", "firing", "silence #2 until 2026-11-20T09:00:00+00:00: SKU being replaced")]
     assert ("sales_drop", "repeat", "acknowledged") in log and len(log) == 5
@@ -125,48 +132,48 @@ def test_quiet_hours_hold_non_critical_digests_until_morning(store: Store, mosco
         assert not_before == now
     else:
         assert not_before.astimezone(MONITOR.tz).hour == held_until_hour and not_before > now
-        assert alerts.deliver(store, {"rec": Recorder()}, "ru", now, 24) == (0, 0)
+        assert deliver(store, {"rec": Recorder()}, now) == (0, 0)
 
 
 def test_group_wait_lets_the_next_cycles_warnings_join_the_digest(store: Store) -> None:
     cfg = AlertsSection(group_wait_minutes=15)
     cycle(store, [finding()], NOW, cfg)
     channel = Recorder()
-    assert alerts.deliver(store, {"rec": channel}, "ru", NOW + timedelta(minutes=10), 24) == (0, 0)
+    assert deliver(store, {"rec": channel}, NOW + timedelta(minutes=10)) == (0, 0)
     cycle(store, [finding(), finding(entity="second")], NOW + timedelta(minutes=10), cfg)
     cycle(store, [finding(), finding(entity="second"), finding("stock_out", "critical", "sku:5:fbs", [5])],
           NOW + timedelta(minutes=20), cfg)  # a critical alert is not held
-    assert alerts.deliver(store, {"rec": channel}, "ru", NOW + timedelta(minutes=20), 24) == (1, 0)
-    assert [e["entity"] for e in channel.sent[0]["events"]] == ["account", "second", "sku:5:fbs"]
+    assert deliver(store, {"rec": channel}, NOW + timedelta(minutes=20)) == (1, 0)
+    assert [e.fingerprint for e in channel.sent[0].events] == [
+        finding().fingerprint, finding(entity="second").fingerprint, finding("stock_out", "critical", "sku:5:fbs").fingerprint]
 
 
 def test_a_backlog_goes_out_as_one_message_with_a_stable_id(store: Store) -> None:
     for minutes in (0, 10, 20):
         cycle(store, [finding(entity=f"e{m}") for m in range(0, minutes + 1, 10)], NOW + timedelta(minutes=minutes))
     first, second = Recorder(), Recorder()
-    assert alerts.deliver(store, {"rec": first}, "ru", NOW + timedelta(hours=1), 24) == (1, 0)
-    assert len(first.sent) == 1 and len(first.sent[0]["events"]) == 3
-    rows = store.rows("select id from outbox order by created_at")
-    assert alerts.merge(store.rows("select * from outbox order by created_at, id"), "ru")["id"] == first.sent[0]["id"]
-    assert alerts.deliver(store, {"rec": second}, "ru", NOW + timedelta(hours=2), 24) == (0, 0)  # nothing resent
-    assert len(rows) == 3
+    assert deliver(store, {"rec": first}, NOW + timedelta(hours=1)) == (1, 0)
+    assert len(first.sent) == 1 and len(first.sent[0].events) == 3
+    rows = store.undelivered()
+    assert rows == [] and len(first.sent[0].parts) == 3
+    assert deliver(store, {"rec": second}, NOW + timedelta(hours=2)) == (0, 0)  # nothing resent
 
 
 def test_failures_back_off_then_park_and_permanent_errors_park_at_once(store: Store) -> None:
     cycle(store, [finding()], NOW)
     flaky = Recorder(fail=DeliveryError("SMTP down"))
-    assert alerts.deliver(store, {"rec": flaky}, "ru", NOW, 24) == (0, 1)
+    assert deliver(store, {"rec": flaky}, NOW) == (0, 1)
     row = store.undelivered()[0]
     assert row["next_attempt_at"] > NOW.isoformat() and row["parked_at"] is None
-    assert alerts.deliver(store, {"rec": flaky}, "ru", NOW + timedelta(seconds=30), 24) == (0, 0)  # not yet due
+    assert deliver(store, {"rec": flaky}, NOW + timedelta(seconds=30)) == (0, 0)  # not yet due
     moment = NOW
     while store.undelivered()[0]["parked_at"] is None:
         moment = datetime.fromisoformat(store.undelivered()[0]["next_attempt_at"])
-        alerts.deliver(store, {"rec": flaky}, "ru", moment, 24)
+        deliver(store, {"rec": flaky}, moment)
     assert timedelta(hours=23) <= moment - NOW <= timedelta(hours=24)
     cycle(store, [finding(entity="other")], NOW)
     broken = Recorder(fail=DeliveryError("HTTP 404", permanent=True))
-    alerts.deliver(store, {"rec": broken}, "ru", NOW, 24)
+    deliver(store, {"rec": broken}, NOW)
     assert all(r["parked_at"] for r in store.undelivered())
 
 
@@ -178,9 +185,9 @@ def test_a_crash_between_state_change_and_delivery_loses_nothing_and_sends_once(
     channel = FileChannel(FileConfig(type="file", name="rec", directory=tmp_path / "out"))
     restarted = Store(path)
     assert cycle(restarted, [finding()], NOW + timedelta(minutes=10)) == []  # the alert is already known
-    assert alerts.deliver(restarted, {"rec": channel}, "ru", NOW + timedelta(minutes=10), 24) == (1, 0)
+    assert deliver(restarted, {"rec": channel}, NOW + timedelta(minutes=10)) == (1, 0)
     # A crash after sending but before bookkeeping: the same message again is dropped by its id.
     restarted.db.execute("update outbox set delivered_at = null")
-    assert alerts.deliver(restarted, {"rec": channel}, "ru", NOW + timedelta(minutes=20), 24) == (1, 0)
+    assert deliver(restarted, {"rec": channel}, NOW + timedelta(minutes=20)) == (1, 0)
     lines = (tmp_path / "out" / "notifications.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["events"][0]["event"] == "firing"

@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,20 +24,25 @@ from aiosmtpd.smtp import AuthResult
 from monitor.channels import DeliveryError, EmailChannel, WebhookChannel, telegram_chunks
 from monitor.config import EmailChannel as EmailConfig
 from monitor.config import WebhookChannel as WebhookConfig
+from monitor.message import Event, Message, Series
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
 
-def message(events: int = 1, long: bool = False) -> dict:
-    return {"id": "msg-1", "account": "shop", "created_at": "2026-11-18T09:00:00+00:00", "language": "ru", "parts": [],
-            "events": [{
-                "event": "firing", "status": "firing", "rule": "shipment_deadline", "severity": "critical",
-                "fingerprint": f"fp{i}", "account": "shop", "client_id": 123456, "title": f"Просрочена отгрузка {i}",
-                "explanation": "12 отправлений не переданы в доставку" + (" <и т.д.>" * 900 if long else ""),
-                "support_request": "Seller ID (Client-Id): 123456\nПросьба: организовать забор",
-                "started_at": "2026-11-18T08:00:00+00:00", "created_at": "2026-11-18T09:00:00+00:00",
-                "evidence": {"postings": 2}, "topic": "logistics", "affected_postings": ["1-1-1", "2-1-1"],
-                "affected_skus": [5]} for i in range(events)]}
+def event(i: int = 0, long: bool = False, **changes) -> Event:
+    base = Event(event="firing", rule="shipment_deadline", severity="critical", fingerprint=f"fp{i}", account="shop",
+                 client_id=123456, title=f"Просрочена отгрузка {i}",
+                 explanation="12 отправлений не переданы в доставку" + (" <и т.д.>" * 900 if long else ""),
+                 support_request="Seller ID (Client-Id): 123456\nПросьба: организовать забор",
+                 started_at="2026-11-18T08:00:00+00:00", notified_at="2026-11-18T09:00:00+00:00",
+                 support_topic="logistics", evidence={"postings": 2}, affected_postings=("1-1-1", "2-1-1"),
+                 affected_skus=(5,))
+    return replace(base, **changes)
+
+
+def message(events: int = 1, long: bool = False, **changes) -> Message:
+    return Message(id="msg-1", account="shop", client_id=123456, created_at="2026-11-18T09:00:00+00:00",
+                   language="ru", events=tuple(event(i, long, **changes) for i in range(events)))
 
 
 class Mailbox:
@@ -74,7 +80,7 @@ def test_email_arrives_as_text_and_html_with_the_request_and_a_csv(smtp, tmp_pat
     EmailChannel(email_config(controller, tmp_path)).send(message(events=2))
     [(recipients, mail)] = box.messages
     assert recipients == ["owner@shop.example", "ops@shop.example"]
-    assert mail["Subject"] == "ozon-monitor: 2 уведомл. по магазину «shop»" and "msg-1" in mail["Message-ID"]
+    assert mail["Subject"] == "ozon-monitor, магазин «shop»: 2 уведомления" and "msg-1" in mail["Message-ID"]
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     assert "Seller ID (Client-Id): 123456" in text and "Обращение в поддержку Ozon" in text
@@ -86,10 +92,9 @@ def test_email_arrives_as_text_and_html_with_the_request_and_a_csv(smtp, tmp_pat
 
 def test_email_attaches_a_chart_of_the_anomaly(smtp, tmp_path: Path) -> None:
     controller, box = smtp
-    sales = message()
-    sales["events"][0].update(rule="sales_drop", evidence={"series": {
-        "start": "2026-11-16T09:00:00+00:00", "step_minutes": 60, "observed": [5] * 40 + [0] * 8,
-        "expected": [5.5] * 48, "low": [3] * 48, "high": [8] * 48}}, started_at="2026-11-18T01:00:00+00:00")
+    sales = message(rule="sales_drop", started_at="2026-11-18T01:00:00+00:00", series=Series(
+        start="2026-11-16T09:00:00+00:00", step_minutes=60, observed=(5,) * 40 + (0,) * 8, expected=(5.5,) * 48,
+        low=(3,) * 48, high=(8,) * 48))
     EmailChannel(email_config(controller, tmp_path)).send(sales)
     [(_, mail)] = box.messages
     charts = [a for a in mail.iter_attachments() if a.get_content_type() == "image/png"]

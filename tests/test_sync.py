@@ -37,10 +37,10 @@ def test_first_run_stores_every_source(settings: Settings) -> None:
     assert report.errors == {}
     empty = [t for t in TABLES if store.count(t, "shop") == 0]
     assert empty == []
-    info = store.rows("select * from account_info")[0]
+    info = store.account_info("shop")
     assert info["subscription"] == "PREMIUM_LITE" and info["key_expires_at"] > NOW.isoformat()
     assert info["fbs_error_index"] is not None
-    thresholds = {r["rating"]: r for r in store.rows("select * from rating_thresholds")}
+    thresholds = {r["rating"]: r for r in store.db.query("select * from rating_thresholds")}
     assert thresholds["rating_on_time"]["danger"] == 90.0  # read from Ozon's answer, not hard-coded
 
 
@@ -54,8 +54,10 @@ def test_second_run_fetches_only_what_changed(settings: Settings, simulator: Sim
     fbs_filter = next(body for method, body in fresh if method == api.FBS_LIST)["filter"]
     assert fbs_filter["last_changed_status_date"]["from"].startswith(
         (NOW - timedelta(minutes=settings.monitor.overlap_minutes)).strftime("%Y-%m-%dT%H:%M"))
-    numbers = [r["posting_number"] for r in store.rows("select posting_number from postings")]
-    assert len(numbers) == len(set(numbers))
+    later = NOW + timedelta(minutes=10)
+    served = {o.posting_number for o in simulator.simulator.world.orders(NOW - timedelta(days=35), later, later)}
+    stored = [r["posting_number"] for r in store.db.query("select posting_number from postings")]
+    assert len(stored) == len(served) and set(stored) == served  # the overlap re-read added no second row
 
 
 def test_analytics_is_one_call_a_cycle_at_most_and_resumes_sku_pages(settings: Settings,
@@ -79,7 +81,7 @@ def test_premium_plus_accounts_get_traffic_metrics(tmp_path: Path, write_config:
         _, store = sync(settings, NOW + timedelta(minutes=2))
         metrics = server.simulator.calls(api.ANALYTICS_DATA)[-1]["metrics"]
     assert "hits_view" in metrics and "conv_tocart" in metrics and len(metrics) <= 14
-    assert store.value("select count(*) from analytics_sku_daily where hits_view > 0", []) > 0
+    assert store.db.execute("select count(*) from analytics_sku_daily where hits_view > 0").fetchone()[0] > 0
 
 
 def test_a_missing_role_switches_one_source_off_and_says_which(settings: Settings,
@@ -110,7 +112,7 @@ def test_malformed_json_fails_one_source_and_the_next_run_recovers(settings: Set
     assert "not valid JSON" in report.errors["fbo"] and "fbs" in report.fetched
     again, store = sync(settings, NOW + timedelta(minutes=5))
     assert "fbo" in again.fetched and again.fetched["fbo"] > 100  # the whole history, as it never synced
-    assert store.value("select count(*) from postings where scheme = 'fbo'", []) > 100
+    assert store.db.execute("select count(*) from postings where scheme = 'fbo'").fetchone()[0] > 100
 
 
 def test_unknown_extra_fields_are_ignored(settings: Settings, simulator: SimulatorServer) -> None:

@@ -1,0 +1,79 @@
+"""What goes out: an `Event` is one alert's state change, a `Message` is what one channel
+receives for one shop at once (one or more events). Both are plain frozen data; the outbox
+stores them as JSON and the channels read their attributes."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+EventKind = Literal["firing", "escalated", "repeat", "resolved"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """Counts per step around an anomaly, with the usual level and band: what a chart shows."""
+
+    start: str  # ISO-8601 UTC of the first step
+    step_minutes: int
+    observed: tuple[float, ...]
+    expected: tuple[float, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One alert's state change, with its texts in the seller's language."""
+
+    event: EventKind
+    rule: str
+    severity: str
+    fingerprint: str
+    account: str
+    client_id: int
+    title: str
+    explanation: str
+    started_at: str  # when the problem started, as far as the data shows (ISO-8601 UTC)
+    notified_at: str  # when this change was decided
+    support_topic: str | None
+    support_request: str | None
+    evidence: dict[str, Any]  # the rule's numbers, as JSON
+    affected_postings: tuple[str, ...] = ()
+    affected_skus: tuple[int, ...] = ()
+    ended_at: str | None = None  # resolved: when the problem was last seen
+    series: Series | None = None  # for a chart, where the rule has one
+
+    @property
+    def status(self) -> str:
+        return "resolved" if self.event == "resolved" else "firing"
+
+    @property
+    def is_open(self) -> bool:
+        return self.event != "resolved"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        series = values.get("series")
+        values.update(affected_postings=tuple(values.get("affected_postings", ())),
+                      affected_skus=tuple(values.get("affected_skus", ())),
+                      series=Series(**{k: tuple(v) if isinstance(v, list) else v for k, v in series.items()})
+                      if series else None)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one channel receives for one shop: its id is the same on every retry."""
+
+    id: str
+    account: str
+    client_id: int
+    created_at: str
+    language: str
+    events: tuple[Event, ...]
+    parts: tuple[str, ...] = field(default=())  # the outbox rows it carries

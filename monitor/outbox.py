@@ -1,0 +1,149 @@
+"""The outbox: what must be said waits here until a channel has taken it.
+
+Alert changes are enqueued in the same transaction as the alert state (see `alerts`), one row
+per channel and shop. One delivery step, run after the accounts' cycles (`check`) or as its own
+job (the daemon), sends what is due: the rows of one channel and one shop become one message
+(a backlog is merged rather than flooding the receiver). A worker claims the rows before it
+sends them, so two workers never send the same row; the claim of a process that died is void,
+and the retry carries the same message id, so a receiver can drop a repeat. A failure is
+retried with exponential backoff (honouring the channel's retry-after) until
+`delivery_retry_hours` after the oldest row, then parked; a permanent failure is parked at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.channels import Channel, DeliveryError
+from monitor.config import AlertsSection, ChannelBase
+from monitor.message import Event, Message
+from monitor.store import Store, parse
+
+log = logging.getLogger(__name__)
+SEVERITY_RANK = {"warning": 1, "critical": 2}
+MAX_BACKOFF = timedelta(hours=1)
+CLAIM_TTL = timedelta(minutes=15)  # longer than any channel's send; a claim older than this is void
+
+
+def enqueue(store: Store, account: str, events: list[Event], channels: list[ChannelBase], cfg: AlertsSection,
+            tz: ZoneInfo, now: datetime) -> None:
+    """One row per channel with the events that channel wants; critical news goes at once, the
+    rest waits `group_wait_minutes` and for the end of quiet hours. Call inside the transaction
+    that changed the alert state."""
+    for channel in channels:
+        picked = [e for e in events if SEVERITY_RANK[e.severity] >= SEVERITY_RANK[channel.min_severity]
+                  and (e.is_open or channel.notify_resolved)]
+        if not picked:
+            continue
+        urgent = any(e.severity == "critical" and e.is_open for e in picked)
+        not_before = now if urgent else quiet_hours_end(cfg.quiet_hours, tz,
+                                                         now + timedelta(minutes=cfg.group_wait_minutes))
+        store.enqueue(uuid.uuid4().hex[:20], channel.name, account, [e.to_json() for e in picked], now, not_before)
+
+
+def quiet_hours_end(quiet: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """`now` outside quiet hours ("22:00-08:00" in the seller's timezone), else when they end."""
+    if not quiet:
+        return now
+    start, end = (time.fromisoformat(part) for part in quiet.split("-"))
+    local = now.astimezone(tz)
+    inside = (start <= local.time() < end) if start < end else (local.time() >= start or local.time() < end)
+    if not inside:
+        return now
+    ends = datetime.combine(local.date(), end, tz)
+    return ends if ends > local else ends + timedelta(days=1)
+
+
+@dataclass
+class Delivery:
+    """What one delivery step did: messages sent, failures, and what was sent."""
+
+    delivered: int = 0
+    failed: int = 0
+    sent: tuple[Message, ...] = ()
+
+
+def worker_id() -> str:
+    """Who holds a claim: this host and process, so a claim of a dead process can be voided."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim_is_alive(claimed_by: str) -> bool:
+    """False when the claim belongs to a process of this host that no longer exists."""
+    host, _, rest = claimed_by.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another host's claim: only its TTL can end it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: datetime, retry_hours: float,
+            worker: str | None = None) -> Delivery:
+    """Send what is due, one message per channel and shop. A failing channel never stops the
+    others."""
+    worker = worker or worker_id()
+    store.release_claims([c for c in store.claim_holders(now) if not claim_is_alive(c)])
+    result = Delivery()
+    sent: list[Message] = []
+    for channel_name, account in store.due_groups(now):
+        rows = store.claimable(channel_name, account, now)
+        if not rows:
+            continue
+        ids = [r["id"] for r in rows]
+        message_id = rows[0]["message_id"] or _message_id(ids)
+        if not store.claim(ids, message_id, worker, now, now + CLAIM_TTL):
+            continue  # another worker took them first
+        channel = channels.get(channel_name)
+        if channel is None:
+            store.mark_failed(ids, f"channel {channel_name!r} is no longer in the config", None, now)
+            result.failed += 1
+            continue
+        message = merge(rows, message_id, language)
+        try:
+            channel.send(message)
+        except DeliveryError as exc:
+            oldest = min(parse(r["created_at"]) for r in rows)  # type: ignore[type-var]
+            attempts = max(r["attempts"] for r in rows)
+            backoff = timedelta(seconds=exc.retry_after) if exc.retry_after else \
+                min(timedelta(minutes=2 ** attempts), MAX_BACKOFF)
+            give_up = exc.permanent or now + backoff - oldest > timedelta(hours=retry_hours)
+            log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, account,
+                        message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
+            store.mark_failed(ids, str(exc), None if give_up else now + backoff, now if give_up else None)
+            result.failed += 1
+        else:
+            store.mark_delivered(ids, now)
+            result.delivered += 1
+            sent.append(message)
+    result.sent = tuple(sent)
+    return result
+
+
+def _message_id(row_ids: list[str]) -> str:
+    return row_ids[0] if len(row_ids) == 1 else hashlib.sha256("|".join(row_ids).encode()).hexdigest()[:20]
+
+
+def merge(rows: list[dict[str, Any]], message_id: str, language: str) -> Message:
+    """One message from one or more outbox rows of one channel and one shop."""
+    accounts = {r["account"] for r in rows}
+    if len(accounts) != 1:
+        raise ValueError(f"one message is for one shop, got rows of {sorted(accounts)}")
+    events = tuple(Event.from_json(e) for r in rows for e in json.loads(r["payload"])["events"])
+    return Message(id=message_id, account=rows[0]["account"], client_id=events[0].client_id,
+                   created_at=rows[-1]["created_at"], language=language, events=events,
+                   parts=tuple(r["id"] for r in rows))

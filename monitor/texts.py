@@ -1,0 +1,114 @@
+"""Every seller-facing word outside the per-rule texts, one table per language, and counting
+nouns with the right plural form ("1 заказ", "2 заказа", "5 заказов", "21 заказ")."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Russian: the CLDR forms one / few / many (a fraction takes the "few" form: "1,5 дня").
+# English: singular / plural.
+NOUNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "order": {"ru": ("заказ", "заказа", "заказов"), "en": ("order", "orders")},
+    "posting": {"ru": ("отправление", "отправления", "отправлений"), "en": ("posting", "postings")},
+    "return": {"ru": ("возврат", "возврата", "возвратов"), "en": ("return", "returns")},
+    "day": {"ru": ("день", "дня", "дней"), "en": ("day", "days")},
+    "hour": {"ru": ("час", "часа", "часов"), "en": ("hour", "hours")},
+    "minute": {"ru": ("минута", "минуты", "минут"), "en": ("minute", "minutes")},
+    "week": {"ru": ("неделя", "недели", "недель"), "en": ("week", "weeks")},
+    "notification": {"ru": ("уведомление", "уведомления", "уведомлений"), "en": ("notification", "notifications")},
+    "product": {"ru": ("товар", "товара", "товаров"), "en": ("product", "products")},
+    "view": {"ru": ("показ", "показа", "показов"), "en": ("view", "views")},
+    "message": {"ru": ("сообщение", "сообщения", "сообщений"), "en": ("message", "messages")},
+    "record": {"ru": ("запись", "записи", "записей"), "en": ("record", "records")},
+    "alert": {"ru": ("открытая проблема", "открытые проблемы", "открытых проблем"), "en": ("open alert", "open alerts")},
+}
+
+
+def plural_form(number: float, forms: tuple[str, ...]) -> str:
+    """The form of a noun that goes with `number`: three Russian forms or two English ones."""
+    if len(forms) == 2:
+        return forms[0] if number == 1 else forms[1]
+    if number != int(number):
+        return forms[1]
+    n = abs(int(number))
+    if n % 10 == 1 and n % 100 != 11:
+        return forms[0]
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return forms[1]
+    return forms[2]
+
+
+def number(value: float, language: str, digits: int = 1) -> str:
+    """A number as the seller writes it: "1 234,5" in Russian, "1,234.5" in English."""
+    text = f"{value:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:,.0f}"
+    return text.replace(",", "\u00a0").replace(".", ",") if language == "ru" else text
+
+
+def count(value: float, noun: str, language: str, digits: int = 1) -> str:
+    """"5 заказов", "1 order", "2,5 дня"."""
+    return f"{number(value, language, digits)} {plural_form(round(value, digits), NOUNS[noun][language])}"
+
+
+def duration(span: timedelta, language: str) -> str:
+    """A span in whole days, hours or minutes, whichever reads best: "5 ч" is not written."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    if minutes < 60:
+        return count(minutes, "minute", language, 0)
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        text = count(hours, "hour", language, 0)
+        return text if rest < 5 or hours >= 10 else f"{text} {count(rest, 'minute', language, 0)}"
+    return count(round(minutes / 1440, 1), "day", language)
+
+
+def when(moment: datetime, language: str, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return local.strftime("%d.%m.%Y %H:%M") if language == "ru" else local.strftime("%Y-%m-%d %H:%M")
+
+
+WORDS: dict[str, dict[str, str]] = {
+    "ru": {
+        "firing": "Новая проблема", "escalated": "Стало хуже", "repeat": "Всё ещё не решено", "resolved": "Решено",
+        "critical": "СРОЧНО", "warning": "ВНИМАНИЕ",
+        "request": "Обращение в поддержку Ozon (скопируйте в чат кабинета продавца)",
+        "digest": "ozon-monitor, магазин «{account}»: {count}",
+        "ended": "Закончилось {end}, длилось {duration}.",
+        "chart_observed": "заказы в час", "chart_usual": "обычно (среднее и разброс прошлых недель)",
+        "chart_start": "начало",
+        "csv_header": "отпечаток,правило,номер отправления,SKU",
+        "test_title": "Тестовое уведомление ozon-monitor",
+        "test_text": "Если вы читаете это, канал настроен верно.",
+    },
+    "en": {
+        "firing": "New problem", "escalated": "Got worse", "repeat": "Still open", "resolved": "Resolved",
+        "critical": "URGENT", "warning": "WARNING",
+        "request": "Request to Ozon seller support (paste into the seller cabinet chat)",
+        "digest": "ozon-monitor, shop \"{account}\": {count}",
+        "ended": "Ended {end}, lasted {duration}.",
+        "chart_observed": "orders per hour", "chart_usual": "usual (mean and range of past weeks)",
+        "chart_start": "start",
+        "csv_header": "fingerprint,rule,posting_number,sku",
+        "test_title": "ozon-monitor test notification",
+        "test_text": "If you can read this, the channel works.",
+    },
+}
+
+# What the CLI prints after `check` and in the demo.
+SUMMARY: dict[str, dict[str, str]] = {
+    "ru": {
+        "shop": "магазин", "synced": "загружено", "nothing_new": "ничего нового",
+        "interrupted": "цикл прерван остановкой; продолжится при следующем запуске",
+        "no_problems": "проблем не найдено", "new": "новая", "still_open": "не решена, уже сообщали",
+        "request": "обращение в поддержку", "resolved": "РЕШЕНО",
+        "delivered": "отправлено: {count}",
+        "failed": "! не удалось отправить: {count}; подробности — `ozon-monitor status`",
+    },
+    "en": {
+        "shop": "shop", "synced": "synced", "nothing_new": "nothing new",
+        "interrupted": "cycle interrupted by a stop; the next start picks it up",
+        "no_problems": "no problems found", "new": "new", "still_open": "still open, already reported",
+        "request": "support request", "resolved": "RESOLVED",
+        "delivered": "sent: {count}",
+        "failed": "! could not send {count}; see `ozon-monitor status`",
+    },
+}
