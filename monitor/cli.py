@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run"
                         else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # one line per HTTP request is noise in a service's log
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except ConfigError as exc:

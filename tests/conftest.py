@@ -8,6 +8,7 @@ import pytest
 
 from monitor.config import Settings, load_config
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
+from tests.receiver import Receiver, serve
 
 # A Wednesday, 15:00 in Moscow: daytime, so a sales stop is visible within hours.
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
@@ -60,3 +61,13 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def settings(simulator: SimulatorServer, write_config: Callable[..., Path]) -> Settings:
     return load_config(write_config(base_url=simulator.base_url))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a loopback port; set its knobs (refuse_first, hold_first, secret)
+    before the first request."""
+    box = Receiver()
+    server = serve(box)
+    yield box
+    server.shutdown()

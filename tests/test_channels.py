@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import base64
 import email
-import hashlib
-import hmac
 import json
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from email import policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -25,6 +22,7 @@ from monitor.channels import DeliveryError, EmailChannel, WebhookChannel, telegr
 from monitor.config import EmailChannel as EmailConfig
 from monitor.config import WebhookChannel as WebhookConfig
 from monitor.message import Event, Message, Series
+from tests.receiver import Receiver
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
@@ -126,57 +124,29 @@ def test_smtp_down_is_a_retryable_failure(tmp_path: Path) -> None:
     assert not error.value.permanent
 
 
-class Receiver(BaseHTTPRequestHandler):
-    """Verifies the Standard Webhooks signature independently and keeps each id once."""
-
-    seen: dict[str, dict] = {}
-    rejected = 0
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        key = base64.b64decode(SECRET.removeprefix("whsec_"))
-        signed = f"{self.headers['webhook-id']}.{self.headers['webhook-timestamp']}.".encode() + body
-        expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, self.headers["webhook-signature"]):
-            Receiver.rejected += 1
-            self.send_response(401)
-        else:
-            Receiver.seen.setdefault(self.headers["webhook-id"], json.loads(body))
-            self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    Receiver.seen, Receiver.rejected = {}, 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-
-
-def test_webhook_is_signed_versioned_and_deduplicated_by_id(receiver: str, tmp_path: Path) -> None:
+def test_webhook_is_signed_versioned_and_deduplicated_by_id(receiver: Receiver, tmp_path: Path) -> None:
+    receiver.secret = SECRET
     (tmp_path / "secret").write_text(SECRET)
-    channel = WebhookChannel(WebhookConfig(type="webhook", name="hook", url=receiver, secret_file=tmp_path / "secret"))
+    channel = WebhookChannel(WebhookConfig(type="webhook", name="hook", url=receiver.url,
+                                           secret_file=tmp_path / "secret"))
     channel.send(message())
     channel.send(message())  # a resend after a crash carries the same id
-    assert Receiver.rejected == 0 and list(Receiver.seen) == ["msg-1"]
-    payload = Receiver.seen["msg-1"]
+    assert receiver.rejected == 0 and receiver.ids() == ["msg-1", "msg-1"] and list(receiver.accepted()) == ["msg-1"]
+    payload = receiver.accepted()["msg-1"]
     assert payload["version"] == "1" and payload["type"] == "ozon-monitor.digest"
     alert = payload["alerts"][0]
     assert alert["status"] == "firing" and alert["fingerprint"] == "fp0" and alert["support_topic"] == "logistics"
     assert alert["affected_postings"] == ["1-1-1", "2-1-1"] and "support_chat" in alert["links"]
 
 
-def test_a_wrong_secret_is_rejected_by_the_receiver_and_reported_permanent(receiver: str, tmp_path: Path) -> None:
+def test_a_wrong_secret_is_rejected_by_the_receiver_and_reported_permanent(receiver: Receiver,
+                                                                           tmp_path: Path) -> None:
+    receiver.secret = SECRET
     (tmp_path / "secret").write_text("whsec_" + base64.b64encode(b"another key").decode())
-    channel = WebhookChannel(WebhookConfig(type="webhook", url=receiver, secret_file=tmp_path / "secret"))
+    channel = WebhookChannel(WebhookConfig(type="webhook", url=receiver.url, secret_file=tmp_path / "secret"))
     with pytest.raises(DeliveryError, match="HTTP 401") as error:
         channel.send(message())
-    assert error.value.permanent and Receiver.rejected == 1
+    assert error.value.permanent and receiver.rejected == 1
 
 
 @respx.mock

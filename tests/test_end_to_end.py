@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from monitor.cycle import deliver_all, run_cycle
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
 from monitor.store import Store
 from tests.conftest import NOW
+from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -239,46 +239,24 @@ def test_test_alert_reports_each_channel(write_config, capsys) -> None:
     assert main(["test-alert", "--config", str(path), "--channel", "file"]) == 0
 
 
-class SlowReceiver(BaseHTTPRequestHandler):
-    """Takes its time over the first request (so the sender can be killed mid-delivery) and keeps
-    every message id it sees."""
-
-    ids: list[str] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers["Content-Length"]))
-        SlowReceiver.ids.append(self.headers.get("webhook-id", ""))
-        if len(SlowReceiver.ids) == 1:
-            time.sleep(5)
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 def test_kill_9_between_state_change_and_delivery_delivers_once_with_the_same_id(
-        live_simulator: SimulatorServer, write_config: Callable[..., Path], tmp_path: Path) -> None:
-    SlowReceiver.ids = []
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), SlowReceiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        live_simulator: SimulatorServer, write_config: Callable[..., Path], tmp_path: Path, receiver: Receiver) -> None:
+    receiver.hold_first = 5  # long enough to kill the sender mid-delivery
     (tmp_path / "hook-secret").write_text("whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
     config = write_config(f'[[channels]]\ntype = "webhook"\nname = "hook"\n'
-                          f'url = "http://127.0.0.1:{receiver.server_address[1]}/"\nsecret_file = "hook-secret"\n',
+                          f'url = "{receiver.url}"\nsecret_file = "hook-secret"\n',
                           base_url=live_simulator.base_url)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "monitor", "check", "--config", str(config)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not SlowReceiver.ids and time.monotonic() < deadline:
+    while not receiver.received and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)  # the alert is committed, the delivery is in flight
-    assert process.wait() == -signal.SIGKILL and len(SlowReceiver.ids) == 1
-    try:
-        assert main(["check", "--config", str(config)]) == 0  # the restart finds the undelivered digest
-    finally:
-        receiver.shutdown()
-    assert len(SlowReceiver.ids) == 2 and SlowReceiver.ids[0] == SlowReceiver.ids[1]  # the same id: receivers dedupe
+    assert process.wait() == -signal.SIGKILL and len(receiver.ids()) == 1
+    assert main(["check", "--config", str(config)]) == 0  # the restart finds the undelivered message
+    ids = receiver.ids()
+    assert len(ids) == 2 and ids[0] == ids[1]  # the same id: receivers dedupe
     db = sqlite3.connect(tmp_path / "state" / Store.FILENAME)
     assert db.execute("select count(*) from outbox where channel = 'hook' and delivered_at is null").fetchone()[0] == 0
     assert [e["event"] for e in notifications(tmp_path / "out")] == ["firing"]  # the file channel: once
