@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from monitor import outbox
+from monitor import outbox, texts
 from monitor.config import AlertsSection, ChannelBase, MonitorSection
-from monitor.message import Event, EventKind, Series
+from monitor.message import Event, EventKind
 from monitor.store import Store, iso, parse
 from monitor.support import Rendered
+from monitor.texts import WORDS
 from rules import Finding
+from rules.base import as_json
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = outbox.SEVERITY_RANK
@@ -28,23 +31,30 @@ SEVERITY_RANK = outbox.SEVERITY_RANK
 
 def finding_json(finding: Finding, rendered: Rendered) -> dict[str, Any]:
     """A finding with its texts, as `check --json` prints it."""
-    data = asdict(finding)
-    data.update(fingerprint=finding.fingerprint, started_at=iso(finding.started_at), title=rendered.title,
-                explanation=rendered.explanation, support_request=rendered.support_request)
+    data = as_json(finding)
+    data.update(fingerprint=finding.fingerprint, title=rendered.title, explanation=rendered.explanation,
+                support_request=rendered.support_request)
     return data
 
 
 def event_for(kind: EventKind, finding: Finding, rendered: Rendered, now: datetime) -> Event:
-    evidence = dict(finding.evidence)
-    series = evidence.pop("series", None)
+    evidence = as_json(finding.evidence)
+    evidence.pop("series", None)  # carried typed, for charts
     return Event(event=kind, rule=finding.rule, severity=finding.severity, fingerprint=finding.fingerprint,
                  account=finding.account, client_id=finding.client_id, title=rendered.title,
                  explanation=rendered.explanation, started_at=iso(finding.started_at) or "", notified_at=iso(now) or "",
-                 support_topic=finding.topic, support_request=rendered.support_request,
-                 evidence=json.loads(json.dumps(evidence, default=str)),
+                 support_topic=finding.topic, support_request=rendered.support_request, evidence=evidence,
                  affected_postings=tuple(finding.affected_postings), affected_skus=tuple(finding.affected_skus),
-                 series=Series(**{k: tuple(v) if isinstance(v, list) else v for k, v in series.items()})
-                 if series else None)
+                 products=finding.products, series=getattr(finding.evidence, "series", None))
+
+
+def resolved(last: Event, ended_at: datetime, now: datetime, language: str, tz: ZoneInfo) -> Event:
+    """The "resolved" news of an alert: when it ended and how long it lasted."""
+    started = datetime.fromisoformat(last.started_at)
+    text = WORDS[language]["ended"].format(end=texts.when(ended_at, language, tz),
+                                           duration=texts.duration(ended_at - started, language))
+    return replace(last, event="resolved", notified_at=iso(now) or "", ended_at=iso(ended_at), explanation=text,
+                   support_request=None)
 
 
 def silenced_by(rule: str, account: str, skus: tuple[int, ...] | list[int],
@@ -101,9 +111,8 @@ def reconcile(store: Store, account: str, rules_ran: set[str], findings: list[Fi
                 store.save_alert({"fingerprint": row["fingerprint"], "status": "resolved", "resolved_at": iso(now),
                                   "acked_at": None})
                 if _rule(cfg, row["rule"], "notify_resolved"):
-                    last = Event.from_json(json.loads(row["finding"]))
-                    say(replace(last, event="resolved", notified_at=iso(now) or "",
-                                ended_at=row["last_seen"] or iso(now)))
+                    say(resolved(Event.from_json(json.loads(row["finding"])), parse(row["last_seen"]) or now, now,
+                                 monitor.language, monitor.tz))
         outbox.enqueue(store, account, events, channels, cfg, monitor.tz, now)
     return events
 

@@ -47,7 +47,7 @@ def backtest(settings: Settings, account: str, start: datetime, end: datetime, s
         for fingerprint, finding in current.items():
             before = open_alerts.get(fingerprint)
             if before is None or (before.severity == "warning" and finding.severity == "critical"):
-                title = render(finding, settings.monitor.language, settings.monitor.tz).title
+                title = render(finding, settings.monitor.language, settings.monitor.tz, moment).title
                 event = Event(moment, "fired" if before is None else "escalated", finding.rule, finding.severity,
                               fingerprint, title)
                 events.append(event)

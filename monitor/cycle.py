@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -17,7 +18,7 @@ from monitor.config import Settings
 from monitor.message import Event
 from monitor.ozon.client import OzonClient
 from monitor.store import Store
-from monitor.support import Rendered, render
+from monitor.support import Rendered, fallback, render
 from monitor.sync import Interrupted, Progress, SyncReport, coverage, sync_account
 from rules import RULES, Finding, run_rules
 
@@ -66,21 +67,30 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         for rule, error in verdict.errors.items():
             log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
         ran, result.findings = verdict.ran, verdict.findings
-        result.rendered = {f.fingerprint: render(f, cfg.language, cfg.tz) for f in result.findings}
+        result.rendered = {f.fingerprint: render_safely(f, cfg.language, cfg.tz, synced_until)
+                           for f in result.findings}
         result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,
                                            settings.channels, settings.alerts, cfg, now)
         for event in result.notified:
-            if event.event in ("firing", "escalated") and event.support_request:
-                drafts.save(cfg.state_dir, event.rule, event.account, event.fingerprint, event.support_request)
+            draft = result.rendered[event.fingerprint].draft if event.fingerprint in result.rendered else None
+            if event.event in ("firing", "escalated") and draft:
+                drafts.save(cfg.state_dir, event.rule, event.account, event.fingerprint, draft)
             elif event.event == "resolved":
-                drafts.mark_resolved(cfg.state_dir, event.fingerprint, resolved_line(event, cfg.language))
+                drafts.mark_resolved(cfg.state_dir, event.fingerprint,
+                                     f"{drafts.RESOLVED_MARK[cfg.language]}{event.explanation}")
         return result
     finally:
         store.close()
 
 
-def resolved_line(event: Event, language: str) -> str:
-    return drafts.RESOLVED_MARK[language] + event.title
+def render_safely(finding: Finding, language: str, tz: ZoneInfo, now: datetime) -> Rendered:
+    """A renderer that fails must not silence the alert: log it and say it in plain words."""
+    try:
+        return render(finding, language, tz, now)
+    except Exception as exc:  # a bug in one text must not drop the others
+        log.error("rendering failed: account=%s rule=%s error=%s: %s", finding.account, finding.rule,
+                  type(exc).__name__, exc)
+        return fallback(finding, language, tz)
 
 
 def deliver_all(settings: Settings, now: datetime | None = None) -> outbox.Delivery:

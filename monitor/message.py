@@ -6,19 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from rules.base import Product, Series
+
 EventKind = Literal["firing", "escalated", "repeat", "resolved"]
-
-
-@dataclass(frozen=True)
-class Series:
-    """Counts per step around an anomaly, with the usual level and band: what a chart shows."""
-
-    start: str  # ISO-8601 UTC of the first step
-    step_minutes: int
-    observed: tuple[float, ...]
-    expected: tuple[float, ...]
-    low: tuple[float, ...]
-    high: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -40,6 +30,7 @@ class Event:
     evidence: dict[str, Any]  # the rule's numbers, as JSON
     affected_postings: tuple[str, ...] = ()
     affected_skus: tuple[int, ...] = ()
+    products: tuple[Product, ...] = ()  # the affected SKUs with article (offer id) and name
     ended_at: str | None = None  # resolved: when the problem was last seen
     series: Series | None = None  # for a chart, where the rule has one
 
@@ -58,9 +49,13 @@ class Event:
     def from_json(cls, data: dict[str, Any]) -> Event:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        values.setdefault("support_topic", data.get("topic"))  # state files written before 0.2
+        values.setdefault("notified_at", data.get("started_at", ""))
+        values.setdefault("event", "firing")
         series = values.get("series")
         values.update(affected_postings=tuple(values.get("affected_postings", ())),
                       affected_skus=tuple(values.get("affected_skus", ())),
+                      products=tuple(Product(**p) for p in values.get("products", ())),
                       series=Series(**{k: tuple(v) if isinstance(v, list) else v for k, v in series.items()})
                       if series else None)
         return cls(**values)

@@ -2,6 +2,7 @@
 nouns with the right plural form ("1 заказ", "2 заказа", "5 заказов", "21 заказ")."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,12 @@ NOUNS: dict[str, dict[str, tuple[str, ...]]] = {
     "message": {"ru": ("сообщение", "сообщения", "сообщений"), "en": ("message", "messages")},
     "record": {"ru": ("запись", "записи", "записей"), "en": ("record", "records")},
     "alert": {"ru": ("открытая проблема", "открытые проблемы", "открытых проблем"), "en": ("open alert", "open alerts")},
+}
+
+
+# After "из" Russian takes the genitive: "из 21 заказа", "из 122 заказов" (singular for 1, 21, ...).
+GENITIVE: dict[str, tuple[str, str]] = {
+    "order": ("заказа", "заказов"), "posting": ("отправления", "отправлений"), "return": ("возврата", "возвратов"),
 }
 
 
@@ -49,6 +56,14 @@ def count(value: float, noun: str, language: str, digits: int = 1) -> str:
     return f"{number(value, language, digits)} {plural_form(round(value, digits), NOUNS[noun][language])}"
 
 
+def count_of(value: int, noun: str, language: str) -> str:
+    """The whole after "из"/"of": "из 21 заказа", "из 122 заказов", "of 122 orders"."""
+    if language != "ru":
+        return count(value, noun, language, 0)
+    one, many = GENITIVE[noun]
+    return f"{number(value, language, 0)} {one if value % 10 == 1 and value % 100 != 11 else many}"
+
+
 def duration(span: timedelta, language: str) -> str:
     """A span in whole days, hours or minutes, whichever reads best: "5 ч" is not written."""
     minutes = max(int(span.total_seconds() // 60), 0)
@@ -64,6 +79,76 @@ def duration(span: timedelta, language: str) -> str:
 def when(moment: datetime, language: str, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
     return local.strftime("%d.%m.%Y %H:%M") if language == "ru" else local.strftime("%Y-%m-%d %H:%M")
+
+
+def clock(moment: datetime, reference: datetime, language: str, tz: ZoneInfo) -> str:
+    """"09:55" when `moment` is on the same local day as `reference`, else with the date."""
+    local, ref = moment.astimezone(tz), reference.astimezone(tz)
+    if local.date() == ref.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%d.%m %H:%M") if language == "ru" else local.strftime("%b %d %H:%M")
+
+
+def chance(p_value: float, language: str) -> str:
+    """A p-value as odds a seller reads: "меньше 1 из 10 000"."""
+    odds = 10 ** min(max(int(-math.log10(max(p_value, 1e-300))), 1), 9)
+    text = number(odds, language, 0)
+    return f"меньше 1 из {text}" if language == "ru" else f"less than 1 in {text}"
+
+
+# Ozon's status codes as a seller reads them.
+STATUSES: dict[str, dict[str, str]] = {
+    "ru": {"OK": "в норме", "WARNING": "предупреждение", "CRITICAL": "критический", "declined": "отклонена",
+           "approved": "одобрена", "pending": "на проверке", "": "—"},
+    "en": {"OK": "fine", "WARNING": "warning", "CRITICAL": "critical", "declined": "declined", "approved": "approved",
+           "pending": "pending", "": "—"},
+}
+
+# The data sources as a seller would name them (see monitor/sync.py SOURCES).
+SOURCE_NAMES: dict[str, dict[str, str]] = {
+    "ru": {"access": "права API-ключа", "seller_info": "данные продавца", "fbs": "отправления FBS",
+           "fbs_unfulfilled": "несобранные отправления FBS", "fbo": "отправления FBO", "returns": "возвраты",
+           "products": "карточки товаров", "fbs_stocks": "остатки FBS", "fbo_stocks": "остатки на складах Ozon",
+           "rating": "рейтинг продавца", "fbs_index": "индекс ошибок FBS", "finance": "начисления и выплаты",
+           "analytics": "аналитика"},
+    "en": {"access": "API key roles", "seller_info": "seller info", "fbs": "FBS postings",
+           "fbs_unfulfilled": "unfulfilled FBS postings", "fbo": "FBO postings", "returns": "returns",
+           "products": "product cards", "fbs_stocks": "FBS stock", "fbo_stocks": "stock at Ozon warehouses",
+           "rating": "seller rating", "fbs_index": "FBS error index", "finance": "accruals and payouts",
+           "analytics": "analytics"},
+}
+
+# Why a source failed (rules.access.error_kind), said in the seller's language.
+ERROR_KINDS: dict[str, dict[str, str]] = {
+    "ru": {"key_rejected": "Ozon не принимает API-ключ или Client-Id",
+           "missing_role": "у API-ключа нет нужной роли для этого метода",
+           "method_retired": "Ozon отключил этот метод API (нужно обновить ozon-monitor)",
+           "rate_limited": "Ozon ограничивает частоту запросов (HTTP 429)",
+           "server_error": "сервер Ozon отвечает ошибкой", "timeout": "Ozon не отвечает вовремя",
+           "network": "нет соединения с Ozon", "bad_response": "Ozon вернул ответ неожиданного вида",
+           "other": "ошибка запроса к Ozon"},
+    "en": {"key_rejected": "Ozon rejects the API key or Client-Id",
+           "missing_role": "the API key lacks the role this method needs",
+           "method_retired": "Ozon retired this API method (update ozon-monitor)",
+           "rate_limited": "Ozon is rate-limiting the requests (HTTP 429)",
+           "server_error": "Ozon's server answers with an error", "timeout": "Ozon does not answer in time",
+           "network": "cannot connect to Ozon", "bad_response": "Ozon returned an unexpected response",
+           "other": "a request to Ozon failed"},
+}
+
+# What the monitor checked in its own data (rules.base.Check), per kind: (fine, not fine).
+CHECKS: dict[str, dict[str, tuple[str, str]]] = {
+    "ru": {"postings_fresh": ("данные об отправлениях свежие (обновлены {value})",
+                              "данные об отправлениях обновляются с ошибками (последний успех {value})"),
+           "stock": ("остаток {value} шт.", "остаток {value} шт."),
+           "card_status": ("карточка в продаже (статус «{value}»)", "карточка не продаётся (статус «{value}»)"),
+           "price_quarantine": ("цена не в карантине", "цена в карантине")},
+    "en": {"postings_fresh": ("postings data is fresh (updated {value})",
+                              "postings data fails to update (last success {value})"),
+           "stock": ("{value} units in stock", "{value} units in stock"),
+           "card_status": ("card on sale (status \"{value}\")", "card not on sale (status \"{value}\")"),
+           "price_quarantine": ("price not in quarantine", "price in quarantine")},
+}
 
 
 WORDS: dict[str, dict[str, str]] = {

@@ -3,11 +3,49 @@ gone stale. Its findings on postings also hold back the rules that would read mi
 missing sales."""
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import Field
 
 from rules.base import POSTINGS_SOURCES, AccountData, Finding, Rule, RuleConfig, finding
+
+
+@dataclass(frozen=True)
+class KeyExpiryEvidence:
+    expires_at: datetime
+    days_left: float
+    kind: Literal["key_expiry"] = "key_expiry"
+
+
+ErrorKind = Literal["key_rejected", "missing_role", "method_retired", "rate_limited", "server_error", "timeout",
+                    "network", "bad_response", "other"]
+
+
+@dataclass(frozen=True)
+class SourceEvidence:
+    kind: Literal["source_switched_off", "source_failing", "data_stale"]
+    source: str
+    error: str | None  # the raw error, for the webhook and the log; texts use `error_kind`
+    error_kind: ErrorKind | None
+    last_success: datetime | None
+    switched_off_until: datetime | None
+
+
+def error_kind(error: str | None) -> ErrorKind | None:
+    """What kind of failure a sync error is, so texts can say it in the seller's language."""
+    if not error:
+        return None
+    text = error.lower()
+    for kind, marks in (("key_rejected", ("api-key", "api key", "http 401", "client-id")),
+                        ("missing_role", ("role",)), ("method_retired", ("retired", "obsolete", "http 410")),
+                        ("rate_limited", ("http 429", "rate limit")), ("timeout", ("timed out", "timeout")),
+                        ("network", ("network error", "connect")), ("server_error", ("http 5",)),
+                        ("bad_response", ("not valid json", "unexpected response", "response shape"))):
+        if any(mark in text for mark in marks):
+            return kind  # type: ignore[return-value]
+    return "other"
 
 
 class ApiAccessConfig(RuleConfig):
@@ -26,8 +64,7 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
             findings.append(finding(
                 "api_access", data, severity="critical" if left <= config.key_critical_days else "warning",
                 entity="key_expiry", started_at=data.key_expires_at - timedelta(days=config.key_warn_days),
-                evidence={"kind": "key_expiry", "expires_at": data.key_expires_at.isoformat(),
-                          "days_left": round(left, 1)}, topic=None))
+                evidence=KeyExpiryEvidence(data.key_expires_at, round(left, 1)), topic=None, checks=()))
     for health in data.sources.values():
         postings = health.source in POSTINGS_SOURCES
         switched_off = health.disabled_until is not None and health.disabled_until > data.now
@@ -36,15 +73,15 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
             and data.now - health.last_success > timedelta(minutes=config.stale_minutes)
         if not (switched_off or (health.last_error and silent) or stale):
             continue
-        server_side = bool(health.last_error) and any(s in health.last_error for s in ("HTTP 5", "timed out"))
+        kind = error_kind(health.last_error)
+        server_side = kind in ("server_error", "timeout")
         findings.append(finding(
             "api_access", data, severity="critical" if postings else "warning", entity=f"source:{health.source}",
             started_at=health.last_success or data.now,
-            evidence={"kind": "source_switched_off" if switched_off else "source_failing" if health.last_error
-                      else "data_stale", "source": health.source, "error": health.last_error,
-                      "last_success": health.last_success.isoformat() if health.last_success else None,
-                      "switched_off_until": health.disabled_until.isoformat() if switched_off else None},
-            topic="technical" if server_side else None))
+            evidence=SourceEvidence("source_switched_off" if switched_off else "source_failing" if health.last_error
+                                    else "data_stale", health.source, health.last_error, kind, health.last_success,
+                                    health.disabled_until if switched_off else None),
+            topic="technical" if server_side else None, checks=()))
     return findings
 
 

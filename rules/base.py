@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Callable, Literal
 
@@ -150,8 +150,44 @@ def _placed(order: Order) -> datetime:
 
 
 @dataclass(frozen=True)
+class Series:
+    """Counts per step around an anomaly, with the usual level and band: what a chart shows."""
+
+    start: str  # ISO-8601 UTC of the first step
+    step_minutes: int
+    observed: tuple[float, ...]
+    expected: tuple[float, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product as the seller knows it: SKU, article (offer id) and name."""
+
+    sku: int
+    offer_id: str = ""
+    name: str = ""
+
+
+CheckKind = Literal["postings_fresh", "stock", "card_status", "price_quarantine"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """Something the monitor verified in its own data before blaming Ozon: what, whether it
+    was fine, and the value seen (for a SKU, when `sku` is set)."""
+
+    kind: CheckKind
+    ok: bool
+    value: str
+    sku: int | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
-    """One problem with one entity. `entity` makes the fingerprint stable while the problem lasts."""
+    """One problem with one entity. `entity` makes the fingerprint stable while the problem
+    lasts; `evidence` is the rule's own frozen dataclass of numbers."""
 
     rule: str
     account: str
@@ -159,19 +195,73 @@ class Finding:
     severity: Severity
     entity: str
     started_at: datetime
-    evidence: dict[str, Any]
+    evidence: Any
     topic: SupportTopic | None  # None: support cannot help, the text gives advice instead
     affected_postings: list[str] = field(default_factory=list)
     affected_skus: list[int] = field(default_factory=list)
+    products: tuple[Product, ...] = ()  # the affected SKUs as the seller knows them
+    checks: tuple[Check, ...] = ()
 
     @property
     def fingerprint(self) -> str:
         return hashlib.sha256(f"{self.rule}|{self.account}|{self.entity}".encode()).hexdigest()[:16]
 
+    def product(self, sku: int) -> Product:
+        return next((p for p in self.products if p.sku == sku), Product(sku))
 
-def finding(rule: str, data: AccountData, **fields: Any) -> Finding:
-    """A Finding for `data`'s account."""
-    return Finding(rule=rule, account=data.account, client_id=data.client_id, **fields)
+
+MAX_CHECKED_SKUS = 5
+
+
+def finding(rule: str, data: AccountData, *, checks: tuple[Check, ...] | None = None, **fields: Any) -> Finding:
+    """A Finding for `data`'s account, its affected SKUs named from the cards, and the checks
+    of its SKUs' stock, card and price plus the postings feed (unless the rule gives its own)."""
+    skus = fields.get("affected_skus", [])
+    cards = {c.sku: c for c in data.cards}
+    products = tuple(Product(s, cards[s].offer_id, cards[s].name) if s in cards else Product(s) for s in skus)
+    return Finding(rule=rule, account=data.account, client_id=data.client_id, products=products,
+                   checks=standard_checks(data, skus[:MAX_CHECKED_SKUS]) if checks is None else checks, **fields)
+
+
+def standard_checks(data: AccountData, skus: list[int]) -> tuple[Check, ...]:
+    """What the monitor can verify itself: the postings feed is fresh, and for each SKU its free
+    stock, its card's status and whether its price is in quarantine."""
+    found = []
+    feed = [h for h in data.sources.values() if h.source in POSTINGS_SOURCES]
+    if feed:
+        last = min((h.last_success for h in feed if h.last_success), default=None)
+        fresh = last is not None and all(h.last_error is None for h in feed)
+        found.append(Check("postings_fresh", fresh, last.isoformat() if last else ""))
+    cards = {c.sku: c for c in data.cards}
+    stock: dict[int, int] = {}
+    for item in data.stocks:
+        stock[item.sku] = stock.get(item.sku, 0) + item.available
+    for sku in skus:
+        if sku in stock:
+            found.append(Check("stock", stock[sku] > 0, str(stock[sku]), sku))
+        card = cards.get(sku)
+        if card is not None:
+            blocked = bool(card.status_failed or card.moderate_status == "declined" or card.unavailable_reasons
+                           or card.archived or card.autoarchived)
+            found.append(Check("card_status", not blocked, card.status_name or card.status or "—", sku))
+            quarantine = "quarantine" in card.status.lower() or any("карантин" in r.lower()
+                                                                    for r in card.unavailable_reasons)
+            found.append(Check("price_quarantine", not quarantine, "", sku))
+    return tuple(found)
+
+
+def as_json(value: Any) -> Any:
+    """A rule's evidence (or any of its parts) as plain JSON: dataclasses to objects, tuples to
+    lists, moments and days to ISO-8601 text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: as_json(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): as_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_json(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
 
 
 class RuleConfig(BaseModel):

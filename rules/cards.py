@@ -2,7 +2,23 @@
 archived by Ozon or made unavailable, with Ozon's own reason text."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+
+
+@dataclass(frozen=True)
+class CardProblemsEvidence:
+    sku: int
+    offer_id: str
+    name: str
+    kinds: tuple[str, ...]  # declined, unavailable, errors, autoarchived
+    status: str
+    status_name: str
+    moderate_status: str
+    status_failed: str
+    reasons: tuple[str, ...]  # why Ozon made it unavailable, in Ozon's words
+    errors: tuple[str, ...]
 
 
 class CardProblemsConfig(RuleConfig):
@@ -30,10 +46,9 @@ def card_problems(data: AccountData, config: CardProblemsConfig) -> list[Finding
         findings.append(finding(
             "card_problems", data, severity="critical" if blocking else "warning", entity=f"sku:{card.sku}",
             started_at=card.changed_at or data.now,
-            evidence={"sku": card.sku, "offer_id": card.offer_id, "name": card.name, "kinds": kinds,
-                      "status": card.status, "status_name": card.status_name,
-                      "moderate_status": card.moderate_status, "status_failed": card.status_failed,
-                      "reasons": list(card.unavailable_reasons), "errors": list(card.errors)},
+            evidence=CardProblemsEvidence(card.sku, card.offer_id, card.name, tuple(kinds), card.status,
+                                          card.status_name, card.moderate_status, card.status_failed,
+                                          card.unavailable_reasons, card.errors),
             topic="technical", affected_skus=[card.sku]))
     return findings
 

@@ -3,12 +3,34 @@ and a payout day that passed without a payout."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
 
 from pydantic import Field
 
 from rules.base import AccountData, Finding, Rule, RuleConfig, finding
 from rules.stats import robust_level
+
+
+@dataclass(frozen=True)
+class ChargeShareEvidence:
+    kind: Literal["commission_share", "delivery_share"]
+    day: date
+    share: float
+    usual_share: float
+    postings: int
+    sales: float
+    extra_charge: float
+
+
+@dataclass(frozen=True)
+class PayoutMissingEvidence:
+    day: date
+    usual_weekday: int  # 0 = Monday
+    payouts_seen: int
+    usual_amount: float
+    kind: Literal["payout_missing"] = "payout_missing"
 
 
 class FinanceAnomalyConfig(RuleConfig):
@@ -41,11 +63,11 @@ def finance_anomaly(data: AccountData, config: FinanceAnomalyConfig) -> list[Fin
                     findings.append(finding(
                         "finance_anomaly", data, severity="warning", entity=f"{charge}_share",
                         started_at=datetime.combine(today, datetime.min.time(), data.tz or data.now.tzinfo),
-                        evidence={"kind": f"{charge}_share", "day": today.isoformat(), "share": round(share, 4),
-                                  "usual_share": round(median, 4), "postings": days[today].postings,
-                                  "sales": round(days[today].sales, 2),
-                                  "extra_charge": round((share - median) * days[today].sales, 2)},
-                        topic="finance"))
+                        evidence=ChargeShareEvidence(
+                            f"{charge}_share", today, round(share, 4), round(median, 4),  # type: ignore[arg-type]
+                            days[today].postings, round(days[today].sales, 2),
+                            round((share - median) * days[today].sales, 2)),
+                        topic="finance", checks=()))
     findings += _missing_payout(data, config, yesterday)
     return findings
 
@@ -67,9 +89,7 @@ def _missing_payout(data: AccountData, config: FinanceAnomalyConfig, yesterday) 
     return [finding(
         "finance_anomaly", data, severity="warning", entity=f"payout:{due.isoformat()}",
         started_at=datetime.combine(due, datetime.min.time(), data.tz or data.now.tzinfo),
-        evidence={"kind": "payout_missing", "day": due.isoformat(), "usual_weekday": weekday,
-                  "payouts_seen": count, "usual_amount": round(usual, 2)},
-        topic="finance")]
+        evidence=PayoutMissingEvidence(due, weekday, count, round(usual, 2)), topic="finance", checks=())]
 
 
 FINANCE_ANOMALY = Rule("finance_anomaly", FinanceAnomalyConfig, finance_anomaly)

@@ -2,7 +2,9 @@
 and postings stuck in delivery."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import Field
 
@@ -11,6 +13,38 @@ from rules.stats import days_to_cross
 
 ERROR_INDEX = "rating_general_indicator_fbs_rfbs"
 UNFULFILLED = ("awaiting_packaging", "awaiting_deliver")
+
+
+@dataclass(frozen=True)
+class CancellationsEvidence:
+    share_percent: float
+    cancelled: int
+    postings: int
+    warning_percent: float
+    danger_percent: float
+    thresholds_from: str  # ozon or config
+    days_to_warning: float | None
+    days_to_danger: float | None
+    window_days: int
+
+
+@dataclass(frozen=True)
+class ShipmentDeadlineEvidence:
+    kind: Literal["late", "due"]
+    postings: int
+    packed_waiting_courier: int
+    earliest_deadline: datetime
+    warn_hours: float
+    late_share_percent: float
+    share_days: int
+
+
+@dataclass(frozen=True)
+class StuckInDeliveryEvidence:
+    postings: int
+    oldest_days: float
+    max_days: float
+    value: float  # what the stuck postings are worth, RUB
 
 
 class CancellationsConfig(RuleConfig):
@@ -54,11 +88,9 @@ def cancellations(data: AccountData, config: CancellationsConfig) -> list[Findin
         return []
     return [finding(
         "cancellations", data, severity=severity, entity="seller_cancellations", started_at=today - window,
-        evidence={"share_percent": round(current, 2), "cancelled": len(cancelled), "postings": total,
-                  "warning_percent": warning, "danger_percent": danger, "thresholds_from": source,
-                  "days_to_warning": None if to_warning is None else round(to_warning, 1),
-                  "days_to_danger": None if to_danger is None else round(to_danger, 1),
-                  "window_days": config.window_days},
+        evidence=CancellationsEvidence(round(current, 2), len(cancelled), total, warning, danger, source,
+                                       None if to_warning is None else round(to_warning, 1),
+                                       None if to_danger is None else round(to_danger, 1), config.window_days),
         topic=None, affected_postings=cancelled)]
 
 
@@ -91,9 +123,9 @@ def shipment_deadline(data: AccountData, config: ShipmentDeadlineConfig) -> list
         findings.append(finding(
             "shipment_deadline", data, severity=severity, entity=entity,
             started_at=postings[0].shipment_deadline if entity == "late" else data.now,
-            evidence={"kind": entity, "postings": len(postings), "packed_waiting_courier": packed,
-                      "earliest_deadline": postings[0].shipment_deadline.isoformat(),  # type: ignore[union-attr]
-                      "warn_hours": config.warn_hours, "late_share_percent": share, "share_days": config.share_days},
+            evidence=ShipmentDeadlineEvidence(entity, len(postings), packed,  # type: ignore[arg-type]
+                                              postings[0].shipment_deadline,  # type: ignore[arg-type]
+                                              config.warn_hours, share, config.share_days),
             topic="logistics" if entity == "late" and packed > len(postings) / 2 else None,
             affected_postings=[o.posting_number for o in postings],
             affected_skus=sorted({s for o in postings for s in o.skus})))
@@ -119,8 +151,8 @@ def stuck_in_delivery(data: AccountData, config: StuckInDeliveryConfig) -> list[
     return [finding(
         "stuck_in_delivery", data, severity="critical" if oldest > 2 * config.max_days else "warning",
         entity="stuck", started_at=stuck[0].handed_over_at + limit,  # type: ignore[operator]
-        evidence={"postings": len(stuck), "oldest_days": round(oldest, 1), "max_days": config.max_days,
-                  "value": round(sum(o.price for o in stuck), 2)},
+        evidence=StuckInDeliveryEvidence(len(stuck), round(oldest, 1), config.max_days,
+                                         round(sum(o.price for o in stuck), 2)),
         topic="logistics", affected_postings=[o.posting_number for o in stuck],
         affected_skus=sorted({s for o in stuck for s in o.skus}))]
 

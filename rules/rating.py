@@ -2,10 +2,32 @@
 a trend that will cross the account's own threshold soon."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import Field
 
 from rules.base import AccountData, Finding, Rule, RuleConfig, finding
 from rules.stats import days_to_cross
+
+
+@dataclass(frozen=True)
+class PenaltyScoreEvidence:
+    penalty_score_exceeded: bool = True
+
+
+@dataclass(frozen=True)
+class RatingRiskEvidence:
+    rating: str
+    name: str
+    status: str  # Ozon's: OK, WARNING, CRITICAL
+    reason: str  # critical, warning, warning_heading_to_danger, trend
+    value: float | None
+    warning_threshold: float
+    danger_threshold: float
+    higher_is_better: bool
+    days_to_warning: float | None
+    days_to_danger: float | None
+    recent_values: tuple[float, ...]
 
 
 class RatingRiskConfig(RuleConfig):
@@ -20,7 +42,7 @@ def rating_risk(data: AccountData, config: RatingRiskConfig) -> list[Finding]:
     findings = []
     if data.penalty_score_exceeded:
         findings.append(finding("rating_risk", data, severity="critical", entity="penalty_score",
-                                started_at=data.now, evidence={"penalty_score_exceeded": True}, topic=None))
+                                started_at=data.now, evidence=PenaltyScoreEvidence(), topic=None, checks=()))
     for series in data.ratings:
         values = series.values[-config.trend_days:]
         if not values or series.warning is None or series.danger is None:
@@ -43,13 +65,11 @@ def rating_risk(data: AccountData, config: RatingRiskConfig) -> list[Finding]:
         findings.append(finding(
             "rating_risk", data, severity=severity, entity=f"rating:{series.rating}", started_at=values[0][0]
             if reason == "trend" else values[-1][0],
-            evidence={"rating": series.rating, "name": series.name, "status": status, "reason": reason,
-                      "value": series.current, "warning_threshold": series.warning,
-                      "danger_threshold": series.danger, "higher_is_better": series.higher_is_better,
-                      "days_to_warning": None if to_warning is None else round(to_warning, 1),
-                      "days_to_danger": None if to_danger is None else round(to_danger, 1),
-                      "recent_values": numbers[-7:]},
-            topic=None))
+            evidence=RatingRiskEvidence(series.rating, series.name, status, reason, series.current, series.warning,
+                                        series.danger, series.higher_is_better,
+                                        None if to_warning is None else round(to_warning, 1),
+                                        None if to_danger is None else round(to_danger, 1), tuple(numbers[-7:])),
+            topic=None, checks=()))
     return findings
 
 

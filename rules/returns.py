@@ -3,6 +3,7 @@ explains."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -13,6 +14,20 @@ from rules.stats import high_count_p_value
 
 DAMAGE_WORDS = ("брак", "поврежд", "damage", "defect")
 PRIOR_ORDERS = 20  # a SKU's own history is thin: its rate is shrunk towards the account's
+
+
+@dataclass(frozen=True)
+class ReturnsSpikeEvidence:
+    sku: int | None  # None: the whole shop
+    returns: int
+    expected: float  # returns due by now at the usual rate, given the orders' ages
+    orders: int
+    cohort_days: int
+    usual_rate: float
+    p_value: float
+    top_reason: str
+    top_reason_share: float
+    reasons: dict[str, int]
 
 
 class ReturnsSpikeConfig(RuleConfig):
@@ -68,7 +83,7 @@ def returns_spike(data: AccountData, config: ReturnsSpikeConfig) -> list[Finding
 
     account = judge("account", None)
     per_sku = [hit for sku in skus if (hit := judge(f"sku:{sku}", sku))]
-    if account and any(hit.evidence["returns"] > 0.5 * account.evidence["returns"] for hit in per_sku):
+    if account and any(hit.evidence.returns > 0.5 * account.evidence.returns for hit in per_sku):
         account = None  # one SKU makes the account spike: report it once, on the SKU
     return ([account] if account else []) + per_sku
 
@@ -80,10 +95,9 @@ def _finding(data: AccountData, config: ReturnsSpikeConfig, entity: str, sku: in
     started: datetime = min(r.returned_at for r in back)
     return finding(
         "returns_spike", data, severity="warning", entity=entity, started_at=started,
-        evidence={"sku": sku, "returns": len(back), "expected": round(expected, 1), "orders": len(orders),
-                  "cohort_days": config.cohort_days, "usual_rate": round(rate, 3), "p_value": p_value,
-                  "top_reason": reason, "top_reason_share": round(count / len(back), 2),
-                  "reasons": dict(reasons.most_common(5))},
+        evidence=ReturnsSpikeEvidence(sku, len(back), round(expected, 1), len(orders), config.cohort_days,
+                                      round(rate, 3), p_value, reason, round(count / len(back), 2),
+                                      dict(reasons.most_common(5))),
         topic="logistics" if any(word in reason.lower() for word in DAMAGE_WORDS) else None,
         affected_postings=sorted(r.posting_number for r in back),
         affected_skus=[sku] if sku else sorted({r.sku for r in back}))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from rules.base import AccountData, Card, Finding, Rule, RuleConfig, finding
+from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, finding
 from rules.stats import low_count_p_value, zero_count_p_value
 
 WEEK = timedelta(days=7)
@@ -25,6 +26,54 @@ class SalesDropConfig(RuleConfig):
     sku_windows_hours: list[int] = Field([24, 72])
     sku_min_expected: float = Field(12.0, gt=0)
     holidays: list[date] = []
+
+
+@dataclass(frozen=True)
+class SkuShortfall:
+    """A SKU that usually sells in the window, and how it sold this time."""
+
+    sku: int
+    expected: float
+    observed: int
+
+
+@dataclass(frozen=True)
+class SalesDropEvidence:
+    scope: Literal["account", "sku"]
+    sku: int | None
+    window_hours: int  # the shortest trailing window that fired
+    observed: int
+    expected: float
+    baseline_counts: tuple[int, ...]  # the same window 1..N weeks back
+    drop_share: float
+    p_value: float
+    last_order_at: datetime | None
+    top_skus: tuple[SkuShortfall, ...]
+    series: Series
+
+
+@dataclass(frozen=True)
+class SalesStoppedEvidence:
+    sku: int
+    last_order_at: datetime
+    orders_in_history: int
+    history_days: int
+    expected_orders_since: float
+    p_value: float
+    causes: tuple[str, ...]  # stock_zero, card_failed, card_unavailable, price_quarantine, card_archived
+
+
+@dataclass(frozen=True)
+class TrafficDropEvidence:
+    sku: int
+    day: date
+    views: float
+    usual_views: float
+    to_cart_share: float
+    usual_to_cart_share: float
+    views_fell: bool
+    conversion_fell: bool
+    p_value: float
 
 
 @dataclass(frozen=True)
@@ -99,7 +148,7 @@ def sales_drop(data: AccountData, config: SalesDropConfig) -> list[Finding]:
     return findings
 
 
-def _hourly_series(data: AccountData, times: np.ndarray, weeks: int, hours: int = 48) -> dict[str, object]:
+def _hourly_series(data: AccountData, times: np.ndarray, weeks: int, hours: int = 48) -> Series:
     """Orders per hour over the last `hours`, with the same hours of past weeks as the expected
     level and band: what a chart of the anomaly shows."""
     start = data.now - timedelta(hours=hours)
@@ -112,27 +161,24 @@ def _hourly_series(data: AccountData, times: np.ndarray, weeks: int, hours: int 
         expected.append(round(float(np.mean(past)), 2))
         low.append(min(past))
         high.append(max(past))
-    return {"start": start.isoformat(), "step_minutes": 60, "observed": observed, "expected": expected,
-            "low": low, "high": high}
+    return Series(start.isoformat(), 60, tuple(observed), tuple(expected), tuple(low), tuple(high))
 
 
 def _drop_finding(data: AccountData, entity: str, test: WindowTest, times: np.ndarray,
-                  top_skus: list[dict[str, float]], sku: int | None = None, weeks: int = 4) -> Finding:
+                  top_skus: list[SkuShortfall], sku: int | None = None, weeks: int = 4) -> Finding:
     last = _last_before(times, data.now)
     last_at = datetime.fromtimestamp(last, tz=data.now.tzinfo) if last is not None else None
     started = last_at if test.observed == 0 and last_at is not None else data.now - timedelta(hours=test.hours)
     drop = 1 - test.observed / test.expected
     return finding(
         "sales_drop", data, severity="critical" if drop >= 0.9 else "warning", entity=entity, started_at=started,
-        evidence={"scope": "sku" if sku else "account", "sku": sku, "window_hours": test.hours,
-                  "observed": test.observed, "expected": round(test.expected, 1), "baseline_counts": test.baseline,
-                  "drop_share": round(drop, 3), "p_value": test.p_value,
-                  "last_order_at": last_at.isoformat() if last_at else None, "top_skus": top_skus[:10],
-                  "series": _hourly_series(data, times, weeks)},
-        topic="technical", affected_skus=[sku] if sku else [int(r["sku"]) for r in top_skus[:10]])
+        evidence=SalesDropEvidence("sku" if sku else "account", sku, test.hours, test.observed,
+                                   round(test.expected, 1), tuple(test.baseline), round(drop, 3), test.p_value,
+                                   last_at, tuple(top_skus[:10]), _hourly_series(data, times, weeks)),
+        topic="technical", affected_skus=[sku] if sku else [r.sku for r in top_skus[:10]])
 
 
-def _sku_shortfall(data: AccountData, hours: int, config: SalesDropConfig) -> list[dict[str, float]]:
+def _sku_shortfall(data: AccountData, hours: int, config: SalesDropConfig) -> list[SkuShortfall]:
     """SKUs that usually sell in this window, ordered by how many orders they are missing."""
     window = timedelta(hours=hours)
     observed: Counter[int] = Counter()
@@ -141,9 +187,9 @@ def _sku_shortfall(data: AccountData, hours: int, config: SalesDropConfig) -> li
         for k in range(config.baseline_weeks + 1):
             if data.now - window - k * WEEK <= order.created_at < data.now - k * WEEK:
                 (observed if k == 0 else usual).update(order.skus)
-    rows = [{"sku": sku, "expected": round(count / config.baseline_weeks, 1), "observed": observed[sku]}
+    rows = [SkuShortfall(sku, round(count / config.baseline_weeks, 1), observed[sku])
             for sku, count in usual.items() if observed[sku] < count / config.baseline_weeks]
-    return sorted(rows, key=lambda r: r["observed"] - r["expected"])
+    return sorted(rows, key=lambda r: r.observed - r.expected)
 
 
 SALES_DROP = Rule("sales_drop", SalesDropConfig, sales_drop, needs_postings=True)
@@ -193,10 +239,8 @@ def sales_stopped(data: AccountData, config: SalesStoppedConfig) -> list[Finding
         causes = _likely_causes(cards.get(sku), stock.get(sku))
         findings.append(finding(
             "sales_stopped", data, severity="warning", entity=f"sku:{sku}", started_at=since,
-            evidence={"sku": sku, "offer_id": cards[sku].offer_id if sku in cards else None,
-                      "last_order_at": since.isoformat(), "orders_in_history": count,
-                      "history_days": config.history_days, "expected_orders_since": round(expected, 1),
-                      "p_value": p_value, "causes": causes},
+            evidence=SalesStoppedEvidence(sku, since, count, config.history_days, round(expected, 1), p_value,
+                                          tuple(causes)),
             topic=None if "stock_zero" in causes else "technical", affected_skus=[sku]))
     return findings
 
@@ -266,10 +310,9 @@ def traffic_drop(data: AccountData, config: TrafficDropConfig) -> list[Finding]:
         findings.append(finding(
             "traffic_drop", data, severity="warning", entity=f"sku:{sku}",
             started_at=datetime.combine(last_day, datetime.min.time(), data.tz or data.now.tzinfo),
-            evidence={"sku": sku, "day": last_day.isoformat(), "views": views, "usual_views": round(usual_views, 1),
-                      "to_cart_share": round(conv, 4), "usual_to_cart_share": round(usual_conv, 4),
-                      "views_fell": views_fell, "conversion_fell": conv_fell,
-                      "p_value": min(p_views if views_fell else 1.0, p_conv if conv_fell else 1.0)},
+            evidence=TrafficDropEvidence(sku, last_day, views, round(usual_views, 1), round(conv, 4),
+                                         round(usual_conv, 4), views_fell, conv_fell,
+                                         min(p_views if views_fell else 1.0, p_conv if conv_fell else 1.0)),
             topic="marketing", affected_skus=[sku]))
     return findings
 

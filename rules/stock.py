@@ -3,11 +3,23 @@ of cover)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pydantic import Field
 
 from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+
+
+@dataclass(frozen=True)
+class StockOutEvidence:
+    sku: int
+    scheme: str  # fbs, rfbs or fbo
+    available: int
+    daily_sales: float
+    days_of_cover: float
+    warn_days: float
+    runs_out_at: datetime
 
 
 class StockOutConfig(RuleConfig):
@@ -37,9 +49,8 @@ def stock_out(data: AccountData, config: StockOutConfig) -> list[Finding]:
         findings.append(finding(
             "stock_out", data, severity="critical" if item.available <= 0 else "warning",
             entity=f"sku:{item.sku}:{item.scheme}", started_at=data.now,
-            evidence={"sku": item.sku, "scheme": item.scheme, "available": item.available,
-                      "daily_sales": round(daily, 2), "days_of_cover": round(cover, 1), "warn_days": config.warn_days,
-                      "runs_out_at": (data.now + timedelta(days=cover)).isoformat()},
+            evidence=StockOutEvidence(item.sku, item.scheme, item.available, round(daily, 2), round(cover, 1),
+                                      config.warn_days, data.now + timedelta(days=cover)),
             topic=None, affected_skus=[item.sku]))
     return findings
 

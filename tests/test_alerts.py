@@ -15,17 +15,13 @@ from monitor.message import Message
 from monitor.store import Store
 from monitor.support import render
 from rules import Finding
+from tests.samples import samples
 
 NOW = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)  # 12:00 in Moscow
 MONITOR = MonitorSection()
 
 
-EVIDENCE = {
-    "sales_drop": {"window_hours": 3, "observed": 0, "expected": 20.0, "baseline_counts": [20, 20],
-                   "drop_share": 1.0, "p_value": 1e-9, "last_order_at": None, "top_skus": []},
-    "stock_out": {"sku": 5, "scheme": "fbs", "available": 0, "daily_sales": 1.0, "days_of_cover": 0.0,
-                  "warn_days": 7.0, "runs_out_at": NOW.isoformat()},
-}
+EVIDENCE = {"sales_drop": samples()["sales_drop/partial"].evidence, "stock_out": samples()["stock_out/empty"].evidence}
 
 
 def finding(rule: str = "sales_drop", severity: str = "warning", entity: str = "account",
@@ -54,7 +50,7 @@ def store(tmp_path: Path) -> Store:
 
 def cycle(store: Store, findings: list[Finding], now: datetime, cfg: AlertsSection | None = None,
           ran: set[str] | None = None, channels: list | None = None) -> list[str]:
-    rendered = {f.fingerprint: render(f, "ru", MONITOR.tz) for f in findings}
+    rendered = {f.fingerprint: render(f, "ru", MONITOR.tz, now) for f in findings}
     events = alerts.reconcile(store, "shop", ran if ran is not None else {"sales_drop", "stock_out"}, findings,
                               rendered, channels or [FileConfig(type="file", name="rec")], cfg or AlertsSection(),
                               MONITOR, now)

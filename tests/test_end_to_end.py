@@ -77,7 +77,8 @@ def test_check_text_output_is_in_english_when_configured(
     config.write_text(config.read_text().replace("[monitor]\n", '[monitor]\nlanguage = "en"\n'))
     assert main(["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "Orders down 100%" in out and "Topic in the support chat: Technical" in out
+    assert "No orders since " in out and "Topic in the support chat: Technical" in out
+    assert "shop shop: synced" in out and "sent: 1 message" in out
 
 
 def test_alert_resolves_once_when_sales_come_back(write_config: Callable[..., Path], tmp_path: Path) -> None:

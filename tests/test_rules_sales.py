@@ -26,9 +26,9 @@ def test_fires_critical_on_a_full_stop_and_dates_it_by_the_last_order() -> None:
     data = account_data(Scenario(seed=1, orders_per_day=150, incidents=[Incident("sales_stop", start=stop)]))
     [finding] = sales_drop(data, SalesDropConfig())
     assert finding.severity == "critical"
-    assert finding.evidence["observed"] == 0
-    assert finding.evidence["window_hours"] == 2  # the shortest window where zero orders is implausible
-    assert finding.evidence["p_value"] < 0.001
+    assert finding.evidence.observed == 0
+    assert finding.evidence.window_hours == 2  # the shortest window where zero orders is implausible
+    assert finding.evidence.p_value < 0.001
     assert stop - timedelta(hours=1) < finding.started_at <= stop
     assert finding.affected_skus  # the SKUs that usually sell in these hours
 
@@ -37,7 +37,7 @@ def test_fires_warning_on_a_large_partial_drop() -> None:
     incident = Incident("sales_drop", start=NOW - timedelta(hours=8), factor=0.25)
     [finding] = sales_drop(account_data(Scenario(seed=2, orders_per_day=200, incidents=[incident])), SalesDropConfig())
     assert finding.severity == "warning"
-    assert 0.5 <= finding.evidence["drop_share"] < 0.9
+    assert 0.5 <= finding.evidence.drop_share < 0.9
 
 
 @pytest.mark.parametrize("factor", [0.8, 0.7])

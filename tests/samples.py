@@ -1,0 +1,119 @@
+"""One finding for every branch of every renderer: account and SKU scope, with and without a
+support request. Built from the rules' own evidence dataclasses."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from rules import RULES, Finding
+from rules.access import KeyExpiryEvidence, SourceEvidence
+from rules.base import Check, Product, Series
+from rules.cards import CardProblemsEvidence
+from rules.finance import ChargeShareEvidence, PayoutMissingEvidence
+from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, StuckInDeliveryEvidence
+from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
+from rules.returns import ReturnsSpikeEvidence
+from rules.sales import SalesDropEvidence, SalesStoppedEvidence, SkuShortfall, TrafficDropEvidence
+from rules.stock import StockOutEvidence
+
+NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # 15:00 in Moscow
+POSTINGS = [f"0000{n:06d}-0001-1" for n in range(25)]
+SERIES = Series(start=(NOW - timedelta(hours=48)).isoformat(), step_minutes=60, observed=(5.0,) * 43 + (0.0,) * 5,
+                expected=(5.5,) * 48, low=(3.0,) * 48, high=(8.0,) * 48)
+PRODUCTS = (Product(111, "ART-111", "Чайник"), Product(222, "ART-222", "Кружка"))
+CHECKS = (Check("postings_fresh", True, (NOW - timedelta(minutes=5)).isoformat()),
+          Check("stock", True, "14", 111), Check("card_status", True, "Продаётся", 111),
+          Check("price_quarantine", True, "", 111))
+
+
+def sample(rule: str, evidence: object, *, entity: str = "account", severity: str = "warning",
+           topic: str | None = "technical", postings: list[str] | None = None, skus: list[int] | None = None,
+           started_at: datetime = NOW - timedelta(hours=5)) -> Finding:
+    return Finding(rule=rule, account="shop", client_id=123456, severity=severity, entity=entity,  # type: ignore[arg-type]
+                   started_at=started_at, evidence=evidence, topic=topic,  # type: ignore[arg-type]
+                   affected_postings=postings or [], affected_skus=skus or [], products=PRODUCTS, checks=CHECKS)
+
+
+def samples() -> dict[str, Finding]:
+    """Name -> finding; every rule appears, every branch of its renderer once."""
+    stop = NOW - timedelta(hours=5)
+    return {
+        "sales_drop/stop": sample("sales_drop", SalesDropEvidence(
+            "account", None, 2, 0, 24.0, (22, 25, 24, 26), 1.0, 1e-9, stop,
+            (SkuShortfall(111, 3.5, 0), SkuShortfall(222, 2.0, 0)), SERIES), severity="critical", skus=[111, 222],
+            started_at=stop),
+        "sales_drop/partial": sample("sales_drop", SalesDropEvidence(
+            "account", None, 6, 30, 75.0, (70, 80, 75, 75), 0.6, 1e-6, NOW - timedelta(minutes=10), (), SERIES),
+            started_at=NOW - timedelta(hours=6)),
+        "sales_drop/sku": sample("sales_drop", SalesDropEvidence(
+            "sku", 111, 24, 1, 21.0, (20, 22), 0.95, 1e-7, NOW - timedelta(hours=20), (), SERIES),
+            entity="sku:111", severity="critical", skus=[111]),
+        "sales_stopped/cause": sample("sales_stopped", SalesStoppedEvidence(
+            111, stop, 45, 28, 6.2, 1e-5, ("stock_zero", "card_archived")), entity="sku:111", topic=None, skus=[111]),
+        "sales_stopped/unexplained": sample("sales_stopped", SalesStoppedEvidence(
+            222, stop, 21, 28, 4.0, 1e-5, ()), entity="sku:222", skus=[222]),
+        "traffic_drop/views": sample("traffic_drop", TrafficDropEvidence(
+            111, date(2026, 11, 17), 120, 900.0, 0.05, 0.06, True, False, 1e-8), entity="sku:111",
+            topic="marketing", skus=[111]),
+        "traffic_drop/conversion": sample("traffic_drop", TrafficDropEvidence(
+            111, date(2026, 11, 17), 880, 900.0, 0.01, 0.06, False, True, 1e-6), entity="sku:111",
+            topic="marketing", skus=[111]),
+        "returns_spike/shop": sample("returns_spike", ReturnsSpikeEvidence(
+            None, 31, 9.5, 800, 14, 0.04, 1e-9, "Не подошёл размер", 0.4, {"Не подошёл размер": 12}),
+            topic=None, postings=POSTINGS, skus=[111, 222]),
+        "returns_spike/sku": sample("returns_spike", ReturnsSpikeEvidence(
+            111, 25, 1.9, 122, 14, 0.04, 6.7e-16, "Брак или повреждение", 0.88, {"Брак или повреждение": 22}),
+            entity="sku:111", topic="logistics", postings=POSTINGS, skus=[111]),
+        "cancellations/danger_ahead": sample("cancellations", CancellationsEvidence(
+            7.5, 9, 120, 4.0, 10.0, "ozon", None, 3.0, 14), topic=None, postings=POSTINGS[:9]),
+        "cancellations/warning_ahead": sample("cancellations", CancellationsEvidence(
+            3.0, 4, 133, 4.0, 10.0, "config", 2.0, None, 14), topic=None, postings=POSTINGS[:4]),
+        "cancellations/over": sample("cancellations", CancellationsEvidence(
+            12.1, 16, 132, 4.0, 10.0, "ozon", 0.0, 0.0, 14), severity="critical", topic=None, postings=POSTINGS[:16]),
+        "shipment_deadline/late": sample("shipment_deadline", ShipmentDeadlineEvidence(
+            "late", 21, 19, NOW - timedelta(hours=3), 4.0, 22.1, 7), entity="late", severity="critical",
+            topic="logistics", postings=POSTINGS[:21], skus=[111, 222]),
+        "shipment_deadline/due": sample("shipment_deadline", ShipmentDeadlineEvidence(
+            "due", 1, 0, NOW + timedelta(hours=2), 4.0, 0.0, 7), entity="due", topic=None, postings=POSTINGS[:1]),
+        "stuck_in_delivery": sample("stuck_in_delivery", StuckInDeliveryEvidence(2, 25.5, 12.0, 4500.0),
+                                    entity="stuck", topic="logistics", postings=POSTINGS[:2], skus=[111]),
+        "stock_out/empty": sample("stock_out", StockOutEvidence(111, "fbs", 0, 3.2, 0.0, 7.0, NOW),
+                                  entity="sku:111:fbs", severity="critical", topic=None, skus=[111]),
+        "stock_out/soon": sample("stock_out", StockOutEvidence(222, "fbo", 5, 2.0, 2.5, 7.0, NOW + timedelta(days=2.5)),
+                                 entity="sku:222:fbo", topic=None, skus=[222]),
+        "rating_risk/penalty": sample("rating_risk", PenaltyScoreEvidence(), entity="penalty_score",
+                                      severity="critical", topic=None),
+        "rating_risk/danger_ahead": sample("rating_risk", RatingRiskEvidence(
+            "rating_on_time", "Доставка вовремя", "WARNING", "warning_heading_to_danger", 92.81, 93.0, 90.0, True,
+            None, 3.7, (94.0, 93.5, 93.1, 92.81)), entity="rating:rating_on_time", severity="critical", topic=None),
+        "rating_risk/warning_ahead": sample("rating_risk", RatingRiskEvidence(
+            "rating_on_time", "Доставка вовремя", "OK", "trend", 94.1, 93.0, 90.0, True, 5.0, None,
+            (95.5, 95.0, 94.6, 94.1)), entity="rating:rating_on_time", topic=None),
+        "card_problems/blocked": sample("card_problems", CardProblemsEvidence(
+            111, "ART-111", "Чайник", ("declined",), "failed", "Не прошёл модерацию", "declined", "moderation",
+            ("Товар заблокирован модерацией",), ()), entity="sku:111", severity="critical", skus=[111]),
+        "card_problems/errors": sample("card_problems", CardProblemsEvidence(
+            222, "ART-222", "Кружка", ("errors",), "price_sent", "Продаётся", "approved", "", (),
+            ("Не заполнен атрибут «Цвет»",)), entity="sku:222", skus=[222]),
+        "finance_anomaly/payout": sample("finance_anomaly", PayoutMissingEvidence(
+            date(2026, 11, 16), 0, 5, 120000.0), entity="payout:2026-11-16", topic="finance"),
+        "finance_anomaly/commission": sample("finance_anomaly", ChargeShareEvidence(
+            "commission_share", date(2026, 11, 17), 0.21, 0.15, 41, 98000.0, 5880.0), entity="commission_share",
+            topic="finance"),
+        "finance_anomaly/delivery": sample("finance_anomaly", ChargeShareEvidence(
+            "delivery_share", date(2026, 11, 17), 0.12, 0.08, 41, 98000.0, 3920.0), entity="delivery_share",
+            topic="finance"),
+        "api_access/key_expiry": sample("api_access", KeyExpiryEvidence(NOW + timedelta(days=9), 9.0),
+                                        entity="key_expiry", topic=None),
+        "api_access/server_error": sample("api_access", SourceEvidence(
+            "source_failing", "fbs", "/v3/posting/fbs/list: HTTP 503 Service Unavailable", "server_error",
+            NOW - timedelta(hours=4), None), entity="source:fbs", severity="critical"),
+        "api_access/switched_off": sample("api_access", SourceEvidence(
+            "source_switched_off", "analytics", "/v1/analytics/data: the API key has no role", "missing_role",
+            None, NOW + timedelta(hours=6)), entity="source:analytics", topic=None),
+        "api_access/stale": sample("api_access", SourceEvidence(
+            "data_stale", "fbo", None, None, NOW - timedelta(hours=3), None), entity="source:fbo",
+            severity="critical", topic=None),
+    }
+
+
+assert {name.split("/")[0] for name in samples()} == set(RULES)

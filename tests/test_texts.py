@@ -1,0 +1,138 @@
+"""Seller-facing texts: plural forms, every renderer branch in both languages, what a support
+request must and must not carry, and a failing renderer that falls back to plain words."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from monitor import texts
+from monitor.alerts import event_for
+from monitor.channels import as_html, as_text, subject, telegram_chunks, webhook_payload
+from monitor.cycle import render_safely
+from monitor.message import Message
+from monitor.support import MAX_LISTED, render
+from rules.base import as_json
+from tests.samples import NOW, samples
+
+MSK = ZoneInfo("Europe/Moscow")
+SAMPLES = samples()
+ABBREVIATIONS = re.compile(r"\d\s*(дн\.|ч\.|отправл\.|уведомл\.|заказ\.)|\d\s+ч\b")
+
+
+@pytest.mark.parametrize("n, form", [(1, "заказ"), (2, "заказа"), (5, "заказов"), (11, "заказов"), (12, "заказов"),
+                                     (14, "заказов"), (21, "заказ"), (22, "заказа"), (25, "заказов"),
+                                     (101, "заказ"), (111, "заказов"), (0, "заказов"), (1.5, "заказа")])
+def test_russian_plural_forms_follow_cldr(n: float, form: str) -> None:
+    assert texts.plural_form(n, texts.NOUNS["order"]["ru"]) == form
+
+
+def test_english_plural_and_counts_read_naturally() -> None:
+    assert texts.count(1, "order", "en") == "1 order" and texts.count(3, "day", "en") == "3 days"
+    assert texts.count(21, "day", "ru") == "21 день" and texts.count(2.5, "day", "ru") == "2,5 дня"
+    assert texts.count(1234, "posting", "ru", 0) == "1\u00a0234 отправления"
+    assert texts.duration(timedelta(hours=5, minutes=2), "ru") == "5 часов"
+    assert texts.duration(timedelta(minutes=75), "ru") == "1 час 15 минут"
+    assert texts.duration(timedelta(days=3), "en") == "3 days"
+
+
+def ozon_words(finding) -> list[str]:
+    """Every text in a finding's data that came from Ozon or the seller, longest first."""
+    found: list[str] = [p.name for p in finding.products]
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(k)
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+    walk(as_json(finding.evidence))
+    walk(as_json(finding.checks))
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_renderer_branch_reads_as_written_by_a_person(name: str, language: str) -> None:
+    finding = SAMPLES[name]
+    rendered = render(finding, language, MSK, NOW)
+    assert rendered.title and rendered.explanation
+    whole = "\n".join(filter(None, [rendered.title, rendered.explanation, rendered.support_request]))
+    assert "{" not in whole and "None" not in whole and "[" not in whole
+    if language == "ru":
+        assert not ABBREVIATIONS.search(whole), ABBREVIATIONS.search(whole)
+        assert "HTTP" not in rendered.title + rendered.explanation  # raw API errors stay in the evidence
+    else:
+        for text in ozon_words(finding):  # Ozon's own words (reasons, statuses, names) are quoted as they are
+            whole = whole.replace(text, "")
+        assert not re.search(r"[а-яА-ЯёЁ]{3,}", whole), whole
+    assert (rendered.support_request is None) == (finding.topic is None)
+    if rendered.support_request:
+        request = rendered.support_request
+        assert "Client-Id): 123456" in request and "p =" not in request and not re.search(r"\de-\d", request)
+        for sku in finding.affected_skus:
+            assert f"SKU {sku} (ART-{sku}" in request  # named as the seller knows it
+        if finding.checks:
+            assert "14 шт." in request or "14 units" in request  # what the monitor verified, with its value
+        if len(finding.affected_postings) > MAX_LISTED:
+            last = finding.affected_postings[-1]
+            assert last not in request and last in rendered.draft  # the draft keeps the full list
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_every_sample_goes_through_every_channel_format(language: str) -> None:
+    events = tuple(event_for("firing", f, render(f, language, MSK, NOW), NOW) for f in SAMPLES.values())
+    message = Message(id="m", account="shop", client_id=123456, created_at=NOW.isoformat(), language=language,
+                      events=events)
+    assert all(e.title in as_text(message) for e in events)
+    assert "<h3" in as_html(message) and subject(message).startswith("ozon-monitor")
+    assert all(len(chunk) < 4096 for chunk in telegram_chunks(message))
+    payload = webhook_payload(message, "hook")
+    assert [a["rule"] for a in payload["alerts"]] == [f.rule for f in SAMPLES.values()]
+    assert all("series" not in a["evidence"] for a in payload["alerts"])
+
+
+def test_a_stop_title_says_since_when_and_how_long() -> None:
+    stop = render(SAMPLES["sales_drop/stop"], "ru", MSK, NOW)
+    assert stop.title == "Нет заказов с 10:00 (5 часов)"  # 07:00 UTC is 10:00 in Moscow
+    assert render(SAMPLES["sales_drop/stop"], "en", MSK, NOW).title == "No orders since 10:00 (5 hours)"
+    late = render(SAMPLES["shipment_deadline/late"], "ru", MSK, NOW)
+    assert late.title == "Просрочена отгрузка: 21 отправление с 12:00"
+    due = render(SAMPLES["shipment_deadline/due"], "ru", MSK, NOW)
+    assert due.title == "Скоро срок отгрузки: 1 отправление до 17:00"
+
+
+def test_a_failing_renderer_falls_back_to_plain_words_in_the_sellers_language(caplog) -> None:
+    broken = replace(SAMPLES["stock_out/empty"], evidence=object())  # no attributes the renderer reads
+    rendered = render_safely(broken, "ru", MSK, NOW)
+    assert rendered.title.startswith("Проблема: stock_out") and "SKU 111 (ART-111" in rendered.explanation
+    assert "rendering failed: account=shop rule=stock_out" in caplog.text
+
+
+def documented_fields(section: str) -> list[str]:
+    """The `field` names of the table that follows `section` in docs/WEBHOOK.md."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "WEBHOOK.md").read_text(encoding="utf-8")
+    table = doc.split(section, 1)[1].split("\n\n", 2)[1]
+    return [name for row in table.splitlines()[2:] for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])]
+
+
+def test_the_webhook_document_names_every_field_the_dataclasses_send() -> None:
+    finding = SAMPLES["shipment_deadline/late"]
+    event = event_for("firing", finding, render(finding, "ru", MSK, NOW), NOW)
+    message = Message(id="m", account="shop", client_id=123456, created_at=NOW.isoformat(), language="ru",
+                      events=(event,))
+    payload = webhook_payload(message, "hook")
+    assert documented_fields("The message:") == list(payload)
+    assert documented_fields("Each alert:") == list(payload["alerts"][0])
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "WEBHOOK.md").read_text(encoding="utf-8")
+    example = json.loads(doc.split("```json\n", 1)[1].split("```", 1)[0])
+    assert list(example) == list(payload) and list(example["alerts"][0]) == list(payload["alerts"][0])
