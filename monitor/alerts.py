@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor import outbox, texts
-from monitor.config import AlertsSection, ChannelBase, MonitorSection
+from monitor.channels import ChannelConfig
+from monitor.config import AlertsSection, MonitorSection
 from monitor.message import Event, EventKind
 from monitor.store import Store, iso, parse
 from monitor.support import Rendered
@@ -68,7 +69,7 @@ def silenced_by(rule: str, account: str, skus: tuple[int, ...] | list[int],
 
 
 def reconcile(store: Store, account: str, rules_ran: set[str], findings: list[Finding],
-              rendered: dict[str, Rendered], channels: list[ChannelBase], cfg: AlertsSection,
+              rendered: dict[str, Rendered], channels: list[ChannelConfig], cfg: AlertsSection,
               monitor: MonitorSection, now: datetime) -> list[Event]:
     """Update alert state for one account's cycle and enqueue what must be said; return the
     events said (before per-channel filtering). Alerts of rules that did not run stay exactly

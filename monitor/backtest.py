@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor import facts
 from monitor.config import Settings
 from monitor.cycle import rule_configs
 from monitor.store import Store
@@ -34,7 +35,7 @@ def backtest(settings: Settings, account: str, start: datetime, end: datetime, s
         if since is None or until is None:
             raise ValueError(f"no synced postings for account {account!r}: run `ozon-monitor check` first")
         client_id = settings.account(account).client_id
-        data = store.account_data(account, client_id, until, since, settings.monitor.tz)
+        data = facts.account_data(store, account, client_id, until, since, settings.monitor.tz)
     finally:
         store.close()
     configs = {name: config if name in REPLAYABLE else config.model_copy(update={"enabled": False})

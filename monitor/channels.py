@@ -17,23 +17,97 @@ import time
 from dataclasses import asdict
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Annotated, Any, Literal, Protocol, Union
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from pydantic import Field, field_validator, model_validator
+
 from monitor.charts import anomaly_chart
-from monitor.config import Channel as ChannelConfig
-from monitor.config import EmailChannel as EmailConfig
-from monitor.config import FileChannel as FileConfig
-from monitor.config import WebhookChannel as WebhookConfig
 from monitor.message import Event, Message
+from monitor.secrets import Strict, read_secret, resolve, secret_path
 from monitor.texts import WORDS, count
 
 WEBHOOK_VERSION = "1"
 TELEGRAM_LIMIT = 4096
 LINKS = {"seller_cabinet": "https://seller.ozon.ru/app/dashboard/main",
          "support_chat": "https://seller.ozon.ru/app/messenger"}
+
+
+class ChannelConfig(Strict):
+    """What every channel has: a name, the least severity it takes, whether it hears of resolves."""
+
+    name: str = Field("", pattern=r"^[A-Za-z0-9_.-]*$")
+    min_severity: Literal["warning", "critical"] = "warning"
+    notify_resolved: bool = True
+
+
+class FileConfig(ChannelConfig):
+    """Appends each notification to `notifications.jsonl` in a directory and writes its text."""
+
+    type: Literal["file"]
+    directory: Path = Field(Path("notifications"), validate_default=True)
+
+    _directory = field_validator("directory")(lambda value: resolve(value))
+
+
+class EmailConfig(ChannelConfig):
+    """SMTP: STARTTLS (587), implicit TLS (465) or plain (a local relay)."""
+
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int | None = Field(None, gt=0, lt=65536)
+    security: Literal["starttls", "tls", "plain"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+
+    _password_file = field_validator("password_file")(lambda value: secret_path(value) if value is not None else None)
+
+    @field_validator("to")
+    @classmethod
+    def addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if "@" not in a or " " in a.strip()]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        return value
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "plain": 25}[self.security]
+
+    def password(self) -> str | None:
+        return read_secret(self.password_env, self.password_file, "password")
+
+
+class WebhookConfig(ChannelConfig):
+    """HTTP POST of each message: our JSON (signed per Standard Webhooks when a secret is set),
+    or a preset for Slack, Telegram or Alertmanager receivers."""
+
+    type: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    format: Literal["json", "slack", "telegram", "alertmanager"] = "json"
+    secret_env: str | None = None  # json: the signing secret ("whsec_..."); telegram: the bot token
+    secret_file: Path | None = None
+    chat_id: str | None = None  # telegram only
+    proxy: str | None = None
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    _secret_file = field_validator("secret_file")(lambda value: secret_path(value) if value is not None else None)
+
+    @model_validator(mode="after")
+    def telegram_needs_a_chat(self) -> WebhookConfig:
+        if self.format == "telegram" and not self.chat_id:
+            raise ValueError('chat_id: required for format = "telegram"')
+        return self
+
+    def secret(self) -> str | None:
+        return read_secret(self.secret_env, self.secret_file, "secret")
 
 
 class DeliveryError(Exception):
@@ -315,10 +389,15 @@ def _cut(text: str) -> list[str]:
     return pieces + ([current] if current else [])
 
 
-CHANNELS = {"file": FileChannel, "email": EmailChannel, "webhook": WebhookChannel}
+# The one registry of channel types: `type` in the config -> (its config model, its transport).
+CHANNELS: dict[str, tuple[type[ChannelConfig], type]] = {
+    "file": (FileConfig, FileChannel), "email": (EmailConfig, EmailChannel), "webhook": (WebhookConfig, WebhookChannel),
+}
+AnyChannelConfig = Annotated[Union[tuple(model for model, _ in CHANNELS.values())],  # type: ignore[valid-type]
+                             Field(discriminator="type")]
 
 
 def build(configs: list[ChannelConfig], tz: ZoneInfo | None = None) -> dict[str, Channel]:
     """Channel objects by name; e-mail charts are drawn in the seller's timezone `tz`."""
     return {config.name: EmailChannel(config, tz) if isinstance(config, EmailConfig)  # type: ignore[misc]
-            else CHANNELS[config.type](config) for config in configs}
+            else CHANNELS[config.type][1](config) for config in configs}  # type: ignore[attr-defined]

@@ -5,15 +5,16 @@ secret values never appear in any message.
 """
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, WebhookConfig
+from monitor.secrets import Strict, config_dir, read_secret, resolve, secret_path
 from rules import RULES
 
 DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
@@ -23,18 +24,16 @@ class ConfigError(Exception):
     """The config cannot be used; the message says where and how to fix it."""
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class MonitorSection(Strict):
-    state_dir: Path = Path("state")
+    state_dir: Path = Field(Path("state"), validate_default=True)
     timezone: str = "Europe/Moscow"
     language: Literal["ru", "en"] = "ru"
     poll_minutes: int = Field(10, ge=1, le=1440)
     history_days: int = Field(60, ge=7, le=365)
     overlap_minutes: int = Field(120, ge=0, le=10080)
     analytics_refresh_minutes: int = Field(60, ge=1, le=1440)
+
+    _state_dir = field_validator("state_dir")(lambda value: resolve(value))
 
     @field_validator("timezone")
     @classmethod
@@ -59,6 +58,8 @@ class Account(Strict):
     base_url: str = Field(DEFAULT_BASE_URL, pattern=r"^https?://[^\s/]+")
     timeout_seconds: float = Field(30.0, gt=0, le=300)
 
+    _key_file = field_validator("api_key_file")(lambda value: secret_path(value) if value is not None else None)
+
     def secret(self) -> SecretStr:
         """Given the account's key source, return the key; raise ValueError naming the source if absent."""
         sources = [s for s in ("api_key", "api_key_env", "api_key_file") if getattr(self, s) is not None]
@@ -68,97 +69,6 @@ class Account(Strict):
         if self.api_key is not None:
             return self.api_key
         return SecretStr(read_secret(self.api_key_env, self.api_key_file, "api_key"))
-
-
-def key_file_path(config_path: Path, value: Path) -> Path:
-    """A bare file name found in systemd's $CREDENTIALS_DIRECTORY (LoadCredential=) is taken from
-    there, so the unit file needs no path to the key; anything else is relative to the config."""
-    creds = os.environ.get("CREDENTIALS_DIRECTORY")
-    if creds and len(value.parts) == 1 and (Path(creds) / value).exists():
-        return Path(creds) / value
-    return _resolve(config_path, value)
-
-
-def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
-    """A secret from an environment variable or a file (None when neither is set); raise
-    ValueError naming the source when it is set but unreadable."""
-    if env is not None:
-        value = os.environ.get(env, "")
-        if not value:
-            raise ValueError(f"{what}_env: environment variable {env} is not set or empty")
-        return value
-    if file is not None:
-        try:
-            value = file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ValueError(f"{what}_file: cannot read {file}: {exc.strerror}") from None
-        if not value:
-            raise ValueError(f"{what}_file: {file} is empty")
-        return value
-    return None
-
-
-class ChannelBase(Strict):
-    name: str = Field("", pattern=r"^[A-Za-z0-9_.-]*$")
-    min_severity: Literal["warning", "critical"] = "warning"
-    notify_resolved: bool = True
-
-
-class FileChannel(ChannelBase):
-    """Appends each notification to `notifications.jsonl` in a directory and writes its text."""
-
-    type: Literal["file"]
-    directory: Path = Path("notifications")
-
-
-class EmailChannel(ChannelBase):
-    """SMTP: STARTTLS (587), implicit TLS (465) or plain (a local relay)."""
-
-    type: Literal["email"]
-    host: str = Field(min_length=1)
-    port: int | None = Field(None, gt=0, lt=65536)
-    security: Literal["starttls", "tls", "plain"] = "starttls"
-    username: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    to: list[str] = Field(min_length=1)
-    timeout_seconds: float = Field(30.0, gt=0, le=300)
-
-    @field_validator("to")
-    @classmethod
-    def addresses(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if "@" not in a or " " in a.strip()]
-        if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
-        return value
-
-    @property
-    def smtp_port(self) -> int:
-        return self.port or {"starttls": 587, "tls": 465, "plain": 25}[self.security]
-
-    def password(self) -> str | None:
-        return read_secret(self.password_env, self.password_file, "password")
-
-
-class WebhookChannel(ChannelBase):
-    """HTTP POST of each message: our JSON (signed per Standard Webhooks when a secret is set),
-    or a preset for Slack, Telegram or Alertmanager receivers."""
-
-    type: Literal["webhook"]
-    url: str = Field(pattern=r"^https?://[^\s/]+")
-    format: Literal["json", "slack", "telegram", "alertmanager"] = "json"
-    secret_env: str | None = None  # json: the signing secret ("whsec_..."); telegram: the bot token
-    secret_file: Path | None = None
-    chat_id: str | None = None  # telegram only
-    proxy: str | None = None
-    timeout_seconds: float = Field(10.0, gt=0, le=120)
-
-    def secret(self) -> str | None:
-        return read_secret(self.secret_env, self.secret_file, "secret")
-
-
-Channel = Annotated[FileChannel | EmailChannel | WebhookChannel, Field(discriminator="type")]
 
 
 class RuleAlerting(Strict):
@@ -195,13 +105,41 @@ RulesSection = create_model(  # type: ignore[call-overload]
 class Settings(BaseSettings):
     """The whole config; environment variables OZON_MONITOR_<SECTION>__<KEY> override the file."""
 
-    model_config = SettingsConfigDict(env_prefix="OZON_MONITOR_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="OZON_MONITOR_", env_nested_delimiter="__", extra="forbid",
+                                      frozen=True)
 
-    monitor: MonitorSection = MonitorSection()
+    monitor: MonitorSection = Field(default_factory=MonitorSection)
     accounts: list[Account] = Field(min_length=1)
     rules: RulesSection = RulesSection()  # type: ignore[valid-type]
     alerts: AlertsSection = AlertsSection()
-    channels: list[Channel] = []
+    channels: list[AnyChannelConfig] = []
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def default_names(cls, value: Any) -> Any:
+        """A channel without a name is called after its type ("email", then "email-2" ...)."""
+        if not isinstance(value, list):
+            return value
+        named = []
+        for index, channel in enumerate(value):
+            if isinstance(channel, dict) and not channel.get("name"):
+                same_type_before = sum(isinstance(c, dict) and c.get("type") == channel.get("type")
+                                       for c in value[:index])
+                channel = {**channel, "name": channel.get("type", "") if not same_type_before
+                           else f"{channel.get('type')}-{index}"}
+            named.append(channel)
+        return named
+
+    @model_validator(mode="after")
+    def unique_names(self) -> Settings:
+        problems = []
+        for what, items in (("accounts", self.accounts), ("channels", self.channels)):
+            names = [item.name for item in items]
+            problems += [f"{what}[{index}].name: {name!r} is used by more than one {what[:-1]}"
+                         for index, name in enumerate(names) if names.count(name) > 1]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -229,36 +167,14 @@ def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        settings = Settings(**data)
+        with config_dir(path.parent):
+            settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError("\n".join(f"{path}: {_describe(err)}" for err in exc.errors())) from None
 
-    problems = []
-    names = [a.name for a in settings.accounts]
-    for index, account in enumerate(settings.accounts):
-        if names.count(account.name) > 1:
-            problems.append(f"accounts[{index}].name: {account.name!r} is used by more than one account")
-        if account.api_key_file is not None:
-            account.api_key_file = key_file_path(path, account.api_key_file)
-    for index, channel in enumerate(settings.channels):
-        same_type_before = sum(c.type == channel.type for c in settings.channels[:index])
-        channel.name = channel.name or (channel.type if not same_type_before else f"{channel.type}-{index}")
-    channel_names = [c.name for c in settings.channels]
-    for index, channel in enumerate(settings.channels):
-        if channel_names.count(channel.name) > 1:
-            problems.append(f"channels[{index}].name: {channel.name!r} is used by more than one channel")
-        if isinstance(channel, FileChannel):
-            channel.directory = _resolve(path, channel.directory)
-        if isinstance(channel, WebhookChannel) and channel.format == "telegram" and not channel.chat_id:
-            problems.append(f"channels[{index}].chat_id: required for format = \"telegram\"")
-        for attr in ("password_file", "secret_file"):
-            if getattr(channel, attr, None) is not None:
-                setattr(channel, attr, key_file_path(path, getattr(channel, attr)))
-    if require_secrets:
-        problems += secret_problems(settings)
+    problems = secret_problems(settings) if require_secrets else []
     if problems:
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
-    settings.monitor.state_dir = _resolve(path, settings.monitor.state_dir)
     return settings
 
 
@@ -272,25 +188,20 @@ def secret_problems(settings: Settings) -> list[str]:
             problems.append(f"accounts[{index}] ({account.name}): {exc}")
     for index, channel in enumerate(settings.channels):
         try:
-            secret = channel.password() if isinstance(channel, EmailChannel) else \
-                channel.secret() if isinstance(channel, WebhookChannel) else None
+            secret = channel.password() if isinstance(channel, EmailConfig) else \
+                channel.secret() if isinstance(channel, WebhookConfig) else None
         except ValueError as exc:
             problems.append(f"channels[{index}] ({channel.name}): {exc}")
             continue
-        if isinstance(channel, WebhookChannel) and channel.format == "telegram" and secret is None:
+        if isinstance(channel, WebhookConfig) and channel.format == "telegram" and secret is None:
             problems.append(f"channels[{index}] ({channel.name}): the bot token is missing: set secret_env or "
                             f"secret_file")
     return problems
 
 
-def _resolve(config_path: Path, value: Path) -> Path:
-    value = value.expanduser()
-    return value if value.is_absolute() else (config_path.parent / value).resolve()
-
-
 def _describe(err: dict[str, Any]) -> str:
     """One pydantic error as `key.path: message`, never echoing the input (it may be a secret)."""
-    if len(err["loc"]) > 2 and err["loc"][0] == "channels" and err["loc"][2] in ("file", "email", "webhook"):
+    if len(err["loc"]) > 2 and err["loc"][0] == "channels" and err["loc"][2] in CHANNELS:
         err = {**err, "loc": err["loc"][:2] + err["loc"][3:]}  # drop the union tag pydantic adds
     loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"]).lstrip(".")
     if err["type"] == "extra_forbidden":
@@ -301,5 +212,10 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "missing":
         return f"{loc}: required key is missing"
     if err["type"] == "union_tag_invalid" or (err["loc"] and err["loc"][-1] == "type" and "channels" in err["loc"]):
-        return f"{loc}: unsupported channel type; valid types: email, file, webhook"
-    return f"{loc or '(top level)'}: {err['msg'].removeprefix('Value error, ')}"
+        where = loc if loc.endswith(".type") else f"{loc}.type"
+        return f"{where}: unsupported channel type; valid types: {', '.join(sorted(CHANNELS))}"
+    message = err["msg"].removeprefix("Value error, ")
+    key, _, rest = message.partition(": ")
+    if loc and rest and key.isidentifier():  # a model's own check that names its key: "chat_id: required"
+        return f"{loc}.{key}: {rest}"
+    return f"{loc}: {message}" if loc else message

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from monitor import alerts, channels, drafts, outbox
+from monitor import alerts, channels, drafts, facts, outbox
 from monitor.config import Settings
 from monitor.message import Event
 from monitor.ozon.client import OzonClient
@@ -61,7 +61,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         history_since, synced_until = coverage(store, account.name)
         if synced_until is None:
             return result  # no postings yet: nothing to judge, and "no data" must not read as "no sales"
-        data = store.account_data(account.name, account.client_id, synced_until, history_since or synced_until,
+        data = facts.account_data(store, account.name, account.client_id, synced_until, history_since or synced_until,
                                   cfg.tz)
         verdict = run_rules(data, rule_configs(settings), checked_at=now)
         for rule, error in verdict.errors.items():

@@ -23,8 +23,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.channels import Channel, DeliveryError
-from monitor.config import AlertsSection, ChannelBase
+from monitor.channels import Channel, ChannelConfig, DeliveryError
+from monitor.config import AlertsSection
 from monitor.message import Event, Message
 from monitor.store import Store, parse
 
@@ -34,7 +34,7 @@ MAX_BACKOFF = timedelta(hours=1)
 CLAIM_TTL = timedelta(minutes=15)  # longer than any channel's send; a claim older than this is void
 
 
-def enqueue(store: Store, account: str, events: list[Event], channels: list[ChannelBase], cfg: AlertsSection,
+def enqueue(store: Store, account: str, events: list[Event], channels: list[ChannelConfig], cfg: AlertsSection,
             tz: ZoneInfo, now: datetime) -> None:
     """One row per channel with the events that channel wants; critical news goes at once, the
     rest waits `group_wait_minutes` and for the end of quiet hours. Call inside the transaction

@@ -9,14 +9,13 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone, tzinfo
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from rules import AccountData, Card, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock, TrafficDay
 
 migrations = Migrations("ozon-monitor")
 
@@ -131,19 +130,6 @@ ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "se
                      "returns", "cancellations", "delivered_units")
 
 
-def _card(r: dict[str, Any]) -> Card:
-    availability = json.loads(r["availability"] or "[]")
-    return Card(
-        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=r["status"] or "",
-        status_name=r["status_name"] or "", moderate_status=r["moderate_status"] or "",
-        status_failed=r["status_failed"] or "",
-        errors=tuple(e["texts"]["message"] or e["code"] for e in json.loads(r["errors"] or "[]")
-                     if e.get("level") != "ERROR_LEVEL_WARNING"),
-        unavailable_reasons=tuple(text for a in availability if a["availability"] == "UNAVAILABLE"
-                                  for text in a["reasons"]),
-        archived=bool(r["archived"]), autoarchived=bool(r["autoarchived"]), changed_at=parse(r["status_updated_at"]))
-
-
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat() if moment else None
 
@@ -230,75 +216,50 @@ class Store:
         return [r["sku"] for r in self._rows("select sku from products where account = ? and archived = 0 "
                                             "and sku is not null", [account])]
 
-    def orders(self, account: str, since: datetime) -> list[Order]:
-        """Postings placed since `since`, oldest first, as the rules see them."""
-        rows = self.db.query(
-            "select posting_number, created_at, status, scheme, products, shipment_date, delivering_date, "
-            "cancel_type from postings where account = ? and created_at >= ? order by created_at",
-            [account, iso(since)])
-        orders = []
-        for r in rows:
-            products = json.loads(r["products"])
-            orders.append(Order(
-                r["posting_number"], datetime.fromisoformat(r["created_at"]), tuple(p["sku"] for p in products),
-                r["status"], r["scheme"], sum(p.get("quantity", 1) for p in products),
-                sum(p.get("quantity", 1) * (p.get("price") or {}).get("amount", 0.0) for p in products),
-                parse(r["shipment_date"]), parse(r["delivering_date"]), r["cancel_type"] == "seller"))
-        return orders
+    def postings_since(self, account: str, since: datetime) -> list[dict[str, Any]]:
+        """Postings placed since `since`, oldest first."""
+        return self._rows("select posting_number, created_at, status, scheme, products, shipment_date, "
+                          "delivering_date, cancel_type from postings where account = ? and created_at >= ? "
+                          "order by created_at", [account, iso(since)])
 
-    def account_data(self, account: str, client_id: int, now: datetime, history_since: datetime,
-                     tz: tzinfo) -> AccountData:
-        """Everything the rules read about one account, from the stored data."""
-        info = self.account_info(account)
-        cursors = self._rows("select * from cursors where account = ?", [account])
-        finance = next((c for c in cursors if c["source"] == "finance"), None)
-        return AccountData(
-            account=account, client_id=client_id, now=now, orders=self.orders(account, history_since),
-            history_since=history_since, tz=tz,
-            returns=[Return(r["posting_number"], r["sku"], r["reason"] or "", datetime.fromisoformat(r["return_date"]))
-                     for r in self._rows("select * from returns where account = ? and sku is not null and "
-                                        "return_date is not null", [account])],
-            cards=[_card(r) for r in self._rows("select * from products where account = ? and sku is not null",
-                                               [account])],
-            stocks=self._stocks(account), ratings=self._ratings(account),
-            penalty_score_exceeded=bool(info.get("penalty_score_exceeded")),
-            money=[MoneyDay(date.fromisoformat(r["date"]), r["n"], r["sales"], -r["commission"], -r["delivery"])
-                   for r in self._rows("select date, count(*) as n, sum(sale_amount) as sales, sum(commission) as "
-                                      "commission, sum(delivery) as delivery from accruals where account = ? and "
-                                      "category = 'POSTING' group by date order by date", [account])],
-            payouts={date.fromisoformat(r["day"]): abs(r["payments"] or 0.0)
-                     for r in self._rows("select day, payments from balances where account = ?", [account])},
-            money_since=date.fromisoformat(finance["covered_since"][:10]) if finance and finance["covered_since"]
-            else None,
-            traffic=[TrafficDay(r["sku"], date.fromisoformat(r["day"]), r["hits_view"], r["hits_tocart"] or 0.0)
-                     for r in self._rows("select sku, day, hits_view, hits_tocart from analytics_sku_daily where "
-                                        "account = ? and hits_view is not null", [account])],
-            sources={c["source"]: SourceHealth(c["source"], parse(c["synced_until"]), c["last_error"],
-                                               parse(c["disabled_until"])) for c in cursors},
-            key_expires_at=parse(info.get("key_expires_at")),
-        )
+    def returns_with_sku(self, account: str) -> list[dict[str, Any]]:
+        return self._rows("select * from returns where account = ? and sku is not null and return_date is not null",
+                          [account])
 
-    def _stocks(self, account: str) -> list[Stock]:
-        fbs = self._rows("select sku, type, sum(present - reserved) as available from stocks where account = ? "
-                        "group by sku, type", [account])
-        fbo = self._rows("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
-                        "where account = ? group by sku", [account])
-        return ([Stock(r["sku"], r["type"], int(r["available"] or 0)) for r in fbs]
-                + [Stock(r["sku"], "fbo", int(r["available"] or 0),
-                         (r["available"] or 0) / r["ads"] if r["ads"] else None, r["ads"]) for r in fbo])
+    def cards(self, account: str) -> list[dict[str, Any]]:
+        return self._rows("select * from products where account = ? and sku is not null", [account])
 
-    def _ratings(self, account: str) -> list[RatingSeries]:
-        series = []
-        for r in self._rows("select s.*, t.warning, t.danger from rating_summary s left join rating_thresholds t "
-                           "using (account, rating) where s.account = ?", [account]):
-            values = tuple((datetime.fromisoformat(v["date_from"]), v["value"]) for v in self._rows(
-                "select date_from, value from rating_history where account = ? and rating = ? and value is not null "
-                "order by date_from", [account, r["rating"]]))
-            higher = r["direction"] != "LOWER_IS_BETTER" if r["direction"] else \
-                (r["danger"] or 0) < (r["warning"] or 0)
-            series.append(RatingSeries(r["rating"], r["name"] or r["rating"], r["status"] or "", higher,
-                                       r["warning"], r["danger"], values))
-        return series
+    def fbs_stock(self, account: str) -> list[dict[str, Any]]:
+        """Free FBS/rFBS stock per SKU and type (present minus reserved, over warehouses)."""
+        return self._rows("select sku, type, sum(present - reserved) as available from stocks where account = ? "
+                          "group by sku, type", [account])
+
+    def fbo_stock(self, account: str) -> list[dict[str, Any]]:
+        """FBO stock per SKU over Ozon's warehouses, with Ozon's average daily sales."""
+        return self._rows("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
+                          "where account = ? group by sku", [account])
+
+    def ratings(self, account: str) -> list[dict[str, Any]]:
+        """Each rating's summary with its thresholds and its history (oldest first) as `values`."""
+        rows = self._rows("select s.*, t.warning, t.danger from rating_summary s left join rating_thresholds t "
+                          "using (account, rating) where s.account = ?", [account])
+        for row in rows:
+            row["values"] = self._rows("select date_from, value from rating_history where account = ? and rating = ? "
+                                       "and value is not null order by date_from", [account, row["rating"]])
+        return rows
+
+    def posting_money_days(self, account: str) -> list[dict[str, Any]]:
+        """Per day: posting accruals, their sale amount and the commission and delivery taken."""
+        return self._rows("select date, count(*) as n, sum(sale_amount) as sales, sum(commission) as commission, "
+                          "sum(delivery) as delivery from accruals where account = ? and category = 'POSTING' "
+                          "group by date order by date", [account])
+
+    def payouts(self, account: str) -> list[dict[str, Any]]:
+        return self._rows("select day, payments from balances where account = ?", [account])
+
+    def traffic(self, account: str) -> list[dict[str, Any]]:
+        return self._rows("select sku, day, hits_view, hits_tocart from analytics_sku_daily where account = ? "
+                          "and hits_view is not null", [account])
 
     def count(self, table: str, account: str) -> int:
         return self.db[table].count_where("account = ?", [account])

@@ -22,24 +22,6 @@ from rules.finance import PayoutMissingEvidence
 from rules.rating import PenaltyScoreEvidence
 from rules.sales import SalesDropEvidence
 
-TOPICS = {
-    "ru": {"technical": "Технические вопросы", "logistics": "Логистика", "finance": "Финансы",
-           "marketing": "Маркетинг и продвижение"},
-    "en": {"technical": "Technical", "logistics": "Logistics", "finance": "Finance",
-           "marketing": "Marketing and promotion"},
-}
-LABELS = {
-    "ru": {"topic": "Тема в чате поддержки", "subject": "Тема обращения", "seller": "Seller ID (Client-Id)",
-           "shop": "магазин", "since": "Когда началось", "observed": "Что наблюдаем",
-           "affected": "Затронутые товары", "postings": "Номера отправлений", "checked": "Что уже проверено",
-           "ask": "Просьба", "urgency": "Срочность", "more": "и ещё {n} — полный список в приложенном файле",
-           "chance": "Вероятность, что это случайность: {chance}."},
-    "en": {"topic": "Topic in the support chat", "subject": "Subject", "seller": "Seller ID (Client-Id)",
-           "shop": "shop", "since": "Started", "observed": "Observed", "affected": "Affected products",
-           "postings": "Posting numbers", "checked": "Already checked", "ask": "Request", "urgency": "Urgency",
-           "more": "and {n} more — the full list is in the attached file",
-           "chance": "Chance that this is a coincidence: {chance}."},
-}
 MAX_LISTED = 20
 
 
@@ -157,19 +139,10 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
         t.pick("высокая — магазин теряет продажи", "high — the shop is losing sales"), e.p_value)
 
 
-CAUSES = {
-    "stock_zero": ("остаток равен нулю", "stock is zero"),
-    "card_failed": ("карточка не прошла модерацию или содержит ошибки", "the card failed moderation or has errors"),
-    "card_unavailable": ("карточка недоступна для покупки", "the card is not available for purchase"),
-    "price_quarantine": ("цена в карантине", "the price is in quarantine"),
-    "card_archived": ("карточка в архиве", "the card is archived"),
-}
-
-
 def _sales_stopped(f: Finding, t: Text) -> Parts:
     e = f.evidence
     who = t.sku(f, e.sku)
-    causes = [t.pick(*CAUSES[c]) for c in e.causes]
+    causes = [t.pick(*texts.CAUSES[c]) for c in e.causes]
     observed = t.pick(
         f"по товару {who} нет заказов с {t.when_tz(e.last_order_at)}. За {t.count(e.history_days, 'day', 0)} было "
         f"{t.count(e.orders_in_history, 'order', 0)}; судя по заказам остальных товаров магазина за это время, "
@@ -390,14 +363,10 @@ def _card_problems(f: Finding, t: Text) -> Parts:
         else t.pick("средняя", "medium"))
 
 
-WEEKDAYS = [("понедельникам", "Mondays"), ("вторникам", "Tuesdays"), ("средам", "Wednesdays"),
-            ("четвергам", "Thursdays"), ("пятницам", "Fridays"), ("субботам", "Saturdays"), ("воскресеньям", "Sundays")]
-
-
 def _finance_anomaly(f: Finding, t: Text) -> Parts:
     e = f.evidence
     if isinstance(e, PayoutMissingEvidence):
-        weekday = t.pick(*WEEKDAYS[e.usual_weekday])
+        weekday = t.pick(*texts.WEEKDAYS[e.usual_weekday])
         observed = t.pick(f"выплата за {t.day(e.day)} не поступила, хотя последние недели выплаты приходили по "
                           f"{weekday} (обычно {t.num(e.usual_amount, 0)} ₽).",
                           f"no payout on {t.day(e.day)}, though recent payouts came on {weekday} "
@@ -487,7 +456,7 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
     `now` (default: when the finding's data ends) anchors "since 09:55 (5 hours)"."""
     t = Text(language, tz, now or finding.started_at + timedelta(0))
     parts = RENDERERS[finding.rule](finding, t)
-    L = LABELS[language]
+    L = texts.LABELS[language]
     explanation = f"{parts.observed[:1].upper()}{parts.observed[1:]}"
     if parts.chance is not None:
         explanation += " " + L["chance"].format(chance=texts.chance(parts.chance, language))
@@ -497,7 +466,7 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
 
     def request(limit: int | None) -> str:
         lines = [
-            f"{L['topic']}: {TOPICS[language][finding.topic]}",  # type: ignore[index]
+            f"{L['topic']}: {texts.TOPICS[language][finding.topic]}",  # type: ignore[index]
             f"{L['subject']}: {parts.title}",
             f"{L['seller']}: {finding.client_id} ({L['shop']} «{finding.account}»)",
             f"{L['since']}: {t.when_tz(finding.started_at)}",

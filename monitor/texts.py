@@ -197,3 +197,35 @@ SUMMARY: dict[str, dict[str, str]] = {
         "failed": "! could not send {count}; see `ozon-monitor status`",
     },
 }
+
+# The support request's parts (monitor/support.py).
+TOPICS = {
+    "ru": {"technical": "Технические вопросы", "logistics": "Логистика", "finance": "Финансы",
+           "marketing": "Маркетинг и продвижение"},
+    "en": {"technical": "Technical", "logistics": "Logistics", "finance": "Finance",
+           "marketing": "Marketing and promotion"},
+}
+
+LABELS = {
+    "ru": {"topic": "Тема в чате поддержки", "subject": "Тема обращения", "seller": "Seller ID (Client-Id)",
+           "shop": "магазин", "since": "Когда началось", "observed": "Что наблюдаем",
+           "affected": "Затронутые товары", "postings": "Номера отправлений", "checked": "Что уже проверено",
+           "ask": "Просьба", "urgency": "Срочность", "more": "и ещё {n} — полный список в приложенном файле",
+           "chance": "Вероятность, что это случайность: {chance}."},
+    "en": {"topic": "Topic in the support chat", "subject": "Subject", "seller": "Seller ID (Client-Id)",
+           "shop": "shop", "since": "Started", "observed": "Observed", "affected": "Affected products",
+           "postings": "Posting numbers", "checked": "Already checked", "ask": "Request", "urgency": "Urgency",
+           "more": "and {n} more — the full list is in the attached file",
+           "chance": "Chance that this is a coincidence: {chance}."},
+}
+
+CAUSES = {
+    "stock_zero": ("остаток равен нулю", "stock is zero"),
+    "card_failed": ("карточка не прошла модерацию или содержит ошибки", "the card failed moderation or has errors"),
+    "card_unavailable": ("карточка недоступна для покупки", "the card is not available for purchase"),
+    "price_quarantine": ("цена в карантине", "the price is in quarantine"),
+    "card_archived": ("карточка в архиве", "the card is archived"),
+}
+
+WEEKDAYS = [("понедельникам", "Mondays"), ("вторникам", "Tuesdays"), ("средам", "Wednesdays"),
+            ("четвергам", "Thursdays"), ("пятницам", "Fridays"), ("субботам", "Saturdays"), ("воскресеньям", "Sundays")]

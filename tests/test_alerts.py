@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from monitor import alerts, outbox
-from monitor.channels import DeliveryError, FileChannel
-from monitor.config import AlertsSection, FileChannel as FileConfig, MonitorSection, RuleAlerting
+from monitor.channels import DeliveryError, FileChannel, FileConfig
+from monitor.config import AlertsSection, MonitorSection, RuleAlerting
 from monitor.message import Message
 from monitor.store import Store
 from monitor.support import render

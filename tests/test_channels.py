@@ -18,9 +18,7 @@ import respx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from monitor.channels import DeliveryError, EmailChannel, WebhookChannel, telegram_chunks
-from monitor.config import EmailChannel as EmailConfig
-from monitor.config import WebhookChannel as WebhookConfig
+from monitor.channels import DeliveryError, EmailChannel, EmailConfig, WebhookChannel, WebhookConfig, telegram_chunks
 from monitor.message import Event, Message, Series
 from tests.receiver import Receiver
 

@@ -25,7 +25,12 @@ def time_() -> FakeTime:
 
 @pytest.fixture
 def client(time_: FakeTime) -> OzonClient:
-    return OzonClient(BASE, 123456, KEY, retry_budget=60, sleep=time_.sleep, clock=time_.clock)
+    """A client on a fake clock whose jitter is always at its top (backoff = 2 ** attempt)."""
+    return OzonClient(BASE, 123456, KEY, retry_budget=60, sleep=time_.sleep, clock=time_.clock, jitter=lambda: 1.0)
+
+
+def backoffs(time_: FakeTime) -> list[float]:
+    return [s for s in time_.sleeps if s > 0.1]  # leave out the 20 ms global pacing
 
 
 def posting(number: str) -> dict:
@@ -67,8 +72,17 @@ def test_server_errors_are_retried_with_backoff(client: OzonClient, time_: FakeT
     pages = list(endpoints.fbo_postings(client, SINCE, TO))
     assert [p.posting_number for p in pages[0]] == ["1"]
     assert route.call_count == 3
-    backoffs = [s for s in time_.sleeps if s > 0.1]  # leave out the 20 ms global pacing
-    assert len(backoffs) == 2 and backoffs[1] > backoffs[0] / 2  # grows exponentially, with jitter
+    assert backoffs(time_) == [1.0, 2.0]  # doubles each time
+
+
+def test_jitter_spreads_the_backoff_between_half_and_all_of_it(time_: FakeTime) -> None:
+    low = OzonClient(BASE, 1, KEY, retry_budget=60, sleep=time_.sleep, clock=time_.clock, jitter=lambda: 0.0)
+    with respx.mock:
+        respx.post(f"{BASE}/v3/posting/fbo/list").mock(side_effect=[httpx.Response(503, json={}),
+                                                                     httpx.Response(503, json={}),
+                                                                     httpx.Response(200, json={"postings": []})])
+        list(endpoints.fbo_postings(low, SINCE, TO))
+    assert backoffs(time_) == [0.5, 1.0]
 
 
 @respx.mock
@@ -88,14 +102,16 @@ def test_retries_stop_at_the_time_budget(client: OzonClient, time_: FakeTime) ->
     with pytest.raises(ServerError, match="HTTP 502"):
         list(endpoints.fbo_postings(client, SINCE, TO))
     assert time_.now <= 60
-    assert 3 <= route.call_count < 20
+    assert backoffs(time_) == [1.0, 2.0, 4.0, 8.0, 16.0]  # the next wait, 30 s, would overrun the 60 s budget
+    assert route.call_count == 6
 
 
 @respx.mock
 def test_timeouts_are_retried_then_reported(client: OzonClient) -> None:
-    respx.post(f"{BASE}/v3/posting/fbo/list").mock(side_effect=httpx.ReadTimeout("slow"))
+    route = respx.post(f"{BASE}/v3/posting/fbo/list").mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(ServerError, match="timed out"):
         list(endpoints.fbo_postings(client, SINCE, TO))
+    assert route.call_count == 6
 
 
 @pytest.mark.parametrize("status, body, error", [

@@ -31,7 +31,8 @@ def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path:
     ("[rules.sales_drop]\nalpha = 'high'\n", "rules.sales_drop.alpha: Input should be a valid number"),
     ("[rules.sales_drop]\nwindow = 3\n", "rules.sales_drop.window: unknown key"),
     ("[rules.no_such_rule]\nenabled = true\n", "rules.no_such_rule: unknown rule; valid rules: api_access, cancellations, card_problems"),
-    ("[[channels]]\ntype = \"pager\"\n", "channels[1]"),
+    ("[[channels]]\ntype = \"pager\"\n", "channels[1].type: unsupported channel type; valid types: email, file, "
+                                         "webhook"),
     ("[extra]\nx = 1\n", "extra: unknown key"),
 ])
 def test_broken_config_names_the_file_and_key(write_config, body: str, expected: str) -> None:
@@ -156,6 +157,14 @@ def test_email_and_webhook_channels_validate_and_report_missing_secrets(write_co
     settings = load_config(path, require_secrets=False)
     assert [c.name for c in settings.channels] == ["file", "email", "webhook"]
     assert settings.channels[1].smtp_port == 587
+
+
+def test_the_valid_channel_types_named_in_errors_are_the_registered_ones(write_config) -> None:
+    from monitor.channels import CHANNELS
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config('[[channels]]\ntype = "pager"\n'))
+    named = str(error.value).split("valid types: ")[1].strip().split(", ")
+    assert named == sorted(CHANNELS) and len(named) == 3
 
 
 def test_a_telegram_channel_needs_a_chat_id(write_config) -> None:

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor import outbox
-from monitor.channels import WebhookChannel
+from monitor.channels import WebhookChannel, WebhookConfig
 from monitor.cli import main
-from monitor.config import AlertsSection, WebhookChannel as WebhookConfig, load_config
+from monitor.config import AlertsSection, load_config
 from monitor.cycle import deliver_all
 from monitor.message import Event
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World

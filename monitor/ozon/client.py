@@ -74,13 +74,14 @@ class OzonClient:
 
     def __init__(self, base_url: str, client_id: int, api_key: str, *, timeout: float = 30.0,
                  retry_budget: float = 60.0, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] = random.random) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
             headers={"Client-Id": str(client_id), "Api-Key": api_key, "Content-Type": "application/json",
                      "User-Agent": "ozon-monitor"},
         )
-        self.retry_budget, self._sleep, self._clock = retry_budget, sleep, clock
+        self.retry_budget, self._sleep, self._clock, self._jitter = retry_budget, sleep, clock, jitter
         self._lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
 
@@ -124,7 +125,7 @@ class OzonClient:
                 delay = _retry_after(response)
             if not error.retryable:
                 raise error
-            backoff = delay if delay is not None else min(30.0, 2 ** attempt) * (0.5 + random.random() / 2)
+            backoff = delay if delay is not None else min(30.0, 2 ** attempt) * (0.5 + self._jitter() / 2)
             if self._clock() + backoff > deadline:
                 raise error
             log.warning("%s; retrying in %.1fs", error, backoff)

@@ -1,0 +1,81 @@
+"""Stored rows -> the rules' input (`AccountData`): what Ozon's fields mean for the rules.
+
+Here are the few interpretations the rules rely on: card errors of level WARNING do not stop a
+card selling; a card is unavailable only for the reasons Ozon marks UNAVAILABLE; a rating's
+direction comes from Ozon (or, when missing, from which threshold is the lower); FBO days of
+cover are Ozon's stock over Ozon's own average daily sales."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from monitor.store import Store, parse
+from rules import AccountData, Card, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock, TrafficDay
+
+
+def account_data(store: Store, account: str, client_id: int, now: datetime, history_since: datetime,
+                 tz: tzinfo) -> AccountData:
+    """Everything the rules read about one account, as of `now`, from the stored data."""
+    info = store.account_info(account)
+    cursors = store.cursors(account)
+    finance = next((c for c in cursors if c["source"] == "finance"), None)
+    return AccountData(
+        account=account, client_id=client_id, now=now, history_since=history_since, tz=tz,
+        orders=[order(r) for r in store.postings_since(account, history_since)],
+        returns=[Return(r["posting_number"], r["sku"], r["reason"] or "", datetime.fromisoformat(r["return_date"]))
+                 for r in store.returns_with_sku(account)],
+        cards=[card(r) for r in store.cards(account)],
+        stocks=stocks(store.fbs_stock(account), store.fbo_stock(account)),
+        ratings=[rating(r) for r in store.ratings(account)],
+        penalty_score_exceeded=bool(info.get("penalty_score_exceeded")),
+        money=[MoneyDay(date.fromisoformat(r["date"]), r["n"], r["sales"], -r["commission"], -r["delivery"])
+               for r in store.posting_money_days(account)],
+        payouts={date.fromisoformat(r["day"]): abs(r["payments"] or 0.0) for r in store.payouts(account)},
+        money_since=date.fromisoformat(finance["covered_since"][:10]) if finance and finance["covered_since"]
+        else None,
+        traffic=[TrafficDay(r["sku"], date.fromisoformat(r["day"]), r["hits_view"], r["hits_tocart"] or 0.0)
+                 for r in store.traffic(account)],
+        sources={c["source"]: SourceHealth(c["source"], parse(c["synced_until"]), c["last_error"],
+                                           parse(c["disabled_until"])) for c in cursors},
+        key_expires_at=parse(info.get("key_expires_at")),
+    )
+
+
+def order(r: dict[str, Any]) -> Order:
+    products = json.loads(r["products"])
+    return Order(
+        r["posting_number"], datetime.fromisoformat(r["created_at"]), tuple(p["sku"] for p in products),
+        r["status"], r["scheme"], sum(p.get("quantity", 1) for p in products),
+        sum(p.get("quantity", 1) * (p.get("price") or {}).get("amount", 0.0) for p in products),
+        parse(r["shipment_date"]), parse(r["delivering_date"]), r["cancel_type"] == "seller")
+
+
+def card(r: dict[str, Any]) -> Card:
+    """A product row as the rules see the card: errors of level WARNING left out."""
+    availability = json.loads(r["availability"] or "[]")
+    return Card(
+        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=r["status"] or "",
+        status_name=r["status_name"] or "", moderate_status=r["moderate_status"] or "",
+        status_failed=r["status_failed"] or "",
+        errors=tuple(e["texts"]["message"] or e["code"] for e in json.loads(r["errors"] or "[]")
+                     if e.get("level") != "ERROR_LEVEL_WARNING"),
+        unavailable_reasons=tuple(text for a in availability if a["availability"] == "UNAVAILABLE"
+                                  for text in a["reasons"]),
+        archived=bool(r["archived"]), autoarchived=bool(r["autoarchived"]), changed_at=parse(r["status_updated_at"]))
+
+
+def stocks(fbs: list[dict[str, Any]], fbo: list[dict[str, Any]]) -> list[Stock]:
+    """FBS free stock per type; FBO stock with Ozon's days of cover (stock / average daily sales)."""
+    return ([Stock(r["sku"], r["type"], int(r["available"] or 0)) for r in fbs]
+            + [Stock(r["sku"], "fbo", int(r["available"] or 0),
+                     (r["available"] or 0) / r["ads"] if r["ads"] else None, r["ads"]) for r in fbo])
+
+
+def rating(r: dict[str, Any]) -> RatingSeries:
+    """Higher is better unless Ozon says LOWER_IS_BETTER (or, without a direction, the danger
+    threshold lies above the warning one)."""
+    values = tuple((datetime.fromisoformat(v["date_from"]), v["value"]) for v in r["values"])
+    higher = r["direction"] != "LOWER_IS_BETTER" if r["direction"] else (r["danger"] or 0) < (r["warning"] or 0)
+    return RatingSeries(r["rating"], r["name"] or r["rating"], r["status"] or "", higher, r["warning"], r["danger"],
+                        values)

@@ -1,0 +1,65 @@
+"""What every config model shares: strict, frozen models; secrets read from an environment
+variable, a file or a systemd credential, never echoed; relative paths resolved against the
+config file's folder while it is being validated."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+_CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; nothing changes after validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@contextmanager
+def config_dir(folder: Path) -> Iterator[None]:
+    """Resolve relative paths against `folder` while a config is validated."""
+    token = _CONFIG_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _CONFIG_DIR.reset(token)
+
+
+def resolve(value: Path) -> Path:
+    """A path from the config: `~` expanded, relative to the config file's folder."""
+    value = value.expanduser()
+    folder = _CONFIG_DIR.get()
+    return value if value.is_absolute() or folder is None else (folder / value).resolve()
+
+
+def secret_path(value: Path) -> Path:
+    """A bare file name found in systemd's $CREDENTIALS_DIRECTORY (LoadCredential=) is taken from
+    there, so the unit file needs no path to the key; anything else is relative to the config."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and len(value.parts) == 1 and (Path(creds) / value).exists():
+        return Path(creds) / value
+    return resolve(value)
+
+
+def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
+    """A secret from an environment variable or a file (None when neither is set); raise
+    ValueError naming the source when it is set but unreadable."""
+    if env is not None:
+        value = os.environ.get(env, "")
+        if not value:
+            raise ValueError(f"{what}_env: environment variable {env} is not set or empty")
+        return value
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"{what}_file: cannot read {file}: {exc.strerror}") from None
+        if not value:
+            raise ValueError(f"{what}_file: {file} is empty")
+        return value
+    return None

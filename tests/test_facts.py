@@ -1,0 +1,51 @@
+"""Stored rows as the rules read them: card error levels, rating direction, FBO days of cover."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from monitor import facts
+from monitor.store import Store
+
+
+def card_row(**changes) -> dict:
+    row = {"sku": 7, "offer_id": "ART-7", "name": "Лампа", "status": "price_sent", "status_name": "Продаётся",
+           "moderate_status": "approved", "status_failed": "", "archived": 0, "autoarchived": 0,
+           "status_updated_at": "2026-11-18T09:00:00+00:00", "availability": "[]", "errors": "[]"}
+    return {**row, **changes}
+
+
+def test_card_errors_of_level_warning_do_not_count_and_only_unavailable_reasons_do() -> None:
+    errors = [{"code": "a", "level": "ERROR_LEVEL_WARNING", "texts": {"message": "photo could be better"}},
+              {"code": "b", "level": "ERROR_LEVEL_ERROR", "texts": {"message": "no colour"}},
+              {"code": "c", "level": "ERROR_LEVEL_ERROR", "texts": {"message": ""}}]
+    availability = [{"availability": "AVAILABLE", "reasons": ["ok"]},
+                    {"availability": "UNAVAILABLE", "reasons": ["blocked", "no stock"]}]
+    card = facts.card(card_row(errors=json.dumps(errors), availability=json.dumps(availability)))
+    assert card.errors == ("no colour", "c")  # the code stands in for a missing text
+    assert card.unavailable_reasons == ("blocked", "no stock")
+    assert card.changed_at == datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+
+
+def test_rating_direction_comes_from_ozon_else_from_the_thresholds() -> None:
+    base = {"rating": "r", "name": "", "status": "OK", "values": [{"date_from": "2026-11-17T00:00:00+00:00",
+                                                                    "value": 1.5}]}
+    lower = facts.rating({**base, "direction": "LOWER_IS_BETTER", "warning": 1.0, "danger": 2.0})
+    assert not lower.higher_is_better and lower.name == "r" and lower.current == 1.5
+    assert facts.rating({**base, "direction": None, "warning": 1.0, "danger": 2.0}).higher_is_better is False
+    assert facts.rating({**base, "direction": None, "warning": 93.0, "danger": 90.0}).higher_is_better is True
+
+
+def test_fbo_days_of_cover_is_stock_over_ozons_daily_sales(tmp_path) -> None:
+    store = Store(tmp_path / "state.db")
+    store.upsert("fbo_stocks", [{"account": "a", "sku": 1, "warehouse_id": w, "available": 30, "ads": 2.5}
+                                for w in (1, 2)], ("account", "sku", "warehouse_id"))
+    store.upsert("fbo_stocks", [{"account": "a", "sku": 2, "warehouse_id": 1, "available": 4, "ads": 0}],
+                 ("account", "sku", "warehouse_id"))
+    store.upsert("stocks", [{"account": "a", "sku": 1, "type": "fbs", "present": 5, "reserved": 2}],
+                 ("account", "sku", "type"))
+    stock = {(s.sku, s.scheme): s for s in facts.stocks(store.fbs_stock("a"), store.fbo_stock("a"))}
+    assert stock[(1, "fbo")].available == 60 and stock[(1, "fbo")].days_of_cover == 12.0
+    assert stock[(2, "fbo")].days_of_cover is None  # no sales: no cover figure, not "infinite"
+    assert stock[(1, "fbs")].available == 3  # reserved units are not free
+    store.close()
