@@ -11,7 +11,8 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from monitor.store import Store, parse
-from rules import AccountData, Card, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock, TrafficDay
+from rules import (AccountData, Card, FbsError, FbsIndex, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock,
+                   StockDay, TrafficDay)
 
 
 def account_data(store: Store, account: str, client_id: int, now: datetime, history_since: datetime,
@@ -39,7 +40,19 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
         sources={c["source"]: SourceHealth(c["source"], parse(c["synced_until"]), c["last_error"],
                                            parse(c["disabled_until"])) for c in cursors},
         key_expires_at=parse(info.get("key_expires_at")),
+        fbs_index=fbs_index(info.get("fbs_error_index"), store.fbs_index_days(account), store.fbs_errors(account)),
+        stock_history=[StockDay(r["sku"], r["type"], date.fromisoformat(r["day"]), int(r["available"] or 0))
+                       for r in store.stock_days(account)],
     )
+
+
+def fbs_index(value: float | None, days: list[dict[str, Any]], errors: list[dict[str, Any]]) -> FbsIndex | None:
+    """Ozon's error index, when Ozon reported one."""
+    if value is None:
+        return None
+    return FbsIndex(value, tuple((date.fromisoformat(r["date"]), r["index_by_date"] or 0.0) for r in days),
+                    tuple(FbsError(r["posting_number"], r["error_type"], datetime.fromisoformat(r["error_at"]),
+                                   r["charge_price"] or 0.0) for r in errors if r["error_at"]))
 
 
 def order(r: dict[str, Any]) -> Order:

@@ -126,6 +126,12 @@ def m005_keys_per_account(db: sqlite_utils.Database) -> None:
     db["fbs_index_postings"].transform(pk=("account", "posting_number", "error_type"))
 
 
+@migrations()
+def m006_no_daily_analytics(db: sqlite_utils.Database) -> None:
+    """Account totals per day were pulled but read by no rule: the analytics budget goes to SKUs."""
+    db["analytics_daily"].drop(ignore=True)
+
+
 ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view", "conv_tocart",
                      "returns", "cancellations", "delivered_units")
 
@@ -256,6 +262,19 @@ class Store:
 
     def payouts(self, account: str) -> list[dict[str, Any]]:
         return self._rows("select day, payments from balances where account = ?", [account])
+
+    def fbs_index_days(self, account: str) -> list[dict[str, Any]]:
+        return self._rows("select date, index_by_date from fbs_index_days where account = ? order by date", [account])
+
+    def fbs_errors(self, account: str) -> list[dict[str, Any]]:
+        """The postings Ozon counts in the FBS error index, oldest first."""
+        return self._rows("select posting_number, error_type, error_at, charge_price from fbs_index_postings "
+                          "where account = ? order by error_at", [account])
+
+    def stock_days(self, account: str) -> list[dict[str, Any]]:
+        """Free FBS stock per SKU, type and day, as last seen that day."""
+        return self._rows("select sku, type, day, present - reserved as available from stock_history "
+                          "where account = ? order by day", [account])
 
     def traffic(self, account: str) -> list[dict[str, Any]]:
         return self._rows("select sku, day, hits_view, hits_tocart from analytics_sku_daily where account = ? "

@@ -222,6 +222,24 @@ def _cancellations(f: Finding, t: Text) -> Parts:
         forecast = t.pick(f" При текущем тренде порог {t.num(e.warning_percent)}% будет превышен через "
                           f"{t.count(e.days_to_warning, 'day')}.", f" At the current trend it crosses "
                           f"{t.num(e.warning_percent)}% in {t.count(e.days_to_warning, 'day')}.")
+    if e.measured_by == "ozon_index":
+        observed = t.pick(
+            f"индекс ошибок FBS по данным Ozon за {t.count(e.window_days, 'day', 0)} — {t.num(e.share_percent)}%: "
+            f"отмен по вине продавца — {e.cancelled}, опозданий с передачей в доставку — {e.late}; удержано за "
+            f"ошибки {t.num(e.charges, 0)} ₽. Пороги Ozon для аккаунта: предупреждение {t.num(e.warning_percent)}%, "
+            f"блокировка {t.num(e.danger_percent)}%.{forecast}",
+            f"Ozon's FBS error index over {t.count(e.window_days, 'day', 0)} is {t.num(e.share_percent)}%: "
+            f"{e.cancelled} seller cancellations and {e.late} late hand-overs; {t.num(e.charges, 0)} RUB charged for "
+            f"them. The account's thresholds: warning {t.num(e.warning_percent)}%, blocking "
+            f"{t.num(e.danger_percent)}%.{forecast}")
+        return Parts(
+            t.pick(f"Индекс ошибок FBS: {t.num(e.share_percent)}% за {t.count(e.window_days, 'day', 0)}",
+                   f"FBS error index at {t.num(e.share_percent)}% over {t.count(e.window_days, 'day', 0)}"),
+            observed,
+            t.pick("За каждую отмену и опоздание по вине продавца Ozon удерживает штраф. Сверьте остатки на складе с "
+                   "остатками в Ozon и передавайте отправления в доставку вовремя.",
+                   "Ozon charges for every seller-fault cancellation and late hand-over. Reconcile warehouse stock "
+                   "with the stock on Ozon and hand postings over in time."))
     observed = t.pick(
         f"за {t.count(e.window_days, 'day', 0)} продавец отменил {e.cancelled} из {t.of(e.postings, 'posting')} "
         f"FBS ({t.num(e.share_percent)}%); пороги Ozon для аккаунта: предупреждение {t.num(e.warning_percent)}%, "

@@ -332,22 +332,14 @@ def _accrual_row(p: Pull, a: m.Accrual) -> dict[str, Any]:
 
 def pull_analytics(p: Pull) -> int | None:
     """One /v1/analytics/data call per cycle at most (Ozon: one a minute), remembered across
-    restarts. Account totals per day first when due, then per-SKU days in pages of 1000, resumed
-    from the stored offset over the following cycles."""
+    restarts: per-SKU days (traffic_drop reads them) in pages of 1000, resumed from the stored
+    offset over the following cycles."""
     state = p.state
     last_call = parse(state.get("last_call"))
     if last_call and p.now - last_call < ANALYTICS_INTERVAL:
         return None
     refresh = timedelta(minutes=p.cfg.analytics_refresh_minutes)
     p.covered_since = p.now - timedelta(days=min(ANALYTICS_MAX_DAYS, p.cfg.history_days))
-    daily_at = parse(state.get("daily_at"))
-    if daily_at is None or p.now - daily_at >= refresh:
-        start = p.today - timedelta(days=min(ANALYTICS_MAX_DAYS, p.cfg.history_days) if daily_at is None else 7)
-        rows = api.analytics_page(p.client, start, p.today, ["day"], api.BASIC_METRICS)
-        state.update(last_call=iso(p.now), daily_at=iso(p.now))
-        return p.save("analytics_daily", [{"account": p.account, "day": r.dimensions[0].id, "revenue": r.metrics[0],
-                                           "ordered_units": r.metrics[1], "synced_at": iso(p.now)} for r in rows],
-                      ("account", "day"))
     job = state.get("sku_job")
     sku_at = parse(state.get("sku_at"))
     if job is None and (sku_at is None or p.now - sku_at >= refresh):

@@ -102,6 +102,36 @@ class TrafficDay:
 
 
 @dataclass(frozen=True)
+class StockDay:
+    """Free FBS stock of a SKU as last seen on a day (kept so stock_out can be replayed)."""
+
+    sku: int
+    scheme: str
+    day: date
+    available: int
+
+
+@dataclass(frozen=True)
+class FbsError:
+    """A posting Ozon counts in the FBS/rFBS error index, with the charge it made for it."""
+
+    posting_number: str
+    kind: str  # SELLER_CANCELLATION or SELLER_DELAY
+    at: datetime
+    charge: float
+
+
+@dataclass(frozen=True)
+class FbsIndex:
+    """Ozon's own FBS/rFBS error index: the share Ozon charges by, its daily values and the
+    postings it counts."""
+
+    value: float  # percent over Ozon's window (14 days, today excluded)
+    days: tuple[tuple[date, float], ...]  # (day, that day's index), oldest first; a missing day had none
+    errors: tuple[FbsError, ...]
+
+
+@dataclass(frozen=True)
 class SourceHealth:
     """How one data source's sync stands: last success, last error, switched off until."""
 
@@ -132,6 +162,8 @@ class AccountData:
     traffic: list[TrafficDay] = field(default_factory=list)
     sources: dict[str, SourceHealth] = field(default_factory=dict)
     key_expires_at: datetime | None = None
+    fbs_index: FbsIndex | None = None
+    stock_history: list[StockDay] = field(default_factory=list)
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date() if self.tz else moment.date()

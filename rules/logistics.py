@@ -26,6 +26,9 @@ class CancellationsEvidence:
     days_to_warning: float | None
     days_to_danger: float | None
     window_days: int
+    measured_by: Literal["ozon_index", "postings"] = "postings"  # Ozon's own error index, or our count
+    late: int = 0  # late hand-overs Ozon counts in its index
+    charges: float = 0.0  # what Ozon charged for the errors in the window, RUB
 
 
 @dataclass(frozen=True)
@@ -56,17 +59,20 @@ class CancellationsConfig(RuleConfig):
 
 
 def cancellations(data: AccountData, config: CancellationsConfig) -> list[Finding]:
-    """Share of FBS/rFBS postings the seller cancelled over Ozon's window, against the
-    thresholds Ozon reports for the account's error index (config values only as a fallback),
-    with a forecast of when the rolling share crosses them."""
+    """Ozon's FBS/rFBS error index (seller cancellations and late hand-overs over Ozon's window:
+    the figure Ozon charges by), or where Ozon gives none the share of FBS postings the seller
+    cancelled, against the thresholds Ozon reports for the account (config values only as a
+    fallback), with a forecast of when the rolling figure crosses them."""
     today = datetime.combine(data.local_date(data.now), datetime.min.time(), data.tz or data.now.tzinfo)
     window = timedelta(days=config.window_days)
-    if data.history_since is None or data.history_since > today - 2 * window:
-        return []
     warning, danger, source = config.warning_percent, config.danger_percent, "config"
     index = next((r for r in data.ratings if r.rating == ERROR_INDEX), None)
     if index is not None and index.warning is not None and index.danger is not None:
         warning, danger, source = index.warning, index.danger, "ozon"
+    if data.fbs_index is not None:
+        return _ozon_index(data, config, today, warning, danger, source)
+    if data.history_since is None or data.history_since > today - 2 * window:
+        return []
 
     def share(end: datetime) -> tuple[float, list[str], int]:
         fbs = [o for o in data.orders_between(end - window, end) if o.scheme == "fbs"]
@@ -74,17 +80,8 @@ def cancellations(data: AccountData, config: CancellationsConfig) -> list[Findin
         return (100 * len(cancelled) / len(fbs) if fbs else 0.0), cancelled, len(fbs)
     current, cancelled, total = share(today)
     history = [share(today - timedelta(days=k))[0] for k in range(config.window_days - 1, -1, -1)]
-    days = list(range(len(history)))
-    to_warning = days_to_cross(days, history, warning, higher_is_better=False) if current < warning else 0.0
-    to_danger = days_to_cross(days, history, danger, higher_is_better=False) if current < danger else 0.0
-    if len(cancelled) < config.min_cancellations:
-        return []
-    if current >= danger:
-        severity = "critical"
-    elif current >= warning or (to_warning is not None and to_warning <= config.forecast_days) \
-            or (to_danger is not None and to_danger <= config.forecast_days):
-        severity = "warning"
-    else:
+    severity, to_warning, to_danger = _verdict(current, history, warning, danger, config)
+    if len(cancelled) < config.min_cancellations or severity is None:
         return []
     return [finding(
         "cancellations", data, severity=severity, entity="seller_cancellations", started_at=today - window,
@@ -92,6 +89,47 @@ def cancellations(data: AccountData, config: CancellationsConfig) -> list[Findin
                                        None if to_warning is None else round(to_warning, 1),
                                        None if to_danger is None else round(to_danger, 1), config.window_days),
         topic=None, affected_postings=cancelled)]
+
+
+def _verdict(current: float, history: list[float], warning: float, danger: float,
+             config: CancellationsConfig) -> tuple[str | None, float | None, float | None]:
+    """(severity or None, days to the warning threshold, days to the danger threshold)."""
+    days = list(range(len(history)))
+    to_warning = days_to_cross(days, history, warning, higher_is_better=False) if current < warning else 0.0
+    to_danger = days_to_cross(days, history, danger, higher_is_better=False) if current < danger else 0.0
+    if current >= danger:
+        return "critical", to_warning, to_danger
+    if current >= warning or (to_warning is not None and to_warning <= config.forecast_days) \
+            or (to_danger is not None and to_danger <= config.forecast_days):
+        return "warning", to_warning, to_danger
+    return None, to_warning, to_danger
+
+
+def _ozon_index(data: AccountData, config: CancellationsConfig, today: datetime, warning: float, danger: float,
+                source: str) -> list[Finding]:
+    """The verdict on Ozon's own index: its value now, its trend from its daily values, and the
+    postings Ozon counts (the ones it charges for)."""
+    assert data.fbs_index is not None
+    index, window = data.fbs_index, timedelta(days=config.window_days)
+    errors = [e for e in index.errors if today - window <= e.at < today]
+    if len(errors) < config.min_cancellations:
+        return []
+    by_day = dict(index.days)
+    last = today.date() - timedelta(days=1)
+    history = [sum(by_day.get(end - timedelta(days=d), 0.0) for d in range(config.window_days)) / config.window_days
+               for end in (last - timedelta(days=k) for k in range(config.window_days - 1, -1, -1))]
+    severity, to_warning, to_danger = _verdict(index.value, history, warning, danger, config)
+    if severity is None:
+        return []
+    fbs = [o for o in data.orders_between(today - window, today) if o.scheme == "fbs"]
+    return [finding(
+        "cancellations", data, severity=severity, entity="seller_cancellations", started_at=today - window,
+        evidence=CancellationsEvidence(
+            round(index.value, 2), sum(e.kind == "SELLER_CANCELLATION" for e in errors), len(fbs), warning, danger,
+            source, None if to_warning is None else round(to_warning, 1),
+            None if to_danger is None else round(to_danger, 1), config.window_days, "ozon_index",
+            sum(e.kind == "SELLER_DELAY" for e in errors), round(sum(e.charge for e in errors), 2)),
+        topic=None, affected_postings=sorted({e.posting_number for e in errors}))]
 
 
 CANCELLATIONS = Rule("cancellations", CancellationsConfig, cancellations, needs_postings=True)

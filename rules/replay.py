@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from rules.base import AccountData, RatingSeries
+from rules.base import AccountData, RatingSeries, Stock
 
-# Rules whose inputs carry their own timestamps, so an earlier moment can be rebuilt exactly.
-# The others read current snapshots (card status, stock, open postings, key expiry) that the
-# state file does not keep as history.
-REPLAYABLE = ("sales_drop", "sales_stopped", "traffic_drop", "returns_spike", "rating_risk", "finance_anomaly")
+# Rules whose inputs carry their own timestamps, so an earlier moment can be rebuilt exactly
+# (stock_out from the daily FBS stock history). The others read current snapshots (card
+# status, FBO stock, open postings, key expiry) that the state file does not keep as history.
+REPLAYABLE = ("sales_drop", "sales_stopped", "traffic_drop", "returns_spike", "rating_risk", "finance_anomaly",
+              "stock_out")
 
 
 def as_of(data: AccountData, moment: datetime) -> AccountData:
@@ -22,7 +23,16 @@ def as_of(data: AccountData, moment: datetime) -> AccountData:
         money=[m for m in data.money if m.day < day], payouts={d: v for d, v in data.payouts.items() if d < day},
         traffic=[t for t in data.traffic if t.day < day],
         ratings=[_rating_as_of(r, moment) for r in data.ratings], penalty_score_exceeded=False,
-        cards=[], stocks=[], sources={}, key_expires_at=None)
+        cards=[], stocks=_stocks_as_of(data, day), sources={}, key_expires_at=None, fbs_index=None)
+
+
+def _stocks_as_of(data: AccountData, day) -> list[Stock]:
+    """FBS stock as last seen on the days before `day` (a later snapshot of that day is not yet known)."""
+    latest: dict[tuple[int, str], Stock] = {}
+    for row in data.stock_history:  # oldest first
+        if row.day < day:
+            latest[(row.sku, row.scheme)] = Stock(row.sku, row.scheme, row.available)
+    return list(latest.values())
 
 
 def _rating_as_of(series: RatingSeries, moment: datetime) -> RatingSeries:

@@ -67,6 +67,9 @@ def samples() -> dict[str, Finding]:
             7.5, 9, 120, 4.0, 10.0, "ozon", None, 3.0, 14), topic=None, postings=POSTINGS[:9]),
         "cancellations/warning_ahead": sample("cancellations", CancellationsEvidence(
             3.0, 4, 133, 4.0, 10.0, "config", 2.0, None, 14), topic=None, postings=POSTINGS[:4]),
+        "cancellations/ozon_index": sample("cancellations", CancellationsEvidence(
+            7.5, 9, 160, 4.0, 10.0, "ozon", None, 3.0, 14, "ozon_index", 3, 1840.0), topic=None,
+            postings=POSTINGS[:12]),
         "cancellations/over": sample("cancellations", CancellationsEvidence(
             12.1, 16, 132, 4.0, 10.0, "ozon", 0.0, 0.0, 14), severity="critical", topic=None, postings=POSTINGS[:16]),
         "shipment_deadline/late": sample("shipment_deadline", ShipmentDeadlineEvidence(

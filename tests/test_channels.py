@@ -6,7 +6,6 @@ import base64
 import email
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from email import policy

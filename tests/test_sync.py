@@ -18,7 +18,7 @@ from tests.conftest import NOW, FakeTime
 
 TABLES = ["postings", "returns", "products", "stocks", "stock_history", "fbo_stocks", "rating_summary",
           "rating_thresholds", "rating_history", "fbs_index_days", "fbs_index_postings", "accruals", "balances",
-          "analytics_daily"]
+          "analytics_sku_daily"]
 
 
 def sync(settings: Settings, now=NOW, client: OzonClient | None = None):
@@ -64,12 +64,13 @@ def test_analytics_is_one_call_a_cycle_at_most_and_resumes_sku_pages(settings: S
                                                                      simulator: SimulatorServer) -> None:
     sim = simulator.simulator
     sync(settings)
-    assert [b["dimension"] for b in sim.calls(api.ANALYTICS_DATA)] == [["day"]]
+    first = sim.calls(api.ANALYTICS_DATA)
+    assert [(b["dimension"], b["offset"]) for b in first] == [(["sku", "day"], 0)]
+    assert first[0]["metrics"] == ["revenue", "ordered_units"]
     sync(settings, NOW + timedelta(seconds=30))  # a restart within the minute: no second call
     assert len(sim.calls(api.ANALYTICS_DATA)) == 1
     _, store = sync(settings, NOW + timedelta(minutes=2))
-    sku_call = sim.calls(api.ANALYTICS_DATA)[-1]
-    assert sku_call["dimension"] == ["sku", "day"] and sku_call["metrics"] == ["revenue", "ordered_units"]
+    assert [b["offset"] for b in sim.calls(api.ANALYTICS_DATA)] == [0, 1000]  # the next page, not a new job
     assert store.count("analytics_sku_daily", "shop") > 0
 
 

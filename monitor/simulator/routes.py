@@ -1,0 +1,579 @@
+"""The Seller API methods the simulator answers, with Ozon's request checks (required fields,
+page limits, period lengths) and Ozon's paging schemes, as pure functions of the `World` at a
+moment. No HTTP here: `server.py` carries requests to `SellerApi.routes`."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from monitor.simulator.world import MSK, RATINGS, SESSIONS_PER_UNIT, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World
+
+Clock = Callable[[], datetime]
+ACCRUALS_PAGE = 200
+PREMIUM_METRICS = {"hits_view", "hits_tocart", "session_view", "conv_tocart", "returns", "cancellations",
+                   "delivered_units", "hits_view_search", "hits_view_pdp", "hits_tocart_search", "hits_tocart_pdp",
+                   "session_view_search", "session_view_pdp", "conv_tocart_search", "conv_tocart_pdp",
+                   "position_category"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else None
+
+
+def _money(value: float) -> dict[str, str]:
+    return {"amount": f"{value:.2f}", "currency": "RUB"}
+
+
+def _field(body: dict, *keys: str) -> Any:
+    node: Any = body
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _time(body: dict, *keys: str, required: bool = True) -> datetime | None:
+    value = _field(body, *keys)
+    if value in (None, ""):
+        if required:
+            raise ApiError(400, 3, f"{'.'.join(keys)} is required")
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, 3, f"{'.'.join(keys)}: invalid date-time {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _day(body: dict, key: str) -> date:
+    try:
+        return date.fromisoformat(str(body.get(key, ""))[:10])
+    except ValueError:
+        raise ApiError(400, 3, f"{key}: expected YYYY-MM-DD") from None
+
+
+def _limit(body: dict, maximum: int) -> int:
+    limit = body.get("limit")
+    if not isinstance(limit, int) or not 1 <= limit <= maximum:
+        raise ApiError(400, 3, f"limit must be between 1 and {maximum}")
+    return limit
+
+
+def _period(since: datetime, to: datetime) -> None:
+    if to - since > timedelta(days=366):
+        raise ApiError(400, 3, "PERIOD_IS_TOO_LONG")
+
+
+def _encode(state: dict) -> str:
+    return base64.b64encode(json.dumps(state).encode()).decode()
+
+
+def _decode(token: str) -> dict:
+    try:
+        return json.loads(base64.b64decode(token))
+    except (ValueError, TypeError):
+        raise ApiError(400, 3, "invalid cursor") from None
+
+
+class SellerApi:
+    """Seller API methods by path, answered from a `World` as of `clock()`; cursor pages read
+    the snapshot their first page saw."""
+
+    def __init__(self, world: World, clock: Clock) -> None:
+        self.world, self.clock = world, clock
+        self._lock = threading.Lock()
+        self._snapshots: OrderedDict[str, list[dict]] = OrderedDict()
+        self.routes: dict[str, Callable[[dict, datetime], dict]] = {
+            "/v1/seller/info": self.seller_info,
+            "/v1/roles": self.roles,
+            "/v4/posting/fbs/list": self.fbs_list,
+            "/v4/posting/fbs/unfulfilled/list": self.fbs_unfulfilled,
+            "/v3/posting/fbo/list": self.fbo_list,
+            "/v1/analytics/data": self.analytics_data,
+            "/v1/returns/list": self.returns_list,
+            "/v4/product/info/stocks": self.fbs_stocks,
+            "/v1/analytics/stocks": self.fbo_stocks,
+            "/v3/product/list": self.product_list,
+            "/v3/product/info/list": self.product_info,
+            "/v1/rating/summary": self.rating_summary,
+            "/v1/rating/history": self.rating_history,
+            "/v1/rating/index/fbs/info": self.fbs_index,
+            "/v1/rating/index/fbs/posting/list": self.fbs_index_postings,
+            "/v1/finance/accrual/by-day": self.accruals_by_day,
+            "/v1/finance/balance": self.balance,
+        }
+
+    def _snapshot(self, method: str, body: dict, build: Callable[[dict, datetime], list[dict]],
+                  maximum: int, key: str, count_key: str | None = None) -> dict:
+        """Cursor paging over one result list per (method, filter, first-page moment): a cursor
+        carries the offset and that moment, so later pages read the same snapshot."""
+        limit = _limit(body, maximum)
+        state = _decode(body["cursor"]) if body.get("cursor") else {"offset": 0, "at": self.clock().isoformat()}
+        at = datetime.fromisoformat(state["at"])
+        cache_key = json.dumps([method, body.get("filter"), state["at"]], sort_keys=True)
+        with self._lock:
+            items = self._snapshots.get(cache_key)
+        if items is None:
+            items = build(body, at)
+            with self._lock:
+                self._snapshots[cache_key] = items
+                while len(self._snapshots) > 32:
+                    self._snapshots.popitem(last=False)
+        offset = int(state["offset"])
+        has_next = offset + limit < len(items)
+        page = {key: items[offset:offset + limit], "has_next": has_next,
+                "cursor": _encode({"offset": offset + limit, "at": state["at"]}) if has_next else ""}
+        return {**page, count_key: len(items)} if count_key else page
+
+    # --- account -------------------------------------------------------------------------
+
+    def seller_info(self, body: dict, now: datetime) -> dict:
+        sub = self.world.scenario.subscription
+        return {"company": {"name": "Демо-магазин", "legal_name": "ООО «Демо-магазин»", "inn": "7700000000",
+                            "ogrn": "1027700000000", "country": "RU", "currency": "RUB", "ownership_form": "ООО",
+                            "tax_system": "USN"},
+                "ratings": [], "subscription": {"is_premium": sub.startswith("PREMIUM"), "type": sub}}
+
+    def roles(self, body: dict, now: datetime) -> dict:
+        return {"expires_at": _iso(self.world.key_expires_at(now)),
+                "roles": [{"name": "Admin read only", "methods": sorted(self.routes)}]}
+
+    # --- postings ------------------------------------------------------------------------
+
+    def _postings(self, scheme: str, since: datetime, to: datetime, now: datetime) -> list[SimOrder]:
+        return [o for o in self.world.orders(since, to + timedelta(microseconds=1), now) if o.scheme == scheme]
+
+    def fbs_list(self, body: dict, now: datetime) -> dict:
+        return self._snapshot("fbs", body, self._fbs_items, 100, "postings")
+
+    def _fbs_items(self, body: dict, now: datetime) -> list[dict]:
+        since, to = _time(body, "filter", "since"), _time(body, "filter", "to")
+        _period(since, to)  # type: ignore[arg-type]
+        changed_from = _time(body, "filter", "last_changed_status_date", "from", required=False)
+        changed_to = _time(body, "filter", "last_changed_status_date", "to", required=False)
+        items = []
+        for order in self._postings("fbs", since, to, now):  # type: ignore[arg-type]
+            changed = self.world.status(order, now).changed_at
+            if changed_from and changed < changed_from or changed_to and changed > changed_to:
+                continue
+            items.append(self._posting_json(order, now))
+        return items
+
+    def fbs_unfulfilled(self, body: dict, now: datetime) -> dict:
+        return self._snapshot("unfulfilled", body, self._unfulfilled_items, 100, "postings", count_key="count")
+
+    def _unfulfilled_items(self, body: dict, now: datetime) -> list[dict]:
+        cutoff_from = _time(body, "filter", "cutoff_from", required=False)
+        cutoff_to = _time(body, "filter", "cutoff_to", required=False)
+        delivering_from = _time(body, "filter", "delivering_date_from", required=False)
+        if (cutoff_from or cutoff_to) and delivering_from:
+            raise ApiError(400, 3, "use either cutoff_from/cutoff_to or delivering_date_from/delivering_date_to")
+        if not (cutoff_from and cutoff_to) and not delivering_from:
+            raise ApiError(400, 3, "filter.cutoff_from and filter.cutoff_to are required")
+        items = []
+        for order in self._postings("fbs", now - timedelta(days=30), now, now):
+            deadline = self.world.shipment_deadline(order)
+            if self.world.status(order, now).status in ("awaiting_packaging", "awaiting_deliver") \
+                    and (cutoff_from is None or cutoff_from <= deadline <= cutoff_to):  # type: ignore[operator]
+                items.append(self._posting_json(order, now))
+        return items
+
+    def fbo_list(self, body: dict, now: datetime) -> dict:
+        return self._snapshot("fbo", body, self._fbo_items, 100, "postings")
+
+    def _fbo_items(self, body: dict, now: datetime) -> list[dict]:
+        since = _time(body, "filter", "since", required=False) or now - timedelta(days=365)
+        to = _time(body, "filter", "to", required=False) or now
+        _period(since, to)
+        return [self._posting_json(order, now) for order in self._postings("fbo", since, to, now)]
+
+    def _posting_json(self, order: SimOrder, now: datetime) -> dict:
+        product = self.world.by_sku[order.sku]
+        state = self.world.status(order, now)
+        cancelled = state.status == "cancelled"
+        by_seller = cancelled and state.cancelled_by_seller
+        cancellation = {
+            "cancel_reason_id": (352 if by_seller else 401) if cancelled else 0,
+            "cancel_reason": ("Товар закончился у продавца" if by_seller else "Покупатель отменил заказ")
+            if cancelled else "",
+            "cancellation_type": ("seller" if by_seller else "client") if cancelled else "",
+            "cancellation_initiator": ("Продавец" if by_seller else "Клиент") if cancelled else "",
+            "cancelled_after_ship": False,
+        }
+        posting: dict[str, Any] = {
+            "posting_number": order.posting_number, "order_id": order.order_id, "order_number": order.order_number,
+            "status": state.status, "substatus": f"posting_{state.status}", "in_process_at": _iso(order.created_at),
+            "products": [{"sku": product.sku, "offer_id": product.offer_id, "name": product.name,
+                          "quantity": order.quantity, "price": _money(product.price), "is_marketplace_buyout": False}],
+        }
+        if order.scheme == "fbs":
+            cancellation["affect_cancellation_rating"] = by_seller
+            deadline = self.world.shipment_deadline(order)
+            posting.update(delivery_schema="fbs", shipment_date=_iso(deadline), shipment_date_without_delay=_iso(deadline),
+                           tracking_number="", is_express=False, integration_type_flow="ozon",
+                           delivery_method={"id": 1020000001, "name": "Доставка Ozon самостоятельно, Склад продавца",
+                                            "warehouse_id": 1020000001, "tpl_provider": "Доставка Ozon",
+                                            "tpl_provider_id": 24, "warehouse": "Склад продавца"})
+            if state.handed_over:
+                posting["delivering_date"] = _iso(state.handed_over)
+        else:
+            posting.update(created_at=_iso(order.created_at), cancel_reason_id=cancellation["cancel_reason_id"],
+                           analytics_data={"warehouse_id": 15431806189000, "warehouse_name": "Хоругвино",
+                                           "delivery_type": "PVZ", "city": "Москва", "is_premium": False,
+                                           "payment_type_group_name": "Карты оплаты", "is_legal": False})
+        posting["cancellation"] = cancellation
+        return posting
+
+    # --- analytics -----------------------------------------------------------------------
+
+    def analytics_data(self, body: dict, now: datetime) -> dict:
+        limit = _limit(body, 1000)
+        for key in ("date_from", "date_to", "dimension", "metrics"):
+            if key not in body:
+                raise ApiError(400, 3, f"{key} is required")
+        metrics, dims = body["metrics"], body["dimension"]
+        premium = self.world.scenario.subscription in ("PREMIUM_PLUS", "PREMIUM_PRO")
+        allowed = {"revenue", "ordered_units"} | (PREMIUM_METRICS if premium else set())
+        if len(metrics) > 14 or not set(metrics) <= allowed:
+            raise ApiError(400, 3, "InvalidArgument: metrics not available for this subscription")
+        if not dims or not set(dims) <= {"sku", "day"}:
+            raise ApiError(400, 3, "InvalidArgument: unsupported dimension")
+        start, end = _day(body, "date_from"), _day(body, "date_to")
+        lo = datetime.combine(start, datetime.min.time(), MSK)
+        hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), MSK)
+        totals: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for order in self.world.orders(lo, hi, now):
+            key = tuple(str(order.sku) if d == "sku" else order.created_at.astimezone(MSK).date().isoformat()
+                        for d in dims)
+            row = totals[key]
+            row["revenue"] += self.world.by_sku[order.sku].price * order.quantity
+            row["ordered_units"] += order.quantity
+            state = self.world.status(order, now).status
+            row["cancellations"] += order.quantity if state == "cancelled" else 0
+            row["delivered_units"] += order.quantity if state == "delivered" else 0
+            row["returns"] += order.quantity if self.world.return_of(order, now) else 0
+        for key, row in totals.items():
+            sku = int(key[dims.index("sku")]) if "sku" in dims else None
+            day = date.fromisoformat(key[dims.index("day")]) if "day" in dims else end
+            views, tocart = self.world.traffic(sku, day) if sku else (
+                row["ordered_units"] * VIEWS_PER_UNIT, row["ordered_units"] * TOCART_PER_UNIT)
+            row["hits_view"], row["hits_tocart"] = views, tocart
+            row["session_view"] = row["ordered_units"] * SESSIONS_PER_UNIT
+            row["conv_tocart"] = round(100 * row["hits_tocart"] / row["hits_view"], 2) if row["hits_view"] else 0.0
+        rows = sorted(totals.items())
+        offset = int(body.get("offset") or 0)
+        data = [{"dimensions": [{"id": value, "name": self.world.by_sku[int(value)].name if d == "sku" else ""}
+                                for d, value in zip(dims, key)],
+                 "metrics": [round(values.get(m, 0.0), 2) for m in metrics]}
+                for key, values in rows[offset:offset + limit]]
+        return {"result": {"data": data, "totals": [round(sum(v.get(m, 0.0) for _, v in rows), 2) for m in metrics]},
+                "timestamp": now.astimezone(MSK).strftime("%Y-%m-%d %H:%M:%S")}
+
+    # --- returns -------------------------------------------------------------------------
+
+    def returns_list(self, body: dict, now: datetime) -> dict:
+        limit = _limit(body, 500)
+        flt = body.get("filter") or {}
+        windows = [k for k in ("logistic_return_date", "storage_tariffication_start_date",
+                               "visual_status_change_moment") if k in flt]
+        if len(windows) > 1:
+            raise ApiError(400, 3, "only one time filter may be set")
+        span_from = _time(flt, windows[0], "time_from", required=False) if windows else None
+        span_to = _time(flt, windows[0], "time_to", required=False) if windows else None
+        since = (span_from or now - timedelta(days=120)) - timedelta(days=30 + 10 + 5)
+        items = []
+        for order in self.world.orders(since, now, now):
+            returned = self.world.return_of(order, now)
+            if returned is None:
+                continue
+            moment, reason = returned
+            received = moment + timedelta(days=3)
+            status = ("ReceivedBySeller", "Получен продавцом", 9) if received <= now \
+                else ("ArrivedAtReturnPlace", "Прибыл в место возврата", 4)
+            changed = received if received <= now else moment
+            key_moment = changed if windows and windows[0] == "visual_status_change_moment" else moment
+            if span_from and key_moment < span_from or span_to and key_moment > span_to:
+                continue
+            items.append(self._return_json(order, moment, reason, status, changed))
+        items.sort(key=lambda r: r["id"])
+        last_id = int(body.get("last_id") or 0)
+        after = [r for r in items if r["id"] > last_id]
+        return {"returns": after[:limit], "has_next": len(after) > limit}
+
+    def _return_json(self, order: SimOrder, moment: datetime, reason: str, status: tuple, changed: datetime) -> dict:
+        product = self.world.by_sku[order.sku]
+        price = product.price * order.quantity
+        return {
+            "id": order.order_id * 10 + 1, "company_id": self.world.scenario.client_id,
+            "return_reason_name": reason, "type": "ClientReturn", "schema": order.scheme.capitalize(),
+            "order_id": order.order_id, "order_number": order.order_number, "posting_number": order.posting_number,
+            "source_id": order.order_id * 10 + 2, "clearing_id": 0,
+            "product": {"sku": product.sku, "offer_id": product.offer_id, "name": product.name,
+                        "quantity": order.quantity, "price": {"currency_code": "RUB", "price": price},
+                        "price_without_commission": {"currency_code": "RUB", "price": round(price * 0.85, 2)},
+                        "commission_percent": 15.0, "commission": {"currency_code": "RUB", "price": round(price * 0.15, 2)}},
+            "logistic": {"return_date": _iso(moment), "technical_return_moment": _iso(moment),
+                         "barcode": f"ii{order.order_id}"},
+            "visual": {"status": {"id": status[2], "display_name": status[1], "sys_name": status[0]},
+                       "change_moment": _iso(changed)},
+            "place": {"id": 23869688194000, "name": "СЦ Хоругвино Возвраты", "address": "Московская обл., Хоругвино"},
+            "additional_info": {"is_opened": True, "is_super_econom": False},
+        }
+
+    # --- stocks and products -------------------------------------------------------------
+
+    def _products(self, flt: dict) -> list:
+        products = self.world.products
+        for key, attr in (("offer_id", "offer_id"), ("product_id", "product_id"), ("skus", "sku")):
+            if flt.get(key):
+                wanted = {str(v) for v in flt[key]}
+                products = [p for p in products if str(getattr(p, attr)) in wanted]
+        return products
+
+    def fbs_stocks(self, body: dict, now: datetime) -> dict:
+        if "filter" not in body:
+            raise ApiError(400, 3, "filter is required")
+        page = self._snapshot("stocks", body, self._stock_items, 1000, "items")
+        return {"cursor": page["cursor"], "items": page["items"], "total": len(self._products(body["filter"]))}
+
+    def _stock_items(self, body: dict, now: datetime) -> list[dict]:
+        reserved: dict[int, int] = defaultdict(int)
+        for order in self._postings("fbs", now - timedelta(days=3), now, now):
+            if self.world.status(order, now).status in ("awaiting_packaging", "awaiting_deliver"):
+                reserved[order.sku] += order.quantity
+        return [{"product_id": p.product_id, "offer_id": p.offer_id,
+                 "stocks": [{"sku": p.sku, "type": "fbs", "present": self.world.stock(p.sku, "fbs", now) + reserved[p.sku],
+                             "reserved": reserved[p.sku], "shipment_type": "SHIPMENT_TYPE_GENERAL",
+                             "warehouse_ids": [1020000001]}]}
+                for p in self._products(body["filter"])]
+
+    def fbo_stocks(self, body: dict, now: datetime) -> dict:
+        skus = body.get("skus")
+        if not skus or len(skus) > 100:
+            raise ApiError(400, 3, "skus: from 1 to 100 values are required")
+        recent = self._postings("fbo", now - timedelta(days=28), now, now)
+        sold: dict[int, int] = defaultdict(int)
+        last_sale: dict[int, datetime] = {}
+        for order in recent:
+            sold[order.sku] += order.quantity
+            last_sale[order.sku] = order.created_at
+        items = []
+        for sku in (int(s) for s in skus):
+            product = self.world.by_sku.get(sku)
+            if product is None or product.archived:
+                continue
+            available = self.world.stock(sku, "fbo", now)
+            ads = round(sold[sku] / 28, 2)
+            idc = round(available / ads, 1) if ads else 0.0
+            grade = "NO_SALES" if not ads else "DEFICIT" if idc <= 28 else "POPULAR" if idc <= 56 \
+                else "ACTUAL" if idc <= 120 else "SURPLUS"
+            items.append({"sku": sku, "offer_id": product.offer_id, "name": product.name,
+                          "warehouse_id": 15431806189000, "warehouse_name": "Хоругвино", "cluster_id": 4039,
+                          "cluster_name": "Москва, МО и Дальние регионы", "available_stock_count": available,
+                          "transit_stock_count": 0, "ads": ads, "idc": idc,
+                          "days_without_sales": (now - last_sale[sku]).days if sku in last_sale else 28,
+                          "turnover_grade": grade, "item_tags": []})
+        return {"items": items}
+
+    def product_list(self, body: dict, now: datetime) -> dict:
+        limit = body.get("limit") or 1000
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ApiError(400, 3, "limit must be between 1 and 1000")
+        offset = int(_decode(body["last_id"])["offset"]) if body.get("last_id") else 0
+        products = self._products(body.get("filter") or {})
+        chunk = products[offset:offset + limit]
+        more = offset + limit < len(products)
+        return {"result": {"items": [{
+            "product_id": p.product_id, "offer_id": p.offer_id, "sku": p.sku, "archived": p.archived,
+            "has_fbo_stocks": not p.archived, "has_fbs_stocks": not p.archived, "is_discounted": False, "quants": []}
+            for p in chunk], "total": len(products), "last_id": _encode({"offset": offset + limit}) if more else ""}}
+
+    def product_info(self, body: dict, now: datetime) -> dict:
+        ids = [*body.get("product_id", []), *body.get("offer_id", []), *body.get("sku", [])]
+        if len(ids) > 1000:
+            raise ApiError(400, 3, "at most 1000 identifiers in total")
+        products = self._products({"product_id": body.get("product_id"), "offer_id": body.get("offer_id"),
+                                   "skus": body.get("sku")})
+        return {"items": [self._card(p, now) for p in products]}
+
+    def _card(self, p: Any, now: datetime) -> dict:
+        problem = self.world.card_problem(p.sku, now)
+        statuses = {"is_created": True, "status": "price_sent", "status_name": "Продается",
+                    "status_description": "", "moderate_status": "approved", "validation_status": "success",
+                    "status_failed": "", "status_tooltip": "", "status_updated_at": "2026-01-15T09:00:00Z"}
+        errors: list[dict] = []
+        availability = {"sku": p.sku, "availability": "AVAILABLE", "reasons": [], "source": "sds"}
+        if p.archived:
+            statuses.update(status="archived", status_name="В архиве")
+        if problem is not None:
+            statuses.update(status="failed_moderation", status_name="Не прошёл модерацию", moderate_status="declined",
+                            status_failed="failed_moderation", status_updated_at=_iso(problem.start),
+                            status_description="Карточка заблокирована: нарушение правил размещения")
+            errors.append({"code": "moderation_declined", "field": "", "attribute_id": 0, "state": "declined",
+                           "level": "ERROR_LEVEL_ERROR",
+                           "texts": {"message": "Товар не прошёл модерацию: фотографии не соответствуют товару",
+                                     "description": "Замените изображения и отправьте карточку на повторную модерацию",
+                                     "attribute_name": "Изображения", "short_description": "", "hint_code": "",
+                                     "params": []}})
+            availability = {"sku": p.sku, "availability": "UNAVAILABLE", "source": "sds",
+                            "reasons": [{"id": 23, "human_text": {"text": "Товар заблокирован модерацией"}}]}
+        in_stock = self.world.stock(p.sku, "fbs", now) > 0
+        return {"id": p.product_id, "offer_id": p.offer_id, "sku": p.sku, "name": p.name,
+                "price": f"{p.price:.2f}", "old_price": f"{p.price * 1.2:.2f}", "min_price": "",
+                "currency_code": "RUB", "is_archived": p.archived, "is_autoarchived": False, "statuses": statuses,
+                "errors": errors, "availabilities": [availability],
+                "visibility_details": {"has_price": True, "has_stock": in_stock},
+                "created_at": "2025-06-01T10:00:00Z", "updated_at": _iso(problem.start) if problem else
+                "2026-01-15T09:00:00Z"}
+
+    # --- rating --------------------------------------------------------------------------
+
+    def rating_summary(self, body: dict, now: datetime) -> dict:
+        today = now.astimezone(MSK).date()
+        groups: dict[str, list[dict]] = defaultdict(list)
+        penalty = False
+        for rating in RATINGS:
+            value = self.world.rating_value(rating, today)
+            past = self.world.rating_value(rating, today - timedelta(days=7))
+            status = self.world.rating_status(rating, value)
+            penalty |= status == "CRITICAL"
+            better = (value > past) == rating.higher_is_better
+            groups[rating.group].append({
+                "rating": rating.rating, "name": rating.name, "current_value": value, "past_value": past,
+                "status": status, "value_type": rating.value_type,
+                "rating_direction": "HIGHER_IS_BETTER" if rating.higher_is_better else "LOWER_IS_BETTER",
+                "change": {"direction": "DIRECTION_NONE" if value == past else
+                           "DIRECTION_RISE" if value > past else "DIRECTION_FALL",
+                           "meaning": "MEANING_NONE" if value == past else "MEANING_GOOD" if better else "MEANING_BAD"}})
+        return {"groups": [{"group_name": name, "items": items} for name, items in groups.items()],
+                "penalty_score_exceeded": penalty, "premium": False, "premium_plus": False,
+                "localization_index": [{"calculation_date": _iso(now), "localization_percentage": 72}]}
+
+    def rating_history(self, body: dict, now: datetime) -> dict:
+        since, to = _time(body, "date_from"), _time(body, "date_to")
+        if not body.get("ratings"):
+            raise ApiError(400, 3, "ratings is required")
+        wanted = set(body["ratings"])
+        result = []
+        for rating in (r for r in RATINGS if r.rating in wanted):
+            values = []
+            day = since.astimezone(MSK).date()  # type: ignore[union-attr]
+            while day <= min(to, now).astimezone(MSK).date():  # type: ignore[type-var, union-attr]
+                value = self.world.rating_value(rating, day)
+                status = self.world.rating_status(rating, value)
+                start = datetime.combine(day, datetime.min.time(), MSK)
+                values.append({"date_from": _iso(start), "date_to": _iso(start + timedelta(days=1)), "value": value,
+                               "status": {"danger": status == "CRITICAL", "warning": status == "WARNING",
+                                          "premium": False}})
+                day += timedelta(days=1)
+            result.append({"rating": rating.rating, "danger_threshold": rating.danger,
+                           "warning_threshold": rating.warning, "premium_threshold": rating.premium, "values": values})
+        return {"ratings": result, "premium_scores": []}
+
+    def _index_errors(self, since: datetime, to: datetime, now: datetime) -> list[dict]:
+        """Seller-fault cancellations and late hand-overs among FBS postings, as Ozon counts them."""
+        errors = []
+        for order in self._postings("fbs", since - timedelta(days=3), to, now):
+            state = self.world.status(order, now)
+            price = self.world.by_sku[order.sku].price * order.quantity
+            deadline = self.world.shipment_deadline(order)
+            if state.status == "cancelled" and state.cancelled_by_seller:
+                kind, at, percent = "SELLER_CANCELLATION", state.changed_at, 3.0
+            elif (state.handed_over or now) > deadline and state.status != "cancelled" and now > deadline:
+                kind, at, percent = "SELLER_DELAY", deadline, 1.5
+            else:
+                continue
+            if since <= at <= to:
+                errors.append({"posting_number": order.posting_number, "posting_error_type": kind,
+                               "error_at": _iso(at), "index": 0.0, "charge_percent": percent,
+                               "charge_price": round(min(1500.0, price * percent / 100), 2),
+                               "charge_price_currency_code": "RUB", "product_price": price,
+                               "product_price_currency_code": "RUB", "delivery_schema": "FBS",
+                               "has_grace_status": False})
+        return errors
+
+    def fbs_index(self, body: dict, now: datetime) -> dict:
+        """Errors over the last 14 days excluding today, as a share of FBS postings."""
+        today = datetime.combine(now.astimezone(MSK).date(), datetime.min.time(), MSK)
+        start = today - timedelta(days=14)
+        errors = self._index_errors(start, today, now)
+        total = len(self._postings("fbs", start, today, now)) or 1
+        by_day: dict[str, list[dict]] = defaultdict(list)
+        for error in errors:
+            by_day[datetime.fromisoformat(error["error_at"].replace("Z", "+00:00")).astimezone(MSK).date().isoformat()
+                   ].append(error)
+        per_day = total / 14
+        return {"index": round(100 * len(errors) / total, 2), "period_from": start.date().isoformat(),
+                "period_to": (today - timedelta(days=1)).date().isoformat(),
+                "processing_costs_sum": round(sum(e["charge_price"] for e in errors), 2), "currency_code": "RUB",
+                "defects": [{"date": day, "index_by_date": round(100 * len(errs) / per_day, 2),
+                             "processing_costs_sum_by_date": round(sum(e["charge_price"] for e in errs), 2)}
+                            for day, errs in sorted(by_day.items())]}
+
+    def fbs_index_postings(self, body: dict, now: datetime) -> dict:
+        since, to = _time(body, "filter", "date_from"), _time(body, "filter", "date_to")
+        return self._snapshot("index", body, lambda b, at: self._index_errors(since, to, at), 1000,  # type: ignore[arg-type]
+                              "errors")
+
+    # --- finance -------------------------------------------------------------------------
+
+    def _accruals(self, day: date, now: datetime) -> list[dict]:
+        accruals = []
+        for a in self.world.accruals(day, now):
+            accruals.append({
+                "accrual_id": a.order.order_id * 10 + 3, "date": day.isoformat(), "unit_number": a.order.posting_number,
+                "accrued_category": "POSTING", "total_amount": _money(a.net),
+                "posting": {"delivery_schema": a.order.scheme.upper(), "delivery_speed": 0, "products": [{
+                    "sku": a.order.sku,
+                    "commission": {"sale_amount": _money(a.sale), "commission": _money(-a.commission),
+                                   "sale_commission": _money(-a.commission), "seller_price": _money(a.sale),
+                                   "sale_price": _money(a.sale), "bonus": _money(0), "coinvestment": _money(0),
+                                   "commission_ratio": f"{a.commission / a.sale:.4f}"},
+                    "delivery": {"services": [{"type_id": 1, "accrued": _money(-a.delivery)}],
+                                 "total_accrued": _money(-a.delivery)}}]}})
+        return accruals
+
+    def accruals_by_day(self, body: dict, now: datetime) -> dict:
+        day = _day(body, "date")
+        if "last_id" not in body:
+            raise ApiError(400, 3, "last_id is required")
+        after = int(body["last_id"] or 0)
+        rest = [a for a in self._accruals(day, now) if a["accrual_id"] > after]
+        page = rest[:ACCRUALS_PAGE]
+        return {"accruals": page, "last_id": str(page[-1]["accrual_id"]) if len(rest) > ACCRUALS_PAGE else ""}
+
+    def balance(self, body: dict, now: datetime) -> dict:
+        start, end = _day(body, "date_from"), _day(body, "date_to")
+        if end < start or (end - start).days > 30:
+            raise ApiError(400, 3, "the period must be from 1 to 31 days")
+        sales = fees = returns = payouts = 0.0
+        day = start
+        while day <= end:
+            for accrued in self.world.accruals(day, now):
+                sales += accrued.sale
+                fees -= accrued.commission + accrued.delivery
+            payouts -= self.world.payout(day, now)
+            day += timedelta(days=1)
+        opening = sum(a.net for back in range(1, (start.weekday() - 2) % 7 + 1)
+                      for a in self.world.accruals(start - timedelta(days=back), now))
+
+        def value(amount: float) -> dict:
+            return {"currency_code": "RUB", "value": round(amount, 2)}
+        accrued = sales + fees + returns
+        return {"total": {"opening_balance": value(opening), "closing_balance": value(opening + accrued + payouts),
+                          "accrued": value(accrued), "payments": [value(payouts)] if payouts else []},
+                "cashflows": {"sales": {"amount": value(sales), "fee": value(fees),
+                                        "amount_details": {"points_for_discounts": "0"}},
+                              "returns": {"amount": value(returns), "fee": value(0),
+                                          "amount_details": {"points_for_discounts": "0"}},
+                              "services": []}}
