@@ -52,7 +52,7 @@ def event_for(kind: EventKind, finding: Finding, rendered: Rendered, now: dateti
 def resolved(last: Event, ended_at: datetime, now: datetime, language: str, tz: ZoneInfo) -> Event:
     """The "resolved" news of an alert: when it ended and how long it lasted."""
     started = datetime.fromisoformat(last.started_at)
-    text = WORDS[language]["ended"].format(end=texts.when(ended_at, language, tz),
+    text = WORDS[language]["ended"].format(checked=texts.when(now, language, tz), end=texts.when(ended_at, language, tz),
                                            duration=texts.duration(ended_at - started, language))
     return replace(last, event="resolved", notified_at=iso(now) or "", ended_at=iso(ended_at), explanation=text,
                    support_request=None)

@@ -137,6 +137,12 @@ def subject(message: Message) -> str:
         account=message.account, count=count(len(message.events), "notification", message.language, 0))
 
 
+def full_text(message: Message) -> str:
+    """Subject and body for channels with no subject line of their own; a one-event message's
+    subject is its heading, so it is not said twice."""
+    return as_text(message) if len(message.events) == 1 else f"{subject(message)}\n\n{as_text(message)}"
+
+
 def as_text(message: Message) -> str:
     """The plain-text digest every channel can fall back to."""
     words = WORDS[message.language]
@@ -193,7 +199,7 @@ class FileChannel:
             with open(self.directory / "notifications.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps(asdict(message), ensure_ascii=False) + "\n")
             tmp = text_file.with_suffix(".tmp")
-            tmp.write_text(subject(message) + "\n\n" + as_text(message), encoding="utf-8")
+            tmp.write_text(full_text(message), encoding="utf-8")
             tmp.replace(text_file)
         except OSError as exc:
             raise DeliveryError(f"cannot write to {self.directory}: {exc.strerror}") from None
@@ -330,7 +336,8 @@ def webhook_payload(message: Message, receiver: str) -> dict[str, Any]:
 
 
 def slack_payload(message: Message, receiver: str) -> dict[str, Any]:
-    return {"text": f"*{subject(message)}*\n\n{as_text(message)}"}
+    first, _, rest = full_text(message).partition("\n")
+    return {"text": f"*{first}*\n{rest}"}
 
 
 def alertmanager_payload(message: Message, receiver: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from monitor.cycle import CycleResult
 from monitor.outbox import Delivery
-from monitor.texts import SUMMARY, count
+from monitor.texts import SUMMARY, WORDS, count
 
 
 def print_result(result: CycleResult, language: str, out: TextIO | None = None) -> None:
@@ -25,7 +25,7 @@ def print_result(result: CycleResult, language: str, out: TextIO | None = None) 
     for finding in result.findings:
         rendered = result.rendered[finding.fingerprint]
         state = words["new"] if finding.fingerprint in said else words["still_open"]
-        print(f"\n  [{finding.severity.upper()}] {finding.rule}: {rendered.title} ({state})", file=out)
+        print(f"\n  [{WORDS[language][finding.severity]}] {finding.rule}: {rendered.title} ({state})", file=out)
         print("\n".join("  " + line for line in rendered.explanation.splitlines()), file=out)
         if rendered.support_request:
             print(f"\n  --- {words['request']} ---", file=out)

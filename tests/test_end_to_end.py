@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor import drafts
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.cycle import deliver_all, run_cycle
@@ -97,6 +98,9 @@ def test_alert_resolves_once_when_sales_come_back(write_config: Callable[..., Pa
     assert second.findings == [] and [m.event for m in second.notified] == ["resolved"]
     assert third.notified == []
     assert [m["event"] for m in notifications(tmp_path / "out")] == ["firing", "resolved"]
+    [draft] = drafts.listed(settings.monitor.state_dir)
+    assert draft.resolved and draft.subject.startswith("Тема обращения: Нет заказов с ")
+    assert draft.path.read_text(encoding="utf-8").startswith("[РЕШЕНО] Больше не наблюдается")
 
 
 def test_auth_failure_is_reported_and_nothing_is_judged(simulator: SimulatorServer,
@@ -181,7 +185,7 @@ def test_daemon_runs_a_cycle_and_stops_cleanly_on_sigterm(
 def test_demo_shows_an_alert_with_its_support_request(tmp_path: Path, capsys) -> None:
     assert main(["demo", "--output", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert "[CRITICAL] sales_drop" in out and "Seller ID (Client-Id): 123456" in out
+    assert "[СРОЧНО] sales_drop: Нет заказов с " in out and "Seller ID (Client-Id): 123456" in out
     for rule in ("card_problems", "returns_spike", "rating_risk", "api_access"):
         assert f"] {rule}:" in out
     sent = messages(tmp_path / "demo" / "notifications")

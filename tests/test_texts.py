@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor import texts
-from monitor.alerts import event_for
-from monitor.channels import as_html, as_text, subject, telegram_chunks, webhook_payload
+from monitor.alerts import event_for, resolved
+from monitor.channels import as_html, as_text, full_text, subject, telegram_chunks, webhook_payload
 from monitor.cycle import render_safely
 from monitor.message import Message
 from monitor.support import MAX_LISTED, render
@@ -136,3 +136,16 @@ def test_the_webhook_document_names_every_field_the_dataclasses_send() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "WEBHOOK.md").read_text(encoding="utf-8")
     example = json.loads(doc.split("```json\n", 1)[1].split("```", 1)[0])
     assert list(example) == list(payload) and list(example["alerts"][0]) == list(payload["alerts"][0])
+
+
+def test_a_resolved_message_says_when_it_was_last_seen_and_carries_no_severity() -> None:
+    finding = SAMPLES["sales_drop/stop"]
+    last = event_for("firing", finding, render(finding, "ru", MSK, NOW), NOW)
+    done = resolved(last, NOW + timedelta(hours=1), NOW + timedelta(hours=2), "ru", MSK)
+    message = Message(id="m", account="shop", client_id=123456, created_at=NOW.isoformat(), language="ru",
+                      events=(done,))
+    text = full_text(message)
+    assert done.explanation == ("Больше не наблюдается (проверка 18.11.2026 17:00); последний раз — 18.11.2026 "
+                                "16:00. Длилось не меньше 6 часов.")
+    assert "СРОЧНО" not in text and text.count(done.title) == 1 and done.support_request is None
+    assert subject(message) == f"Решено: {done.title}"
