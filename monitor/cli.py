@@ -147,9 +147,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import os
+
     from monitor import daemon
 
-    daemon.run(load_config(args.config))
+    if not daemon.run(load_config(args.config)):
+        logging.shutdown()
+        os._exit(0)  # a worker thread is stuck in a network call: do not wait for it
     return 0
 
 
@@ -159,12 +163,15 @@ def _check(args: argparse.Namespace) -> int:
     results = [run_cycle(settings, a.name, progress=_progress()) for a in settings.accounts]
     delivery = deliver_all(settings)
     if args.json:
-        print(json.dumps([f for r in results for f in r.findings_json()], ensure_ascii=False, indent=2))
+        print(json.dumps({"findings": [f for r in results for f in r.findings_json()],
+                          "unchecked": [u for r in results for u in r.unchecked_json()],
+                          "delivery": {"delivered": delivery.delivered, "failed": delivery.failed}},
+                         ensure_ascii=False, indent=2))
     else:
         for result in results:
-            print_result(result, language)
+            print_result(result, language, settings.monitor.tz)
         print_delivery(delivery, language)
-    return 1 if any(r.sync.errors for r in results) or delivery.failed else 0
+    return 1 if any(r.unchecked or r.interrupted for r in results) or delivery.failed else 0
 
 
 def _progress():

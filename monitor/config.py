@@ -32,6 +32,7 @@ class MonitorSection(Strict):
     history_days: int = Field(60, ge=7, le=365)
     overlap_minutes: int = Field(120, ge=0, le=10080)
     analytics_refresh_minutes: int = Field(60, ge=1, le=1440)
+    cycle_budget_seconds: float = Field(90.0, ge=10, le=3600)
 
     _state_dir = field_validator("state_dir")(lambda value: resolve(value))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -17,7 +18,7 @@ from monitor import alerts, channels, drafts, facts, outbox
 from monitor.config import Settings
 from monitor.message import Event
 from monitor.ozon.client import OzonClient
-from monitor.store import Store
+from monitor.store import Store, iso
 from monitor.support import Rendered, fallback, render
 from monitor.sync import Interrupted, Progress, SyncReport, coverage, sync_account
 from rules import RULES, Finding, run_rules
@@ -29,6 +30,16 @@ def rule_configs(settings: Settings) -> dict[str, Any]:
     return {name: getattr(settings.rules, name) for name in RULES}
 
 
+@dataclass(frozen=True)
+class Unchecked:
+    """A source this cycle could not read: since when it has not been read, and why."""
+
+    account: str
+    source: str
+    last_success: datetime | None
+    reason: str
+
+
 @dataclass
 class CycleResult:
     account: str
@@ -36,10 +47,15 @@ class CycleResult:
     findings: list[Finding] = field(default_factory=list)
     rendered: dict[str, Rendered] = field(default_factory=dict)
     notified: list[Event] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
     interrupted: bool = False
 
     def findings_json(self) -> list[dict[str, Any]]:
         return [alerts.finding_json(f, self.rendered[f.fingerprint]) for f in self.findings]
+
+    def unchecked_json(self) -> list[dict[str, Any]]:
+        return [{"account": u.account, "source": u.source, "last_success": iso(u.last_success), "reason": u.reason}
+                for u in self.unchecked]
 
 
 def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = None,
@@ -51,23 +67,28 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
     store = Store.in_dir(cfg.state_dir)
     try:
         with OzonClient(account.base_url, account.client_id, account.secret().get_secret_value(),
-                        timeout=account.timeout_seconds, transport=transport) as client:
+                        timeout=account.timeout_seconds, transport=transport, stop=stop,
+                        deadline=time.monotonic() + cfg.cycle_budget_seconds) as client:
             try:
                 report = sync_account(client, store, account.name, cfg, now, stop, progress)
             except Interrupted:
                 log.info("cycle interrupted: account=%s", account.name)
                 return CycleResult(account.name, SyncReport(), interrupted=True)
         result = CycleResult(account.name, report)
+        result.unchecked = [Unchecked(account.name, source, store.cursor(account.name, source).synced_until, reason)
+                            for source, reason in report.unchecked.items()]
         history_since, synced_until = coverage(store, account.name)
-        if synced_until is None:
-            return result  # no postings yet: nothing to judge, and "no data" must not read as "no sales"
-        data = facts.account_data(store, account.name, account.client_id, synced_until, history_since or synced_until,
+        configs = rule_configs(settings)
+        if synced_until is None:  # no postings yet: "no data" must not read as "no sales", but say why
+            configs = {name: c if not RULES[name].needs_postings else c.model_copy(update={"enabled": False})
+                       for name, c in configs.items()}
+        data = facts.account_data(store, account.name, account.client_id, synced_until or now, history_since,
                                   cfg.tz)
-        verdict = run_rules(data, rule_configs(settings), checked_at=now)
+        verdict = run_rules(data, configs, checked_at=now)
         for rule, error in verdict.errors.items():
             log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
         ran, result.findings = verdict.ran, verdict.findings
-        result.rendered = {f.fingerprint: render_safely(f, cfg.language, cfg.tz, synced_until)
+        result.rendered = {f.fingerprint: render_safely(f, cfg.language, cfg.tz, synced_until or now)
                            for f in result.findings}
         result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,
                                            settings.channels, settings.alerts, cfg, now)

@@ -22,10 +22,13 @@ from monitor.cycle import deliver_all, run_cycle
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "deliver"
 DELIVERY_SECONDS = 60
+STOP_GRACE_SECONDS = 8.0  # systemd gives 30 s; a stop must not wait on a hanging HTTP request
 
 
-def run(settings: Settings, stop: threading.Event | None = None) -> None:
-    """Run until `stop` is set or SIGTERM/SIGINT arrives (only the main thread installs handlers)."""
+def run(settings: Settings, stop: threading.Event | None = None) -> bool:
+    """Run until `stop` is set or SIGTERM/SIGINT arrives (only the main thread installs handlers).
+    Return False when a job was still running `STOP_GRACE_SECONDS` after the stop: the caller
+    then exits at once; what was committed stays, the uncommitted page is rolled back by SQLite."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -44,8 +47,15 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
              settings.monitor.poll_minutes)
     stop.wait()
     log.info("stopping: waiting for the cycle in flight")
-    scheduler.shutdown(wait=True)
+    done = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="shutdown", daemon=True)
+    done.start()
+    done.join(STOP_GRACE_SECONDS)
+    if done.is_alive():
+        log.warning("stopped: a job was still waiting on the network after %.0f s; its uncommitted page is dropped "
+                    "and the next start resumes from the last committed one", STOP_GRACE_SECONDS)
+        return False
     log.info("stopped")
+    return True
 
 
 def _cycle_job(settings: Settings, account: str, stop: threading.Event, scheduler: BackgroundScheduler) -> None:

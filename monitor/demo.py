@@ -83,7 +83,7 @@ def run_demo(output: Path, seed: int, language: str) -> int:
             print(f"== {title} ==")
             results = [run_cycle(settings, shop, now=clock["now"]) for shop in SHOPS]
             for result in results:
-                print_result(result, language)
+                print_result(result, language, tz)
             delivery = deliver_all(settings, clock["now"])
             print_delivery(delivery, language)
             cycles.append((results, delivery))

@@ -15,15 +15,16 @@ from rules import (AccountData, Card, FbsError, FbsIndex, MoneyDay, Order, Ratin
                    StockDay, TrafficDay)
 
 
-def account_data(store: Store, account: str, client_id: int, now: datetime, history_since: datetime,
+def account_data(store: Store, account: str, client_id: int, now: datetime, history_since: datetime | None,
                  tz: tzinfo) -> AccountData:
-    """Everything the rules read about one account, as of `now`, from the stored data."""
+    """Everything the rules read about one account, as of `now`, from the stored data (no
+    orders when no postings were ever synced: `history_since` None)."""
     info = store.account_info(account)
     cursors = store.cursors(account)
     finance = next((c for c in cursors if c["source"] == "finance"), None)
     return AccountData(
         account=account, client_id=client_id, now=now, history_since=history_since, tz=tz,
-        orders=[order(r) for r in store.postings_since(account, history_since)],
+        orders=[order(r) for r in store.postings_since(account, history_since)] if history_since else [],
         returns=[Return(r["posting_number"], r["sku"], r["reason"] or "", datetime.fromisoformat(r["return_date"]))
                  for r in store.returns_with_sku(account)],
         cards=[card(r) for r in store.cards(account)],

@@ -5,20 +5,24 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from monitor.cycle import CycleResult
+from zoneinfo import ZoneInfo
+
+from monitor.cycle import CycleResult, Unchecked
 from monitor.outbox import Delivery
-from monitor.texts import SUMMARY, WORDS, count
+from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, when
+from rules.access import error_kind
 
 
-def print_result(result: CycleResult, language: str, out: TextIO | None = None) -> None:
+def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     words = SUMMARY[language]
     fetched = ", ".join(f"{source}: {count(n, 'record', language, 0)}" for source, n in result.sync.fetched.items())
     print(f"{words['shop']} {result.account}: {words['synced']} {fetched or words['nothing_new']}", file=out)
-    for source, error in result.sync.errors.items():
-        print(f"  ! {source}: {error}", file=out)
+    print_unchecked(result.unchecked, language, tz, out)
     if result.interrupted:
         print(f"  {words['interrupted']}", file=out)
+    elif result.unchecked and not result.findings:
+        print(f"  {words['incomplete'].format(count=count(len(result.unchecked), 'source', language, 0))}", file=out)
     elif not result.findings:
         print(f"  {words['no_problems']}", file=out)
     said = {e.fingerprint for e in result.notified}
@@ -34,6 +38,21 @@ def print_result(result: CycleResult, language: str, out: TextIO | None = None) 
         if event.event == "resolved":
             print(f"\n  [{words['resolved']}] {event.rule}: {event.title}", file=out)
             print("\n".join("  " + line for line in event.explanation.splitlines()), file=out)
+
+
+def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out: TextIO) -> None:
+    """One line per cause: which sources could not be read, since when, and why."""
+    words, names = SUMMARY[language], SOURCE_NAMES[language]
+    by_cause: dict[str, list[Unchecked]] = {}
+    for item in unchecked:
+        by_cause.setdefault(str(error_kind(item.reason)), []).append(item)
+    for kind, items in by_cause.items():
+        reason = items[0].reason.removeprefix("not tried: ")
+        why = ERROR_KINDS[language].get(kind, reason)
+        moments = [i.last_success for i in items]
+        since = words["never"] if any(m is None for m in moments) else when(min(moments), language, tz)  # type: ignore[type-var]
+        sources = ", ".join(names.get(i.source, i.source) for i in items)
+        print(f"  ! {words['unchecked']}: {sources} — {why}; {words['last_read']}: {since}\n    ({reason})", file=out)
 
 
 def print_delivery(delivery: Delivery, language: str, out: TextIO | None = None) -> None:

@@ -425,23 +425,58 @@ def _api_access(f: Finding, t: Text) -> Parts:
                             "Create a new key in the cabinet (Settings → Seller API) and put it in the ozon-monitor "
                             "config, or monitoring stops."))
     assert isinstance(e, SourceEvidence)
-    source = texts.SOURCE_NAMES[t.lang].get(e.source, e.source)
+    names = texts.SOURCE_NAMES[t.lang]
+    sources = ", ".join(names.get(s, s) for s in (e.sources or (e.source,)))
     last = t.when_tz(e.last_success) if e.last_success else t.pick("никогда", "never")
     why = texts.ERROR_KINDS[t.lang][e.error_kind] if e.error_kind else \
         t.pick("данные давно не обновлялись", "the data has not been updated for a while")
-    observed = t.pick(f"не обновляются данные «{source}» (последний успех: {last}); причина: {why}.",
-                      f"\"{source}\" is not updating (last success: {last}); cause: {why}.")
     since = t.pick(f" с {t.clock(e.last_success)}", f" since {t.clock(e.last_success)}") if e.last_success else ""
-    return Parts(t.pick(f"Нет данных из Ozon: {source}{since}", f"No data from Ozon: {source}{since}"), observed,
+    if e.kind == "access_rejected" and e.error_kind == "account_blocked":
+        return Parts(t.pick("Ozon сообщает, что аккаунт продавца заблокирован",
+                            "Ozon reports the seller account blocked"),
+                     t.pick(f"на запросы Seller API Ozon отвечает, что компания заблокирована (последний успешный "
+                            f"запрос: {last}). Мониторинг не видит ни заказов, ни остатков.",
+                            f"Ozon answers the Seller API calls that the company is blocked (last successful call: "
+                            f"{last}). The monitor sees neither orders nor stock."),
+                     t.pick("Проверьте уведомления в кабинете продавца и отправьте обращение в поддержку.",
+                            "Check the notices in the seller cabinet and send the support request."),
+                     (t.pick("запросы отправляются с ключом, который Ozon принимал раньше",
+                             "requests are sent with a key Ozon accepted before"),),
+                     t.pick("Сообщите, пожалуйста, причину блокировки аккаунта и что нужно сделать для "
+                            "разблокировки.", "Please tell us why the account is blocked and what to do to unblock it."),
+                     t.pick("высокая — магазин не может работать", "high — the shop cannot trade"))
+    if e.kind == "access_rejected":
+        return Parts(t.pick(f"Ozon не принимает API-ключ магазина{since}", f"Ozon rejects the shop's API key{since}"),
+                     t.pick(f"на запросы Seller API Ozon отвечает, что ключ или Client-Id неверны (последний успешный "
+                            f"запрос: {last}). Пока ключ не принят, мониторинг ничего не видит.",
+                            f"Ozon answers the Seller API calls that the key or Client-Id is wrong (last successful "
+                            f"call: {last}). Until the key is accepted, the monitor sees nothing."),
+                     t.pick("Проверьте client_id и ключ в кабинете (Настройки → Seller API): ключ мог быть удалён, "
+                            "деактивирован или истечь. Создайте новый и замените его в конфигурации ozon-monitor.",
+                            "Check client_id and the key in the cabinet (Settings → Seller API): the key may have been "
+                            "deleted, deactivated or expired. Create a new one and put it in the ozon-monitor config."))
+    observed = t.pick(f"не обновляются данные «{sources}» (последний успех: {last}); причина: {why}.",
+                      f"\"{sources}\" is not updating (last success: {last}); cause: {why}.")
+    ask = t.pick("Метод Seller API возвращает ошибку сервера. Просим проверить и сообщить срок исправления.",
+                 "A Seller API method keeps failing with a server error. Please check and tell us when it will be "
+                 "fixed.")
+    checked = (t.pick("ключ принимается, запросы отправляются", "the key is accepted and requests are sent"),)
+    urgency = t.pick("высокая — интеграция не работает", "high — the integration is down")
+    if f.entity == "postings":
+        return Parts(t.pick(f"Монитор не видит заказы{since}: {why}", f"The monitor cannot see orders{since}: {why}"),
+                     observed,
+                     t.pick("Пока данные об отправлениях не обновляются, проверки продаж, отмен и отгрузок не "
+                            "работают — об их проблемах монитор сейчас сообщить не может. Проверьте подключение и "
+                            "ключ; если Ozon отвечает ошибкой сервера — отправьте обращение.",
+                            "While postings are not updating, the sales, cancellation and shipment checks are blind: "
+                            "the monitor cannot report their problems now. Check the connection and the key; if Ozon "
+                            "answers with server errors, send the request."), checked, ask, urgency)
+    return Parts(t.pick(f"Нет данных из Ozon: {sources}{since}", f"No data from Ozon: {sources}{since}"), observed,
                  t.pick("Пока данные не обновляются, правила по этим данным не срабатывают. Проверьте права ключа "
                         "и подключение; если Ozon отвечает ошибкой сервера часами — отправьте обращение.",
                         "While the data is not updating, the rules on it are held back. Check the key's roles and "
                         "the connection; if Ozon answers with server errors for hours, send the request."),
-                 (t.pick("ключ принимается, запросы отправляются", "the key is accepted and requests are sent"),),
-                 t.pick("Метод Seller API возвращает ошибку сервера. Просим проверить и сообщить срок исправления.",
-                        "A Seller API method keeps failing with a server error. Please check and tell us when it "
-                        "will be fixed."),
-                 t.pick("высокая — интеграция не работает", "high — the integration is down"))
+                 checked, ask, urgency)
 
 
 RENDERERS: dict[str, Callable[[Finding, Text], Parts]] = {

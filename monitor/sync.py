@@ -6,7 +6,8 @@ between two runs or two restarts; upserts by primary key make the overlap, and a
 interrupted pull, free of duplicates. Slow-moving sources (cards, stocks, rating, finance) are
 refreshed only when due. A failing source is recorded and skipped while the others go on; a
 missing role or a retired method switches the source off for a while with a message saying
-what to do; a rejected key stops the account's sync.
+what to do; a rejected key, an unreachable host or a spent time budget stops the account's
+sync, and every source it did not reach is reported as not checked, never as "nothing new".
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from typing import Any
 from monitor.config import MonitorSection
 from monitor.ozon import endpoints as api
 from monitor.ozon import models as m
-from monitor.ozon.client import AccessDenied, AuthError, MethodGone, OzonClient, OzonError
+from monitor.ozon.client import (AccessDenied, AuthError, MethodGone, OutOfTime, OzonClient, OzonError, RateLimited,
+                                 Stopped, Unreachable)
 from monitor.store import ANALYTICS_METRICS, Cursor, Store, iso, parse
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,17 @@ class Interrupted(Exception):
 
 @dataclass
 class SyncReport:
+    """What a sync did: records fetched per source, errors per source that failed, and the
+    sources it never reached (with why) because an earlier failure stopped the account."""
+
     fetched: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unchecked(self) -> dict[str, str]:
+        """Every source that could not be read this cycle, with the reason."""
+        return {**self.errors, **self.skipped}
 
 
 @dataclass
@@ -98,6 +109,7 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
                  stop: threading.Event | None = None, progress: Progress | None = None) -> SyncReport:
     """Pull every due source for `account` up to `now`; raise Interrupted if `stop` is set midway."""
     report = SyncReport()
+    halted: str | None = None  # why the rest of the account's sources cannot be read this cycle
     for source in SOURCES:
         cursor = store.cursor(account, source.name)
         if cursor.disabled_until and now < cursor.disabled_until:
@@ -105,17 +117,26 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
             continue
         if cursor.synced_until and now - cursor.synced_until < source.every:
             continue
+        if halted is None and client.out_of_time():
+            halted = "not reached: the cycle's time budget ran out (see the sources above)"
+        if halted is not None:
+            report.skipped[source.name] = halted
+            store.save_sync_error(account, source.name, halted, now)  # the rules must see it was not read
+            continue
         pull = Pull(client, store, account, cfg, now, cursor, stop, progress, source.name, dict(cursor.state))
         try:
             count = source.pull(pull)
+        except Stopped:
+            raise Interrupted from None
         except OzonError as exc:
             message = _explain(exc, store, account)
             log.error("sync failed: account=%s source=%s error=%s", account, source.name, message)
             pause = DISABLE_FOR.get(type(exc))
-            store.save_sync_error(account, source.name, message, now, now + pause if pause else None)
+            if not isinstance(exc, OutOfTime):
+                store.save_sync_error(account, source.name, message, now, now + pause if pause else None)
             report.errors[source.name] = message
-            if isinstance(exc, AuthError):
-                break  # the same key would fail for every other source too
+            if isinstance(exc, (AuthError, Unreachable, RateLimited)):
+                halted = f"not tried: {message}"  # the same key, host or Client-Id limit would stop every source
             continue
         if count is None:
             continue
@@ -137,9 +158,10 @@ def _explain(exc: OzonError, store: Store, account: str) -> str:
 
 
 def coverage(store: Store, account: str, sources: tuple[str, ...] = ("fbs", "fbo")) -> tuple[datetime | None, datetime | None]:
-    """(history start, synced-until) that all `sources` share, or None where one is missing."""
-    cursors = [store.cursor(account, s) for s in sources]
-    if any(c.synced_until is None or c.covered_since is None for c in cursors):
+    """(history start, synced-until) that the posting `sources` share, or None where one is
+    missing. A source switched off (its role missing) is left out rather than waited for."""
+    cursors = [c for c in (store.cursor(account, s) for s in sources) if c.disabled_until is None]
+    if not cursors or any(c.synced_until is None or c.covered_since is None for c in cursors):
         return None, None
     return max(c.covered_since for c in cursors), min(c.synced_until for c in cursors)  # type: ignore[type-var]
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rules.base import POSTINGS_SOURCES, AccountData, Finding, Rule, RuleConfig, finding
+from rules.base import POSTINGS_SOURCES, AccountData, Finding, Rule, RuleConfig, SourceHealth, finding
 
 
 @dataclass(frozen=True)
@@ -19,30 +19,37 @@ class KeyExpiryEvidence:
     kind: Literal["key_expiry"] = "key_expiry"
 
 
-ErrorKind = Literal["key_rejected", "missing_role", "method_retired", "rate_limited", "server_error", "timeout",
-                    "network", "bad_response", "other"]
+ErrorKind = Literal["key_rejected", "account_blocked", "missing_role", "method_retired", "rate_limited",
+                    "server_error", "timeout", "unreachable", "network", "out_of_time", "bad_response", "other"]
+BLOCKING = ("key_rejected", "account_blocked")  # nothing can be read until the seller acts
 
 
 @dataclass(frozen=True)
 class SourceEvidence:
-    kind: Literal["source_switched_off", "source_failing", "data_stale"]
-    source: str
+    kind: Literal["source_switched_off", "source_failing", "data_stale", "access_rejected"]
+    source: str  # the source named in the text (the first of `sources`)
     error: str | None  # the raw error, for the webhook and the log; texts use `error_kind`
     error_kind: ErrorKind | None
     last_success: datetime | None
     switched_off_until: datetime | None
+    sources: tuple[str, ...] = ()  # every source this finding covers
 
 
 def error_kind(error: str | None) -> ErrorKind | None:
     """What kind of failure a sync error is, so texts can say it in the seller's language."""
     if not error:
         return None
-    text = error.lower()
-    for kind, marks in (("key_rejected", ("api-key", "api key", "http 401", "client-id")),
+    text = error.removeprefix("not tried: ").lower()
+    if text.startswith("/") and ": " in text:
+        text = text.split(": ", 1)[1]  # the method's path is not part of the cause ("/v1/roles" is no role)
+    for kind, marks in (("account_blocked", ("company is blocked",)),
+                        ("key_rejected", ("api-key", "api key", "http 401", "client-id", "client_id")),
                         ("missing_role", ("role",)), ("method_retired", ("retired", "obsolete", "http 410")),
-                        ("rate_limited", ("http 429", "rate limit")), ("timeout", ("timed out", "timeout")),
-                        ("network", ("network error", "connect")), ("server_error", ("http 5",)),
-                        ("bad_response", ("not valid json", "unexpected response", "response shape"))):
+                        ("rate_limited", ("http 429", "rate limit")), ("unreachable", ("could not connect",)),
+                        ("out_of_time", ("time budget",)), ("timeout", ("timed out", "timeout")),
+                        ("network", ("network error",)), ("server_error", ("http 5",)),
+                        ("bad_response", ("not valid json", "unexpected response", "response shape",
+                                          "instead of data"))):
         if any(mark in text for mark in marks):
             return kind  # type: ignore[return-value]
     return "other"
@@ -56,7 +63,10 @@ class ApiAccessConfig(RuleConfig):
 
 
 def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
-    """`data.now` here is the wall clock: staleness is measured against it."""
+    """What blinds the monitor, said at once: a rejected key or a blocked account (one critical
+    finding), the postings feed failing or stale (one critical finding: the monitor cannot see
+    sales); and, after `failing_hours`, any other source failing or switched off (a warning
+    each). Plus the key's expiry. `data.now` here is the wall clock."""
     findings = []
     if data.key_expires_at is not None:
         left = (data.key_expires_at - data.now).total_seconds() / 86400
@@ -65,29 +75,66 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
                 "api_access", data, severity="critical" if left <= config.key_critical_days else "warning",
                 entity="key_expiry", started_at=data.key_expires_at - timedelta(days=config.key_warn_days),
                 evidence=KeyExpiryEvidence(data.key_expires_at, round(left, 1)), topic=None, checks=()))
+    failing = {h.source: h for h in data.sources.values() if h.last_error}
+    kinds = {name: error_kind(h.last_error) for name, h in failing.items()}
+    rejected = [failing[name] for name, kind in kinds.items() if kind in BLOCKING]
+    if rejected:
+        first = rejected[0]
+        kind = kinds[first.source]
+        findings.append(finding(
+            "api_access", data, severity="critical", entity=str(kind), started_at=_since(rejected, data),
+            evidence=SourceEvidence("access_rejected", first.source, first.last_error, kind, _last(rejected), None,
+                                    tuple(h.source for h in rejected)),
+            topic="technical" if kind == "account_blocked" else None, checks=()))
+    feed = [h for h in data.sources.values() if h.source in POSTINGS_SOURCES]
+    broken = [h for h in feed if h.last_error and kinds[h.source] not in BLOCKING]
+    stale = [h for h in feed if h.last_success is not None and not h.last_error
+             and data.now - h.last_success > timedelta(minutes=config.stale_minutes)]
+    if (broken or stale) and not rejected:
+        worst = (broken or stale)[0]
+        kind = kinds.get(worst.source)
+        findings.append(finding(
+            "api_access", data, severity="critical", entity="postings", started_at=_since(broken or stale, data),
+            evidence=SourceEvidence("source_failing" if broken else "data_stale", worst.source, worst.last_error, kind,
+                                    _last(broken or stale), None, tuple(h.source for h in broken or stale)),
+            topic="technical" if kind in ("server_error", "timeout") else None, checks=()))
+    by_cause: dict[str, list[SourceHealth]] = {}
     for health in data.sources.values():
-        postings = health.source in POSTINGS_SOURCES
+        if health.source in POSTINGS_SOURCES or kinds.get(health.source) in BLOCKING:
+            continue
         switched_off = health.disabled_until is not None and health.disabled_until > data.now
         silent = health.last_success is None or data.now - health.last_success > timedelta(hours=config.failing_hours)
-        stale = postings and health.last_success is not None \
-            and data.now - health.last_success > timedelta(minutes=config.stale_minutes)
-        if not (switched_off or (health.last_error and silent) or stale):
-            continue
-        kind = error_kind(health.last_error)
-        server_side = kind in ("server_error", "timeout")
+        if switched_off or (health.last_error and silent):
+            by_cause.setdefault(str(kinds.get(health.source)), []).append(health)
+    postings_cause = str(kinds.get(findings[-1].evidence.source)) if findings and findings[-1].entity == "postings" \
+        else None
+    for cause, group in by_cause.items():  # one warning per cause, however many sources it stops
+        if cause == postings_cause:
+            continue  # the critical finding on the postings feed already says it
+        first = group[0]
+        switched_off = first.disabled_until is not None and first.disabled_until > data.now
         findings.append(finding(
-            "api_access", data, severity="critical" if postings else "warning", entity=f"source:{health.source}",
-            started_at=health.last_success or data.now,
-            evidence=SourceEvidence("source_switched_off" if switched_off else "source_failing" if health.last_error
-                                    else "data_stale", health.source, health.last_error, kind, health.last_success,
-                                    health.disabled_until if switched_off else None),
-            topic="technical" if server_side else None, checks=()))
+            "api_access", data, severity="warning", entity=f"sources:{cause}", started_at=_since(group, data),
+            evidence=SourceEvidence("source_switched_off" if switched_off else "source_failing", first.source,
+                                    first.last_error, kinds.get(first.source), _last(group),
+                                    first.disabled_until if switched_off else None, tuple(h.source for h in group)),
+            topic="technical" if cause in ("server_error", "timeout") else None, checks=()))
     return findings
+
+
+def _last(sources: list[SourceHealth]) -> datetime | None:
+    """When these sources last all answered."""
+    moments = [h.last_success for h in sources]
+    return None if any(m is None for m in moments) else min(moments)  # type: ignore[type-var]
+
+
+def _since(sources: list[SourceHealth], data: AccountData) -> datetime:
+    return _last(sources) or data.now
 
 
 API_ACCESS = Rule("api_access", ApiAccessConfig, api_access)
 
 
 def postings_blocked(findings: list[Finding]) -> bool:
-    """True when the postings feed itself is failing or stale."""
-    return any(f.rule == "api_access" and f.entity in {f"source:{s}" for s in POSTINGS_SOURCES} for f in findings)
+    """True when the postings feed is failing or stale, or nothing can be read at all."""
+    return any(f.rule == "api_access" and f.entity in ("postings", *BLOCKING) for f in findings)

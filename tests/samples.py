@@ -109,12 +109,18 @@ def samples() -> dict[str, Finding]:
                                         entity="key_expiry", topic=None),
         "api_access/server_error": sample("api_access", SourceEvidence(
             "source_failing", "fbs", "/v3/posting/fbs/list: HTTP 503 Service Unavailable", "server_error",
-            NOW - timedelta(hours=4), None), entity="source:fbs", severity="critical"),
+            NOW - timedelta(hours=4), None, ("fbs", "fbs_unfulfilled")), entity="postings", severity="critical"),
+        "api_access/key_rejected": sample("api_access", SourceEvidence(
+            "access_rejected", "access", "/v1/roles: HTTP 404 Invalid Api-Key", "key_rejected", NOW - timedelta(hours=1),
+            None, ("access",)), entity="key_rejected", severity="critical", topic=None),
+        "api_access/account_blocked": sample("api_access", SourceEvidence(
+            "access_rejected", "access", "/v1/roles: HTTP 403 Company is blocked", "account_blocked",
+            NOW - timedelta(hours=1), None, ("access",)), entity="account_blocked", severity="critical"),
         "api_access/switched_off": sample("api_access", SourceEvidence(
             "source_switched_off", "analytics", "/v1/analytics/data: the API key has no role", "missing_role",
-            None, NOW + timedelta(hours=6)), entity="source:analytics", topic=None),
+            None, NOW + timedelta(hours=6)), entity="sources:missing_role", topic=None),
         "api_access/stale": sample("api_access", SourceEvidence(
-            "data_stale", "fbo", None, None, NOW - timedelta(hours=3), None), entity="source:fbo",
+            "data_stale", "fbo", None, None, NOW - timedelta(hours=3), None, ("fbo",)), entity="postings",
             severity="critical", topic=None),
     }
 

@@ -54,7 +54,9 @@ def test_check_finds_the_stop_with_a_support_request_and_notifies_once(
         live_simulator: SimulatorServer, write_config: Callable[..., Path], tmp_path: Path, capsys) -> None:
     config = write_config(base_url=live_simulator.base_url)
     assert main(["check", "--config", str(config), "--json"]) == 0
-    [finding] = json.loads(capsys.readouterr().out)
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["unchecked"] == [] and answer["delivery"] == {"delivered": 1, "failed": 0}
+    [finding] = answer["findings"]
     assert {"rule", "account", "severity", "fingerprint", "title", "started_at", "evidence",
             "support_request"} <= finding.keys()
     assert finding["rule"] == "sales_drop" and finding["severity"] == "critical"
@@ -63,7 +65,7 @@ def test_check_finds_the_stop_with_a_support_request_and_notifies_once(
     assert f"{finding['evidence']['observed']} заказов" in request
 
     assert main(["check", "--config", str(config), "--json"]) == 0
-    [again] = json.loads(capsys.readouterr().out)
+    [again] = json.loads(capsys.readouterr().out)["findings"]
     assert again["fingerprint"] == finding["fingerprint"]
     sent = notifications(tmp_path / "out")
     assert [m["event"] for m in sent] == ["firing"]

@@ -102,7 +102,7 @@ def test_stale_postings_hold_back_the_sales_rules_and_say_why() -> None:
     stale = replace(data, sources={"fbs": SourceHealth("fbs", NOW - timedelta(hours=5), "HTTP 503 unavailable"),
                                    "fbo": SourceHealth("fbo", NOW, None)})
     run = run_rules(stale, CONFIGS, checked_at=NOW)
-    assert [(f.rule, f.entity, f.topic) for f in run.findings] == [("api_access", "source:fbs", "technical")]
+    assert [(f.rule, f.entity, f.topic) for f in run.findings] == [("api_access", "postings", "technical")]
     assert "sales_drop" not in run.ran  # held back: its open alerts neither resolve nor repeat
 
 

@@ -2,7 +2,9 @@
 
 Callers get either a validated pydantic model or an `OzonError` subclass that names the API
 method, says what went wrong and how to fix it. The API key is sent only as a header and never
-appears in a message.
+appears in a message. Retries live inside two budgets, one per call and one for the whole
+cycle (`deadline`), and every wait is a wait on the stop event: a stopping daemon is never
+held by a backoff. A host that refuses connections is not retried like a busy one.
 """
 from __future__ import annotations
 
@@ -68,25 +70,57 @@ class BadResponse(OzonError):
     """The answer was not the JSON shape the method documents."""
 
 
+class Unreachable(OzonError):
+    """The API host cannot be reached at all (connection refused, name not found): the host
+    is down or the address is wrong, and retrying for minutes will not help."""
+
+
+class AccountBlocked(AuthError):
+    """Ozon answers that the seller's company is blocked: a problem for support, not the key."""
+
+
+class OutOfTime(OzonError):
+    """The cycle's time budget ran out before this call could be made or retried."""
+
+
+class Stopped(Exception):
+    """The stop event was set while waiting: the caller should stop where it stands."""
+
+
 class OzonClient:
     """One account's connection. Thread-safe pacing; retries 429/5xx/timeouts with backoff
     (honouring Retry-After) for at most `retry_budget` seconds; never retries other 4xx."""
 
+    CONNECT_TRIES = 2  # a refused connection is tried this often, then the host is taken as down
+
     def __init__(self, base_url: str, client_id: int, api_key: str, *, timeout: float = 30.0,
-                 retry_budget: float = 60.0, transport: httpx.BaseTransport | None = None,
+                 retry_budget: float = 30.0, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random, stop: threading.Event | None = None,
+                 deadline: float | None = None) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
             headers={"Client-Id": str(client_id), "Api-Key": api_key, "Content-Type": "application/json",
                      "User-Agent": "ozon-monitor"},
         )
         self.retry_budget, self._sleep, self._clock, self._jitter = retry_budget, sleep, clock, jitter
+        self._stop, self.deadline, self.timeout = stop, deadline, timeout
+        self.host = httpx.URL(base_url).host
         self._lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
 
     def close(self) -> None:
         self._http.close()
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and self._clock() >= self.deadline
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, or return early with `Stopped` when the stop event is set."""
+        if self._stop is None:
+            self._sleep(seconds)
+        elif self._stop.wait(seconds):
+            raise Stopped
 
     def __enter__(self) -> OzonClient:
         return self
@@ -95,25 +129,42 @@ class OzonClient:
         self.close()
 
     def post(self, method: str, body: dict, model: type[ModelT]) -> ModelT:
-        """POST `body` to `method` and return the response parsed as `model`."""
+        """POST `body` to `method` and return the response parsed as `model`; a 200 whose body
+        lacks the documented structure is a `BadResponse` naming what is missing."""
         payload = self._post_json(method, body)
         try:
             return model.model_validate(payload)
         except ValidationError as exc:
+            if isinstance(payload, dict) and "code" in payload and "message" in payload:
+                raise BadResponse(method, f"HTTP 200 with an error instead of data (code {payload['code']}: "
+                                          f"{str(payload['message'])[:200]})", "will retry next cycle") from None
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise BadResponse(method, f"unexpected response shape at {where or 'top level'}: {first['msg']}",
+            what = f"missing {where}" if first["type"] == "missing" else f"at {where or 'top level'}: {first['msg']}"
+            raise BadResponse(method, f"unexpected response shape: {what}",
                               "Ozon may have changed this method; check for an ozon-monitor update") from None
 
     def _post_json(self, method: str, body: dict) -> object:
-        deadline = self._clock() + self.retry_budget
-        attempt = 0
+        start = self._clock()
+        deadline = start + self.retry_budget
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
+        attempt = refused = 0
         while True:
+            if self._clock() >= deadline and self.out_of_time():
+                raise OutOfTime(method, "the cycle's time budget ran out", "the next cycle goes on from here")
             self._pace(method)
             try:
-                response = self._http.post(method, json=body)
+                response = self._http.post(method, json=body, timeout=self._request_timeout(deadline))
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                refused += 1
+                if refused >= self.CONNECT_TRIES:
+                    raise Unreachable(method, f"could not connect to {self.host} ({_reason(exc)})",
+                                      "the host is down or base_url is wrong; check the internet connection") from None
+                error: OzonError = ServerError(method, f"could not connect to {self.host}", "retrying once")
+                delay = 1.0
             except httpx.TimeoutException:
-                error: OzonError = ServerError(method, "request timed out", "Ozon is slow or unreachable; will retry")
+                error = ServerError(method, "request timed out", "Ozon is slow or unreachable; will retry")
                 delay = None
             except httpx.TransportError as exc:
                 error = ServerError(method, f"network error: {type(exc).__name__}", "check the internet connection")
@@ -127,10 +178,18 @@ class OzonClient:
                 raise error
             backoff = delay if delay is not None else min(30.0, 2 ** attempt) * (0.5 + self._jitter() / 2)
             if self._clock() + backoff > deadline:
+                if isinstance(error, RateLimited):
+                    error = RateLimited(method, f"Ozon rate limit: HTTP 429 on every try for "
+                                                f"{self._clock() - start:.0f} s", "backing off until the next cycle",
+                                        429)
                 raise error
             log.warning("%s; retrying in %.1fs", error, backoff)
-            self._sleep(backoff)
+            self._wait(backoff)
             attempt += 1
+
+    def _request_timeout(self, deadline: float) -> float:
+        """The configured timeout, but never past the budget (at least a second)."""
+        return max(1.0, min(self.timeout, deadline - self._clock()))
 
     def _pace(self, method: str) -> None:
         """Wait for the global and per-method slots so Ozon never has to throttle us."""
@@ -141,7 +200,7 @@ class OzonClient:
             if method in METHOD_INTERVALS:
                 self._next_slot[method] = start + METHOD_INTERVALS[method]
         if start > now:
-            self._sleep(start - now)
+            self._wait(start - now)
 
 
 def _json(method: str, response: httpx.Response) -> object:
@@ -160,9 +219,38 @@ def _message(response: httpx.Response) -> str:
         return response.text[:300] or response.reason_phrase
 
 
+def _reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+        return "the name does not resolve"
+    if "refused" in text:
+        return "connection refused"
+    return "no answer" if isinstance(exc, httpx.ConnectTimeout) else type(exc).__name__
+
+
+def _error_code(response: httpx.Response) -> int | None:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, int) else None
+
+
 def _classify(method: str, response: httpx.Response) -> OzonError:
+    """Ozon's error answers as Ozon means them (published live captures: code 9 "obsolete
+    method", code 7 "Company is blocked", code 3 on a bad Client-Id)."""
     status, text = response.status_code, _message(response)
-    lowered = text.lower()
+    lowered, code = text.lower(), _error_code(response)
+    if "obsolete" in lowered or code == 9:
+        return MethodGone(method, f"HTTP {status} {text}", "Ozon has retired this method; update ozon-monitor", status)
+    if "company is blocked" in lowered:
+        return AccountBlocked(method, f"HTTP {status} {text}",
+                              "Ozon reports the seller account blocked; contact Ozon seller support", status)
+    if "client-id" in lowered:
+        return AuthError(method, f"HTTP {status} {text}",
+                         "check client_id in the config: it must be the shop's Client-Id from Settings -> Seller API",
+                         status)
     if status == 429:
         return RateLimited(method, f"HTTP 429 {text}", "too many requests; backing off", status)
     if status >= 500:

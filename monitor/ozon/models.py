@@ -5,11 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class Page(Model):
+    """A list answer. Its list field is required, so an error object or an empty body sent with
+    HTTP 200 is a bad response rather than "no items"; a body wrapped in `result` (as one live
+    report shows for the v4 FBS lists) is read the same as a bare one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def unwrap_result(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("result"), dict) and "result" not in cls.model_fields:
+            return {**data["result"], **{k: v for k, v in data.items() if k != "result"}}
+        return data
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -58,8 +71,8 @@ class Posting(Model):
         _blank_to_none)
 
 
-class PostingPage(Model):
-    postings: list[Posting] = Field(default_factory=list)
+class PostingPage(Page):
+    postings: list[Posting]
     cursor: str = ""
     has_next: bool = False
 
@@ -74,8 +87,8 @@ class AnalyticsRow(Model):
     metrics: list[float | None]
 
 
-class AnalyticsResult(Model):
-    data: list[AnalyticsRow] = Field(default_factory=list)
+class AnalyticsResult(Page):
+    data: list[AnalyticsRow]
     totals: list[float | None] = Field(default_factory=list)
 
 
@@ -106,9 +119,9 @@ class Role(Model):
     methods: list[str] = Field(default_factory=list)
 
 
-class Roles(Model):
+class Roles(Page):
     expires_at: datetime | None = None
-    roles: list[Role] = Field(default_factory=list)
+    roles: list[Role]
 
     _expiry = field_validator("expires_at", mode="before")(_blank_to_none)
 
@@ -160,8 +173,8 @@ class Return(Model):
     visual: ReturnVisual = Field(default_factory=ReturnVisual)
 
 
-class ReturnsPage(Model):
-    returns: list[Return] = Field(default_factory=list)
+class ReturnsPage(Page):
+    returns: list[Return]
     has_next: bool = False
 
 
@@ -180,8 +193,8 @@ class StockItem(Model):
     stocks: list[StockEntry] = Field(default_factory=list)
 
 
-class StocksPage(Model):
-    items: list[StockItem] = Field(default_factory=list)
+class StocksPage(Page):
+    items: list[StockItem]
     cursor: str = ""
     total: int | None = None
 
@@ -202,8 +215,8 @@ class FboStock(Model):
     turnover_grade: str = ""
 
 
-class FboStocks(Model):
-    items: list[FboStock] = Field(default_factory=list)
+class FboStocks(Page):
+    items: list[FboStock]
 
 
 # --- products --------------------------------------------------------------------------------
@@ -215,8 +228,8 @@ class ProductListItem(Model):
     archived: bool = False
 
 
-class ProductListResult(Model):
-    items: list[ProductListItem] = Field(default_factory=list)
+class ProductListResult(Page):
+    items: list[ProductListItem]
     last_id: str = ""
     total: int | None = None
 
@@ -284,8 +297,8 @@ class ProductInfo(Model):
     _price = field_validator("price", mode="before")(_blank_to_none)
 
 
-class ProductInfoList(Model):
-    items: list[ProductInfo] = Field(default_factory=list)
+class ProductInfoList(Page):
+    items: list[ProductInfo]
 
 
 # --- rating ----------------------------------------------------------------------------------
@@ -305,8 +318,8 @@ class RatingGroup(Model):
     items: list[RatingItem] = Field(default_factory=list)
 
 
-class RatingSummary(Model):
-    groups: list[RatingGroup] = Field(default_factory=list)
+class RatingSummary(Page):
+    groups: list[RatingGroup]
     penalty_score_exceeded: bool = False
     premium: bool = False
 
@@ -332,8 +345,8 @@ class RatingHistoryItem(Model):
     values: list[RatingValue] = Field(default_factory=list)
 
 
-class RatingHistory(Model):
-    ratings: list[RatingHistoryItem] = Field(default_factory=list)
+class RatingHistory(Page):
+    ratings: list[RatingHistoryItem]
 
 
 class FbsIndexDefect(Model):
@@ -343,7 +356,7 @@ class FbsIndexDefect(Model):
 
 
 class FbsIndexInfo(Model):
-    index: float | None = None
+    index: float | None = None  # a shop without FBS postings may have none
     period_from: str = ""
     period_to: str = ""
     processing_costs_sum: float | None = None
@@ -363,8 +376,8 @@ class FbsIndexError(Model):
     _dates = field_validator("error_at", mode="before")(_blank_to_none)
 
 
-class FbsIndexPostings(Model):
-    errors: list[FbsIndexError] = Field(default_factory=list)
+class FbsIndexPostings(Page):
+    errors: list[FbsIndexError]
     cursor: str = ""
     has_next: bool = False
 
@@ -406,8 +419,8 @@ class Accrual(Model):
     posting: AccrualPosting | None = None
 
 
-class AccrualPage(Model):
-    accruals: list[Accrual] = Field(default_factory=list)
+class AccrualPage(Page):
+    accruals: list[Accrual]
     last_id: str = ""
 
 
