@@ -2,7 +2,8 @@
 
 One alert per fingerprint. It is notified when it starts firing, when its severity rises, again
 after `repeat_hours` while it stays open (the wait doubling each time up to
-`max_repeat_hours`), and once when it resolves. What one cycle has to say for an account is
+`max_repeat_hours`), and once when it resolves: after it has not been seen for
+`resolve_after_minutes`, so a finding hovering at its threshold stays one alert. What one cycle has to say for an account is
 enqueued in the outbox (one row per channel) in the same transaction as the alert state, so a
 crash can neither lose a notification nor make one twice. Silences and acknowledgements
 suppress notifications (each suppression is logged with its reason).
@@ -107,8 +108,10 @@ def reconcile(store: Store, account: str, rules_ran: set[str], findings: list[Fi
                     state.update(last_notified=iso(now), repeats=(row["repeats"] or 0) + 1)
                     say(replace(firing, event="repeat"), acked=bool(row["acked_at"]))
             store.save_alert(state)
+        calm = timedelta(minutes=cfg.resolve_after_minutes)
         for row in store.open_alerts(account):
-            if row["rule"] in rules_ran and row["fingerprint"] not in current:
+            if row["rule"] in rules_ran and row["fingerprint"] not in current \
+                    and now - (parse(row["last_seen"]) or now) >= calm:  # clear long enough: not a flicker
                 store.save_alert({"fingerprint": row["fingerprint"], "status": "resolved", "resolved_at": iso(now),
                                   "acked_at": None})
                 if _rule(cfg, row["rule"], "notify_resolved"):

@@ -1,12 +1,14 @@
 """The `ozon-monitor` command. Thin: parses arguments and calls the modules that do the work.
 
-Exit status: 0 done, 1 done but a data source or channel failed (see the message), 2 bad config or usage.
+Exit status: 0 done, 1 done but a data source or channel failed (see the message), 2 bad config or usage,
+3 the state file or its folder cannot be used (the message names the path and the fix).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
@@ -17,7 +19,7 @@ from monitor.alerts import silenced_by
 from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import deliver_all, run_cycle
 from monitor.report import print_delivery, print_result
-from monitor.store import Store
+from monitor.store import StorageError, Store, state_dir_problem
 from rules import RULES
 from rules.detect import DETECTORS, read_series
 
@@ -34,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error:\n{exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(f"state file error: {exc}", file=sys.stderr)
+        return 3
+    except sqlite3.Error as exc:  # a fault the store did not name (a read of a file damaged under it)
+        print(f"state file error: {exc}; check the disk and the state directory", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 
@@ -42,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ozon-monitor", description="Watches an Ozon seller account through the Seller API and warns before "
         "problems escalate, each warning with a ready request to Ozon seller support.",
-        epilog="Exit status: 0 done; 1 done, but a data source or channel failed; 2 bad config or usage.")
+        epilog="Exit status: 0 done; 1 done, but a data source or channel failed; 2 bad config or usage; "
+               "3 the state file or its folder cannot be used.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -139,6 +148,10 @@ def _validate(args: argparse.Namespace) -> int:
     """The file itself must be valid. A key that is not readable here (its environment variable or
     credential may exist only where the service runs) is a warning unless --strict."""
     settings = load_config(args.file, require_secrets=args.strict)
+    problem = state_dir_problem(settings.monitor.state_dir)
+    if problem:
+        print(f"config error:\n{args.file}: monitor.state_dir: {problem}", file=sys.stderr)
+        return 2
     for problem in secret_problems(settings):
         print(f"warning: {args.file}: {problem}; run and check will fail until it is readable", file=sys.stderr)
     print(f"{args.file}: OK ({len(settings.accounts)} account(s), {len(settings.channels)} channel(s), "
@@ -189,7 +202,11 @@ def _simulator(args: argparse.Namespace) -> int:
 
     from monitor.simulator import Simulator, SimulatorServer, World, load_scenario
 
-    scenario = load_scenario(args.scenario, datetime.now(timezone.utc), args.seed)
+    try:
+        scenario = load_scenario(args.scenario, datetime.now(timezone.utc), args.seed)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"error: scenario {args.scenario}: {exc}", file=sys.stderr)
+        return 2
     with SimulatorServer(Simulator(World(scenario)), args.port) as server:
         print(f"Ozon Seller API simulator on {server.base_url} (Client-Id {scenario.client_id}, "
               f"Api-Key {scenario.api_key!r}); Ctrl+C to stop", flush=True)

@@ -33,6 +33,7 @@ class MonitorSection(Strict):
     overlap_minutes: int = Field(120, ge=0, le=10080)
     analytics_refresh_minutes: int = Field(60, ge=1, le=1440)
     cycle_budget_seconds: float = Field(90.0, ge=10, le=3600)
+    blind_after_minutes: float = Field(180.0, ge=10, le=10080)
 
     _state_dir = field_validator("state_dir")(lambda value: resolve(value))
 
@@ -83,9 +84,11 @@ class AlertsSection(Strict):
     repeat_hours: float = Field(24.0, gt=0, le=720)  # re-send an open alert after this long ...
     max_repeat_hours: float = Field(168.0, gt=0, le=2160)  # ... doubling the wait up to this
     notify_resolved: bool = True
+    resolve_after_minutes: float = Field(60.0, ge=0, le=10080)  # clear this long before "resolved"
     group_wait_minutes: float = Field(0.0, ge=0, le=720)  # hold non-critical digests so later findings join them
     quiet_hours: str = Field("", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     delivery_retry_hours: float = Field(24.0, gt=0, le=168)
+    undeliverable_after_minutes: float = Field(60.0, ge=1, le=10080)
     rules: dict[str, RuleAlerting] = {}
 
     @field_validator("rules")

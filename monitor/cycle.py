@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from monitor import alerts, channels, drafts, facts, outbox
+from monitor import alerts, channels, drafts, facts, outbox, watchdog
 from monitor.config import Settings
 from monitor.message import Event
 from monitor.ozon.client import OzonClient
@@ -115,11 +115,15 @@ def render_safely(finding: Finding, language: str, tz: ZoneInfo, now: datetime) 
 
 
 def deliver_all(settings: Settings, now: datetime | None = None) -> outbox.Delivery:
-    """The one delivery step: send every due message of every shop through its channel."""
+    """The one delivery step: send every due message of every shop through its channel, then
+    let the watchdog say what keeps the monitor blind or a channel stuck."""
     cfg = settings.monitor
+    now = now or datetime.now(timezone.utc)
     store = Store.in_dir(cfg.state_dir)
     try:
-        return outbox.deliver(store, channels.build(settings.channels, cfg.tz), cfg.language,
-                              now or datetime.now(timezone.utc), settings.alerts.delivery_retry_hours)
+        done = outbox.deliver(store, channels.build(settings.channels, cfg.tz), cfg.language, now,
+                              settings.alerts.delivery_retry_hours)
+        watchdog.check(settings, store, now)
+        return done
     finally:
         store.close()

@@ -17,7 +17,9 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.config import Settings
+from monitor import watchdog
 from monitor.cycle import deliver_all, run_cycle
+from monitor.store import StorageError
 
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "deliver"
@@ -61,6 +63,9 @@ def run(settings: Settings, stop: threading.Event | None = None) -> bool:
 def _cycle_job(settings: Settings, account: str, stop: threading.Event, scheduler: BackgroundScheduler) -> None:
     try:
         result = run_cycle(settings, account, stop=stop)
+    except StorageError as exc:  # said to the seller without the state file; the next cycle retries
+        watchdog.storage_fault(settings, exc)
+        return
     except Exception:  # keep the daemon alive; the next cycle retries
         log.exception("cycle failed: account=%s", account)
         return
@@ -73,6 +78,9 @@ def _cycle_job(settings: Settings, account: str, stop: threading.Event, schedule
 def _delivery_job(settings: Settings) -> None:
     try:
         done = deliver_all(settings)
+    except StorageError as exc:
+        watchdog.storage_fault(settings, exc)
+        return
     except Exception:  # keep the daemon alive; the next run retries
         log.exception("delivery failed")
         return

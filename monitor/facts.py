@@ -69,7 +69,7 @@ def card(r: dict[str, Any]) -> Card:
     """A product row as the rules see the card: errors of level WARNING left out."""
     availability = json.loads(r["availability"] or "[]")
     return Card(
-        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=r["status"] or "",
+        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=r["status"] or "unknown",
         status_name=r["status_name"] or "", moderate_status=r["moderate_status"] or "",
         status_failed=r["status_failed"] or "",
         errors=tuple(e["texts"]["message"] or e["code"] for e in json.loads(r["errors"] or "[]")

@@ -6,6 +6,8 @@ older state file is upgraded in place on start.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 
+log = logging.getLogger(__name__)
 migrations = Migrations("ozon-monitor")
 
 
@@ -132,6 +135,12 @@ def m006_no_daily_analytics(db: sqlite_utils.Database) -> None:
     db["analytics_daily"].drop(ignore=True)
 
 
+@migrations()
+def m007_health(db: sqlite_utils.Database) -> None:
+    """The monitor's own troubles already told to the seller (dead man's switch), so each is said once."""
+    db["health"].create({"key": str, "since": str, "notified_at": str}, pk="key")
+
+
 ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view", "conv_tocart",
                      "returns", "cancellations", "delivered_units")
 
@@ -142,6 +151,44 @@ def iso(moment: datetime | None) -> str | None:
 
 def parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def state_dir_problem(folder: Path) -> str | None:
+    """Why the state directory cannot be created or written, or None when it can."""
+    probe = folder / ".ozon-monitor-write-test"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except FileExistsError:
+        return f"{folder} is a file, not a folder"
+    except NotADirectoryError:
+        return f"{folder} lies under a file, not a folder"
+    except PermissionError:
+        return f"{folder} cannot be written: permission denied (let the user running ozon-monitor write to it)"
+    except OSError as exc:
+        return f"{folder} cannot be written: {exc.strerror}"
+    return None
+
+
+class StorageError(Exception):
+    """The state file cannot be used: the message names the path, what is wrong and the fix."""
+
+    def __init__(self, path: Path, problem: str, fix: str) -> None:
+        self.path, self.problem, self.fix = path, problem, fix
+        super().__init__(f"{path}: {problem}; {fix}")
+
+    @classmethod
+    def of(cls, path: Path, exc: sqlite3.Error) -> StorageError:
+        text = str(exc)
+        if "full" in text:
+            return cls(path, "the disk is full", "free some space; nothing is lost, the next cycle goes on")
+        if "readonly" in text or "unable to open" in text or "permission" in text.lower():
+            return cls(path, f"cannot be written ({text})",
+                       "let the user running ozon-monitor write to the file and its folder")
+        if "locked" in text:
+            return cls(path, "is locked by another process for too long", "is a second ozon-monitor running?")
+        return cls(path, f"SQLite error: {text}", "check the disk and the file's permissions")
 
 
 class _Lost(Exception):
@@ -168,9 +215,44 @@ class Store:
     BUSY_TIMEOUT_MS = 30000  # how long a writer waits for another account's job to finish its write
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.db = sqlite_utils.Database(path)
+        """Open (or create, or upgrade) the state file; raise StorageError naming the path and
+        the fix when it cannot be used. A file that is not an SQLite database is moved aside
+        (`moved_aside` says where) and a new one started: the next sync rebuilds it from Ozon."""
+        self.path, self.moved_aside = path, None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise StorageError(path.parent, "is a file, not a folder", "set [monitor] state_dir to a folder") from None
+        except NotADirectoryError:
+            raise StorageError(path.parent, "lies under a file, not a folder",
+                               "set [monitor] state_dir to a folder") from None
+        except PermissionError:
+            raise StorageError(path.parent, "cannot be created: permission denied",
+                               "create it and let the user running ozon-monitor write to it") from None
+        except OSError as exc:
+            raise StorageError(path.parent, f"cannot be created: {exc.strerror}", "check the disk") from None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" not in str(exc) and "malformed" not in str(exc):
+                raise StorageError.of(path, exc) from None
+            self.db.close()
+            self.moved_aside = path.with_name(f"{path.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
+            path.replace(self.moved_aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            log.warning("state file %s is damaged (%s): moved to %s; a new one is started and the next sync "
+                        "rebuilds it from the Ozon API (alerts, silences and undelivered notifications of the old "
+                        "file are not carried over)", path, exc, self.moved_aside)
+            try:
+                self._open()
+            except sqlite3.Error as again:
+                raise StorageError.of(path, again) from None
+        except sqlite3.Error as exc:
+            raise StorageError.of(path, exc) from None
+
+    def _open(self) -> None:
+        self.db = sqlite_utils.Database(self.path)
         self.db.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
         self.db.enable_wal()
         with self.transaction():  # several jobs may open a new file at once: one migrates, the others wait
@@ -192,14 +274,17 @@ class Store:
             with self.db.atomic():
                 yield self
             return
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self
-        except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.conn.rollback()
-            raise
-        self.db.conn.commit()
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.rollback()
+                raise
+            self.db.conn.commit()
+        except sqlite3.OperationalError as exc:
+            raise StorageError.of(self.path, exc) from None
 
     # --- synced data ---------------------------------------------------------------------
 
@@ -298,18 +383,20 @@ class Store:
 
     def save_cursor(self, account: str, source: str, *, covered_since: datetime | None, synced_until: datetime | None,
                     now: datetime, state: dict[str, Any] | None = None) -> None:
-        self.db["cursors"].upsert({"account": account, "source": source, "covered_since": iso(covered_since),
-                                   "synced_until": iso(synced_until), "updated_at": iso(now), "last_error": None,
-                                   "disabled_until": None, "state": json.dumps(state or {})},
-                                  pk=("account", "source"))
+        with self.transaction():
+            self.db["cursors"].upsert({"account": account, "source": source, "covered_since": iso(covered_since),
+                                       "synced_until": iso(synced_until), "updated_at": iso(now), "last_error": None,
+                                       "disabled_until": None, "state": json.dumps(state or {})},
+                                      pk=("account", "source"))
 
     def save_sync_error(self, account: str, source: str, error: str, now: datetime,
                         disabled_until: datetime | None = None) -> None:
-        self.db["cursors"].upsert({"account": account, "source": source, "last_error": error,
-                                   "updated_at": iso(now), "disabled_until": iso(disabled_until)},
-                                  pk=("account", "source"))
+        with self.transaction():
+            self.db["cursors"].upsert({"account": account, "source": source, "last_error": error,
+                                       "updated_at": iso(now), "disabled_until": iso(disabled_until)},
+                                      pk=("account", "source"))
 
-    # --- alerts and outbox ---------------------------------------------------------------
+        # --- alerts and outbox ---------------------------------------------------------------
 
     def alert(self, fingerprint: str) -> dict[str, Any] | None:
         rows = list(self.db.query("select * from alerts where fingerprint = ?", [fingerprint]))
@@ -325,7 +412,8 @@ class Store:
                                               "status = 'firing'", [prefix + "%"])]
 
     def acknowledge(self, fingerprint: str, now: datetime, note: str) -> None:
-        self.db["alerts"].update(fingerprint, {"acked_at": iso(now), "ack_note": note})
+        with self.transaction():
+            self.db["alerts"].update(fingerprint, {"acked_at": iso(now), "ack_note": note})
 
     def open_alerts(self, account: str | None = None) -> list[dict[str, Any]]:
         where, args = ("status = 'firing' and account = ?", [account]) if account else ("status = 'firing'", [])
@@ -381,14 +469,26 @@ class Store:
 
     def release_claims(self, holders: list[str]) -> None:
         """Void the claims of workers that are gone, so their rows are retried at once."""
-        for holder in holders:
-            self.db.execute("update outbox set claimed_by = null, claimed_until = null where claimed_by = ? "
-                            "and delivered_at is null", [holder])
+        with self.transaction():
+            for holder in holders:
+                self.db.execute("update outbox set claimed_by = null, claimed_until = null where claimed_by = ? "
+                                "and delivered_at is null", [holder])
 
     def undelivered(self, account: str | None = None) -> list[dict[str, Any]]:
         where, args = ("and account = ?", [account]) if account else ("", [])
         return list(self.db.query(f"select * from outbox where delivered_at is null {where} order by created_at, id",
                                   args))
+
+    def stuck_channels(self) -> dict[str, dict[str, Any]]:
+        """Per channel, its oldest message not delivered (parked or waiting) since the channel
+        last delivered anything."""
+        rows = self._rows("select o.* from outbox o where o.delivered_at is null and o.created_at > coalesce("
+                          "(select max(d.delivered_at) from outbox d where d.channel = o.channel), '') "
+                          "order by o.created_at")
+        stuck: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            stuck.setdefault(row["channel"], row)
+        return stuck
 
     def mark_delivered(self, ids: list[str], now: datetime) -> None:
         with self.transaction():
@@ -408,12 +508,37 @@ class Store:
 
     def add_silence(self, rule: str | None, sku: int | None, account: str | None, until: datetime, reason: str,
                     now: datetime) -> int:
-        return self.db["silences"].insert({"rule": rule, "sku": sku, "account": account, "until": iso(until),
-                                           "reason": reason, "created_at": iso(now)}).last_pk
+        with self.transaction():
+            return self.db["silences"].insert({"rule": rule, "sku": sku, "account": account, "until": iso(until),
+                                               "reason": reason, "created_at": iso(now)}).last_pk
 
     def end_silence(self, silence_id: int, now: datetime) -> bool:
         """End a silence now; False when there is no such silence."""
-        return self.db.execute("update silences set until = ? where id = ?", [iso(now), silence_id]).rowcount == 1
+        with self.transaction():
+            return self.db.execute("update silences set until = ? where id = ?", [iso(now), silence_id]).rowcount == 1
+
+    # --- the monitor's own health -----------------------------------------------------------
+
+    def health(self, key: str) -> datetime | None:
+        """When a trouble already told began, or None when it was not told."""
+        row = self.db.execute("select since from health where key = ?", [key]).fetchone()
+        return parse(row[0]) if row else None
+
+    def health_open(self) -> dict[str, datetime]:
+        return {k: parse(v) for k, v in self.db.execute("select key, since from health")}  # type: ignore[misc]
+
+    def save_health(self, key: str, since: datetime, now: datetime) -> None:
+        with self.transaction():
+            self.db["health"].upsert({"key": key, "since": iso(since), "notified_at": iso(now)}, pk="key")
+
+    def clear_health(self, key: str) -> None:
+        with self.transaction():
+            self.db.execute("delete from health where key = ?", [key])
+
+    def first_seen(self, account: str) -> datetime | None:
+        """When the monitor first tried to sync the account (its first cursor)."""
+        row = self.db.execute("select min(updated_at) from cursors where account = ?", [account]).fetchone()
+        return parse(row[0]) if row and row[0] else None
 
     def suppressed(self) -> list[dict[str, Any]]:
         """The log of notifications held back by a silence or an acknowledgement, oldest first."""

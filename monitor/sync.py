@@ -253,10 +253,14 @@ def pull_products(p: Pull) -> int:
             "errors": json.dumps([e.model_dump() for e in c.errors], ensure_ascii=False),
             "availability": json.dumps([{"sku": a.sku, "availability": a.availability, "reasons": a.reason_texts()}
                                         for a in c.availabilities], ensure_ascii=False),
-            "has_price": int(c.visibility_details.has_price), "has_stock": int(c.visibility_details.has_stock),
+            "has_price": _flag(c.visibility_details.has_price), "has_stock": _flag(c.visibility_details.has_stock),
             "updated_at": iso(c.updated_at), "synced_at": iso(p.now),
         } for c in page], ("account", "product_id"))
     return p.saved
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def pull_fbs_stocks(p: Pull) -> int:

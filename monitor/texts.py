@@ -185,6 +185,32 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
+# The monitor's notices about itself (monitor/watchdog.py).
+WATCHDOG: dict[str, dict[str, str]] = {
+    "ru": {
+        "title": "ozon-monitor не может следить за магазином",
+        "recovered_title": "ozon-monitor снова работает",
+        "blind": "С {since} ({duration}) не удаётся загрузить заказы магазина «{account}»: пока это так, монитор "
+                 "не увидит ни падения продаж, ни просроченных отгрузок. Подробности — `ozon-monitor status`.",
+        "undeliverable": "С {since} канал «{channel}» не принимает уведомления (последняя ошибка: {error}). "
+                         "Проверьте его настройки; уведомления ждут в очереди — `ozon-monitor status`.",
+        "recovered": "Неполадка, начавшаяся {since}, устранена (длилась {duration}).",
+        "storage_title": "ozon-monitor не может записать своё состояние",
+        "storage": "Файл состояния недоступен: {error}. Пока это так, мониторинг не работает.",
+    },
+    "en": {
+        "title": "ozon-monitor cannot watch the shop",
+        "recovered_title": "ozon-monitor works again",
+        "blind": "Since {since} ({duration}) the orders of shop \"{account}\" could not be loaded: until then the "
+                 "monitor sees neither a sales drop nor overdue shipments. Details: `ozon-monitor status`.",
+        "undeliverable": "Since {since} channel \"{channel}\" does not take notifications (last error: {error}). "
+                         "Check its settings; the notifications wait in the queue: `ozon-monitor status`.",
+        "recovered": "The trouble that began {since} is over (it lasted {duration}).",
+        "storage_title": "ozon-monitor cannot write its state",
+        "storage": "The state file cannot be used: {error}. Until that is fixed, monitoring is stopped.",
+    },
+}
+
 # What the CLI prints after `check` and in the demo.
 SUMMARY: dict[str, dict[str, str]] = {
     "ru": {

@@ -274,8 +274,8 @@ def standard_checks(data: AccountData, skus: list[int]) -> tuple[Check, ...]:
         card = cards.get(sku)
         if card is not None:
             blocked = bool(card.status_failed or card.moderate_status == "declined" or card.unavailable_reasons
-                           or card.archived or card.autoarchived)
-            found.append(Check("card_status", not blocked, card.status_name or card.status or "—", sku))
+                           or card.archived or card.autoarchived or card.status in ("", "unknown"))
+            found.append(Check("card_status", not blocked, card.status_name or card.status or "unknown", sku))
             quarantine = "quarantine" in card.status.lower() or any("карантин" in r.lower()
                                                                     for r in card.unavailable_reasons)
             found.append(Check("price_quarantine", not quarantine, "", sku))

@@ -83,16 +83,29 @@ def test_per_rule_repeat_interval_overrides_the_default(store: Store) -> None:
 
 def test_resolved_once_and_only_for_rules_that_ran(store: Store) -> None:
     cycle(store, [finding()], NOW)
-    assert cycle(store, [], NOW + timedelta(minutes=10), ran={"stock_out"}) == []  # sales_drop held back
-    assert cycle(store, [], NOW + timedelta(minutes=20)) == ["resolved"]
-    assert cycle(store, [], NOW + timedelta(minutes=30)) == []
-    assert cycle(store, [finding()], NOW + timedelta(minutes=40)) == ["firing"]  # a new occurrence
+    assert cycle(store, [], NOW + timedelta(minutes=70), ran={"stock_out"}) == []  # sales_drop held back
+    assert cycle(store, [], NOW + timedelta(minutes=80)) == ["resolved"]
+    assert cycle(store, [], NOW + timedelta(minutes=90)) == []
+    assert cycle(store, [finding()], NOW + timedelta(minutes=100)) == ["firing"]  # a new occurrence
+
+
+def test_flapping_is_damped(store: Store) -> None:
+    """A series at its threshold: seen one cycle, gone the next, for a day of 10-minute cycles."""
+    said = []
+    for step in range(144):
+        present = step % 2 == 0 or step % 7 == 3
+        said += cycle(store, [finding()] if present else [], NOW + timedelta(minutes=10 * step))
+    assert said == ["firing"]  # no resolved/firing pair per cycle
+    for step in range(144, 160):  # then it stays clear
+        said += cycle(store, [], NOW + timedelta(minutes=10 * step))
+    assert said == ["firing", "resolved"]
 
 
 def test_resolved_messages_can_be_switched_off_per_rule(store: Store) -> None:
     cfg = AlertsSection(rules={"sales_drop": RuleAlerting(notify_resolved=False)})
     cycle(store, [finding()], NOW, cfg)
-    assert cycle(store, [], NOW + timedelta(minutes=10), cfg) == []
+    assert cycle(store, [], NOW + timedelta(minutes=90), cfg) == []
+    assert store.open_alerts("shop") == []  # resolved, just not said
 
 
 def test_silence_and_ack_suppress_and_the_log_says_why(store: Store) -> None:

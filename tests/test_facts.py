@@ -27,6 +27,16 @@ def test_card_errors_of_level_warning_do_not_count_and_only_unavailable_reasons_
     assert card.changed_at == datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
 
 
+def test_a_card_without_a_status_is_unknown_and_never_checked_as_fine() -> None:
+    from rules.base import AccountData, standard_checks
+    card = facts.card(card_row(status=None, status_name=None))
+    assert card.status == "unknown"
+    data = AccountData(account="a", client_id=1, now=datetime(2026, 11, 18, tzinfo=timezone.utc), orders=[],
+                       history_since=None, cards=[card])
+    [check] = [c for c in standard_checks(data, [7]) if c.kind == "card_status"]
+    assert not check.ok and check.value == "unknown"
+
+
 def test_rating_direction_comes_from_ozon_else_from_the_thresholds() -> None:
     base = {"rating": "r", "name": "", "status": "OK", "values": [{"date_from": "2026-11-17T00:00:00+00:00",
                                                                     "value": 1.5}]}

@@ -238,8 +238,11 @@ class ProductList(Model):
     result: ProductListResult
 
 
+UNKNOWN = "unknown"
+
+
 class ProductStatuses(Model):
-    status: str = ""
+    status: str = UNKNOWN  # missing is unknown, never "fine"
     status_name: str = ""
     status_description: str = ""
     moderate_status: str = ""
@@ -275,8 +278,8 @@ class Availability(Model):
 
 
 class VisibilityDetails(Model):
-    has_price: bool = True
-    has_stock: bool = True
+    has_price: bool | None = None  # missing: unknown, not "has a price"
+    has_stock: bool | None = None
 
 
 class ProductInfo(Model):

@@ -18,6 +18,7 @@ from monitor.simulator.routes import ApiError, Clock, SellerApi
 from monitor.simulator.world import Fault, World
 
 log = logging.getLogger(__name__)
+TIMEOUT_FAULT_SECONDS = 45.0  # outlasts the client's default 30 s timeout
 FAULT_ANSWERS = {  # kind -> (status, body)
     "auth": (404, {"code": 5, "message": "Invalid Api-Key, please check the key and try again", "details": []}),
     "missing_role": (403, {"code": 7, "message": "Api-Key is missing a required role for a method", "details": []}),
@@ -108,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault(self, fault: Fault) -> None:
         if fault.delay or fault.kind == "timeout":
-            time.sleep(fault.delay or 5.0)
+            time.sleep(fault.delay or TIMEOUT_FAULT_SECONDS)
         status, body = FAULT_ANSWERS.get(fault.kind, (fault.status, None))
         text = fault.body if fault.body is not None else '{"postings": [{"posting_number": "01' \
             if fault.kind == "malformed" else json.dumps(body or {

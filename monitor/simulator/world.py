@@ -91,7 +91,7 @@ class Fault:
     """Injected API misbehaviour for the next `times` calls of `method` ("*" for any).
     `kind` is a shorthand: "auth" (key rejected), "missing_role", "gone" (method switched off),
     "malformed" (truncated JSON), "extra_fields" (unknown fields added), "timeout" (no answer
-    for `delay` seconds); otherwise `status` with an optional `retry_after` header and `body`."""
+    for `delay` seconds, by default longer than the client's default 30 s timeout); otherwise `status` with an optional `retry_after` header and `body`."""
 
     method: str = "*"
     kind: str = ""
@@ -137,11 +137,18 @@ def load_scenario(path: Path | None, now: datetime, seed: int | None = None) -> 
 
 
 def _moment(value: str | datetime, now: datetime) -> datetime:
+    """ISO-8601, or a time relative to `now` in minutes, hours or days: "-90m", "-6h", "-3d"."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if value.endswith("h") and value[:-1].lstrip("+-").replace(".", "").isdigit():
-        return now + timedelta(hours=float(value[:-1]))
-    return datetime.fromisoformat(value)
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value[-1:] in units and value[:-1].lstrip("+-").replace(".", "").isdigit():
+        return now + timedelta(**{units[value[-1]]: float(value[:-1])})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time: use ISO-8601 or a relative time such as -90m, -6h or -3d") \
+            from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,320 @@
+"""The fault suite: a dead, throttling, hanging or lying API, a damaged state directory, stuck
+channels. After each: a clear line or alert about the fault, nothing stored overwritten with
+emptiness, nothing lost or doubled, and never "no problems found" while the monitor is blind.
+Real sockets, files, processes; docs/RELIABILITY.md lists every case."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from monitor import watchdog
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.cycle import deliver_all, run_cycle
+from monitor.ozon import endpoints as api
+from monitor.ozon.client import AccountBlocked, AuthError, BadResponse, MethodGone, OzonClient
+from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World
+from monitor.store import Store
+from tests.conftest import NOW
+from tests.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+BASE = "https://api-seller.example"
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "monitor", *args], env=ENV, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# --- a dead, throttling or hanging API ---------------------------------------------------------
+
+def test_a_closed_port_is_said_within_seconds_and_never_reads_as_no_problems(write_config, capsys) -> None:
+    config = write_config(base_url="http://127.0.0.1:9")
+    started = time.monotonic()
+    assert main(["check", "--config", str(config)]) == 1
+    took = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert took < 15, took
+    assert "не удаётся подключиться к серверу Ozon" in out and "connection refused" in out
+    assert "проблем не найдено" not in out and "Монитор не видит заказы" in out
+    assert main(["check", "--config", str(config), "--json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert {u["source"] for u in answer["unchecked"]} >= {"fbs", "fbo", "returns"}
+    assert all("could not connect" in u["reason"] for u in answer["unchecked"])
+
+
+def test_a_429_storm_ends_at_the_budget_and_says_rate_limit(write_config, capsys) -> None:
+    world = World(Scenario(seed=3, skus=30, orders_per_day=30, history_days=10))
+    with SimulatorServer(Simulator(world, clock=lambda: NOW)) as server:
+        server.simulator.add_fault(Fault(method="*", status=429, retry_after=0.5, times=10_000))
+        config = write_config("", base_url=server.base_url)
+        config.write_text(config.read_text().replace("[monitor]\n", "[monitor]\ncycle_budget_seconds = 10\n"))
+        started = time.monotonic()
+        assert main(["check", "--config", str(config)]) == 1
+        took = time.monotonic() - started
+        calls = len(server.simulator.requests)
+    out = capsys.readouterr().out
+    assert took < 15, took
+    assert "Ozon ограничивает частоту запросов (HTTP 429)" in out and "проблем не найдено" not in out
+    assert calls == 0  # every call was answered 429 by the fault before it reached the API
+    assert "HTTP 429 on every try" in out
+
+
+@pytest.mark.parametrize("api", ["hanging", "closed port"])
+def test_the_daemon_stops_within_10_s_of_sigterm_whatever_the_network_does(write_config, tmp_path: Path,
+                                                                             api: str) -> None:
+    with SimulatorServer(Simulator(World(Scenario(seed=3, skus=30, orders_per_day=30, history_days=10)))) as server:
+        server.simulator.add_fault(Fault(method="*", kind="timeout", delay=60, times=10_000))
+        config = write_config(base_url=server.base_url if api == "hanging" else "http://127.0.0.1:9")
+        log = tmp_path / "daemon.log"
+        with open(log, "w") as sink:
+            process = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=ENV,
+                                       stdout=sink, stderr=sink)
+        time.sleep(4)  # the first cycle is under way (and stuck, when the API hangs)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=12)
+        finally:
+            process.kill()
+        took = time.monotonic() - started
+    assert process.returncode == 0 and took < 10, (took, log.read_text()[-1500:])
+    assert "Traceback" not in log.read_text()
+
+
+# --- answers that lie ------------------------------------------------------------------------
+
+@pytest.fixture
+def client() -> OzonClient:
+    return OzonClient(BASE, 123456, "KEY", retry_budget=5, sleep=lambda s: None)
+
+
+@respx.mock
+@pytest.mark.parametrize("status, body, error, words", [
+    (400, {"code": 9, "message": "obsolete method cannot be used"}, MethodGone, "update ozon-monitor"),
+    (403, {"code": 7, "message": "Company is blocked, please contact support"}, AccountBlocked, "seller support"),
+    (400, {"code": 3, "message": "Client-Id header value should be positive integer"}, AuthError, "client_id"),
+])
+def test_ozons_real_error_bodies_mean_what_ozon_means(client, status, body, error, words) -> None:
+    respx.post(f"{BASE}/v3/posting/fbo/list").mock(return_value=httpx.Response(status, json=body))
+    with pytest.raises(error, match=words):
+        list(api.fbo_postings(client, NOW - timedelta(days=1), NOW))
+
+
+@respx.mock
+@pytest.mark.parametrize("response, words", [
+    (httpx.Response(200, json={"code": 13, "message": "internal"}), "HTTP 200 with an error instead of data"),
+    (httpx.Response(200, json={"has_next": False}), "missing postings"),
+    (httpx.Response(200, json={"postings": {"a": 1}}), "postings"),
+    (httpx.Response(200, text="<html><body>502 Bad Gateway</body></html>"), "not valid JSON"),
+    (httpx.Response(200, text='{"postings": [{"posting_number": "01'), "not valid JSON"),
+])
+def test_a_200_without_the_documented_structure_is_a_bad_response(client, response, words) -> None:
+    respx.post(f"{BASE}/v3/posting/fbo/list").mock(return_value=response)
+    with pytest.raises(BadResponse, match=words):
+        list(api.fbo_postings(client, NOW - timedelta(days=1), NOW))
+
+
+@respx.mock
+def test_a_list_wrapped_in_result_reads_like_a_bare_one(client) -> None:
+    posting = {"posting_number": "1-1-1", "status": "delivered", "in_process_at": "2026-11-18T10:00:00Z",
+               "products": [{"sku": 1, "offer_id": "A", "quantity": 1}]}
+    respx.post(f"{BASE}/v4/posting/fbs/list").mock(return_value=httpx.Response(
+        200, json={"result": {"postings": [posting], "has_next": False, "cursor": ""}}))
+    [page] = list(api.fbs_postings(client, NOW - timedelta(days=1), NOW))
+    assert [p.posting_number for p in page] == ["1-1-1"]
+
+
+def test_an_error_body_never_overwrites_stored_stock_with_zero(settings, simulator) -> None:
+    run_cycle(settings, "shop", now=NOW)
+    store = Store.in_dir(settings.monitor.state_dir)
+    before = store.fbs_stock("shop")
+    store.close()
+    simulator.simulator.add_fault(Fault(method=api.FBS_STOCKS, status=200, body='{"code": 13, "message": "x"}',
+                                        times=100))
+    later = run_cycle(settings, "shop", now=NOW + timedelta(minutes=40))
+    assert "HTTP 200 with an error instead of data" in later.sync.errors["fbs_stocks"]
+    store = Store.in_dir(settings.monitor.state_dir)
+    assert store.fbs_stock("shop") == before and sum(r["available"] for r in before) > 0
+    store.close()
+
+
+def test_an_empty_page_that_claims_more_is_a_bad_response_not_a_loop(settings, simulator) -> None:
+    simulator.simulator.add_fault(Fault(method=api.FBS_LIST, status=200, times=100,
+                                        body='{"postings": [], "has_next": true, "cursor": "same"}'))
+    result = run_cycle(settings, "shop", now=NOW)
+    assert "did not advance" in result.sync.errors["fbs"]
+    assert any(f.rule == "api_access" and f.entity == "postings" for f in result.findings)
+
+
+@pytest.fixture
+def quick(simulator, write_config):
+    """Settings against the simulator with a 10 s cycle budget, so a fault outlasting it is quick."""
+    config = write_config(base_url=simulator.base_url)
+    config.write_text(config.read_text().replace("[monitor]\n", "[monitor]\ncycle_budget_seconds = 10\n"))
+    return load_config(config)
+
+
+def test_5xx_for_minutes_then_recovery_loses_and_doubles_nothing(quick, simulator) -> None:
+    settings = quick
+    simulator.simulator.add_fault(Fault(method=api.FBS_LIST, status=503, times=10_000))
+    failing = run_cycle(settings, "shop", now=NOW)
+    assert [f.severity for f in failing.findings if f.entity == "postings"] == ["critical"]  # at once, not in 3 h
+    simulator.simulator.clear_faults()
+    healed = run_cycle(settings, "shop", now=NOW + timedelta(minutes=10))
+    assert "fbs" in healed.sync.fetched and not healed.sync.unchecked
+    db = sqlite3.connect(settings.monitor.state_dir / Store.FILENAME)
+    stored = [r[0] for r in db.execute("select posting_number from postings where scheme = 'fbs'")]
+    later = NOW + timedelta(minutes=10)
+    served = {o.posting_number for o in simulator.simulator.world.orders(later - timedelta(days=35), later, later)
+              if o.scheme == "fbs"}  # the history starts at the first sync that worked
+    assert len(stored) == len(served) and set(stored) == served
+
+
+def test_the_key_revoked_mid_cycle_stops_the_account_and_is_one_critical_alert(settings, simulator) -> None:
+    simulator.simulator.add_fault(Fault(method=api.FBO_LIST, kind="auth", times=100))
+    result = run_cycle(settings, "shop", now=NOW)
+    assert "Invalid Api-Key" in result.sync.errors["fbo"]
+    assert set(result.sync.skipped) >= {"returns", "products", "finance"}  # not tried with a rejected key
+    rejected = [f for f in result.findings if f.rule == "api_access" and f.entity == "key_rejected"]
+    assert [f.severity for f in rejected] == ["critical"]
+    assert result.rendered[rejected[0].fingerprint].title.startswith("Ozon не принимает API-ключ")
+
+
+# --- a damaged state directory ----------------------------------------------------------------
+
+def test_a_state_dir_that_is_a_file_is_named_with_exit_3_and_validate_refuses_it(write_config, tmp_path) -> None:
+    (tmp_path / "state").write_text("not a folder")
+    config = write_config()
+    checked = cli("check", "--config", str(config))
+    assert checked.returncode == 3 and "Traceback" not in checked.stderr
+    assert f"{tmp_path / 'state'}: is a file, not a folder" in checked.stderr
+    validated = cli("config", "validate", str(config))
+    assert validated.returncode == 2 and "monitor.state_dir" in validated.stderr and "is a file" in validated.stderr
+
+
+def test_a_corrupted_state_file_is_moved_aside_and_rebuilt_from_the_api(settings, simulator, caplog) -> None:
+    settings.monitor.state_dir.mkdir(parents=True)
+    (settings.monitor.state_dir / Store.FILENAME).write_bytes(b"garbage, not SQLite" * 100)
+    result = run_cycle(settings, "shop", now=NOW)
+    damaged = list(settings.monitor.state_dir.glob("ozon-monitor.db.damaged-*"))
+    assert len(damaged) == 1 and damaged[0].read_bytes().startswith(b"garbage")
+    assert "moved to" in caplog.text and str(damaged[0]) in caplog.text
+    assert result.sync.fetched["fbs"] > 0 and not result.sync.unchecked
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None, reason="needs setpriv to drop root")
+def test_an_unwritable_state_dir_is_named_with_exit_3(tmp_path) -> None:
+    import tempfile
+    home = Path(tempfile.mkdtemp(prefix="ozon-monitor-ro-"))  # outside pytest's root-only folder
+    home.chmod(0o755)
+    (home / "state").mkdir(mode=0o555)
+    (home / "state").chmod(0o555)
+    (home / "key.txt").write_text("demo-key")
+    config = home / "config.toml"
+    config.write_text('[monitor]\nstate_dir = "state"\n[[accounts]]\nname = "shop"\nclient_id = 1\n'
+                      'api_key_file = "key.txt"\nbase_url = "http://127.0.0.1:9"\n')
+    for path in (config, home / "key.txt"):
+        path.chmod(0o644)
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    result = subprocess.run([*drop, sys.executable, "-m", "monitor", "check", "--config", str(config)], env=ENV,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert "cannot be written" in result.stderr and str(home / "state") in result.stderr
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_full_disk_is_named_with_exit_3_and_nothing_committed_is_lost(write_config, tmp_path, simulator) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    config = write_config(base_url=simulator.base_url)
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("needs a private mount namespace (unshare -m) to make a small disk")
+    script = (f"mount -t tmpfs -o size=900k tmpfs {state} && {sys.executable} -m monitor check --config {config}; "
+              f"echo rc=$?; {sys.executable} -c \"import sqlite3; "
+              f"print('rows', sqlite3.connect('{state}/ozon-monitor.db').execute('select count(*) from postings')"
+              f".fetchone()[0])\"")
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], env=ENV, capture_output=True, text=True,
+                            timeout=120)
+    assert "rc=3" in result.stdout and "the disk is full" in result.stderr, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert int(result.stdout.split("rows ")[1]) > 0  # the pages committed before the disk filled stay
+
+
+def test_a_storage_fault_is_told_through_the_channels_at_most_every_few_hours(write_config, tmp_path,
+                                                                                receiver: Receiver) -> None:
+    config = write_config(f'[[channels]]\ntype = "webhook"\nname = "hook"\nurl = "{receiver.url}"\n')
+    settings = load_config(config)
+    now = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+    error = OSError("database or disk is full")
+    assert watchdog.storage_fault(settings, error, now)
+    assert not watchdog.storage_fault(settings, error, now + timedelta(hours=1))
+    assert watchdog.storage_fault(settings, error, now + watchdog.STORAGE_NOTICE_EVERY)
+    [first, _] = receiver.accepted().values()
+    assert first["alerts"][0]["title"] == "ozon-monitor не может записать своё состояние"
+    assert "disk is full" in first["alerts"][0]["explanation"]
+    assert (tmp_path / "out" / "notifications.jsonl").exists()  # the file channel too, without the state file
+
+
+# --- the dead man's switch -------------------------------------------------------------------
+
+def test_a_blind_account_and_a_stuck_channel_are_said_once_each_and_their_recovery_once(
+        simulator, write_config, tmp_path, receiver: Receiver) -> None:
+    config = write_config(f'[[channels]]\ntype = "webhook"\nname = "dead"\nurl = "http://127.0.0.1:9/x"\n'
+                          f'timeout_seconds = 2\n[[channels]]\ntype = "webhook"\nname = "hook"\n'
+                          f'url = "{receiver.url}"\n', base_url=simulator.base_url)
+    settings = load_config(config)
+    run_cycle(settings, "shop", now=NOW)  # a sales stop: one message per channel
+    deliver_all(settings, NOW)  # "dead" fails, "hook" and the file channel take it
+    store = Store.in_dir(settings.monitor.state_dir)
+    later = NOW + timedelta(hours=4)  # no sync for 4 hours, and "dead" stuck since NOW
+    assert sorted(watchdog.check(settings, store, later)) == ["blind:shop", "undeliverable:dead"]
+    assert watchdog.check(settings, store, later + timedelta(minutes=10)) == []  # said once
+    titles = [b["alerts"][0]["title"] for b in receiver.accepted().values() if b["id"].startswith("monitor-")]
+    assert titles == ["ozon-monitor не может следить за магазином"] * 2
+    store.close()
+    run_cycle(settings, "shop", now=later + timedelta(minutes=20))  # the sync works again
+    store = Store.in_dir(settings.monitor.state_dir)
+    assert watchdog.check(settings, store, later + timedelta(minutes=20)) == ["blind:shop"]  # recovered, once
+    assert watchdog.check(settings, store, later + timedelta(minutes=30)) == []
+    store.close()
+    said = [b for b in receiver.accepted().values() if b["id"].startswith("monitor-")]
+    assert [b["alerts"][0]["event"] for b in said] == ["firing", "firing", "resolved"]
+    lines = (tmp_path / "out" / "notifications.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sum('"rule": "monitor"' in line for line in lines) == 3  # the file channel heard all three
+
+
+def test_a_webhook_that_hangs_is_a_retryable_failure_and_the_message_is_not_lost(
+        write_config, receiver: Receiver, tmp_path) -> None:
+    receiver.hold_first = 5
+    config = write_config(f'[[channels]]\ntype = "webhook"\nname = "hook"\nurl = "{receiver.url}"\n'
+                          'timeout_seconds = 1\n')
+    settings = load_config(config)
+    store = Store.in_dir(settings.monitor.state_dir)
+    from tests.test_shops import make_event
+    from monitor import outbox
+    with store.transaction():
+        outbox.enqueue(store, "shop", [make_event("shop", 1)], settings.channels, settings.alerts,
+                       settings.monitor.tz, NOW)
+    store.close()
+    first = deliver_all(settings, NOW)
+    again = deliver_all(settings, NOW + timedelta(minutes=5))
+    assert (first.delivered, first.failed) == (1, 1) and (again.delivered, again.failed) == (1, 0)
+    ids = receiver.ids()
+    assert len(ids) == 2 and len(set(ids)) == 1  # the retry carries the same id: a receiver drops the repeat
