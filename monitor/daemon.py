@@ -69,8 +69,9 @@ def _cycle_job(settings: Settings, account: str, stop: threading.Event, schedule
     except Exception:  # keep the daemon alive; the next cycle retries
         log.exception("cycle failed: account=%s", account)
         return
-    log.info("cycle done: account=%s fetched=%s errors=%d findings=%d notified=%d", account,
-             result.sync.fetched, len(result.sync.errors), len(result.findings), len(result.notified))
+    log.info("cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d", account,
+             result.sync.fetched, ",".join(result.sync.unchecked) or "none", len(result.findings),
+             len(result.notified))
     if result.notified and not stop.is_set():
         scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(timezone.utc))  # say it now, not in a minute
 

@@ -318,3 +318,16 @@ def test_a_webhook_that_hangs_is_a_retryable_failure_and_the_message_is_not_lost
     assert (first.delivered, first.failed) == (1, 1) and (again.delivered, again.failed) == (1, 0)
     ids = receiver.ids()
     assert len(ids) == 2 and len(set(ids)) == 1  # the retry carries the same id: a receiver drops the repeat
+
+
+def test_a_state_file_locked_by_another_process_is_waited_for_not_failed(settings, simulator) -> None:
+    run_cycle(settings, "shop", now=NOW)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "db.execute('begin exclusive'); print('locked', flush=True); time.sleep(3); db.execute('commit')"),
+        str(settings.monitor.state_dir / Store.FILENAME)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    started = time.monotonic()
+    result = run_cycle(settings, "shop", now=NOW + timedelta(minutes=10))
+    assert holder.wait(timeout=10) == 0
+    assert time.monotonic() - started >= 2 and not result.sync.unchecked and "fbs" in result.sync.fetched

@@ -131,18 +131,7 @@ class OzonClient:
     def post(self, method: str, body: dict, model: type[ModelT]) -> ModelT:
         """POST `body` to `method` and return the response parsed as `model`; a 200 whose body
         lacks the documented structure is a `BadResponse` naming what is missing."""
-        payload = self._post_json(method, body)
-        try:
-            return model.model_validate(payload)
-        except ValidationError as exc:
-            if isinstance(payload, dict) and "code" in payload and "message" in payload:
-                raise BadResponse(method, f"HTTP 200 with an error instead of data (code {payload['code']}: "
-                                          f"{str(payload['message'])[:200]})", "will retry next cycle") from None
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            what = f"missing {where}" if first["type"] == "missing" else f"at {where or 'top level'}: {first['msg']}"
-            raise BadResponse(method, f"unexpected response shape: {what}",
-                              "Ozon may have changed this method; check for an ozon-monitor update") from None
+        return parse(method, self._post_json(method, body), model)
 
     def _post_json(self, method: str, body: dict) -> object:
         start = self._clock()
@@ -201,6 +190,21 @@ class OzonClient:
                 self._next_slot[method] = start + METHOD_INTERVALS[method]
         if start > now:
             self._wait(start - now)
+
+
+def parse(method: str, payload: object, model: type[ModelT]) -> ModelT:
+    """`payload` as `model`, or a `BadResponse` naming the method and what is missing."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        if isinstance(payload, dict) and "code" in payload and "message" in payload:
+            raise BadResponse(method, f"HTTP 200 with an error instead of data (code {str(payload['code'])[:20]}: "
+                                      f"{str(payload['message'])[:200]})", "will retry next cycle") from None
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        what = f"missing {where}" if first["type"] == "missing" else f"at {where or 'top level'}: {first['msg']}"
+        raise BadResponse(method, f"unexpected response shape: {what}",
+                          "Ozon may have changed this method; check for an ozon-monitor update") from None
 
 
 def _json(method: str, response: httpx.Response) -> object:
