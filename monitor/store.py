@@ -174,20 +174,21 @@ def state_dir_problem(folder: Path) -> str | None:
 class StorageError(Exception):
     """The state file cannot be used: the message names the path, what is wrong and the fix."""
 
-    def __init__(self, path: Path, problem: str, fix: str) -> None:
-        self.path, self.problem, self.fix = path, problem, fix
+    def __init__(self, path: Path, problem: str, fix: str, kind: str = "other") -> None:
+        self.path, self.problem, self.fix, self.kind = path, problem, fix, kind  # kind: see texts.STORAGE
         super().__init__(f"{path}: {problem}; {fix}")
 
     @classmethod
     def of(cls, path: Path, exc: sqlite3.Error) -> StorageError:
         text = str(exc)
         if "full" in text:
-            return cls(path, "the disk is full", "free some space; nothing is lost, the next cycle goes on")
+            return cls(path, "the disk is full", "free some space; nothing is lost, the next cycle goes on", "full")
         if "readonly" in text or "unable to open" in text or "permission" in text.lower():
             return cls(path, f"cannot be written ({text})",
-                       "let the user running ozon-monitor write to the file and its folder")
+                       "let the user running ozon-monitor write to the file and its folder", "unwritable")
         if "locked" in text:
-            return cls(path, "is locked by another process for too long", "is a second ozon-monitor running?")
+            return cls(path, "is locked by another process for too long", "is a second ozon-monitor running?",
+                       "locked")
         return cls(path, f"SQLite error: {text}", "check the disk and the file's permissions")
 
 
@@ -222,13 +223,14 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
-            raise StorageError(path.parent, "is a file, not a folder", "set [monitor] state_dir to a folder") from None
+            raise StorageError(path.parent, "is a file, not a folder", "set [monitor] state_dir to a folder",
+                               "not_a_folder") from None
         except NotADirectoryError:
             raise StorageError(path.parent, "lies under a file, not a folder",
-                               "set [monitor] state_dir to a folder") from None
+                               "set [monitor] state_dir to a folder", "not_a_folder") from None
         except PermissionError:
             raise StorageError(path.parent, "cannot be created: permission denied",
-                               "create it and let the user running ozon-monitor write to it") from None
+                               "create it and let the user running ozon-monitor write to it", "unwritable") from None
         except OSError as exc:
             raise StorageError(path.parent, f"cannot be created: {exc.strerror}", "check the disk") from None
         try:

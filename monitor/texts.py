@@ -196,7 +196,7 @@ WATCHDOG: dict[str, dict[str, str]] = {
                          "Проверьте его настройки; уведомления ждут в очереди — `ozon-monitor status`.",
         "recovered": "Неполадка, начавшаяся {since}, устранена (длилась {duration}).",
         "storage_title": "ozon-monitor не может записать своё состояние",
-        "storage": "Файл состояния недоступен: {error}. Пока это так, мониторинг не работает.",
+        "storage": "{path}: {problem}. Пока это так, мониторинг не работает. {fix}",
     },
     "en": {
         "title": "ozon-monitor cannot watch the shop",
@@ -207,8 +207,22 @@ WATCHDOG: dict[str, dict[str, str]] = {
                          "Check its settings; the notifications wait in the queue: `ozon-monitor status`.",
         "recovered": "The trouble that began {since} is over (it lasted {duration}).",
         "storage_title": "ozon-monitor cannot write its state",
-        "storage": "The state file cannot be used: {error}. Until that is fixed, monitoring is stopped.",
+        "storage": "{path}: {problem}. Until that is fixed, monitoring is stopped. {fix}",
     },
+}
+
+# Why the state file cannot be used (monitor.store.StorageError.kind): (problem, what to do).
+STORAGE: dict[str, dict[str, tuple[str, str]]] = {
+    "ru": {"not_a_folder": ("это файл, а не папка", "Укажите в [monitor] state_dir папку."),
+           "unwritable": ("нет прав на запись", "Дайте пользователю, от которого работает ozon-monitor, право записи."),
+           "full": ("закончилось место на диске", "Освободите место: ничего не потеряно, следующий цикл продолжит."),
+           "locked": ("файл слишком долго занят другим процессом", "Не запущен ли второй ozon-monitor?"),
+           "other": ("ошибка SQLite", "Проверьте диск и права на файл.")},
+    "en": {"not_a_folder": ("it is a file, not a folder", "Set [monitor] state_dir to a folder."),
+           "unwritable": ("it cannot be written", "Let the user running ozon-monitor write to it."),
+           "full": ("the disk is full", "Free some space: nothing is lost, the next cycle goes on."),
+           "locked": ("another process holds it too long", "Is a second ozon-monitor running?"),
+           "other": ("an SQLite error", "Check the disk and the file's permissions.")},
 }
 
 # What the CLI prints after `check` and in the demo.

@@ -16,9 +16,9 @@ from monitor import channels as transports
 from monitor.channels import DeliveryError
 from monitor.config import Settings
 from monitor.message import Event, Message
-from monitor.store import Store, iso, parse
+from monitor.store import StorageError, Store, iso, parse
 from monitor.sync import coverage
-from monitor.texts import WATCHDOG, duration, when
+from monitor.texts import STORAGE, WATCHDOG, duration, when
 
 log = logging.getLogger(__name__)
 STORAGE_NOTICE_EVERY = timedelta(hours=6)
@@ -103,7 +103,7 @@ def _tell(settings: Settings, trouble: Trouble, now: datetime, recovered: bool) 
     return told
 
 
-def storage_fault(settings: Settings, error: Exception, now: datetime | None = None) -> bool:
+def storage_fault(settings: Settings, error: StorageError, now: datetime | None = None) -> bool:
     """Tell every channel that the state file cannot be used (no state file needed for that),
     at most every `STORAGE_NOTICE_EVERY`; True when it was said now."""
     now = now or datetime.now(timezone.utc)
@@ -111,10 +111,16 @@ def storage_fault(settings: Settings, error: Exception, now: datetime | None = N
     last = _storage_noticed.get(key)
     if last is not None and now - last < STORAGE_NOTICE_EVERY:
         return False
-    words = WATCHDOG[settings.monitor.language]
+    language = settings.monitor.language
+    words = WATCHDOG[language]
+    problem, fix = STORAGE[language][getattr(error, "kind", "other")]
+    path = getattr(error, "path", settings.monitor.state_dir)
+    if getattr(error, "kind", "other") == "other":
+        problem = f"{problem}: {error}"  # the raw text, when there is no plainer way to say it
     account = settings.accounts[0].name
     told = _tell(settings, Trouble(f"storage:{account}", account, now, words["storage_title"],
-                                   words["storage"].format(error=error)), now, recovered=False)
+                                   words["storage"].format(path=path, problem=problem, fix=fix)), now,
+                 recovered=False)
     if told:
         _storage_noticed[key] = now
     log.error("the state file cannot be used: %s (channels told: %s)", error, "yes" if told else "no")

@@ -26,7 +26,7 @@ from monitor.cycle import deliver_all, run_cycle
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AccountBlocked, AuthError, BadResponse, MethodGone, OzonClient
 from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World
-from monitor.store import Store
+from monitor.store import StorageError, Store
 from tests.conftest import NOW
 from tests.receiver import Receiver
 
@@ -261,13 +261,16 @@ def test_a_storage_fault_is_told_through_the_channels_at_most_every_few_hours(wr
     config = write_config(f'[[channels]]\ntype = "webhook"\nname = "hook"\nurl = "{receiver.url}"\n')
     settings = load_config(config)
     now = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
-    error = OSError("database or disk is full")
+    error = StorageError.of(settings.monitor.state_dir / Store.FILENAME, sqlite3.OperationalError(
+        "database or disk is full"))
     assert watchdog.storage_fault(settings, error, now)
     assert not watchdog.storage_fault(settings, error, now + timedelta(hours=1))
     assert watchdog.storage_fault(settings, error, now + watchdog.STORAGE_NOTICE_EVERY)
     [first, _] = receiver.accepted().values()
     assert first["alerts"][0]["title"] == "ozon-monitor не может записать своё состояние"
-    assert "disk is full" in first["alerts"][0]["explanation"]
+    assert first["alerts"][0]["explanation"] == (
+        f"{settings.monitor.state_dir / Store.FILENAME}: закончилось место на диске. Пока это так, мониторинг не "
+        "работает. Освободите место: ничего не потеряно, следующий цикл продолжит.")
     assert (tmp_path / "out" / "notifications.jsonl").exists()  # the file channel too, without the state file
 
 
