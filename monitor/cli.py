@@ -1,7 +1,8 @@
 """The `ozon-monitor` command. Thin: parses arguments and calls the modules that do the work.
 
 Exit status: 0 done, 1 done but a data source or channel failed (see the message), 2 bad config or usage,
-3 the state file or its folder cannot be used (the message names the path and the fix).
+3 the state file or its folder cannot be used (the message names the path and the fix), or another
+daemon runs on the same state directory.
 """
 from __future__ import annotations
 
@@ -164,7 +165,12 @@ def _run(args: argparse.Namespace) -> int:
 
     from monitor import daemon
 
-    if not daemon.run(load_config(args.config)):
+    try:
+        clean = daemon.run(load_config(args.config))
+    except daemon.AlreadyRunning as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    if not clean:
         logging.shutdown()
         os._exit(0)  # a worker thread is stuck in a network call: do not wait for it
     return 0

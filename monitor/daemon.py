@@ -9,10 +9,15 @@ start.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -27,11 +32,49 @@ DELIVERY_SECONDS = 60
 STOP_GRACE_SECONDS = 8.0  # systemd gives 30 s; a stop must not wait on a hanging HTTP request
 
 
+class AlreadyRunning(Exception):
+    """Another daemon holds the state directory."""
+
+
+@contextmanager
+def state_lock(state_dir: Path) -> Iterator[None]:
+    """Hold `state_dir/daemon.lock` for the daemon's life, so a second daemon on the same state
+    refuses to start and names the first; the kernel frees the lock if the process dies."""
+    path = state_dir / "daemon.lock"
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as exc:  # the state directory is broken: the cycles report that; there is nothing to guard
+        log.warning("daemon lock not taken: %s: %s", path, exc.strerror)
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        other = handle.read().strip() or "unknown"
+        handle.close()
+        raise AlreadyRunning(f"another ozon-monitor daemon (pid {other}) is running on {state_dir}; stop it first "
+                             f"(systemctl stop ozon-monitor) or give this one another state_dir") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.close()
+
+
 def run(settings: Settings, stop: threading.Event | None = None) -> bool:
     """Run until `stop` is set or SIGTERM/SIGINT arrives (only the main thread installs handlers).
     Return False when a job was still running `STOP_GRACE_SECONDS` after the stop: the caller
     then exits at once; what was committed stays, the uncommitted page is rolled back by SQLite."""
-    stop = stop or threading.Event()
+    with state_lock(settings.monitor.state_dir):
+        return _serve(settings, stop or threading.Event())
+
+
+def _serve(settings: Settings, stop: threading.Event) -> bool:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: stop.set())

@@ -333,3 +333,27 @@ def test_a_state_file_locked_by_another_process_is_waited_for_not_failed(setting
     result = run_cycle(settings, "shop", now=NOW + timedelta(minutes=10))
     assert holder.wait(timeout=10) == 0
     assert time.monotonic() - started >= 2 and not result.sync.unchecked and "fbs" in result.sync.fetched
+
+
+def test_a_second_daemon_on_the_same_state_refuses_and_names_the_first(write_config, tmp_path) -> None:
+    config = write_config(base_url="http://127.0.0.1:9")
+    with open(tmp_path / "first.log", "w") as sink:
+        first = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=ENV,
+                                 stdout=sink, stderr=sink)
+    try:
+        deadline = time.monotonic() + 20
+        while "started:" not in (tmp_path / "first.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = cli("run", "--config", str(config), timeout=30)
+        assert second.returncode == 3 and "Traceback" not in second.stderr
+        assert f"another ozon-monitor daemon (pid {first.pid}) is running on {tmp_path / 'state'}" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=15)
+    assert first.returncode == 0
+    again = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    assert again.poll() is None  # the lock went with the first daemon
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(timeout=15) == 0
