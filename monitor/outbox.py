@@ -92,11 +92,11 @@ def claim_is_alive(claimed_by: str) -> bool:
     return True
 
 
-def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: datetime, retry_hours: float,
-            worker: str | None = None) -> Delivery:
+def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: datetime,
+            retry_hours: float) -> Delivery:
     """Send what is due, one message per channel and shop. A failing channel never stops the
     others."""
-    worker = worker or worker_id()
+    worker = worker_id()
     store.release_claims([c for c in store.claim_holders(now) if not claim_is_alive(c)])
     result = Delivery()
     sent: list[Message] = []

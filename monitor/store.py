@@ -137,8 +137,9 @@ def m006_no_daily_analytics(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m007_health(db: sqlite_utils.Database) -> None:
-    """The monitor's own troubles already told to the seller (dead man's switch), so each is said once."""
-    db["health"].create({"key": str, "since": str, "notified_at": str}, pk="key")
+    """The monitor's own troubles (dead man's switch): since when each has lasted and, once told
+    to the seller, when, so each is said once."""
+    db["health"].create({"key": str, "account": str, "since": str, "notified_at": str}, pk="key")
 
 
 ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view", "conv_tocart",
@@ -521,26 +522,32 @@ class Store:
 
     # --- the monitor's own health -----------------------------------------------------------
 
-    def health(self, key: str) -> datetime | None:
-        """When a trouble already told began, or None when it was not told."""
-        row = self.db.execute("select since from health where key = ?", [key]).fetchone()
-        return parse(row[0]) if row else None
-
-    def health_open(self) -> dict[str, datetime]:
-        return {k: parse(v) for k, v in self.db.execute("select key, since from health")}  # type: ignore[misc]
-
-    def save_health(self, key: str, since: datetime, now: datetime) -> None:
+    def trouble_since(self, key: str, account: str, now: datetime) -> datetime:
+        """When a trouble was first seen: recorded at `now` the first time, kept after that."""
         with self.transaction():
-            self.db["health"].upsert({"key": key, "since": iso(since), "notified_at": iso(now)}, pk="key")
+            self.db.execute("insert or ignore into health (key, account, since) values (?, ?, ?)",
+                            [key, account, iso(now)])
+            return parse(self.db.execute("select since from health where key = ?", [key]).fetchone()[0])  # type: ignore[return-value]
 
-    def clear_health(self, key: str) -> None:
+    def told(self, key: str) -> bool:
+        return self.db.execute("select 1 from health where key = ? and notified_at is not null", [key]).fetchone() \
+            is not None
+
+    def mark_told(self, key: str, account: str, since: datetime, now: datetime) -> None:
         with self.transaction():
-            self.db.execute("delete from health where key = ?", [key])
+            self.db["health"].upsert({"key": key, "account": account, "since": iso(since), "notified_at": iso(now)},
+                                     pk="key")
 
-    def first_seen(self, account: str) -> datetime | None:
-        """When the monitor first tried to sync the account (its first cursor)."""
-        row = self.db.execute("select min(updated_at) from cursors where account = ?", [account]).fetchone()
-        return parse(row[0]) if row and row[0] else None
+    def told_troubles(self) -> dict[str, tuple[str, datetime]]:
+        """Troubles told to the seller and not yet over: key -> (account, since)."""
+        return {k: (a, parse(s)) for k, a, s in  # type: ignore[misc]
+                self.db.execute("select key, account, since from health where notified_at is not null")}
+
+    def forget_trouble(self, key: str, told_too: bool = True) -> None:
+        """Drop a trouble (only one not yet told, unless `told_too`)."""
+        with self.transaction():
+            self.db.execute("delete from health where key = ?" + ("" if told_too else " and notified_at is null"),
+                            [key])
 
     def suppressed(self) -> list[dict[str, Any]]:
         """The log of notifications held back by a silence or an acknowledgement, oldest first."""

@@ -41,18 +41,17 @@ def check(settings: Settings, store: Store, now: datetime | None = None) -> list
     current = {t.key: t for t in troubles(settings, store, now)}
     said = []
     for key, trouble in current.items():
-        if store.health(key) is None and _tell(settings, trouble, now, recovered=False):
-            store.save_health(key, trouble.since, now)
+        if not store.told(key) and _tell(settings, trouble, now, recovered=False):
+            store.mark_told(key, trouble.account, trouble.since, now)
             said.append(key)
-    for key, since in store.health_open().items():
+    words = WATCHDOG[settings.monitor.language]
+    for key, (account, since) in store.told_troubles().items():
         if key not in current:
-            account = key.split(":", 1)[1]
-            words = WATCHDOG[settings.monitor.language]
             gone = Trouble(key, account, since, words["recovered_title"], words["recovered"].format(
                 since=when(since, settings.monitor.language, settings.monitor.tz),
                 duration=duration(now - since, settings.monitor.language)))
             if _tell(settings, gone, now, recovered=True):
-                store.clear_health(key)
+                store.forget_trouble(key)
                 said.append(key)
     return said
 
@@ -63,10 +62,15 @@ def troubles(settings: Settings, store: Store, now: datetime) -> list[Trouble]:
     found = []
     blind_after = timedelta(minutes=settings.monitor.blind_after_minutes)
     for account in settings.accounts:
+        key = f"blind:{account.name}"
         _, synced_until = coverage(store, account.name)
-        since = synced_until or store.first_seen(account.name)
-        if since is not None and now - since > blind_after:
-            found.append(Trouble(f"blind:{account.name}", account.name, since, words["title"], words["blind"].format(
+        if synced_until is None:  # never synced: blind since the watchdog first saw it so
+            since = store.trouble_since(key, account.name, now)
+        else:
+            since = synced_until
+            store.forget_trouble(key, told_too=False)  # a first-seen mark is moot once postings sync
+        if now - since > blind_after:
+            found.append(Trouble(key, account.name, since, words["title"], words["blind"].format(
                 account=account.name, since=when(since, language, tz), duration=duration(now - since, language))))
     stuck_after = timedelta(minutes=settings.alerts.undeliverable_after_minutes)
     for channel, row in store.stuck_channels().items():

@@ -357,3 +357,19 @@ def test_a_second_daemon_on_the_same_state_refuses_and_names_the_first(write_con
     assert again.poll() is None  # the lock went with the first daemon
     again.send_signal(signal.SIGTERM)
     assert again.wait(timeout=15) == 0
+
+
+def test_an_account_that_never_syncs_is_said_blind_once_after_blind_after_minutes(write_config, tmp_path) -> None:
+    settings = load_config(write_config(base_url="http://127.0.0.1:9"))  # every cycle fails from the start
+    start = datetime.now(timezone.utc)
+    said = []
+    for minutes in range(0, 220, 20):  # failing cycles rewrite their cursors each time
+        run_cycle(settings, "shop", now=start + timedelta(minutes=minutes))
+        store = Store.in_dir(settings.monitor.state_dir)
+        said += watchdog.check(settings, store, start + timedelta(minutes=minutes))
+        store.close()
+    assert said == ["blind:shop"]  # at 180+ minutes of the first failure, once
+    notices = [json.loads(line) for line in (tmp_path / "out" / "notifications.jsonl").read_text().splitlines()
+               if '"rule": "monitor"' in line]
+    assert len(notices) == 1 and "Since" not in notices[0]["events"][0]["explanation"]
+    assert "не удаётся загрузить заказы магазина «shop»" in notices[0]["events"][0]["explanation"]
