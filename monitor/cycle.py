@@ -77,14 +77,10 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         result = CycleResult(account.name, report)
         result.unchecked = [Unchecked(account.name, source, store.cursor(account.name, source).synced_until, reason)
                             for source, reason in report.unchecked.items()]
-        history_since, synced_until = coverage(store, account.name)
-        configs = rule_configs(settings)
-        if synced_until is None:  # no postings yet: "no data" must not read as "no sales", but say why
-            configs = {name: c if not RULES[name].needs_postings else c.model_copy(update={"enabled": False})
-                       for name, c in configs.items()}
+        history_since, synced_until = coverage(store, account.name)  # None: no postings synced yet
         data = facts.account_data(store, account.name, account.client_id, synced_until or now, history_since,
                                   cfg.tz)
-        verdict = run_rules(data, configs, checked_at=now)
+        verdict = run_rules(data, rule_configs(settings), checked_at=now)
         for rule, error in verdict.errors.items():
             log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
         ran, result.findings = verdict.ran, verdict.findings

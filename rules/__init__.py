@@ -34,7 +34,7 @@ class RuleRun:
 def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime | None = None) -> RuleRun:
     """Run every enabled rule on `data`. A rule that crashes is reported and counts as not run,
     so it cannot silence the others or resolve its own alerts. Rules that read the postings feed
-    are held back (also as not run) while that feed is failing or stale. `checked_at` is the
+    are held back (also as not run) while that feed is failing, stale or was never synced. `checked_at` is the
     wall clock for api_access; `data.now` is how far the data reaches."""
     result = RuleRun()
     for name, rule in RULES.items():
@@ -48,7 +48,7 @@ def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime |
             result.errors[name] = f"{type(exc).__name__}: {exc}"
             continue
         result.ran.add(name)
-    if postings_blocked(result.findings):
+    if data.history_since is None or postings_blocked(result.findings):  # no postings: not "no sales"
         held = {name for name, rule in RULES.items() if rule.needs_postings}
         result.findings = [f for f in result.findings if f.rule not in held]
         result.ran -= held
