@@ -27,7 +27,7 @@ from pydantic import Field, field_validator, model_validator
 
 from monitor.charts import anomaly_chart
 from monitor.message import Event, Message
-from monitor.secrets import Strict, read_secret, resolve, secret_path
+from monitor.secrets import Strict, read_secret, secret_path
 from monitor.texts import WORDS, count
 
 WEBHOOK_VERSION = "1"
@@ -45,12 +45,11 @@ class ChannelConfig(Strict):
 
 
 class FileConfig(ChannelConfig):
-    """Appends each notification to `notifications.jsonl` in a directory and writes its text."""
+    """Appends each notification to `notifications.jsonl` in a directory and writes its text.
+    A relative directory lies in the state directory (the config's folder may be read-only)."""
 
     type: Literal["file"]
-    directory: Path = Field(Path("notifications"), validate_default=True)
-
-    _directory = field_validator("directory")(lambda value: resolve(value))
+    directory: Path = Path("notifications")
 
 
 class EmailConfig(ChannelConfig):

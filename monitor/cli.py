@@ -12,14 +12,15 @@ import logging
 import sqlite3
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from monitor import drafts
+from monitor import drafts, logs
 from monitor.alerts import silenced_by
 from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import deliver_all, run_cycle
-from monitor.report import print_delivery, print_result
+from monitor.report import print_delivery, print_result, print_status, status_of
 from monitor.store import StorageError, Store, state_dir_problem
 from rules import RULES
 from rules.detect import DETECTORS, read_series
@@ -28,8 +29,7 @@ from rules.detect import DETECTORS, read_series
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run"
-                        else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     if not args.verbose:  # one line per HTTP request is noise in a service's log
         logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -126,9 +126,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path)
     p.set_defaults(handler=_drafts)
 
-    p = sub.add_parser("status", help="data sources, open alerts and undelivered notifications")
+    p = sub.add_parser("status", help="per account: data sources, next run, open alerts, API errors, key expiry; "
+                       "the outbox and the state file")
     p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_status)
+
+    p = sub.add_parser("backup", help="copy the state file while the daemon runs (SQLite online backup)")
+    p.add_argument("file", type=Path, help="where to write the copy (replaced if it exists)")
+    p.add_argument("--config", required=True, type=Path)
+    p.set_defaults(handler=_backup)
 
     p = sub.add_parser("test-alert", help="send a test message through each channel and report the outcome")
     p.add_argument("--config", required=True, type=Path)
@@ -166,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
     from monitor import daemon
 
     try:
-        clean = daemon.run(load_config(args.config))
+        clean = daemon.run(args.config)
     except daemon.AlreadyRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
@@ -179,7 +186,11 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = load_config(args.config)
     language = settings.monitor.language
-    results = [run_cycle(settings, a.name, progress=_progress()) for a in settings.accounts]
+    if len(settings.accounts) == 1:
+        results = [run_cycle(settings, settings.accounts[0].name, progress=_progress())]
+    else:  # side by side, so a hanging shop costs one cycle budget, not one per shop after it
+        with ThreadPoolExecutor(len(settings.accounts)) as pool:
+            results = list(pool.map(lambda a: run_cycle(settings, a.name), settings.accounts))
     delivery = deliver_all(settings)
     if args.json:
         print(json.dumps({"findings": [f for r in results for f in r.findings_json()],
@@ -387,25 +398,29 @@ def _drafts(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    settings, store = _store(args)
-    tz = settings.monitor.tz
+    from monitor.daemon import running_pid
 
-    def when(value: str | None) -> str:
-        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
-    for account in settings.accounts:
-        print(f"account {account.name} (Client-Id {account.client_id})")
-        for row in store.cursors(account.name):
-            state = f"error: {row['last_error']}" if row["last_error"] else "ok"
-            print(f"  {row['source']:<16} synced {when(row['synced_until'])}  {state}")
-        print(f"  open alerts: {len(store.open_alerts(account.name))}")
-    pending = store.undelivered()
-    parked = [r for r in pending if r["parked_at"]]
-    print(f"outbox: {len(pending) - len(parked)} waiting, {len(parked)} undeliverable")
-    for row in pending:
-        state = "UNDELIVERABLE" if row["parked_at"] else f"next try {when(row['next_attempt_at'] or row['not_before'])}"
-        print(f"  {row['id']}  {row['channel']:<10} {row['account']:<12} {len(json.loads(row['payload'])['events'])} event(s)  "
-              f"attempts {row['attempts']}  {state}" + (f"  last error: {row['last_error']}" if row["last_error"] else ""))
-    return 1 if parked else 0
+    settings, store = _store(args)
+    try:
+        status = status_of(settings, store, datetime.now(timezone.utc), running_pid(settings.monitor.state_dir))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+    else:
+        print_status(status, settings.monitor.tz)
+    return 1 if status["outbox"]["undeliverable"] else 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    settings, store = _store(args)
+    try:
+        store.backup(args.file)
+    finally:
+        store.close()
+    print(f"state file copied to {args.file} ({args.file.stat().st_size / 1e6:.1f} MB); restore: stop the daemon, "
+          f"copy it to {store.path}, start the daemon")
+    return 0
 
 
 def _test_alert(args: argparse.Namespace) -> int:

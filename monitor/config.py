@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, WebhookConfig
+from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig, WebhookConfig
 from monitor.secrets import Strict, config_dir, read_secret, resolve, secret_path
 from rules import RULES
 
@@ -34,6 +34,9 @@ class MonitorSection(Strict):
     analytics_refresh_minutes: int = Field(60, ge=1, le=1440)
     cycle_budget_seconds: float = Field(90.0, ge=10, le=3600)
     blind_after_minutes: float = Field(180.0, ge=10, le=10080)
+    keep_raw_days: int = Field(180, ge=30, le=3650)
+    keep_alerts_days: int = Field(730, ge=30, le=3650)
+    metrics_listen: str = Field("", pattern=r"^$|^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
 
     _state_dir = field_validator("state_dir")(lambda value: resolve(value))
 
@@ -45,6 +48,13 @@ class MonitorSection(Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {value!r}; expected an IANA name such as Europe/Moscow") from None
         return value
+
+    @model_validator(mode="after")
+    def keeps_the_history_it_pulls(self) -> MonitorSection:
+        if self.keep_raw_days < self.history_days:
+            raise ValueError(f"keep_raw_days: {self.keep_raw_days} is less than history_days = {self.history_days}; "
+                             f"the rules would lose the history the first sync pulls")
+        return self
 
     @property
     def tz(self) -> ZoneInfo:
@@ -133,6 +143,16 @@ class Settings(BaseSettings):
                            else f"{channel.get('type')}-{index}"}
             named.append(channel)
         return named
+
+    @model_validator(mode="after")
+    def files_in_the_state_dir(self) -> Settings:
+        """A file channel's relative directory lies in the state directory."""
+        channels = [c.model_copy(update={"directory": self.monitor.state_dir / c.directory.expanduser()})
+                    if isinstance(c, FileConfig) and not c.directory.expanduser().is_absolute() else c
+                    for c in self.channels]
+        if channels != self.channels:
+            object.__setattr__(self, "channels", channels)  # frozen: set once, while validating
+        return self
 
     @model_validator(mode="after")
     def unique_names(self) -> Settings:

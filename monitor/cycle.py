@@ -8,13 +8,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from monitor import alerts, channels, drafts, facts, outbox, watchdog
+from monitor import alerts, channels, drafts, facts, metrics, outbox, watchdog
 from monitor.config import Settings
 from monitor.message import Event
 from monitor.ozon.client import OzonClient
@@ -65,15 +65,26 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
     account = settings.account(account_name)
     cfg = settings.monitor
     store = Store.in_dir(cfg.state_dir)
+    started = time.monotonic()
+    failed_calls: list[tuple[datetime, str, str]] = []
+
+    def count_call(method: str, outcome: str) -> None:
+        metrics.API_CALLS.labels(account.name, method, outcome).inc()
+        if not outcome.startswith(("2", "3")):
+            failed_calls.append((datetime.now(timezone.utc), method, outcome))
     try:
         with OzonClient(account.base_url, account.client_id, account.secret().get_secret_value(),
                         timeout=account.timeout_seconds, transport=transport, stop=stop,
-                        deadline=time.monotonic() + cfg.cycle_budget_seconds) as client:
+                        deadline=started + cfg.cycle_budget_seconds, on_call=count_call) as client:
             try:
                 report = sync_account(client, store, account.name, cfg, now, stop, progress)
             except Interrupted:
                 log.info("cycle interrupted: account=%s", account.name)
                 return CycleResult(account.name, SyncReport(), interrupted=True)
+            finally:
+                store.log_api_errors(account.name, failed_calls)
+        for source, seconds in report.seconds.items():
+            metrics.SYNC_SECONDS.labels(account.name, source).observe(seconds)
         result = CycleResult(account.name, report)
         result.unchecked = [Unchecked(account.name, source, store.cursor(account.name, source).synced_until, reason)
                             for source, reason in report.unchecked.items()]
@@ -84,6 +95,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         for rule, error in verdict.errors.items():
             log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
         ran, result.findings = verdict.ran, verdict.findings
+        metrics.record_findings(account.name, ran, (f.rule for f in result.findings))
         result.rendered = {f.fingerprint: render_safely(f, cfg.language, cfg.tz, synced_until or now)
                            for f in result.findings}
         result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,
@@ -95,6 +107,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
             elif event.event == "resolved":
                 drafts.mark_resolved(cfg.state_dir, event.fingerprint,
                                      f"{drafts.RESOLVED_MARK[cfg.language]}{event.explanation}")
+        metrics.CYCLE_SECONDS.labels(account.name).observe(time.monotonic() - started)
         return result
     finally:
         store.close()
@@ -119,7 +132,27 @@ def deliver_all(settings: Settings, now: datetime | None = None) -> outbox.Deliv
     try:
         done = outbox.deliver(store, channels.build(settings.channels, cfg.tz), cfg.language, now,
                               settings.alerts.delivery_retry_hours)
+        for channel, delivered in done.outcomes:
+            metrics.NOTIFICATIONS.labels(channel, "delivered" if delivered else "failed").inc()
         watchdog.check(settings, store, now)
         return done
     finally:
         store.close()
+
+
+def housekeeping(settings: Settings, now: datetime | None = None) -> dict[str, int]:
+    """Drop what is past its keeping time (synced rows, alert history, resolved drafts), then
+    let SQLite reclaim the space and refresh its statistics; return rows deleted per table."""
+    cfg = settings.monitor
+    now = now or datetime.now(timezone.utc)
+    store = Store.in_dir(cfg.state_dir)
+    try:
+        deleted = store.prune(now, timedelta(days=cfg.keep_raw_days), timedelta(days=cfg.keep_alerts_days))
+        removed = drafts.prune(cfg.state_dir, now - timedelta(days=cfg.keep_alerts_days))
+        store.maintain()
+    finally:
+        store.close()
+    if removed:
+        deleted["drafts"] = removed
+    log.info("housekeeping done: deleted %s", ", ".join(f"{t}={n}" for t, n in deleted.items()) or "nothing")
+    return deleted

@@ -1,11 +1,13 @@
-"""The long-running service: one APScheduler job per account and one delivery job, stopped
-cleanly by SIGTERM/SIGINT.
+"""The long-running service: one APScheduler job per account, one delivery job, a daily
+housekeeping job; systemd-native (Type=notify, watchdog, reload on SIGHUP).
 
-Jobs coalesce and never overlap, so a slow cycle delays the next one instead of stacking up.
-Each account's cycle only enqueues; the delivery job sends for every shop, once a minute and
-right after any cycle that enqueued something. On a stop signal the cycle in flight stops at
-the next page boundary: everything committed so far stays, the rest is picked up by the next
-start.
+Jobs coalesce and never overlap, so a slow cycle delays its own next run, never another
+account's: each account's job runs in its own worker thread. Each cycle only enqueues; the
+delivery job sends for every shop, once a minute and right after any cycle that enqueued
+something. SIGHUP re-reads the config: a valid one takes effect at once (accounts added or
+removed get or lose their jobs), an invalid one is refused and the running config is kept. On a
+stop signal the cycle in flight stops at the next page boundary: everything committed so far
+stays, the rest is picked up by the next start.
 """
 from __future__ import annotations
 
@@ -13,27 +15,57 @@ import fcntl
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.config import Settings
-from monitor import watchdog
-from monitor.cycle import deliver_all, run_cycle
-from monitor.store import StorageError
+from monitor import logs, watchdog
+from monitor.config import ConfigError, Settings, load_config
+from monitor.cycle import deliver_all, housekeeping, run_cycle
+from monitor.store import StorageError, Store
 
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "deliver"
+HOUSEKEEPING_JOB = "housekeeping"
 DELIVERY_SECONDS = 60
+HOUSEKEEPING_HOURS = 24
 STOP_GRACE_SECONDS = 8.0  # systemd gives 30 s; a stop must not wait on a hanging HTTP request
+WORKERS = 256  # threads start only when needed; enough that no account ever waits for another's
 
 
 class AlreadyRunning(Exception):
     """Another daemon holds the state directory."""
+
+
+def notify(*states: str) -> bool:
+    """Tell systemd (sd_notify) how the service is doing: READY=1, STATUS=..., WATCHDOG=1,
+    STOPPING=1. A no-op outside a Type=notify unit (no $NOTIFY_SOCKET)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.sendto("\n".join(states).encode(), address)
+    except OSError as exc:
+        log.warning("systemd notification failed: %s", exc)
+        return False
+    return True
+
+
+def watchdog_seconds() -> float | None:
+    """How often systemd wants a WATCHDOG=1 (half its WatchdogSec=), or None when it wants none."""
+    usec, pid = os.environ.get("WATCHDOG_USEC"), os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    return max(int(usec) / 2e6, 0.5)
 
 
 @contextmanager
@@ -66,67 +98,217 @@ def state_lock(state_dir: Path) -> Iterator[None]:
         handle.close()
 
 
-def run(settings: Settings, stop: threading.Event | None = None) -> bool:
-    """Run until `stop` is set or SIGTERM/SIGINT arrives (only the main thread installs handlers).
-    Return False when a job was still running `STOP_GRACE_SECONDS` after the stop: the caller
-    then exits at once; what was committed stays, the uncommitted page is rolled back by SQLite."""
+def running_pid(state_dir: Path) -> int | None:
+    """The pid of the daemon holding `state_dir`, or None when none runs there."""
+    path = state_dir / "daemon.lock"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = handle.read().strip()
+                return int(text) if text.isdigit() else -1
+            return None
+    except OSError:
+        return None
+
+
+def run(config_path: Path, stop: threading.Event | None = None) -> bool:
+    """Load the config and run until `stop` is set or SIGTERM/SIGINT arrives (only the main
+    thread installs handlers). Return False when a job was still running `STOP_GRACE_SECONDS`
+    after the stop: the caller then exits at once; what was committed stays, the uncommitted
+    page is rolled back by SQLite."""
+    settings = load_config(config_path)
     with state_lock(settings.monitor.state_dir):
-        return _serve(settings, stop or threading.Event())
+        return Daemon(config_path, settings, stop or threading.Event()).serve()
 
 
-def _serve(settings: Settings, stop: threading.Event) -> bool:
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, _frame: stop.set())
-    scheduler = BackgroundScheduler(timezone=timezone.utc)
-    scheduler.add_job(_delivery_job, "interval", args=[settings], id=DELIVERY_JOB, seconds=DELIVERY_SECONDS,
-                      coalesce=True, max_instances=1, misfire_grace_time=DELIVERY_SECONDS)
-    for account in settings.accounts:
-        scheduler.add_job(
-            _cycle_job, "interval", args=[settings, account.name, stop, scheduler], id=f"cycle:{account.name}",
-            minutes=settings.monitor.poll_minutes, next_run_time=datetime.now(timezone.utc),
-            coalesce=True, max_instances=1, misfire_grace_time=settings.monitor.poll_minutes * 60,
+class Daemon:
+    def __init__(self, config_path: Path, settings: Settings, stop: threading.Event) -> None:
+        self.config_path, self.settings, self.stop = config_path, settings, stop
+        self._wake = threading.Event()  # set by a signal: stop or reload
+        self._reload = False
+        self._busy: set[str] = set()
+        self._status_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(timezone=timezone.utc,
+                                             executors={"default": ThreadPoolExecutor(WORKERS)})
+
+    def serve(self) -> bool:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda _signum, _frame: self._signal(reload=False))
+            signal.signal(signal.SIGHUP, lambda _signum, _frame: self._signal(reload=True))
+        state = self._open_state()
+        metrics = self._start_metrics()
+        self.scheduler.add_job(self._delivery_job, "interval", id=DELIVERY_JOB, seconds=DELIVERY_SECONDS,
+                               coalesce=True, max_instances=1, misfire_grace_time=DELIVERY_SECONDS)
+        self.scheduler.add_job(self._housekeeping_job, "interval", id=HOUSEKEEPING_JOB, hours=HOUSEKEEPING_HOURS,
+                               next_run_time=datetime.now(timezone.utc) + timedelta(minutes=5),
+                               coalesce=True, max_instances=1, misfire_grace_time=3600)
+        ping = watchdog_seconds()
+        if ping:  # from a scheduler job: when the scheduler stalls, systemd restarts the service
+            self.scheduler.add_job(lambda: notify("WATCHDOG=1"), "interval", id="watchdog", seconds=ping,
+                                   coalesce=True, max_instances=1, misfire_grace_time=None)
+        for account in self.settings.accounts:
+            self._add_cycle(account.name)
+        self.scheduler.start()
+        log.info("started: accounts=%s poll_minutes=%d", self._names(), self.settings.monitor.poll_minutes)
+        notify("READY=1", f"STATUS={state or 'started: ' + self._names()}")
+        while not self.stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._reload and not self.stop.is_set():
+                self._reload = False
+                self.reload()
+        notify("STOPPING=1", "STATUS=stopping: waiting for the cycle in flight")
+        log.info("stopping: waiting for the cycle in flight")
+        if metrics:
+            metrics.shutdown()
+        done = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, name="shutdown", daemon=True)
+        done.start()
+        done.join(STOP_GRACE_SECONDS)
+        if done.is_alive():
+            log.warning("stopped: a job was still waiting on the network after %.0f s; its uncommitted page is "
+                        "dropped and the next start resumes from the last committed one", STOP_GRACE_SECONDS)
+            return False
+        log.info("stopped")
+        return True
+
+    def _signal(self, reload: bool) -> None:
+        if reload:
+            self._reload = True
+        else:
+            self.stop.set()
+        self._wake.set()
+
+    def _names(self) -> str:
+        return ",".join(a.name for a in self.settings.accounts)
+
+    def _open_state(self) -> str | None:
+        """Open (and upgrade) the state file before saying READY; a fault is said, not fatal:
+        the cycles keep trying and the dead man's switch tells the seller."""
+        try:
+            Store.in_dir(self.settings.monitor.state_dir).close()
+        except StorageError as exc:
+            log.error("the state file cannot be used: %s", exc)
+            return f"state file fails: {exc}"
+        return None
+
+    def _start_metrics(self):  # -> metrics.Server | None
+        listen = self.settings.monitor.metrics_listen
+        if not listen:
+            return None
+        from monitor import metrics
+
+        try:
+            server = metrics.serve(listen, lambda: self.settings)
+        except OSError as exc:
+            log.error("metrics not served: cannot listen on %s: %s; monitoring goes on without them", listen,
+                      exc.strerror)
+            return None
+        log.info("metrics on http://%s/metrics, health on http://%s/healthz", listen, listen)
+        return server
+
+    def _add_cycle(self, account: str) -> None:
+        self.scheduler.add_job(
+            self._cycle_job, "interval", args=[account], id=f"cycle:{account}",
+            minutes=self.settings.monitor.poll_minutes, next_run_time=datetime.now(timezone.utc),
+            coalesce=True, max_instances=1, misfire_grace_time=self.settings.monitor.poll_minutes * 60,
         )
-    scheduler.start()
-    log.info("started: accounts=%s poll_minutes=%d", ",".join(a.name for a in settings.accounts),
-             settings.monitor.poll_minutes)
-    stop.wait()
-    log.info("stopping: waiting for the cycle in flight")
-    done = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="shutdown", daemon=True)
-    done.start()
-    done.join(STOP_GRACE_SECONDS)
-    if done.is_alive():
-        log.warning("stopped: a job was still waiting on the network after %.0f s; its uncommitted page is dropped "
-                    "and the next start resumes from the last committed one", STOP_GRACE_SECONDS)
-        return False
-    log.info("stopped")
-    return True
 
+    def reload(self) -> None:
+        """Take the config file as it is now, or keep the running one and say exactly why not."""
+        old = self.settings
+        try:
+            new = load_config(self.config_path)
+            if new.monitor.state_dir != old.monitor.state_dir:
+                raise ConfigError(f"{self.config_path}: monitor.state_dir: cannot change while running "
+                                  f"(from {old.monitor.state_dir} to {new.monitor.state_dir}); restart instead")
+        except ConfigError as exc:
+            reason = str(exc).replace("\n", "; ")
+            log.error("reload refused, the running config is kept: %s", reason)
+            notify(f"STATUS=reload refused, the running config is kept: {reason}")
+            return
+        self.settings = new
+        before, after = {a.name for a in old.accounts}, {a.name for a in new.accounts}
+        for name in before - after:
+            self.scheduler.remove_job(f"cycle:{name}")
+        for name in sorted(after - before):
+            self._add_cycle(name)
+        if new.monitor.poll_minutes != old.monitor.poll_minutes:
+            for name in before & after:
+                self.scheduler.reschedule_job(f"cycle:{name}", trigger="interval", minutes=new.monitor.poll_minutes)
+        if new.monitor.metrics_listen != old.monitor.metrics_listen:
+            log.warning("monitor.metrics_listen changes at the next restart")
+        log.info("reloaded %s: accounts=%s added=%s removed=%s", self.config_path, self._names(),
+                 ",".join(sorted(after - before)) or "none", ",".join(sorted(before - after)) or "none")
+        self._status()
 
-def _cycle_job(settings: Settings, account: str, stop: threading.Event, scheduler: BackgroundScheduler) -> None:
-    try:
-        result = run_cycle(settings, account, stop=stop)
-    except StorageError as exc:  # said to the seller without the state file; the next cycle retries
-        watchdog.storage_fault(settings, exc)
-        return
-    except Exception:  # keep the daemon alive; the next cycle retries
-        log.exception("cycle failed: account=%s", account)
-        return
-    log.info("cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d", account,
-             result.sync.fetched, ",".join(result.sync.unchecked) or "none", len(result.findings),
-             len(result.notified))
-    if result.notified and not stop.is_set():
-        scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(timezone.utc))  # say it now, not in a minute
+    def _status(self) -> None:
+        with self._status_lock:
+            busy = sorted(self._busy)
+        notify(f"STATUS={'syncing ' + ', '.join(busy) if busy else 'idle'}; accounts: {self._names()}")
 
+    def _cycle_job(self, account: str) -> None:
+        settings = self.settings  # a reload mid-cycle takes effect at the next one
+        if account not in {a.name for a in settings.accounts}:
+            return
+        with logs.job("cycle", account):
+            with self._status_lock:
+                self._busy.add(account)
+            self._status()
+            try:
+                self._cycle(settings, account)
+            finally:
+                with self._status_lock:
+                    self._busy.discard(account)
+                self._status()
 
-def _delivery_job(settings: Settings) -> None:
-    try:
-        done = deliver_all(settings)
-    except StorageError as exc:
-        watchdog.storage_fault(settings, exc)
-        return
-    except Exception:  # keep the daemon alive; the next run retries
-        log.exception("delivery failed")
-        return
-    if done.delivered or done.failed:
-        log.info("delivery done: delivered=%d failed=%d", done.delivered, done.failed)
+    def _cycle(self, settings: Settings, account: str) -> None:
+        started = datetime.now(timezone.utc)
+        try:
+            result = run_cycle(settings, account, stop=self.stop)
+        except StorageError as exc:  # said to the seller without the state file; the next cycle retries
+            watchdog.storage_fault(settings, exc)
+            return
+        except Exception:  # keep the daemon alive; the next cycle retries
+            log.exception("cycle failed: account=%s", account)
+            return
+        log.info("cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d", account,
+                 result.sync.fetched, ",".join(result.sync.unchecked) or "none", len(result.findings),
+                 len(result.notified))
+        job = self.scheduler.get_job(f"cycle:{account}")
+        try:
+            store = Store.in_dir(settings.monitor.state_dir)
+            try:
+                store.record_cycle(account, started, datetime.now(timezone.utc), job.next_run_time if job else None)
+            finally:
+                store.close()
+        except StorageError as exc:
+            log.warning("cycle not recorded for status: %s", exc)
+        if result.notified and not self.stop.is_set():
+            self.scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(timezone.utc))  # say it now
+
+    def _delivery_job(self) -> None:
+        settings = self.settings
+        with logs.job("deliver"):
+            try:
+                done = deliver_all(settings)
+            except StorageError as exc:
+                watchdog.storage_fault(settings, exc)
+                return
+            except Exception:  # keep the daemon alive; the next run retries
+                log.exception("delivery failed")
+                return
+            if done.delivered or done.failed:
+                log.info("delivery done: delivered=%d failed=%d", done.delivered, done.failed)
+
+    def _housekeeping_job(self) -> None:
+        settings = self.settings
+        with logs.job("housekeeping"):
+            try:
+                housekeeping(settings)
+            except StorageError as exc:
+                watchdog.storage_fault(settings, exc)
+            except Exception:
+                log.exception("housekeeping failed")

@@ -61,7 +61,7 @@ def run_demo(output: Path, seed: int, language: str) -> int:
         config = output / "config.toml"
         config.write_text(
             f'[monitor]\nstate_dir = "state"\nlanguage = "{language}"\n\n{accounts}'
-            f'[[channels]]\ntype = "file"\nname = "demo-files"\ndirectory = "notifications"\n',
+            f'[[channels]]\ntype = "file"\nname = "demo-files"\ndirectory = "{output.resolve() / "notifications"}"\n',
             encoding="utf-8")
         settings = load_config(config)
         tz = settings.monitor.tz

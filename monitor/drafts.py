@@ -3,6 +3,7 @@ into the seller-cabinet chat. A resolved problem's draft is kept and marked reso
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 RESOLVED_MARK = {"ru": "[РЕШЕНО] ", "en": "[RESOLVED] "}
@@ -61,3 +62,13 @@ def listed(state_dir: Path) -> list[Draft]:
 def find(state_dir: Path, key: str) -> list[Draft]:
     """Drafts whose file name or fingerprint starts with `key`."""
     return [d for d in listed(state_dir) if d.name.startswith(key) or d.name.rsplit("-", 1)[-1].startswith(key)]
+
+
+def prune(state_dir: Path, before: datetime) -> int:
+    """Delete resolved drafts last written before `before`; return how many."""
+    removed = 0
+    for draft in listed(state_dir):
+        if draft.resolved and draft.path.stat().st_mtime < before.timestamp():
+            draft.path.unlink(missing_ok=True)
+            removed += 1
+    return removed

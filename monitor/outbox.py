@@ -18,7 +18,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,6 +70,7 @@ class Delivery:
     delivered: int = 0
     failed: int = 0
     sent: tuple[Message, ...] = ()
+    outcomes: list[tuple[str, bool]] = field(default_factory=list)  # (channel, delivered) per message tried
 
 
 def worker_id() -> str:
@@ -126,9 +127,11 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
                         message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
             store.mark_failed(ids, str(exc), None if give_up else now + backoff, now if give_up else None)
             result.failed += 1
+            result.outcomes.append((channel_name, False))
         else:
             store.mark_delivered(ids, now)
             result.delivered += 1
+            result.outcomes.append((channel_name, True))
             sent.append(message)
     result.sent = tuple(sent)
     return result

@@ -1,14 +1,17 @@
 """What `check` and `demo` print after the cycles: per shop what was synced, what failed, the
-problems found and what was said, then what the delivery step did."""
+problems found and what was said, then what the delivery step did; and what `status` tells."""
 from __future__ import annotations
 
+import json
 import sys
-from typing import TextIO
-
+from datetime import datetime, timedelta
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from monitor.config import Settings
 from monitor.cycle import CycleResult, Unchecked
 from monitor.outbox import Delivery
+from monitor.store import Store
 from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, when
 from rules.access import error_kind
 
@@ -62,3 +65,68 @@ def print_delivery(delivery: Delivery, language: str, out: TextIO | None = None)
         print(words["delivered"].format(count=count(delivery.delivered, "message", language, 0)), file=out)
     if delivery.failed:
         print(words["failed"].format(count=count(delivery.failed, "message", language, 0)), file=out)
+
+
+def status_of(settings: Settings, store: Store, now: datetime, daemon_pid: int | None) -> dict[str, Any]:
+    """Everything `status` tells, as plain data (its --json form)."""
+    accounts = []
+    for account in settings.accounts:
+        info, cycle = store.account_info(account.name), store.last_cycle(account.name)
+        accounts.append({
+            "name": account.name, "client_id": account.client_id,
+            "key_expires_at": info.get("key_expires_at"),
+            "sources": [{"source": r["source"], "last_success": r["synced_until"], "error": r["last_error"]}
+                        for r in store.cursors(account.name)],
+            "last_cycle": {"started_at": cycle.get("started_at"), "finished_at": cycle.get("finished_at")},
+            "next_run_at": cycle.get("next_run_at") if daemon_pid else None,
+            "open_alerts": store.alert_counts(account.name),
+            "api_errors_24h": [{"method": r["method"], "outcome": r["outcome"], "count": r["n"], "last": r["last"]}
+                               for r in store.api_errors_since(account.name, now - timedelta(hours=24))],
+        })
+    pending = store.undelivered()
+    return {
+        "daemon": {"running": daemon_pid is not None, "pid": daemon_pid if daemon_pid and daemon_pid > 0 else None},
+        "state_file": {"path": str(store.path), "bytes": store.size_bytes()},
+        "accounts": accounts,
+        "outbox": {
+            "waiting": sum(1 for r in pending if not r["parked_at"]),
+            "undeliverable": sum(1 for r in pending if r["parked_at"]),
+            "messages": [{"id": r["id"], "channel": r["channel"], "account": r["account"],
+                          "events": len(json.loads(r["payload"])["events"]), "attempts": r["attempts"],
+                          "undeliverable": bool(r["parked_at"]), "next_attempt_at": r["next_attempt_at"] or r["not_before"],
+                          "last_error": r["last_error"]} for r in pending],
+        },
+    }
+
+
+def print_status(status: dict[str, Any], tz: ZoneInfo, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+
+    def at(value: str | None) -> str:
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
+    daemon = status["daemon"]
+    print(f"daemon: {'running' if daemon['running'] else 'not running'}"
+          + (f" (pid {daemon['pid']})" if daemon["pid"] else ""), file=out)
+    print(f"state file: {status['state_file']['path']} ({status['state_file']['bytes'] / 1e6:.1f} MB)", file=out)
+    for account in status["accounts"]:
+        print(f"account {account['name']} (Client-Id {account['client_id']})", file=out)
+        print(f"  API key expires: {at(account['key_expires_at']) if account['key_expires_at'] else 'unknown'}",
+              file=out)
+        print(f"  last cycle: {at(account['last_cycle']['finished_at'])}; next: "
+              f"{at(account['next_run_at']) if account['next_run_at'] else '-'}", file=out)
+        for source in account["sources"]:
+            state = f"error: {source['error']}" if source["error"] else "ok"
+            print(f"  {source['source']:<16} synced {at(source['last_success'])}  {state}", file=out)
+        alerts = account["open_alerts"]
+        print(f"  open alerts: {sum(alerts.values())}"
+              + (f" ({', '.join(f'{s} {n}' for s, n in sorted(alerts.items()))})" if alerts else ""), file=out)
+        errors = account["api_errors_24h"]
+        print(f"  API errors in 24 h: {sum(e['count'] for e in errors)}"
+              + "".join(f"\n    {e['method']} {e['outcome']}: {e['count']}, last {at(e['last'])}" for e in errors),
+              file=out)
+    box = status["outbox"]
+    print(f"outbox: {box['waiting']} waiting, {box['undeliverable']} undeliverable", file=out)
+    for m in box["messages"]:
+        state = "UNDELIVERABLE" if m["undeliverable"] else f"next try {at(m['next_attempt_at'])}"
+        print(f"  {m['id']}  {m['channel']:<10} {m['account']:<12} {m['events']} event(s)  attempts {m['attempts']}  "
+              f"{state}" + (f"  last error: {m['last_error']}" if m["last_error"] else ""), file=out)

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +142,20 @@ def m007_health(db: sqlite_utils.Database) -> None:
     db["health"].create({"key": str, "account": str, "since": str, "notified_at": str}, pk="key")
 
 
+@migrations()
+def m008_service(db: sqlite_utils.Database) -> None:
+    """What `status` and the metrics tell of a running service: each account's last cycle and
+    next run, and the Seller API calls that failed (kept a week)."""
+    db["cycles"].create({"account": str, "started_at": str, "finished_at": str, "next_run_at": str}, pk="account")
+    db["api_errors"].create({"id": int, "account": str, "at": str, "method": str, "outcome": str}, pk="id")
+    db["api_errors"].create_index(["account", "at"])
+
+
+# Synced tables with a date, pruned after [monitor] keep_raw_days; snapshots are replaced, not kept.
+RAW_DATES = {"postings": "created_at", "returns": "return_date", "accruals": "date", "fbs_index_postings": "error_at",
+             "fbs_index_days": "date", "stock_history": "day", "analytics_sku_daily": "day",
+             "rating_history": "date_to", "balances": "day"}
+API_ERRORS_KEPT = timedelta(days=7)
 ANALYTICS_METRICS = ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view", "conv_tocart",
                      "returns", "cancellations", "delivered_units")
 
@@ -257,6 +271,7 @@ class Store:
     def _open(self) -> None:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect on a new file; `maintain` converts old ones
         self.db.enable_wal()
         with self.transaction():  # several jobs may open a new file at once: one migrates, the others wait
             migrations.apply(self.db)
@@ -548,6 +563,83 @@ class Store:
         with self.transaction():
             self.db.execute("delete from health where key = ?" + ("" if told_too else " and notified_at is null"),
                             [key])
+
+    # --- the service ---------------------------------------------------------------------
+
+    def record_cycle(self, account: str, started: datetime, finished: datetime, next_run: datetime | None) -> None:
+        with self.transaction():
+            self.db["cycles"].upsert({"account": account, "started_at": iso(started), "finished_at": iso(finished),
+                                      "next_run_at": iso(next_run)}, pk="account")
+
+    def last_cycle(self, account: str) -> dict[str, Any]:
+        return next(iter(self._rows("select * from cycles where account = ?", [account])), {})
+
+    def log_api_errors(self, account: str, errors: Iterable[tuple[datetime, str, str]]) -> None:
+        """Failed Seller API calls: (when, method, outcome: an HTTP status or 'timeout'/'unreachable')."""
+        rows = [{"account": account, "at": iso(at), "method": method, "outcome": outcome}
+                for at, method, outcome in errors]
+        if rows:
+            with self.transaction():
+                self.db["api_errors"].insert_all(rows)
+
+    def api_errors_since(self, account: str, since: datetime) -> list[dict[str, Any]]:
+        """Failed calls since `since` counted per method and outcome, most frequent first."""
+        return self._rows("select method, outcome, count(*) as n, max(at) as last from api_errors where account = ? "
+                          "and at >= ? group by method, outcome order by n desc", [account, iso(since)])
+
+    def alert_counts(self, account: str) -> dict[str, int]:
+        """Open alerts per severity."""
+        return dict(self.db.execute("select severity, count(*) from alerts where account = ? and status = 'firing' "
+                                    "group by severity", [account]).fetchall())
+
+    def size_bytes(self) -> int:
+        return sum(Path(f"{self.path}{suffix}").stat().st_size for suffix in ("", "-wal")
+                   if Path(f"{self.path}{suffix}").exists())
+
+    def prune(self, now: datetime, keep_raw: timedelta, keep_alerts: timedelta) -> dict[str, int]:
+        """Delete synced rows older than `keep_raw` and the alert history (resolved alerts, ended
+        silences, the suppression log, delivered notifications) older than `keep_alerts`; the
+        posting cursors then say where the history now starts. Return rows deleted per table."""
+        raw, old = iso(now - keep_raw), iso(now - keep_alerts)
+        plan = [(table, f"{column} < ?", raw) for table, column in RAW_DATES.items()] + [
+            ("alerts", "status = 'resolved' and resolved_at < ?", old), ("silences", "until < ?", old),
+            ("suppressed", "at < ?", old), ("outbox", "delivered_at < ?", old),
+            ("api_errors", "at < ?", iso(now - API_ERRORS_KEPT))]
+        deleted = {}
+        with self.transaction():
+            for table, where, cutoff in plan:
+                deleted[table] = self.db.execute(f"delete from [{table}] where {where}", [cutoff]).rowcount
+            self.db.execute("update cursors set covered_since = ? where source in ('fbs', 'fbo') "
+                            "and covered_since < ?", [raw, raw])
+        return {t: n for t, n in deleted.items() if n}
+
+    def maintain(self) -> None:
+        """Give freed pages back to the disk and keep the query planner's statistics fresh. An
+        old file without incremental vacuum is converted once (a full VACUUM)."""
+        try:
+            if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                self.db.execute("VACUUM")
+            self.db.execute("PRAGMA incremental_vacuum")
+            self.db.execute("PRAGMA optimize")
+        except sqlite3.Error as exc:
+            raise StorageError.of(self.path, exc) from None
+
+    def backup(self, target: Path) -> None:
+        """Copy the state file to `target` with SQLite's online backup (consistent while the
+        daemon writes), through a temporary file so `target` is never half-written."""
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with sqlite3.connect(partial) as copy:
+                self.db.conn.backup(copy)
+                if copy.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("the copy failed its integrity check")
+            copy.close()
+            partial.replace(target)
+        except (sqlite3.Error, OSError) as exc:
+            partial.unlink(missing_ok=True)
+            raise StorageError(target, f"backup failed: {exc}", "check that the folder exists and can be written") \
+                from None
 
     def suppressed(self) -> list[dict[str, Any]]:
         """The log of notifications held back by a silence or an acknowledgement, oldest first."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -48,6 +49,7 @@ class SyncReport:
     fetched: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per source tried
 
     @property
     def unchecked(self) -> dict[str, str]:
@@ -124,11 +126,13 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
             store.save_sync_error(account, source.name, halted, now)  # the rules must see it was not read
             continue
         pull = Pull(client, store, account, cfg, now, cursor, stop, progress, source.name, dict(cursor.state))
+        started = time.monotonic()
         try:
             count = source.pull(pull)
         except Stopped:
             raise Interrupted from None
         except OzonError as exc:
+            report.seconds[source.name] = time.monotonic() - started
             message = _explain(exc, store, account)
             log.error("sync failed: account=%s source=%s error=%s", account, source.name, message)
             pause = DISABLE_FOR.get(type(exc))
@@ -138,6 +142,7 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
             if isinstance(exc, (AuthError, Unreachable, RateLimited)):
                 halted = f"not tried: {message}"  # the same key, host or Client-Id limit would stop every source
             continue
+        report.seconds[source.name] = time.monotonic() - started
         if count is None:
             continue
         store.save_cursor(account, source.name, covered_since=cursor.covered_since or pull.covered_since,

@@ -53,7 +53,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
                    f'base_url = "{base_url}"\n') if accounts else ""
         path = tmp_path / name
         path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\n\n{account}\n'
-                        f'[[channels]]\ntype = "file"\ndirectory = "out"\n\n{body}', encoding="utf-8")
+                        f'[[channels]]\ntype = "file"\ndirectory = "{tmp_path / "out"}"\n\n{body}', encoding="utf-8")
         return path
     return write
 

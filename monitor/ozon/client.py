@@ -97,7 +97,7 @@ class OzonClient:
                  retry_budget: float = 30.0, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  jitter: Callable[[], float] = random.random, stop: threading.Event | None = None,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, on_call: Callable[[str, str], None] | None = None) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
             headers={"Client-Id": str(client_id), "Api-Key": api_key, "Content-Type": "application/json",
@@ -105,6 +105,7 @@ class OzonClient:
         )
         self.retry_budget, self._sleep, self._clock, self._jitter = retry_budget, sleep, clock, jitter
         self._stop, self.deadline, self.timeout = stop, deadline, timeout
+        self._on_call = on_call or (lambda method, outcome: None)  # every try: (method, HTTP status or failure)
         self.host = httpx.URL(base_url).host
         self._lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
@@ -146,6 +147,7 @@ class OzonClient:
             try:
                 response = self._http.post(method, json=body, timeout=self._request_timeout(deadline))
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self._on_call(method, "unreachable")
                 refused += 1
                 if refused >= self.CONNECT_TRIES:
                     raise Unreachable(method, f"could not connect to {self.host} ({_reason(exc)})",
@@ -153,12 +155,15 @@ class OzonClient:
                 error: OzonError = ServerError(method, f"could not connect to {self.host}", "retrying once")
                 delay = 1.0
             except httpx.TimeoutException:
+                self._on_call(method, "timeout")
                 error = ServerError(method, "request timed out", "Ozon is slow or unreachable; will retry")
                 delay = None
             except httpx.TransportError as exc:
+                self._on_call(method, "network")
                 error = ServerError(method, f"network error: {type(exc).__name__}", "check the internet connection")
                 delay = None
             else:
+                self._on_call(method, str(response.status_code))
                 if response.status_code < 400:
                     return _json(method, response)
                 error = _classify(method, response)

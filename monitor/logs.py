@@ -1,0 +1,55 @@
+"""Logging fit for journald: one event per line with its level, job and account.
+
+Under systemd (`JOURNAL_STREAM` set) each line starts with a syslog priority (`<3>`), so
+`journalctl -p warning` filters by level, and carries no timestamp of its own (the journal
+stamps it). The job and account come from the context the daemon sets around each job, so a
+line from deep inside a sync still says whose it is.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_JOB: ContextVar[str] = ContextVar("job", default="-")
+_ACCOUNT: ContextVar[str] = ContextVar("account", default="-")
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+@contextmanager
+def job(name: str, account: str = "-") -> Iterator[None]:
+    """Every log line inside says `job=<name> account=<account>`."""
+    tokens = _JOB.set(name), _ACCOUNT.set(account)
+    try:
+        yield
+    finally:
+        _JOB.reset(tokens[0])
+        _ACCOUNT.reset(tokens[1])
+
+
+class _Context(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.job, record.account = _JOB.get(), _ACCOUNT.get()
+        record.priority = _PRIORITY.get(record.levelno, 6)
+        return True
+
+
+def setup(level: int) -> None:
+    """Log to stderr, one line per event; journald-style when run by systemd."""
+    journald = bool(os.environ.get("JOURNAL_STREAM"))
+    fmt = ("<%(priority)d>" if journald else "%(asctime)s ") + \
+        "%(levelname)s job=%(job)s account=%(account)s %(name)s: %(message)s"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_Context())
+    handler.setFormatter(_OneLine(fmt))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+class _OneLine(logging.Formatter):
+    """A traceback or a multi-line message stays one journal entry: newlines become ' | '."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", " | ")
