@@ -407,3 +407,21 @@ def build(configs: list[ChannelConfig], tz: ZoneInfo | None = None) -> dict[str,
     """Channel objects by name; e-mail charts are drawn in the seller's timezone `tz`."""
     return {config.name: EmailChannel(config, tz) if isinstance(config, EmailConfig)  # type: ignore[misc]
             else CHANNELS[config.type][1](config) for config in configs}  # type: ignore[attr-defined]
+
+
+def send_test(configs: list[ChannelConfig], tz: ZoneInfo, language: str, account: str, client_id: int,
+              now: str) -> dict[str, str | None]:
+    """Send a test message through each channel; return per channel None when it was sent, else why not."""
+    event = Event(event="firing", rule="test", severity="warning", fingerprint="test", account=account,
+                  client_id=client_id, title=WORDS[language]["test_title"], explanation=WORDS[language]["test_text"],
+                  started_at=now, notified_at=now, support_topic=None, support_request=None, evidence={})
+    outcome: dict[str, str | None] = {}
+    for name, channel in build(configs, tz).items():
+        message = Message(id=f"test-{now[:19].replace(':', '')}-{name}", account=account, client_id=client_id,
+                          created_at=now, language=language, events=(event,))
+        try:
+            channel.send(message)
+            outcome[name] = None
+        except DeliveryError as exc:
+            outcome[name] = str(exc)
+    return outcome

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from monitor import drafts, logs
+from monitor import drafts, logs, wizard
 from monitor.alerts import silenced_by
 from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import deliver_all, run_cycle
@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
                "3 the state file or its folder cannot be used.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="first run: ask for the account and one channel, check the key, write the "
+                       "config and key files, send a test notification")
+    wizard.add_arguments(p)
+    p.set_defaults(handler=wizard.run)
 
     p = sub.add_parser("run", help="run the monitoring daemon until SIGTERM/SIGINT")
     p.add_argument("--config", required=True, type=Path)
@@ -424,35 +429,20 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _test_alert(args: argparse.Namespace) -> int:
-    from monitor import channels as transports
-    from monitor.channels import DeliveryError
-    from monitor.message import Event, Message
-    from monitor.texts import WORDS
+    from monitor.channels import send_test
 
     settings = load_config(args.config)
-    targets = transports.build([c for c in settings.channels if args.channel in (None, c.name)], settings.monitor.tz)
+    targets = [c for c in settings.channels if args.channel in (None, c.name)]
     if not targets:
         print(f"error: no channel {args.channel!r} in {args.config}" if args.channel else
               f"error: {args.config} has no [[channels]]", file=sys.stderr)
         return 2
-    now = datetime.now(timezone.utc).isoformat()
-    language, account = settings.monitor.language, settings.accounts[0]
-    event = Event(event="firing", rule="test", severity="warning", fingerprint="test", account=account.name,
-                  client_id=account.client_id, title=WORDS[language]["test_title"],
-                  explanation=WORDS[language]["test_text"], started_at=now, notified_at=now, support_topic=None,
-                  support_request=None, evidence={})
-    failed = 0
-    for name, channel in targets.items():
-        message = Message(id=f"test-{now[:19].replace(':', '')}-{name}", account=account.name,
-                          client_id=account.client_id, created_at=now, language=language, events=(event,))
-        try:
-            channel.send(message)
-        except DeliveryError as exc:
-            failed += 1
-            print(f"{name}: FAILED: {exc}")
-        else:
-            print(f"{name}: sent")
-    return 1 if failed else 0
+    account = settings.accounts[0]
+    outcome = send_test(targets, settings.monitor.tz, settings.monitor.language, account.name, account.client_id,
+                        datetime.now(timezone.utc).isoformat())
+    for name, error in outcome.items():
+        print(f"{name}: FAILED: {error}" if error else f"{name}: sent")
+    return 1 if any(outcome.values()) else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -284,3 +284,62 @@ def test_the_unit_verifies_in_the_installed_layout(tmp_path: Path) -> None:
                           str(units / "ozon-monitor.service")], capture_output=True, text=True)
     problems = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
     assert out.returncode == 0 and not problems, "\n".join(problems)
+
+
+API_KEY, SMTP_PASSWORD = "api-key-7f3c9e1d", "smtp-pass-5b2a8c4e"
+WEBHOOK_SECRET, BOT_TOKEN = "whsec_c2VjcmV0LXdlYmhvb2stOWQ0ZQ==", "987654:bot-token-2e6f0a7b"
+
+
+def test_no_secret_ever_reaches_a_log_an_output_or_a_file(tmp_path: Path) -> None:
+    """A full demo, then the fault cases with every kind of secret set: a rejected key, a dead
+    port, a 429 storm, a hanging API stopped by SIGTERM, and channels that all fail."""
+    from monitor.simulator import Fault
+
+    outputs = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def cli(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "monitor", "-v", *args], env=env, capture_output=True,
+                              text=True, timeout=300)
+        outputs.append(done.stdout + done.stderr)
+    cli("demo", "--output", str(tmp_path / "demo"))
+    demo_key = Scenario().api_key
+    assert demo_key and "Cycle 2" in outputs[0]
+
+    world = World(Scenario(seed=3, skus=30, orders_per_day=30, history_days=10, api_key=API_KEY))
+    with SimulatorServer(Simulator(world)) as good, SimulatorServer(Simulator(World(Scenario(seed=4)))) as throttled:
+        throttled.simulator.add_fault(Fault(method="*", status=429, retry_after=0.5, times=10_000))
+        for name, value in (("key", API_KEY), ("smtp", SMTP_PASSWORD), ("hook", WEBHOOK_SECRET), ("bot", BOT_TOKEN)):
+            (tmp_path / name).write_text(value)
+        closed = f"http://127.0.0.1:{free_port()}"
+        accounts = "".join(account(n, url, "key", timeout=5) for n, url in (
+            ("good", good.base_url), ("dead", closed), ("throttled", throttled.base_url)))
+        accounts += account("rejected", good.base_url, "hook")  # the wrong secret sent as an API key
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[monitor]\nstate_dir = "state"\nhistory_days = 10\ncycle_budget_seconds = 10\n\n{accounts}'
+            f'[[channels]]\ntype = "email"\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "plain"\n'
+            f'username = "shop"\npassword_file = "smtp"\nsender = "m@shop.example"\nto = ["o@shop.example"]\n\n'
+            f'[[channels]]\ntype = "webhook"\nurl = "{closed}/hook"\nsecret_file = "hook"\n\n'
+            f'[[channels]]\ntype = "webhook"\nname = "tg"\nformat = "telegram"\nurl = "{closed}"\n'
+            f'secret_file = "bot"\nchat_id = "1"\n', encoding="utf-8")
+        for command in (["config", "validate", "--strict", str(config)], ["check", "--config", str(config)],
+                        ["test-alert", "--config", str(config)], ["status", "--config", str(config)]):
+            cli(*command)
+        throttled.simulator.add_fault(Fault(method="*", kind="timeout", delay=60, times=10_000))
+        with open(tmp_path / "daemon.log", "w") as sink:
+            daemon = subprocess.Popen([sys.executable, "-m", "monitor", "-v", "run", "--config", str(config)],
+                                      env=env, stdout=sink, stderr=sink)
+        time.sleep(6)
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=15)
+    outputs.append((tmp_path / "daemon.log").read_text())
+    assert "HTTP 429" in outputs[2] and "could not connect" in outputs[2] and "FAILED" in outputs[3]
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name not in ("key", "smtp", "hook", "bot")
+             and p.suffix != ".key"]
+    assert any(p.name == "ozon-monitor.db" for p in files) and any("drafts" in p.parts for p in files)
+    for secret in (demo_key, API_KEY, SMTP_PASSWORD, WEBHOOK_SECRET, BOT_TOKEN):
+        for text in outputs:
+            assert secret not in text, f"{secret!r} leaked into the output"
+        for path in files:
+            assert secret.encode() not in path.read_bytes(), f"{secret!r} leaked into {path}"

@@ -1,0 +1,278 @@
+"""`ozon-monitor init`: the first run for a seller who is not an engineer.
+
+Asks for the Client-Id, the API key (not echoed) and one channel; checks the key against Ozon
+at once (`/v1/roles`: may it call what the monitor reads, when does it expire); finds a
+Telegram chat id from the bot's updates; writes the config and each secret to its own file
+(mode 0600) beside it; ends with a test notification. Every question has a flag, so scripts
+run it without a terminal (`--non-interactive`: a missing answer is an error naming its flag).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+from monitor.channels import send_test
+from monitor.config import DEFAULT_BASE_URL, ConfigError, load_config
+from monitor.ozon import endpoints as api
+from monitor.ozon.client import AuthError, OzonClient, OzonError
+
+TELEGRAM_API = "https://api.telegram.org"
+SERVICE_STATE_DIR = "/var/lib/ozon-monitor"
+KEY_FILE, TOKEN_FILE, PASSWORD_FILE, SECRET_FILE = "ozon-api-key", "telegram-token", "smtp-password", "webhook-secret"
+
+
+class Abort(Exception):
+    """Init cannot go on; the message says why and what to do."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=Path("config.toml"), help="where to write it (default config.toml)")
+    p.add_argument("--force", action="store_true", help="replace an existing config and secret files")
+    p.add_argument("--non-interactive", action="store_true", help="ask nothing: every answer comes from a flag")
+    p.add_argument("--client-id", type=int, help="Seller ID (Client-Id) from the seller cabinet")
+    p.add_argument("--api-key-env", metavar="VAR", help="read the API key from this environment variable")
+    p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the Seller API (default: Ozon's)")
+    p.add_argument("--name", default="main", help="the account's short name (default main)")
+    p.add_argument("--language", choices=["ru", "en"], default="ru")
+    p.add_argument("--timezone", default="Europe/Moscow")
+    p.add_argument("--state-dir", help=f"default: {SERVICE_STATE_DIR} for a config in /etc, else state")
+    p.add_argument("--channel", choices=["telegram", "email", "webhook", "file"])
+    p.add_argument("--telegram-token-env", metavar="VAR", help="read the bot token from this environment variable")
+    p.add_argument("--telegram-chat-id", help="skip finding it from the bot's updates")
+    p.add_argument("--telegram-api", default=TELEGRAM_API, help=argparse.SUPPRESS)
+    p.add_argument("--telegram-wait", type=float, default=300, help="seconds to wait for a message to the bot")
+    p.add_argument("--email-host")
+    p.add_argument("--email-port", type=int)
+    p.add_argument("--email-security", choices=["starttls", "tls", "plain"], default="starttls")
+    p.add_argument("--email-username")
+    p.add_argument("--email-password-env", metavar="VAR")
+    p.add_argument("--email-from")
+    p.add_argument("--email-to", action="append", help="repeat for several addresses")
+    p.add_argument("--webhook-url")
+    p.add_argument("--webhook-format", choices=["json", "slack", "alertmanager"], default="json")
+    p.add_argument("--webhook-secret-env", metavar="VAR")
+    p.add_argument("--directory", default="notifications", help="file channel: where notifications are written")
+
+
+class Asker:
+    """Answers from flags first, then from the terminal; never from a terminal when non-interactive."""
+
+    def __init__(self, interactive: bool, ask: Callable[[str], str] = input,
+                 secret: Callable[[str], str] = getpass.getpass) -> None:
+        self.interactive, self._ask, self._secret = interactive, ask, secret
+
+    def text(self, given: str | None, prompt: str, flag: str, default: str | None = None,
+             check: Callable[[str], str | None] = lambda _: None) -> str:
+        if given is not None:
+            problem = check(given)
+            if problem:
+                raise Abort(f"{flag}: {problem}")
+            return given
+        if not self.interactive:
+            if default is not None:
+                return default
+            raise Abort(f"{flag} is required with --non-interactive")
+        while True:
+            answer = self._ask(f"{prompt}{f' [{default}]' if default else ''}: ").strip() or (default or "")
+            problem = check(answer) if answer else None if default == "" else "an answer is needed"
+            if not problem:
+                return answer
+            print(f"  {problem}", file=sys.stderr)
+
+    def secret(self, env: str | None, prompt: str, flag: str) -> str:
+        if env is not None:
+            value = os.environ.get(env, "").strip()
+            if not value:
+                raise Abort(f"{flag}: environment variable {env} is not set or empty")
+            return value
+        if not self.interactive:
+            raise Abort(f"{flag} is required with --non-interactive (secrets are never taken as arguments)")
+        while True:
+            value = self._secret(f"{prompt} (not shown): ").strip()
+            if value:
+                return value
+            print("  an answer is needed", file=sys.stderr)
+
+
+def run(args: argparse.Namespace, asker: Asker | None = None) -> int:
+    asker = asker or Asker(not args.non_interactive and sys.stdin.isatty())
+    try:
+        return _init(args, asker)
+    except Abort as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, EOFError):
+        print("\ninit stopped; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _init(args: argparse.Namespace, asker: Asker) -> int:
+    config: Path = args.config.expanduser().absolute()
+    folder = config.parent
+    if config.exists() and not args.force:
+        raise Abort(f"{config} exists; pass --force to replace it, or --config for another file")
+    print("Ozon seller account: Settings -> Seller API in the seller cabinet (https://seller.ozon.ru).")
+    client_id = int(asker.text(None if args.client_id is None else str(args.client_id), "Client-Id", "--client-id",
+                               check=lambda v: None if v.isdigit() and int(v) > 0 else "a positive number"))
+    while True:
+        key = asker.secret(args.api_key_env, "API key", "--api-key-env")
+        problem = check_key(args.base_url, client_id, key)
+        if problem is None:
+            break
+        if not asker.interactive or args.api_key_env is not None:
+            raise Abort(problem)
+        print(f"  {problem}", file=sys.stderr)
+    channel = asker.text(args.channel, "Where should warnings go: telegram, email, webhook or file", "--channel",
+                         check=lambda v: None if v in ("telegram", "email", "webhook", "file") else
+                         "one of telegram, email, webhook, file")
+    secrets = {KEY_FILE: key}
+    block = {"telegram": _telegram, "email": _email, "webhook": _webhook, "file": _file}[channel](args, asker, secrets)
+    state_dir = args.state_dir or (SERVICE_STATE_DIR if folder.is_relative_to("/etc") else "state")
+    text = (f"# Written by `ozon-monitor init`; every key and its default: config.example.toml.\n"
+            f"[monitor]\nstate_dir = {_q(state_dir)}\ntimezone = {_q(args.timezone)}\nlanguage = {_q(args.language)}\n\n"
+            f"[[accounts]]\nname = {_q(args.name)}\nclient_id = {client_id}\n"
+            f"# A bare name: the file beside this config, or systemd's credential of that name.\n"
+            f"api_key_file = {_q(KEY_FILE)}\n"
+            + (f"base_url = {_q(args.base_url)}\n" if args.base_url != DEFAULT_BASE_URL else "")
+            + f"\n[[channels]]\n{block}")
+    _write(folder, config, text, secrets, args.force)
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        raise Abort(f"the written config does not load:\n{exc}") from None
+    print(f"Wrote {config} and {', '.join(str(folder / n) for n in secrets)} (mode 0600).")
+    account = settings.accounts[0]
+    outcome = send_test(list(settings.channels), settings.monitor.tz, settings.monitor.language, account.name,
+                        account.client_id, datetime.now(timezone.utc).isoformat())
+    for name, error in outcome.items():
+        print(f"Test notification through {name}: " + (f"FAILED: {error}" if error else "sent, check that it arrived"))
+    print(f"\nNext: ozon-monitor check --config {config}")
+    if folder.is_relative_to("/etc"):
+        lines = "\n".join(f"  LoadCredential={n}:{folder / n}" for n in secrets)
+        print(f"As a service (docs/INSTALL.md): the unit needs one line per secret file:\n{lines}")
+    return 1 if any(outcome.values()) else 0
+
+
+def check_key(base_url: str, client_id: int, key: str) -> str | None:
+    """Ask Ozon about the key: None when it works (and say what it may do), else what is wrong."""
+    from monitor.sync import SOURCES
+
+    try:
+        with OzonClient(base_url, client_id, key, timeout=20, retry_budget=20) as client:
+            roles = api.roles(client)
+    except AuthError as exc:
+        return f"Ozon rejected this Client-Id and API key ({exc.message}); copy both again from Settings -> Seller API"
+    except OzonError as exc:
+        return f"the key could not be checked: {exc}"
+    allowed = {m for r in roles.roles for m in r.methods}
+    needed = sorted({m for s in SOURCES for m in s.methods})
+    missing = [m for m in needed if m not in allowed]
+    expires = f"expires {roles.expires_at:%Y-%m-%d}" if roles.expires_at else "has no expiry date"
+    print(f"The key works: roles {', '.join(r.name for r in roles.roles) or 'none'}; it {expires}.")
+    if missing:
+        print(f"It may not call {len(missing)} of the {len(needed)} methods the monitor reads ({', '.join(missing)}); "
+              f"those data go unwatched until the key gets a role that includes them.")
+    return None
+
+
+def _telegram(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
+    print("Telegram: create a bot with @BotFather (/newbot) and copy the token it gives (docs/INSTALL.md).")
+    token = asker.secret(args.telegram_token_env, "Bot token", "--telegram-token-env")
+    chat = args.telegram_chat_id or find_chat(args.telegram_api, token, args.telegram_wait)
+    secrets[TOKEN_FILE] = token
+    return (f'type = "webhook"\nname = "telegram"\nformat = "telegram"\nurl = {_q(args.telegram_api)}\n'
+            f"secret_file = {_q(TOKEN_FILE)}\nchat_id = {_q(chat)}\n")
+
+
+def find_chat(api_url: str, token: str, wait: float) -> str:
+    """The chat of the latest message to the bot: the seller writes to it (or adds it to a group)
+    and this reads the bot's updates until one arrives."""
+    base = f"{api_url.rstrip('/')}/bot{token}"
+    with httpx.Client(timeout=30) as http:
+        try:
+            me = http.get(f"{base}/getMe").json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise Abort(f"Telegram cannot be reached ({type(exc).__name__}); check the connection or a proxy") from None
+        if not me.get("ok"):
+            raise Abort(f"Telegram rejected the bot token ({me.get('description', 'no reason given')}); copy it "
+                        f"again from @BotFather")
+        print(f"Now write any message to @{me['result'].get('username', 'your bot')} in Telegram (or add it to "
+              f"the group that should get the warnings); waiting up to {wait:.0f} s ...", flush=True)
+        deadline, offset = time.monotonic() + wait, 0
+        while time.monotonic() < deadline:
+            poll = max(1, min(25, int(deadline - time.monotonic())))
+            try:
+                updates = http.get(f"{base}/getUpdates", params={"offset": offset, "timeout": poll},
+                                   timeout=poll + 10).json().get("result", [])
+            except (httpx.HTTPError, ValueError):
+                time.sleep(1)
+                continue
+            for update in updates:
+                offset = update["update_id"] + 1
+                for kind in ("message", "channel_post", "my_chat_member"):
+                    chat = update.get(kind, {}).get("chat")
+                    if chat:
+                        name = chat.get("title") or chat.get("username") or chat.get("first_name") or chat["id"]
+                        print(f"Found the chat: {name} (chat_id {chat['id']}).")
+                        return str(chat["id"])
+    raise Abort("no message reached the bot in time; write to it and run init again, or pass --telegram-chat-id")
+
+
+def _email(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
+    host = asker.text(args.email_host, "SMTP server (e.g. smtp.yandex.ru)", "--email-host")
+    security = args.email_security
+    port = args.email_port or {"starttls": 587, "tls": 465, "plain": 25}[security]
+    username = asker.text(args.email_username, "SMTP login (empty: none)", "--email-username", default="")
+    lines = f'type = "email"\nname = "email"\nhost = {_q(host)}\nport = {port}\nsecurity = {_q(security)}\n'
+    if username:
+        secrets[PASSWORD_FILE] = asker.secret(args.email_password_env, "SMTP password", "--email-password-env")
+        lines += f"username = {_q(username)}\npassword_file = {_q(PASSWORD_FILE)}\n"
+    email = (lambda v: None if "@" in v and " " not in v else "not an e-mail address")
+    sender = asker.text(args.email_from, "From address", "--email-from", default=username if "@" in username else None,
+                        check=email)
+    to = args.email_to or [asker.text(None, "Send warnings to", "--email-to", check=email)]
+    return lines + f"sender = {_q(sender)}\nto = [{', '.join(_q(a) for a in to)}]\n"
+
+
+def _webhook(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
+    url = asker.text(args.webhook_url, "Webhook URL", "--webhook-url",
+                     check=lambda v: None if v.startswith(("http://", "https://")) else "an http(s):// address")
+    lines = f'type = "webhook"\nname = "webhook"\nurl = {_q(url)}\nformat = {_q(args.webhook_format)}\n'
+    if args.webhook_secret_env:
+        secrets[SECRET_FILE] = asker.secret(args.webhook_secret_env, "Signing secret", "--webhook-secret-env")
+        lines += f"secret_file = {_q(SECRET_FILE)}\n"
+    return lines
+
+
+def _file(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
+    return f'type = "file"\nname = "file"\ndirectory = {_q(args.directory)}\n'
+
+
+def _write(folder: Path, config: Path, text: str, secrets: dict[str, str], force: bool) -> None:
+    """Each secret in its own 0600 file (never world-readable, not even for a moment), then the config."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, value in secrets.items():
+            path = folder / name
+            if path.exists() and not force:
+                raise Abort(f"{path} exists; pass --force to replace it")
+            path.unlink(missing_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(value + "\n")
+        config.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Abort(f"cannot write to {folder}: {exc.strerror}") from None
+
+
+def _q(value: str) -> str:
+    """A TOML basic string."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,164 @@
+"""`ozon-monitor init` end to end: the simulator checks the key, a Telegram-shaped receiver on
+loopback plays the bot (getMe, getUpdates, sendMessage), a real SMTP server takes the test mail."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from monitor import wizard
+from monitor.cli import _parser, main
+from monitor.config import load_config
+from monitor.simulator import SimulatorServer
+
+TOKEN = "123456:telegram-secret-token"
+
+
+class Bot:
+    """A Telegram bot API on loopback: nobody writes to the bot until `polls_before_message` polls."""
+
+    def __init__(self, polls_before_message: int = 1) -> None:
+        self.polls, self.polls_before_message = 0, polls_before_message
+        self.sent: list[dict[str, Any]] = []
+        bot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, body: dict[str, Any], status: int = 200) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:  # noqa: N802 (the standard library's hook name)
+                url = urlparse(self.path)
+                token, _, method = url.path.removeprefix("/bot").partition("/")
+                if token != TOKEN:
+                    return self._answer({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
+                if method == "getMe":
+                    return self._answer({"ok": True, "result": {"id": 1, "is_bot": True, "username": "shop_alerts_bot"}})
+                bot.polls += 1
+                offset = int(parse_qs(url.query).get("offset", ["0"])[0])
+                updates = [] if bot.polls <= bot.polls_before_message or offset > 7 else [
+                    {"update_id": 7, "message": {"message_id": 1, "text": "hi",
+                                                 "chat": {"id": 424242, "type": "private", "first_name": "Anna"}}}]
+                self._answer({"ok": True, "result": updates})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == f"/bot{TOKEN}/sendMessage":
+                    bot.sent.append(body)
+                    return self._answer({"ok": True, "result": {"message_id": 2}})
+                self._answer({"ok": False, "description": "Not Found"}, 404)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def bot() -> Iterator[Bot]:
+    fake = Bot()
+    yield fake
+    fake.server.shutdown()
+
+
+def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: Bot, tmp_path: Path, capsys,
+                                         monkeypatch) -> None:
+    monkeypatch.setenv("OZON_KEY", "demo-key")
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    config = tmp_path / "etc" / "config.toml"
+    code = main(["init", "--config", str(config), "--non-interactive", "--client-id", "123456",
+                 "--api-key-env", "OZON_KEY", "--base-url", simulator.base_url, "--channel", "telegram",
+                 "--telegram-token-env", "BOT_TOKEN", "--telegram-api", bot.url, "--telegram-wait", "20"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "The key works: roles Admin read only; it expires " in out and "may not call" not in out
+    assert "Found the chat: Anna (chat_id 424242)" in out
+    settings = load_config(config)
+    [channel] = settings.channels
+    assert channel.format == "telegram" and channel.chat_id == "424242" and channel.url == bot.url
+    for name, value in (("ozon-api-key", "demo-key"), ("telegram-token", TOKEN)):
+        path = config.parent / name
+        assert path.read_text().strip() == value and stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert value not in config.read_text() and value not in out
+    [sent] = bot.sent
+    assert sent["chat_id"] == "424242" and "Тестовое уведомление ozon-monitor" in sent["text"]
+    assert main(["config", "validate", "--strict", str(config)]) == 0
+
+
+def test_init_asks_again_for_a_rejected_key_and_sets_up_email(simulator: SimulatorServer, tmp_path: Path,
+                                                              capsys) -> None:
+    mails: list[str] = []
+
+    class Box:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            mails.append(envelope.content.decode())
+            return "250 OK"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(Box(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    answers = iter(["123456", "email", "127.0.0.1", "", "monitor@shop.example", "owner@shop.example"])
+    keys = iter(["wrong-key", "demo-key"])
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return next(answers)
+    config = tmp_path / "config.toml"
+    args = _parser().parse_args(["init", "--config", str(config), "--base-url", simulator.base_url,
+                                 "--email-security", "plain", "--email-port", str(port), "--language", "en"])
+    try:
+        code = wizard.run(args, wizard.Asker(True, ask, lambda prompt: next(keys)))
+    finally:
+        smtp.stop()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Ozon rejected this Client-Id and API key" in captured.err  # then asked again
+    assert asked[0].startswith("Client-Id") and asked[1].startswith("Where should warnings go")
+    settings = load_config(config)
+    assert settings.monitor.state_dir == tmp_path / "state" and settings.monitor.language == "en"
+    [channel] = settings.channels
+    assert (channel.host, channel.port, channel.to) == ("127.0.0.1", port, ["owner@shop.example"])
+    [mail] = mails
+    assert "ozon-monitor test notification" in mail
+    assert "demo-key" not in config.read_text()
+
+
+def test_init_writes_nothing_when_the_key_is_rejected(simulator: SimulatorServer, tmp_path: Path, capsys,
+                                                      monkeypatch) -> None:
+    monkeypatch.setenv("OZON_KEY", "wrong-key")
+    config = tmp_path / "config.toml"
+    code = main(["init", "--config", str(config), "--non-interactive", "--client-id", "123456",
+                 "--api-key-env", "OZON_KEY", "--base-url", simulator.base_url, "--channel", "file"])
+    assert code == 2 and "Ozon rejected this Client-Id and API key" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_names_the_missing_flag_and_keeps_an_existing_config(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "config.toml"
+    assert main(["init", "--config", str(config), "--non-interactive"]) == 2
+    assert "--client-id is required with --non-interactive" in capsys.readouterr().err
+    config.write_text("# mine\n")
+    assert main(["init", "--config", str(config), "--non-interactive", "--client-id", "1"]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err and config.read_text() == "# mine\n"
+    os.environ.pop("NO_SUCH_KEY_VAR", None)
+    assert main(["init", "--config", str(tmp_path / "other.toml"), "--non-interactive", "--client-id", "1",
+                 "--api-key-env", "NO_SUCH_KEY_VAR"]) == 2
+    assert "--api-key-env: environment variable NO_SUCH_KEY_VAR is not set" in capsys.readouterr().err
