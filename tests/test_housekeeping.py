@@ -1,0 +1,87 @@
+"""Housekeeping and backup on a real state file: old rows go, recent ones and open alerts stay,
+the space goes back to the disk, and a backup taken while another connection writes is whole."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.cycle import housekeeping, run_cycle
+from monitor.store import Store, iso
+from monitor.sync import coverage
+from tests.conftest import NOW
+
+
+def test_housekeeping_drops_what_is_past_keeping_and_keeps_the_rest(simulator, write_config, tmp_path: Path) -> None:
+    config = write_config("", base_url=simulator.base_url)
+    config.write_text(config.read_text().replace("history_days = 35\n",
+                                                 "history_days = 35\nkeep_raw_days = 35\nkeep_alerts_days = 30\n"))
+    settings = load_config(config)
+    run_cycle(settings, "shop", now=NOW)
+    store = Store.in_dir(settings.monitor.state_dir)
+    later = NOW + timedelta(days=10)
+    cutoff = later - timedelta(days=35)
+    before = {n: store.db.execute(f"select count(*) from postings where created_at {op} ?", [iso(cutoff)]).fetchone()[0]
+              for n, op in (("old", "<"), ("recent", ">="))}
+    for fingerprint, status, resolved in (("gone", "resolved", NOW - timedelta(days=40)),
+                                          ("kept", "resolved", NOW - timedelta(days=5)), ("open", "firing", None)):
+        store.save_alert({"fingerprint": fingerprint, "account": "shop", "rule": "stock_out", "status": status,
+                          "severity": "warning", "started_at": iso(NOW - timedelta(days=60)),
+                          "resolved_at": iso(resolved), "finding": "{}"})
+    store.close()
+    assert before["old"] > 0 and before["recent"] > 0
+
+    deleted = housekeeping(settings, now=later)
+
+    store = Store.in_dir(settings.monitor.state_dir)
+    assert deleted["postings"] == before["old"] and deleted["alerts"] == 1
+    assert store.db.execute("select count(*) from postings where created_at < ?", [iso(cutoff)]).fetchone()[0] == 0
+    assert store.db.execute("select count(*) from postings").fetchone()[0] == before["recent"]
+    assert {r["fingerprint"] for r in store.alerts(include_resolved=True)} >= {"kept", "open"}
+    assert store.alert("gone") is None
+    assert coverage(store, "shop")[0] == cutoff  # the rules are told where the history now starts
+    assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+    assert store.db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # freed pages went back to the disk
+
+
+def test_an_old_state_file_is_converted_to_incremental_vacuum(tmp_path: Path) -> None:
+    path = tmp_path / "ozon-monitor.db"
+    with sqlite3.connect(path) as old:  # a file made before incremental vacuum was set
+        old.execute("create table leftover (a)")
+    store = Store(path)
+    assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+    store.maintain()
+    assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+    assert Store(tmp_path / "new.db").db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+
+
+def test_backup_is_whole_while_another_connection_writes(settings, tmp_path: Path, capsys) -> None:
+    run_cycle(settings, "shop", now=NOW)
+    config = str(tmp_path / "config.toml")
+    stop = threading.Event()
+
+    def write() -> None:
+        writing, n = Store.in_dir(settings.monitor.state_dir), 0
+        while not stop.is_set():
+            n += 1
+            writing.log_api_errors("shop", [(NOW, "/v1/roles", str(n))] * 50)
+        writing.close()
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert main(["backup", str(tmp_path / "copy.db"), "--config", config]) == 0
+    finally:
+        stop.set()
+        writer.join()
+    assert "state file copied to" in capsys.readouterr().out
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert copy.execute("select count(*) from postings").fetchone()[0] == Store.in_dir(settings.monitor.state_dir).count("postings", "shop")
+    assert copy.execute("select count(*) from api_errors").fetchone()[0] % 50 == 0  # whole transactions only
+    assert main(["backup", str(tmp_path / "no" / "such" / "copy.db"), "--config", config]) == 3
+    err = capsys.readouterr().err
+    assert "backup failed" in err and str(tmp_path / "no" / "such" / "copy.db") in err
+    assert not list((tmp_path).glob(".copy.db.partial"))
