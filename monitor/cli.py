@@ -30,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
-    if not args.verbose:  # one line per HTTP request is noise in a service's log
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not args.verbose:  # a line per HTTP request or per job run is noise in a service's log
+        for noisy in ("httpx", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except ConfigError as exc:
@@ -178,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
     from monitor import daemon
 
     try:
-        clean = daemon.run(args.config)
+        clean = daemon.run(args.config.absolute())
     except daemon.AlreadyRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

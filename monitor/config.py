@@ -69,6 +69,7 @@ class Account(Strict):
     api_key_file: Path | None = None
     base_url: str = Field(DEFAULT_BASE_URL, pattern=r"^https?://[^\s/]+")
     timeout_seconds: float = Field(30.0, gt=0, le=300)
+    poll_minutes: int | None = Field(None, ge=1, le=1440)  # this account's own interval; default [monitor]'s
 
     _key_file = field_validator("api_key_file")(lambda value: secret_path(value) if value is not None else None)
 

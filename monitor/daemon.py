@@ -119,7 +119,7 @@ def run(config_path: Path, stop: threading.Event | None = None) -> bool:
     after the stop: the caller then exits at once; what was committed stays, the uncommitted
     page is rolled back by SQLite."""
     settings = load_config(config_path)
-    with state_lock(settings.monitor.state_dir):
+    with state_lock(settings.monitor.state_dir), logs.job("daemon"):
         return Daemon(config_path, settings, stop or threading.Event()).serve()
 
 
@@ -152,7 +152,8 @@ class Daemon:
         for account in self.settings.accounts:
             self._add_cycle(account.name)
         self.scheduler.start()
-        log.info("started: accounts=%s poll_minutes=%d", self._names(), self.settings.monitor.poll_minutes)
+        log.info("started: accounts=%s poll_minutes=%s", self._names(),
+                 ",".join(str(self._interval(self.settings, a.name)) for a in self.settings.accounts))
         notify("READY=1", f"STATUS={state or 'started: ' + self._names()}")
         while not self.stop.is_set():
             self._wake.wait()
@@ -209,11 +210,14 @@ class Daemon:
         log.info("metrics on http://%s/metrics, health on http://%s/healthz", listen, listen)
         return server
 
+    def _interval(self, settings: Settings, account: str) -> int:
+        return settings.account(account).poll_minutes or settings.monitor.poll_minutes
+
     def _add_cycle(self, account: str) -> None:
+        minutes = self._interval(self.settings, account)
         self.scheduler.add_job(
-            self._cycle_job, "interval", args=[account], id=f"cycle:{account}",
-            minutes=self.settings.monitor.poll_minutes, next_run_time=datetime.now(timezone.utc),
-            coalesce=True, max_instances=1, misfire_grace_time=self.settings.monitor.poll_minutes * 60,
+            self._cycle_job, "interval", args=[account], id=f"cycle:{account}", minutes=minutes,
+            next_run_time=datetime.now(timezone.utc), coalesce=True, max_instances=1, misfire_grace_time=minutes * 60,
         )
 
     def reload(self) -> None:
@@ -235,9 +239,10 @@ class Daemon:
             self.scheduler.remove_job(f"cycle:{name}")
         for name in sorted(after - before):
             self._add_cycle(name)
-        if new.monitor.poll_minutes != old.monitor.poll_minutes:
-            for name in before & after:
-                self.scheduler.reschedule_job(f"cycle:{name}", trigger="interval", minutes=new.monitor.poll_minutes)
+        for name in before & after:
+            minutes = self._interval(new, name)
+            if minutes != self._interval(old, name):
+                self.scheduler.reschedule_job(f"cycle:{name}", trigger="interval", minutes=minutes)
         if new.monitor.metrics_listen != old.monitor.metrics_listen:
             log.warning("monitor.metrics_listen changes at the next restart")
         log.info("reloaded %s: accounts=%s added=%s removed=%s", self.config_path, self._names(),

@@ -16,7 +16,8 @@ from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
+                               disable_created_metrics, generate_latest)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from monitor.config import Settings
 
 log = logging.getLogger(__name__)
+disable_created_metrics()  # a `_created` series per counter only doubles the scrape
 REGISTRY = CollectorRegistry()
 API_CALLS = Counter("ozon_monitor_api_calls", "Seller API requests by method and outcome (HTTP status, "
                     "timeout, unreachable, network)", ["account", "method", "outcome"], registry=REGISTRY)

@@ -343,3 +343,27 @@ def test_no_secret_ever_reaches_a_log_an_output_or_a_file(tmp_path: Path) -> Non
             assert secret not in text, f"{secret!r} leaked into the output"
         for path in files:
             assert secret.encode() not in path.read_bytes(), f"{secret!r} leaked into {path}"
+
+
+def test_healthz_fails_exactly_when_the_dead_mans_switch_would_speak(settings, tmp_path: Path) -> None:
+    from monitor import metrics
+    from monitor.cycle import run_cycle
+    from tests.conftest import NOW
+
+    current = {"settings": settings}
+    server = metrics.serve(f"127.0.0.1:{free_port()}", lambda: current["settings"])
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert get(f"{url}/healthz") == (200, "ok\n")  # never synced: blind only once blind_after_minutes pass
+        run_cycle(settings, "shop", now=NOW)  # the simulator's clock stands weeks ago: the postings are that old
+        status, body = get(f"{url}/healthz")
+        assert status == 503 and body.startswith("blind:shop: ")
+        assert get(f"{url}/nothing")[0] == 404
+        (tmp_path / "a-file").write_text("")
+        current["settings"] = settings.model_copy(update={"monitor": settings.monitor.model_copy(
+            update={"state_dir": tmp_path / "a-file"})})
+        status, body = get(f"{url}/healthz")
+        assert status == 503 and body.startswith(f"state file: {tmp_path / 'a-file'}")
+        assert "ozon_monitor_state_file_ok 0.0" in get(f"{url}/metrics")[1]
+    finally:
+        server.shutdown()
