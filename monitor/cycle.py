@@ -89,6 +89,8 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         result.unchecked = [Unchecked(account.name, source, store.cursor(account.name, source).synced_until, reason)
                             for source, reason in report.unchecked.items()]
         history_since, synced_until = coverage(store, account.name)  # None: no postings synced yet
+        if history_since and synced_until:  # the rules judge `history_days`, however long the file has kept more
+            history_since = max(history_since, synced_until - timedelta(days=cfg.history_days))
         data = facts.account_data(store, account.name, account.client_id, synced_until or now, history_since,
                                   cfg.tz)
         verdict = run_rules(data, rule_configs(settings), checked_at=now)

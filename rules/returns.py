@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from pydantic import Field
 
-from rules.base import AccountData, Finding, Order, Return, Rule, RuleConfig, finding
+from rules.base import AccountData, Finding, Return, Rule, RuleConfig, finding
 from rules.stats import high_count_p_value
 
 DAMAGE_WORDS = ("брак", "поврежд", "damage", "defect")
@@ -58,28 +58,37 @@ def returns_spike(data: AccountData, config: ReturnsSpikeConfig) -> list[Finding
     if len(delays) < 10:
         return []  # too few returns to know how long they take
 
-    def arrived_by(order: Order) -> float:
-        return float(np.searchsorted(delays, (data.now - order.created_at).total_seconds(), "right")) / len(delays)
     cohort = data.orders_between(data.now - timedelta(days=config.cohort_days), data.now)
+    ages = np.array([(data.now - o.created_at).total_seconds() for o in cohort], dtype=float)
+    arrived = (np.searchsorted(delays, ages, "right") / len(delays)).tolist()  # share of returns due by each age
     cohort_returns = [(r, o) for r, o in matched if o.created_at >= data.now - timedelta(days=config.cohort_days)]
     account_rate = len(mature_returns) / max(len(mature), 1)
-    skus = sorted({sku for r, _ in cohort_returns for sku in [r.sku]})
+    skus = sorted({r.sku for r, _ in cohort_returns})
     tests = len(skus) + 1
+    # Grouped once by SKU, so the cost is one pass over the orders, not one per SKU judged.
+    watched = set(skus)
+    mature_orders = Counter(s for o in mature for s in set(o.skus) & watched)
+    mature_back = Counter(s for o in mature_returns for s in set(o.skus) & watched)
+    cohort_of: dict[int, list[int]] = {sku: [] for sku in skus}
+    for index, o in enumerate(cohort):
+        for s in set(o.skus) & watched:
+            cohort_of[s].append(index)
+    back_of: dict[int, list[Return]] = {sku: [] for sku in skus}
+    for r, o in cohort_returns:
+        if r.sku in o.skus:
+            back_of[r.sku].append(r)
 
     def judge(entity: str, sku: int | None) -> Finding | None:
-        def mine(order: Order) -> bool:
-            return sku is None or sku in order.skus
-        own_mature = [o for o in mature if mine(o)]
-        own_returns = sum(1 for o in mature_returns if mine(o))
-        rate = account_rate if sku is None else \
-            (own_returns + PRIOR_ORDERS * account_rate) / (len(own_mature) + PRIOR_ORDERS)
-        orders = [o for o in cohort if mine(o)]
-        expected = rate * sum(arrived_by(o) for o in orders)
-        back = [r for r, o in cohort_returns if mine(o) and (sku is None or r.sku == sku)]
+        if sku is None:
+            rate, orders, back = account_rate, list(range(len(cohort))), [r for r, _ in cohort_returns]
+        else:
+            rate = (mature_back[sku] + PRIOR_ORDERS * account_rate) / (mature_orders[sku] + PRIOR_ORDERS)
+            orders, back = cohort_of[sku], back_of[sku]
+        expected = rate * sum(arrived[i] for i in orders)
         p_value = high_count_p_value(len(back), expected, config.dispersion)
         if len(back) < max(config.min_returns, config.min_ratio * expected) or p_value >= config.alpha / tests:
             return None
-        return _finding(data, config, entity, sku, back, orders, expected, rate, p_value)
+        return _finding(data, config, entity, sku, back, len(orders), expected, rate, p_value)
 
     account = judge("account", None)
     per_sku = [hit for sku in skus if (hit := judge(f"sku:{sku}", sku))]
@@ -89,13 +98,13 @@ def returns_spike(data: AccountData, config: ReturnsSpikeConfig) -> list[Finding
 
 
 def _finding(data: AccountData, config: ReturnsSpikeConfig, entity: str, sku: int | None, back: list[Return],
-             orders: list[Order], expected: float, rate: float, p_value: float) -> Finding:
+             orders: int, expected: float, rate: float, p_value: float) -> Finding:
     reasons = Counter(r.reason for r in back)
     reason, count = reasons.most_common(1)[0]
     started: datetime = min(r.returned_at for r in back)
     return finding(
         "returns_spike", data, severity="warning", entity=entity, started_at=started,
-        evidence=ReturnsSpikeEvidence(sku, len(back), round(expected, 1), len(orders), config.cohort_days,
+        evidence=ReturnsSpikeEvidence(sku, len(back), round(expected, 1), orders, config.cohort_days,
                                       round(rate, 3), p_value, reason, round(count / len(back), 2),
                                       dict(reasons.most_common(5))),
         topic="logistics" if any(word in reason.lower() for word in DAMAGE_WORDS) else None,

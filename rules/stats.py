@@ -1,19 +1,45 @@
-"""Statistical tests shared by the rules, on plain numbers."""
+"""Statistical tests shared by the rules, on plain numbers.
+
+Built on `scipy.special` (the functions `scipy.stats` itself calls for these distributions),
+not `scipy.stats`: importing that costs a resident daemon some 70 MB for three formulas."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 def _cdf(k: float, expected: float, variance: float) -> float:
     """P(X <= k) under a negative binomial with this mean and variance when overdispersed, else
-    Poisson. (Called directly: freezing a scipy distribution costs more than the test.)"""
+    Poisson."""
+    k = math.floor(k)
+    if k < 0:
+        return 0.0
     if variance > expected:
         p = expected / variance
-        return float(stats.nbinom.cdf(k, expected * p / (1 - p), p))
-    return float(stats.poisson.cdf(k, expected))
+        return float(special.betainc(expected * p / (1 - p), k + 1, p))  # = nbinom.cdf
+    return float(special.pdtr(k, expected))  # = poisson.cdf
+
+
+@dataclass(frozen=True)
+class Line:
+    slope: float
+    intercept: float
+    pvalue: float  # two-sided, for "no trend"
+
+
+def linregress(x: Sequence[float], y: Sequence[float]) -> Line:
+    """Least-squares line and the p-value of its slope, as `scipy.stats.linregress` computes them."""
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ssxm, ssxym, _, ssym = np.cov(xs, ys, bias=True).flat
+    r = 0.0 if ssxm == 0 or ssym == 0 else max(-1.0, min(1.0, ssxym / math.sqrt(ssxm * ssym)))
+    slope = ssxym / ssxm if ssxm else 0.0
+    df = len(xs) - 2
+    t = r * math.sqrt(df / ((1.0 - r + 1e-20) * (1.0 + r + 1e-20)))
+    return Line(float(slope), float(ys.mean() - slope * xs.mean()), float(2 * special.stdtr(df, -abs(t))))
 
 
 def low_count_p_value(observed: int, baseline: Sequence[float], min_dispersion: float = 0.0) -> tuple[float, float]:
@@ -56,7 +82,7 @@ def days_to_cross(days: Sequence[float], values: Sequence[float], threshold: flo
     not significant (p >= 0.05), or there are too few points."""
     if len(values) < min_points:
         return None
-    fit = stats.linregress(days, values)
+    fit = linregress(days, values)
     worsening = fit.slope < 0 if higher_is_better else fit.slope > 0
     if not worsening or fit.pvalue >= 0.05:
         return None
