@@ -49,6 +49,7 @@ class CycleResult:
     notified: list[Event] = field(default_factory=list)
     unchecked: list[Unchecked] = field(default_factory=list)
     interrupted: bool = False
+    cpu: dict[str, float] = field(default_factory=dict)  # this thread's CPU seconds: sync, load, rules, alerts
 
     def findings_json(self) -> list[dict[str, Any]]:
         return [alerts.finding_json(f, self.rendered[f.fingerprint]) for f in self.findings]
@@ -65,7 +66,11 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
     account = settings.account(account_name)
     cfg = settings.monitor
     store = Store.in_dir(cfg.state_dir)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), [time.thread_time()]
+
+    def lap() -> float:
+        cpu.append(time.thread_time())
+        return round(cpu[-1] - cpu[-2], 3)
     failed_calls: list[tuple[datetime, str, str]] = []
 
     def count_call(method: str, outcome: str) -> None:
@@ -86,6 +91,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         for source, seconds in report.seconds.items():
             metrics.SYNC_SECONDS.labels(account.name, source).observe(seconds)
         result = CycleResult(account.name, report)
+        result.cpu["sync"] = lap()
         result.unchecked = [Unchecked(account.name, source, store.cursor(account.name, source).synced_until, reason)
                             for source, reason in report.unchecked.items()]
         history_since, synced_until = coverage(store, account.name)  # None: no postings synced yet
@@ -93,7 +99,9 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
             history_since = max(history_since, synced_until - timedelta(days=cfg.history_days))
         data = facts.account_data(store, account.name, account.client_id, synced_until or now, history_since,
                                   cfg.tz)
+        result.cpu["load"] = lap()
         verdict = run_rules(data, rule_configs(settings), checked_at=now)
+        result.cpu["rules"] = lap()
         for rule, error in verdict.errors.items():
             log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
         ran, result.findings = verdict.ran, verdict.findings
@@ -110,6 +118,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
                 drafts.mark_resolved(cfg.state_dir, event.fingerprint,
                                      f"{drafts.RESOLVED_MARK[cfg.language]}{event.explanation}")
         metrics.CYCLE_SECONDS.labels(account.name).observe(time.monotonic() - started)
+        result.cpu["alerts"] = lap()
         return result
     finally:
         store.close()

@@ -279,9 +279,9 @@ class Daemon:
         except Exception:  # keep the daemon alive; the next cycle retries
             log.exception("cycle failed: account=%s", account)
             return
-        log.info("cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d", account,
+        log.info("cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d cpu=%s", account,
                  result.sync.fetched, ",".join(result.sync.unchecked) or "none", len(result.findings),
-                 len(result.notified))
+                 len(result.notified), " ".join(f"{k}:{v:.2f}s" for k, v in result.cpu.items()))
         job = self.scheduler.get_job(f"cycle:{account}")
         try:
             store = Store.in_dir(settings.monitor.state_dir)

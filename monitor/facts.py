@@ -56,13 +56,12 @@ def fbs_index(value: float | None, days: list[dict[str, Any]], errors: list[dict
                                    r["charge_price"] or 0.0) for r in errors if r["error_at"]))
 
 
-def order(r: dict[str, Any]) -> Order:
-    products = json.loads(r["products"])
-    return Order(
-        r["posting_number"], datetime.fromisoformat(r["created_at"]), tuple(p["sku"] for p in products),
-        r["status"], r["scheme"], sum(p.get("quantity", 1) for p in products),
-        sum(p.get("quantity", 1) * (p.get("price") or {}).get("amount", 0.0) for p in products),
-        parse(r["shipment_date"]), parse(r["delivering_date"]), r["cancel_type"] == "seller")
+def order(row: tuple[Any, ...]) -> Order:
+    """A row of `Store.postings_since` as the rules see the posting."""
+    number, created, status, scheme, skus, units, amount, shipment, delivering, cancel_type = row
+    return Order(number, datetime.fromisoformat(created), tuple(map(int, skus.split(","))) if skus else (), status,
+                 scheme, units or 0, amount or 0.0, datetime.fromisoformat(shipment) if shipment else None,
+                 datetime.fromisoformat(delivering) if delivering else None, cancel_type == "seller")
 
 
 def card(r: dict[str, Any]) -> Card:

@@ -185,6 +185,8 @@ def posting_row(account: str, scheme: str, p: m.Posting, synced_at: datetime) ->
         "cancel_reason": cancel.cancel_reason if cancel else None,
         "affects_cancellation_rating": int(bool(cancel and cancel.affect_cancellation_rating)),
         "products": json.dumps([pr.model_dump(exclude_none=True) for pr in p.products], ensure_ascii=False),
+        "skus": ",".join(str(pr.sku) for pr in p.products) or None, "units": sum(pr.quantity for pr in p.products),
+        "amount": sum(pr.quantity * (pr.price.amount if pr.price else 0.0) for pr in p.products),
         "synced_at": iso(synced_at),
     }
 
