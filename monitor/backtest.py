@@ -35,7 +35,7 @@ def backtest(settings: Settings, account: str, start: datetime, end: datetime, s
         if since is None or until is None:
             raise ValueError(f"no synced postings for account {account!r}: run `ozon-monitor check` first")
         client_id = settings.account(account).client_id
-        data = facts.account_data(store, account, client_id, until, since, settings.monitor.tz)
+        data = facts.account_data(store, account, client_id, until, since, settings.monitor.tz, replay=True)
     finally:
         store.close()
     configs = {name: config if name in REPLAYABLE else config.model_copy(update={"enabled": False})

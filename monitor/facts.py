@@ -16,17 +16,18 @@ from rules import (AccountData, Card, FbsError, FbsIndex, MoneyDay, Order, Ratin
 
 
 def account_data(store: Store, account: str, client_id: int, now: datetime, history_since: datetime | None,
-                 tz: tzinfo) -> AccountData:
+                 tz: tzinfo, replay: bool = False) -> AccountData:
     """Everything the rules read about one account, as of `now`, from the stored data (no
-    orders when no postings were ever synced: `history_since` None)."""
+    orders when no postings were ever synced: `history_since` None). The daily stock history
+    (one row per SKU and day) is read only to `replay` the past: live rules read today's stock."""
     info = store.account_info(account)
     cursors = store.cursors(account)
     finance = next((c for c in cursors if c["source"] == "finance"), None)
     return AccountData(
         account=account, client_id=client_id, now=now, history_since=history_since, tz=tz,
         orders=[order(r) for r in store.postings_since(account, history_since)] if history_since else [],
-        returns=[Return(r["posting_number"], r["sku"], r["reason"] or "", datetime.fromisoformat(r["return_date"]))
-                 for r in store.returns_with_sku(account)],
+        returns=[Return(number, sku, reason or "", datetime.fromisoformat(at))
+                 for number, sku, reason, at in store.returns_since(account, history_since)] if history_since else [],
         cards=[card(r) for r in store.cards(account)],
         stocks=stocks(store.fbs_stock(account), store.fbo_stock(account)),
         ratings=[rating(r) for r in store.ratings(account)],
@@ -43,7 +44,7 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
         key_expires_at=parse(info.get("key_expires_at")),
         fbs_index=fbs_index(info.get("fbs_error_index"), store.fbs_index_days(account), store.fbs_errors(account)),
         stock_history=[StockDay(r["sku"], r["type"], date.fromisoformat(r["day"]), int(r["available"] or 0))
-                       for r in store.stock_days(account)],
+                       for r in store.stock_days(account)] if replay else [],
     )
 
 

@@ -337,17 +337,19 @@ class Store:
         return [r["sku"] for r in self._rows("select sku from products where account = ? and archived = 0 "
                                             "and sku is not null", [account])]
 
-    def postings_since(self, account: str, since: datetime) -> list[tuple[Any, ...]]:
-        """Postings placed since `since`, oldest first, as tuples (the bulk of a cycle's reading):
-        (posting_number, created_at, status, scheme, skus "1,2", units, amount, shipment_date,
-        delivering_date, cancel_type)."""
+    def postings_since(self, account: str, since: datetime) -> Iterator[tuple[Any, ...]]:
+        """Postings placed since `since`, oldest first, as tuples streamed from the cursor (the
+        bulk of a cycle's reading): (posting_number, created_at, status, scheme, skus "1,2",
+        units, amount, shipment_date, delivering_date, cancel_type)."""
         return self.db.execute("select posting_number, created_at, status, scheme, skus, units, amount, shipment_date, "
                                "delivering_date, cancel_type from postings where account = ? and created_at >= ? "
-                               "order by created_at", [account, iso(since)]).fetchall()
+                               "order by created_at", [account, iso(since)])
 
-    def returns_with_sku(self, account: str) -> list[dict[str, Any]]:
-        return self._rows("select * from returns where account = ? and sku is not null and return_date is not null",
-                          [account])
+    def returns_since(self, account: str, since: datetime) -> list[tuple[Any, ...]]:
+        """(posting_number, sku, reason, return_date) of returns since `since` (a return never
+        precedes its order, so these are all the returns of the orders placed since then)."""
+        return self.db.execute("select posting_number, sku, reason, return_date from returns where account = ? "
+                               "and sku is not null and return_date >= ?", [account, iso(since)]).fetchall()
 
     def cards(self, account: str) -> list[dict[str, Any]]:
         return self._rows("select * from products where account = ? and sku is not null", [account])

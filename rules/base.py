@@ -14,7 +14,7 @@ SupportTopic = Literal["technical", "logistics", "finance", "marketing"]
 POSTINGS_SOURCES = ("fbs", "fbo")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big shop holds hundreds of thousands
 class Order:
     """One posting as the rules see it."""
 
@@ -30,7 +30,7 @@ class Order:
     seller_cancelled: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Return:
     posting_number: str
     sku: int

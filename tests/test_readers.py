@@ -31,7 +31,7 @@ def test_every_table_the_sync_fills_is_read_by_the_rules_input(settings, simulat
         lambda sql: read.update(re.findall(r"\b(?:from|join)\s+(\w+)", sql, re.I)) if sql.lstrip().lower()
         .startswith("select") else None)
     since, until = coverage(store, "shop")
-    facts.account_data(store, "shop", 123456, until, since, settings.monitor.tz)
+    facts.account_data(store, "shop", 123456, until, since, settings.monitor.tz, replay=True)  # backtest's reading
     store.db.conn.set_trace_callback(None)
     store.close()
     assert len(filled) >= 12

@@ -93,6 +93,7 @@ class SellerApi:
         self.world, self.clock = world, clock
         self._lock = threading.Lock()
         self._snapshots: OrderedDict[str, list[dict]] = OrderedDict()
+        self._fbo_sales_cache: tuple[datetime | None, tuple[dict[int, int], dict[int, datetime]]] = (None, ({}, {}))
         self.routes: dict[str, Callable[[dict, datetime], dict]] = {
             "/v1/seller/info": self.seller_info,
             "/v1/roles": self.roles,
@@ -357,16 +358,25 @@ class SellerApi:
                              "warehouse_ids": [1020000001]}]}
                 for p in self._products(body["filter"])]
 
+    def _fbo_sales(self, now: datetime) -> tuple[dict[int, int], dict[int, datetime]]:
+        """FBO units sold per SKU in the 28 days before `now` and each SKU's last sale, kept for
+        the rest of the minute: a catalogue is read 100 SKUs a request, and each would otherwise
+        rescan the orders."""
+        minute = now.replace(second=0, microsecond=0)
+        if self._fbo_sales_cache[0] != minute:
+            sold: dict[int, int] = defaultdict(int)
+            last_sale: dict[int, datetime] = {}
+            for order in self._postings("fbo", now - timedelta(days=28), now, now):
+                sold[order.sku] += order.quantity
+                last_sale[order.sku] = order.created_at
+            self._fbo_sales_cache = (minute, (sold, last_sale))
+        return self._fbo_sales_cache[1]
+
     def fbo_stocks(self, body: dict, now: datetime) -> dict:
         skus = body.get("skus")
         if not skus or len(skus) > 100:
             raise ApiError(400, 3, "skus: from 1 to 100 values are required")
-        recent = self._postings("fbo", now - timedelta(days=28), now, now)
-        sold: dict[int, int] = defaultdict(int)
-        last_sale: dict[int, datetime] = {}
-        for order in recent:
-            sold[order.sku] += order.quantity
-            last_sale[order.sku] = order.created_at
+        sold, last_sale = self._fbo_sales(now)
         items = []
         for sku in (int(s) for s in skus):
             product = self.world.by_sku.get(sku)

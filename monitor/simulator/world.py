@@ -420,8 +420,11 @@ class World:
         return self.stock_levels(now).get((sku, scheme), 0)
 
     def stock_levels(self, now: datetime) -> dict[tuple[int, str], int]:
-        """Every SKU's stock per scheme at `now`, in one pass over the last resupply period."""
-        if self._stock_cache[0] == now:
+        """Every SKU's stock per scheme at `now`, in one pass over the last resupply period. Kept
+        for the rest of that minute (a frozen clock sees no difference), so a catalogue read 100
+        SKUs a request on the real clock does not redo it per request."""
+        minute = now.replace(second=0, microsecond=0)
+        if self._stock_cache[0] == minute:
             return self._stock_cache[1]
         last_resupply = {p.sku: now - timedelta(days=(now.timestamp() / 86400 + p.resupply_phase) % RESUPPLY_DAYS)
                          for p in self.products}
@@ -439,7 +442,7 @@ class World:
         for incident in self.incidents("stock_out"):
             for sku in incident.skus if incident.active(now) else ():
                 levels[(sku, "fbs")] = max(0, int(self._stock_out_left(sku, now)))
-        self._stock_cache = (now, levels)
+        self._stock_cache = (minute, levels)
         return levels
 
     # --- cards -----------------------------------------------------------------------------
