@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--idle", action="store_true")
+    parser.add_argument("--shops", type=int, default=0, help="also run this many 1k-SKU shops in one daemon")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -46,6 +47,9 @@ def main() -> None:
     if args.idle:
         with tempfile.TemporaryDirectory() as folder, simulator(Path(folder), int(args.sizes.split(",")[0])) as url:
             idle(write_config(Path(folder), url))
+    if args.shops:
+        with tempfile.TemporaryDirectory() as folder, simulator(Path(folder), 1000) as url:
+            many_shops(Path(folder), url, args.shops)
 
 
 class simulator:  # noqa: N801 (used as a context manager, like open)
@@ -150,6 +154,53 @@ def idle(config: Path) -> None:
     finally:
         daemon.terminate()
         daemon.wait()
+
+
+def many_shops(folder: Path, url: str, count: int, rounds: int = 3) -> None:
+    """`count` shops of 1k SKUs in one daemon polling every minute, plus one whose API hangs:
+    how long the first backfills take, whether each later round keeps inside its minute, and
+    the daemon's CPU and peak memory. (All shops read the same simulated seller.)"""
+    with socket.socket() as hang:
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(1024)
+        (folder / "key").write_text("demo-key")
+        accounts = "".join(f'[[accounts]]\nname = "shop{i:03d}"\nclient_id = 123456\napi_key_file = "key"\n'
+                           f'base_url = "{url}"\n\n' for i in range(count))
+        accounts += (f'[[accounts]]\nname = "hanging"\nclient_id = 123456\napi_key_file = "key"\n'
+                     f'base_url = "http://127.0.0.1:{hang.getsockname()[1]}"\n\n')
+        config = folder / "config.toml"
+        config.write_text(f'[monitor]\nstate_dir = "state"\npoll_minutes = 1\n\n{accounts}')
+        log = folder / "daemon.log"
+        started = time.monotonic()
+        with open(log, "w") as sink:
+            daemon = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=ENV,
+                                      stdout=sink, stderr=sink)
+        done: dict[str, list[float]] = {}
+        seen = 0
+        try:
+            while time.monotonic() - started < 1800:
+                lines = log.read_text().splitlines()
+                for line in lines[seen:]:
+                    if "cycle done: account=shop" in line:
+                        done.setdefault(line.split("cycle done: account=")[1].split()[0], []).append(
+                            time.monotonic() - started)
+                seen = len(lines)
+                if len(done) == count and all(len(t) > rounds for t in done.values()):
+                    break
+                time.sleep(1)
+            status = Path(f"/proc/{daemon.pid}/status").read_text()
+            fields = Path(f"/proc/{daemon.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        finally:
+            daemon.terminate()
+            daemon.wait()
+    firsts = sorted(t[0] for t in done.values())
+    gaps = [b - a for t in done.values() for a, b in zip(t[1:], t[2:])]
+    peak = next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]
+    print(f"{count} shops of 1k SKUs + 1 hanging, one daemon, poll 1 min: {len(done)} backfilled, the last "
+          f"after {firsts[-1]:.0f} s (median {firsts[len(firsts) // 2]:.0f} s); later rounds every "
+          f"{min(gaps):.0f}-{max(gaps):.0f} s (median {sorted(gaps)[len(gaps) // 2]:.0f} s); daemon CPU "
+          f"{cpu:.0f} s in all; peak RSS {int(peak) / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ cover are Ozon's stock over Ozon's own average daily sales."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime, tzinfo
+from collections.abc import Iterable
 from typing import Any
 
 from monitor.store import Store, parse
@@ -25,7 +27,7 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
     finance = next((c for c in cursors if c["source"] == "finance"), None)
     return AccountData(
         account=account, client_id=client_id, now=now, history_since=history_since, tz=tz,
-        orders=[order(r) for r in store.postings_since(account, history_since)] if history_since else [],
+        orders=orders(store.postings_since(account, history_since)) if history_since else [],
         returns=[Return(number, sku, reason or "", datetime.fromisoformat(at))
                  for number, sku, reason, at in store.returns_since(account, history_since)] if history_since else [],
         cards=[card(r) for r in store.cards(account)],
@@ -57,12 +59,20 @@ def fbs_index(value: float | None, days: list[dict[str, Any]], errors: list[dict
                                    r["charge_price"] or 0.0) for r in errors if r["error_at"]))
 
 
-def order(row: tuple[Any, ...]) -> Order:
-    """A row of `Store.postings_since` as the rules see the posting."""
-    number, created, status, scheme, skus, units, amount, shipment, delivering, cancel_type = row
-    return Order(number, datetime.fromisoformat(created), tuple(map(int, skus.split(","))) if skus else (), status,
-                 scheme, units or 0, amount or 0.0, datetime.fromisoformat(shipment) if shipment else None,
-                 datetime.fromisoformat(delivering) if delivering else None, cancel_type == "seller")
+def orders(rows: Iterable[tuple[Any, ...]]) -> list[Order]:
+    """Rows of `Store.postings_since` as the rules see the postings. What repeats is shared: the
+    words of status and scheme are interned, and orders of the same SKUs share one tuple (a big
+    shop has hundreds of thousands of orders and far fewer products)."""
+    skus_of: dict[str, tuple[int, ...]] = {}
+    placed = []
+    for number, created, status, scheme, skus, units, amount, shipment, delivering, cancel_type in rows:
+        if skus not in skus_of:
+            skus_of[skus] = tuple(map(int, skus.split(","))) if skus else ()
+        placed.append(Order(number, datetime.fromisoformat(created), skus_of[skus], sys.intern(status or ""),
+                            sys.intern(scheme or ""), units or 0, amount or 0.0,
+                            datetime.fromisoformat(shipment) if shipment else None,
+                            datetime.fromisoformat(delivering) if delivering else None, cancel_type == "seller"))
+    return placed
 
 
 def card(r: dict[str, Any]) -> Card:
