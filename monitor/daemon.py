@@ -21,11 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor import logs, watchdog
+from monitor import logs, metrics, watchdog
 from monitor.config import ConfigError, Settings, load_config
 from monitor.cycle import deliver_all, housekeeping, run_cycle
 from monitor.store import StorageError, Store
@@ -139,7 +138,7 @@ class Daemon:
                 signal.signal(sig, lambda _signum, _frame: self._signal(reload=False))
             signal.signal(signal.SIGHUP, lambda _signum, _frame: self._signal(reload=True))
         state = self._open_state()
-        metrics = self._start_metrics()
+        metrics_server = self._start_metrics()
         self.scheduler.add_job(self._delivery_job, "interval", id=DELIVERY_JOB, seconds=DELIVERY_SECONDS,
                                coalesce=True, max_instances=1, misfire_grace_time=DELIVERY_SECONDS)
         self.scheduler.add_job(self._housekeeping_job, "interval", id=HOUSEKEEPING_JOB, hours=HOUSEKEEPING_HOURS,
@@ -163,8 +162,8 @@ class Daemon:
                 self.reload()
         notify("STOPPING=1", "STATUS=stopping: waiting for the cycle in flight")
         log.info("stopping: waiting for the cycle in flight")
-        if metrics:
-            metrics.shutdown()
+        if metrics_server:
+            metrics_server.shutdown()
         done = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, name="shutdown", daemon=True)
         done.start()
         done.join(STOP_GRACE_SECONDS)
@@ -195,12 +194,10 @@ class Daemon:
             return f"state file fails: {exc}"
         return None
 
-    def _start_metrics(self):  # -> metrics.Server | None
+    def _start_metrics(self) -> metrics.Server | None:
         listen = self.settings.monitor.metrics_listen
         if not listen:
             return None
-        from monitor import metrics
-
         try:
             server = metrics.serve(listen, lambda: self.settings)
         except OSError as exc:
