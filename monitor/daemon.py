@@ -36,6 +36,7 @@ DELIVERY_SECONDS = 60
 HOUSEKEEPING_HOURS = 24
 STOP_GRACE_SECONDS = 8.0  # systemd gives 30 s; a stop must not wait on a hanging HTTP request
 WORKERS = 256  # threads start only when needed; enough that no account ever waits for another's
+START_SPACING_SECONDS = 5.0  # between the accounts' first cycles (less when the poll interval is short)
 
 
 class AlreadyRunning(Exception):
@@ -148,8 +149,9 @@ class Daemon:
         if ping:  # from a scheduler job: when the scheduler stalls, systemd restarts the service
             self.scheduler.add_job(lambda: notify("WATCHDOG=1"), "interval", id="watchdog", seconds=ping,
                                    coalesce=True, max_instances=1, misfire_grace_time=None)
-        for account in self.settings.accounts:
-            self._add_cycle(account.name)
+        spacing = min(START_SPACING_SECONDS, self.settings.monitor.poll_minutes * 60 / len(self.settings.accounts))
+        for index, account in enumerate(self.settings.accounts):  # staggered: many shops never start in one second
+            self._add_cycle(account.name, index * spacing)
         self.scheduler.start()
         log.info("started: accounts=%s poll_minutes=%s", self._names(),
                  ",".join(str(self._interval(self.settings, a.name)) for a in self.settings.accounts))
@@ -210,11 +212,12 @@ class Daemon:
     def _interval(self, settings: Settings, account: str) -> int:
         return settings.account(account).poll_minutes or settings.monitor.poll_minutes
 
-    def _add_cycle(self, account: str) -> None:
+    def _add_cycle(self, account: str, delay: float = 0.0) -> None:
         minutes = self._interval(self.settings, account)
         self.scheduler.add_job(
             self._cycle_job, "interval", args=[account], id=f"cycle:{account}", minutes=minutes,
-            next_run_time=datetime.now(timezone.utc), coalesce=True, max_instances=1, misfire_grace_time=minutes * 60,
+            next_run_time=datetime.now(timezone.utc) + timedelta(seconds=delay), coalesce=True, max_instances=1,
+            misfire_grace_time=minutes * 60,
         )
 
     def reload(self) -> None:
