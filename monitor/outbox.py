@@ -67,10 +67,16 @@ def quiet_hours_end(quiet: str, tz: ZoneInfo, now: datetime) -> datetime:
 class Delivery:
     """What one delivery step did: messages sent, failures, and what was sent."""
 
-    delivered: int = 0
-    failed: int = 0
     sent: tuple[Message, ...] = ()
     outcomes: list[tuple[str, bool]] = field(default_factory=list)  # (channel, delivered) per message tried
+
+    @property
+    def delivered(self) -> int:
+        return sum(ok for _, ok in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(not ok for _, ok in self.outcomes)
 
 
 def worker_id() -> str:
@@ -112,7 +118,7 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
         channel = channels.get(channel_name)
         if channel is None:
             store.mark_failed(ids, f"channel {channel_name!r} is no longer in the config", None, now)
-            result.failed += 1
+            result.outcomes.append((channel_name, False))
             continue
         message = merge(rows, message_id, language)
         try:
@@ -126,11 +132,9 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
             log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, account,
                         message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
             store.mark_failed(ids, str(exc), None if give_up else now + backoff, now if give_up else None)
-            result.failed += 1
             result.outcomes.append((channel_name, False))
         else:
             store.mark_delivered(ids, now)
-            result.delivered += 1
             result.outcomes.append((channel_name, True))
             sent.append(message)
     result.sent = tuple(sent)
