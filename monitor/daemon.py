@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -187,10 +188,17 @@ class Daemon:
         return ",".join(a.name for a in self.settings.accounts)
 
     def _open_state(self) -> str | None:
-        """Open (and upgrade) the state file before saying READY; a fault is said, not fatal:
-        the cycles keep trying and the dead man's switch tells the seller."""
+        """Open (and upgrade) the state file before saying READY and before any job holds it; a
+        fault is said, not fatal: the cycles keep trying and the dead man's switch tells the seller."""
         try:
-            Store.in_dir(self.settings.monitor.state_dir).close()
+            store = Store.in_dir(self.settings.monitor.state_dir)
+            try:
+                started = time.monotonic()
+                if store.convert_to_incremental_vacuum():
+                    log.info("state file set to give freed space back (one full VACUUM, %.1f s)",
+                             time.monotonic() - started)
+            finally:
+                store.close()
         except StorageError as exc:
             log.error("the state file cannot be used: %s", exc)
             return f"state file fails: {exc}"

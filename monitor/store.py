@@ -629,13 +629,22 @@ class Store:
                             "and covered_since < ?", [raw, raw])
         return {t: n for t, n in deleted.items() if n}
 
-    def maintain(self) -> None:
-        """Give freed pages back to the disk and keep the query planner's statistics fresh. An
-        old file without incremental vacuum is converted once (a full VACUUM)."""
+    def convert_to_incremental_vacuum(self) -> bool:
+        """Give a file made before incremental vacuum existed that setting, by one full VACUUM;
+        True when it was done. Run before any job starts: it holds the file for as long as it
+        takes. A new file has the setting from the start."""
         try:
-            if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
-                self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-                self.db.execute("VACUUM")
+            if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+                return False
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            self.db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            raise StorageError.of(self.path, exc) from None
+        return True
+
+    def maintain(self) -> None:
+        """Give freed pages back to the disk and keep the query planner's statistics fresh."""
+        try:
             self.db.conn.executescript("PRAGMA incremental_vacuum;")  # execute() would free one page per call
             self.db.execute("PRAGMA optimize")
         except sqlite3.Error as exc:

@@ -53,8 +53,9 @@ def test_an_old_state_file_is_converted_to_incremental_vacuum(tmp_path: Path) ->
         old.execute("create table leftover (a)")
     store = Store(path)
     assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
-    store.maintain()
+    assert store.convert_to_incremental_vacuum() is True
     assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+    assert store.convert_to_incremental_vacuum() is False  # once
     assert Store(tmp_path / "new.db").db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
 
 
