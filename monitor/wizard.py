@@ -162,7 +162,8 @@ def _init(args: argparse.Namespace, asker: Asker) -> int:
 
 
 def check_key(base_url: str, client_id: int, key: str) -> str | None:
-    """Ask Ozon about the key: None when it works (and say what it may do), else what is wrong."""
+    """Ask Ozon about the key: None when it works (and say what it may do), else why Ozon
+    rejected it; raise Abort when Ozon cannot be asked at all (down, throttling, bad answer)."""
     from monitor.sync import SOURCES
 
     try:
@@ -170,8 +171,8 @@ def check_key(base_url: str, client_id: int, key: str) -> str | None:
             roles = api.roles(client)
     except AuthError as exc:
         return f"Ozon rejected this Client-Id and API key ({exc.message}); copy both again from Settings -> Seller API"
-    except OzonError as exc:
-        return f"the key could not be checked: {exc}"
+    except OzonError as exc:  # not the key's fault: asking for it again would not help
+        raise Abort(f"the key could not be checked: {exc}") from None
     allowed = {m for r in roles.roles for m in r.methods}
     needed = sorted({m for s in SOURCES for m in s.methods})
     missing = [m for m in needed if m not in allowed]

@@ -162,3 +162,14 @@ def test_init_names_the_missing_flag_and_keeps_an_existing_config(tmp_path: Path
     assert main(["init", "--config", str(tmp_path / "other.toml"), "--non-interactive", "--client-id", "1",
                  "--api-key-env", "NO_SUCH_KEY_VAR"]) == 2
     assert "--api-key-env: environment variable NO_SUCH_KEY_VAR is not set" in capsys.readouterr().err
+
+
+def test_init_does_not_ask_for_the_key_again_when_ozon_cannot_be_reached(tmp_path: Path, capsys) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    keys: list[str] = []
+    args = _parser().parse_args(["init", "--config", str(tmp_path / "config.toml"), "--base-url", closed])
+    code = wizard.run(args, wizard.Asker(True, lambda prompt: "123456", lambda prompt: keys.append(prompt) or "k"))
+    assert code == 2 and len(keys) == 1
+    assert "the key could not be checked" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
