@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections import Counter
@@ -19,9 +20,10 @@ from pathlib import Path
 from monitor import drafts, logs, wizard
 from monitor.alerts import silenced_by
 from monitor.config import ConfigError, Settings, load_config, secret_problems
-from monitor.cycle import deliver_all, run_cycle
+from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.report import print_delivery, print_result, print_status, status_of
 from monitor.store import StorageError, Store, state_dir_problem
+from monitor.sync import Progress
 from rules import RULES
 from rules.detect import DETECTORS, read_series
 
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the interpreter flushes it at exit)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -174,8 +179,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import os
-
     from monitor import daemon
 
     try:
@@ -192,11 +195,14 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = load_config(args.config)
     language = settings.monitor.language
+    def one(name: str, progress: Progress | None = None) -> CycleResult:
+        with logs.job("check", name):
+            return run_cycle(settings, name, progress=progress)
     if len(settings.accounts) == 1:
-        results = [run_cycle(settings, settings.accounts[0].name, progress=_progress())]
+        results = [one(settings.accounts[0].name, _progress())]
     else:  # side by side, so a hanging shop costs one cycle budget, not one per shop after it
         with ThreadPoolExecutor(len(settings.accounts)) as pool:
-            results = list(pool.map(lambda a: run_cycle(settings, a.name), settings.accounts))
+            results = list(pool.map(one, [a.name for a in settings.accounts]))
     delivery = deliver_all(settings)
     if args.json:
         print(json.dumps({"findings": [f for r in results for f in r.findings_json()],
@@ -421,6 +427,10 @@ def _status(args: argparse.Namespace) -> int:
 def _backup(args: argparse.Namespace) -> int:
     settings, store = _store(args)
     try:
+        if store.moved_aside:  # the copy would be of the empty file started in its place
+            print(f"state file error: {store.path} was damaged and is now {store.moved_aside}; nothing was copied. "
+                  f"Restore an earlier backup, or let the next sync rebuild the state from Ozon", file=sys.stderr)
+            return 3
         store.backup(args.file)
     finally:
         store.close()

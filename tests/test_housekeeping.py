@@ -86,3 +86,14 @@ def test_backup_is_whole_while_another_connection_writes(settings, tmp_path: Pat
     err = capsys.readouterr().err
     assert "backup failed" in err and str(tmp_path / "no" / "such" / "copy.db") in err
     assert not list((tmp_path).glob(".copy.db.partial"))
+
+
+def test_backup_of_a_damaged_file_copies_nothing_and_says_where_it_went(write_config, tmp_path: Path,
+                                                                        capsys) -> None:
+    config = write_config()
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "ozon-monitor.db").write_text("not a database")
+    assert main(["backup", str(tmp_path / "copy.db"), "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert "was damaged and is now" in err and "nothing was copied" in err
+    assert not (tmp_path / "copy.db").exists()
