@@ -99,7 +99,6 @@ class Parts:
 def _sales_drop(f: Finding, t: Text) -> Parts:
     e: SalesDropEvidence = f.evidence
     who = t.sku(f, e.sku) if e.sku else None
-    baseline = ", ".join(str(c) for c in e.baseline_counts)
     if e.observed == 0 and e.last_order_at is not None:
         title = t.pick(f"Нет заказов{' ' + who if who else ''} с {t.clock(e.last_order_at)} "
                        f"({t.ago(e.last_order_at)})",
@@ -112,11 +111,11 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
                        f"{t.clock(f.started_at)}")
     observed = t.pick(
         f"за последние {t.count(e.window_hours, 'hour', 0)} — {t.count(e.observed, 'order', 0)}, а обычно в эти "
-        f"часы этого дня недели — {t.count(e.expected, 'order')} (по {len(e.baseline_counts)} прошлым неделям: "
-        f"{baseline}), на {t.pct(e.drop_share)} меньше.",
+        f"часы и дни недели — {t.count(e.expected, 'order')} (обычный день приносит около "
+        f"{t.count(e.usual_per_day, 'order', 0)}), на {t.pct(e.drop_share)} меньше.",
         f"{t.count(e.observed, 'order', 0)} in the last {t.count(e.window_hours, 'hour', 0)}, against "
-        f"{t.count(e.expected, 'order')} usually in the same hours of this weekday (previous "
-        f"{len(e.baseline_counts)} weeks: {baseline}), {t.pct(e.drop_share)} fewer.")
+        f"{t.count(e.expected, 'order')} usual for these hours and weekdays (a usual day brings about "
+        f"{t.count(e.usual_per_day, 'order', 0)}), {t.pct(e.drop_share)} fewer.")
     if e.last_order_at:
         observed += t.pick(f" Последний заказ: {t.when_tz(e.last_order_at)}.",
                            f" Last order: {t.when_tz(e.last_order_at)}.")

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+import math
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, finding
+from rules import intensity
 from rules.stats import low_count_p_value, zero_count_p_value
 
 WEEK = timedelta(days=7)
 
 
 class SalesDropConfig(RuleConfig):
-    windows_hours: list[int] = Field([1, 2, 3, 6, 24], min_length=1)
-    baseline_weeks: int = Field(4, ge=2, le=12)
-    alpha: float = Field(1e-4, gt=0, lt=0.5)
-    dispersion: float = Field(0.02, ge=0, le=1)
-    min_drop: float = Field(0.5, gt=0, le=1)
-    min_expected: float = Field(8.0, gt=0)
-    sku_windows_hours: list[int] = Field([24, 72])
-    sku_min_expected: float = Field(12.0, gt=0)
+    stop_false_alarms_per_month: float = Field(0.25, gt=0, le=30)
+    drop_false_alarms_per_month: float = Field(0.25, gt=0, le=30)
+    sku_false_alarms_per_month: float = Field(0.1, gt=0, le=30)
+    min_drop: float = Field(0.3, gt=0, lt=1)
+    history_days: int = Field(56, ge=14, le=180)
+    min_history_days: int = Field(14, ge=7, le=90)
+    max_onset_hours: int = Field(168, ge=6, le=720)
+    sku_min_daily: float = Field(1.0, gt=0)
     holidays: list[date] = []
 
 
@@ -41,10 +43,10 @@ class SkuShortfall:
 class SalesDropEvidence:
     scope: Literal["account", "sku"]
     sku: int | None
-    window_hours: int  # the shortest trailing window that fired
+    window_hours: int  # hours since the onset of the fall (or the last order)
     observed: int
     expected: float
-    baseline_counts: tuple[int, ...]  # the same window 1..N weeks back
+    usual_per_day: float  # the orders a usual day brings, as learnt
     drop_share: float
     p_value: float
     last_order_at: datetime | None
@@ -76,45 +78,176 @@ class TrafficDropEvidence:
     p_value: float
 
 
+HOUR = 3600.0
+
+
 @dataclass(frozen=True)
-class WindowTest:
-    hours: int
-    observed: int
-    expected: float
-    baseline: list[int]
-    p_value: float
+class ShopStream:
+    """The account's orders as hourly counts from the start of history to `now` (the last bin
+    cut at `now`), with the usual intensity learnt for the bins that can be judged."""
+
+    times: np.ndarray  # epoch seconds, sorted
+    counts: np.ndarray
+    baseline: intensity.Baseline
+    expected: np.ndarray  # the baseline with the last bin scaled to the part elapsed
+    now: float
+
+
+def shop_start(history_since: float, now: float, config: SalesDropConfig) -> float:
+    """First bin of the stream: a UTC midnight, so the bins (and what is learnt of them) stay
+    put from one check to the next within a day."""
+    return math.floor(max(history_since, now - (config.history_days + 9) * 86400) / 86400) * 86400
+
+
+def shop_stream(times: np.ndarray, history_since: float, now: float, config: SalesDropConfig,
+                tz: tzinfo | None, baseline: intensity.Baseline | None = None) -> ShopStream:
+    """`baseline` may be one learnt earlier the same day from the same start (a replay)."""
+    start = shop_start(history_since, now, config)
+    bins = max(int(math.ceil((now - start) / HOUR)), 1)
+    times = times[(times >= start) & (times < now)]
+    counts = np.bincount(((times - start) // HOUR).astype(np.int64), minlength=bins)[:bins].astype(float)
+    if baseline is None:
+        baseline = learn_shop(counts, start, config, tz)
+    expected = baseline.expected[:bins].copy()
+    expected[-1] *= (now - (start + (bins - 1) * HOUR)) / HOUR
+    return ShopStream(times, counts, baseline, expected, now)
+
+
+def learn_shop(counts: np.ndarray, start: float, config: SalesDropConfig, tz: tzinfo | None) -> intensity.Baseline:
+    """The shop's usual intensity for the bins of the last `max_onset_hours` and a day more."""
+    return intensity.learn(counts, start, HOUR, tz, history_days=config.history_days,
+                           min_history_days=config.min_history_days, holidays=frozenset(config.holidays),
+                           judge_from=max(len(counts) - config.max_onset_hours - 24, 0))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the shop-wide detectors say now: a stop (orders due since the last one beyond the
+    threshold) or a fall (the change scan beyond its threshold), else nothing."""
+
+    kind: Literal["stop", "drop"]
+    statistic: float  # due orders (stop) or log likelihood ratio (drop)
+    threshold: float
+    onset: float  # epoch seconds: the last order (stop) or the start of the fallen stretch
+    observed: float
+    due: float
+
+
+def judge_shop(stream: ShopStream, config: SalesDropConfig) -> Verdict | None:
+    """The shop-wide verdict at `stream.now`; pure, so the benchmark and replays call it too."""
+    b = stream.baseline
+    if b.per_day <= 0 or stream.expected[-1] <= 0 and not stream.expected[-config.max_onset_hours:].any():
+        return None
+    index = int(np.searchsorted(stream.times, stream.now, "left"))
+    last = float(stream.times[index - 1]) if index else None
+    if last is not None:
+        due = float(b.due(last, stream.now))
+        day_start = _local_midnight(last, b)
+        seen = int(index - np.searchsorted(stream.times, day_start, "left"))
+        threshold = intensity.stop_threshold(b.per_hour, math.hypot(b.dispersion, b.uncertainty),
+                                             config.stop_false_alarms_per_month,
+                                             seen=seen, due=float(b.due(day_start, last)))
+        if due >= threshold:
+            return Verdict("stop", due, threshold, last, 0, due)
+    scan = intensity.change_scan(stream.counts, stream.expected, b.dispersion, b.per_day, uncertainty=b.uncertainty,
+                                 min_change=config.min_drop, max_bins=config.max_onset_hours)[0]
+    threshold = intensity.change_threshold(config.drop_false_alarms_per_month)
+    if scan.statistic >= threshold and scan.share <= 1 - config.min_drop \
+            and still_low(stream.counts, stream.expected, config):
+        return Verdict("drop", scan.statistic, threshold, b.start + scan.onset * HOUR, scan.observed, scan.due)
+    return None
+
+
+def still_low(counts: np.ndarray, expected: np.ndarray, config: SalesDropConfig) -> bool:
+    """The latest stretch (ten orders due) is still below usual: a fall that is over is not
+    reported for as long as its evidence lingers in the longer windows."""
+    return bool(intensity.recent_share(counts, expected)[0] <= 1 - config.min_drop / 2)
+
+
+def _local_midnight(moment: float, baseline: intensity.Baseline) -> float:
+    """Start of the local day holding `moment`, from the baseline's own calendar."""
+    index = min(max(int((moment - baseline.start) // baseline.step), 0), len(baseline.day_of_bin) - 1)
+    same = np.flatnonzero(baseline.day_of_bin == baseline.day_of_bin[index])
+    return baseline.start + float(same[0]) * baseline.step
+
+
+def sales_drop(data: AccountData, config: SalesDropConfig) -> list[Finding]:
+    """Shop-wide: a stop, as soon as the orders due since the last one make chance implausible
+    at the budget of false alarms, or a fall of at least `min_drop` since some hour of the last
+    week (the likelihood ratio over every onset). Both judge against the shop's own intensity
+    (level, weekday, hour of day, learnt from `history_days`). When the shop is fine, each SKU
+    selling `sku_min_daily` a day is scanned against its share of the shop's usual orders."""
+    if data.history_since is None or not data.orders:
+        return []
+    times = np.array([o.created_at.timestamp() for o in data.orders])
+    stream = shop_stream(times, data.history_since.timestamp(), data.now.timestamp(), config, data.tz)
+    verdict = judge_shop(stream, config)
+    if verdict is not None:
+        return [_shop_finding(data, stream, verdict, config)]
+    return _sku_findings(data, stream, config)
+
+
+def _sku_findings(data: AccountData, stream: ShopStream, config: SalesDropConfig) -> list[Finding]:
+    b = stream.baseline
+    if b.per_day <= 0:
+        return []
+    start, bins = b.start, len(stream.counts)
+    since = start + max(bins - config.history_days * 24, 0) * HOUR
+    by_sku: dict[int, list[float]] = defaultdict(list)
+    for order in data.orders_between(datetime.fromtimestamp(since, tz=data.now.tzinfo), data.now):
+        for sku in order.skus:
+            by_sku[sku].append(order.created_at.timestamp())
+    days = (data.now.timestamp() - since) / 86400
+    judged = [sku for sku, ts in by_sku.items() if len(ts) / days >= config.sku_min_daily]
+    if not judged:
+        return []
+    counts = np.zeros((len(judged), bins))
+    for row, sku in enumerate(judged):
+        np.add.at(counts[row], ((np.array(by_sku[sku]) - start) // HOUR).astype(np.int64).clip(0, bins - 1), 1.0)
+    expected, dispersion, per_day = intensity.share_baseline(b, counts, judge_from=max(bins - config.max_onset_hours, 0))
+    expected[:, -1] *= stream.expected[-1] / b.expected[-1] if b.expected[-1] > 0 else 0.0
+    threshold = intensity.change_threshold(config.sku_false_alarms_per_month / len(judged))
+    findings = []
+    for row, sku in enumerate(judged):
+        scan = intensity.change_scan(counts[row], expected[row], float(dispersion[row]), float(per_day[row]),
+                                     uncertainty=b.uncertainty, min_change=config.min_drop,
+                                     max_bins=config.max_onset_hours)[0]
+        if scan.statistic >= threshold and scan.share <= 1 - config.min_drop \
+                and still_low(counts[row], expected[row], config):
+            verdict = Verdict("drop", scan.statistic, threshold, start + scan.onset * HOUR, scan.observed, scan.due)
+            sku_times = np.array(sorted(by_sku[sku]))
+            findings.append(_finding(data, f"sku:{sku}", verdict, sku_times, expected[row], start, float(per_day[row]),
+                                     [], sku))
+    return findings
+
+
+def _shop_finding(data: AccountData, stream: ShopStream, verdict: Verdict, config: SalesDropConfig) -> Finding:
+    onset = verdict.onset if verdict.kind == "drop" else float(
+        stream.times[np.searchsorted(stream.times, stream.now) - 1])
+    return _finding(data, "account", verdict, stream.times, stream.expected, stream.baseline.start,
+                    stream.baseline.per_day, _sku_shortfall(data, onset, verdict.due))
+
+
+def _finding(data: AccountData, entity: str, verdict: Verdict, times: np.ndarray, expected: np.ndarray,
+             start: float, per_day: float, top_skus: list[SkuShortfall], sku: int | None = None) -> Finding:
+    tz = data.now.tzinfo
+    last = _last_before(times, data.now)
+    last_at = datetime.fromtimestamp(last, tz=tz) if last is not None else None
+    onset = datetime.fromtimestamp(verdict.onset, tz=tz)
+    observed = int(round(verdict.observed))
+    drop = 1 - observed / verdict.due if verdict.due > 0 else 1.0
+    hours = max(1, math.ceil((data.now - onset).total_seconds() / HOUR))
+    return finding(
+        "sales_drop", data, severity="critical" if drop >= 0.9 else "warning", entity=entity,
+        started_at=last_at if observed == 0 and last_at is not None else onset,
+        evidence=SalesDropEvidence("sku" if sku else "account", sku, hours, observed, round(verdict.due, 1),
+                                   round(per_day, 1), round(drop, 3), math.exp(-min(verdict.statistic, 690.0)), last_at,
+                                   tuple(top_skus[:10]), _hourly_series(data, times, expected, start)),
+        topic="technical", affected_skus=[sku] if sku else [r.sku for r in top_skus[:10]])
 
 
 def _count(times: np.ndarray, start: datetime, end: datetime) -> int:
     return int(np.searchsorted(times, end.timestamp(), "left") - np.searchsorted(times, start.timestamp(), "left"))
-
-
-def _windows(times: np.ndarray, data: AccountData, hours_list: list[int], config: SalesDropConfig,
-             min_expected: float, alpha: float) -> WindowTest | None:
-    """The shortest trailing window whose count is significantly and substantially below the
-    same window 1..N weeks back (same weekday and hours: weekly and daily seasonality cancel).
-    Windows touching a listed holiday are not judged; baseline weeks touching one are dropped."""
-    holidays = set(config.holidays)
-
-    def touches_holiday(start: datetime, end: datetime) -> bool:
-        return bool(holidays) and any(data.local_date(start + timedelta(hours=h)) in holidays
-                                      for h in range(int((end - start).total_seconds() // 3600) + 1))
-    for hours in sorted(hours_list):
-        window = timedelta(hours=hours)
-        if data.history_since is None or data.history_since > data.now - window - config.baseline_weeks * WEEK:
-            continue
-        if touches_holiday(data.now - window, data.now):
-            continue
-        baseline = [_count(times, data.now - window - k * WEEK, data.now - k * WEEK)
-                    for k in range(1, config.baseline_weeks + 1)
-                    if not touches_holiday(data.now - window - k * WEEK, data.now - k * WEEK)]
-        if len(baseline) < 2:
-            continue
-        observed = _count(times, data.now - window, data.now)
-        expected, p_value = low_count_p_value(observed, baseline, config.dispersion)
-        if expected >= min_expected and observed <= (1 - config.min_drop) * expected and p_value < alpha:
-            return WindowTest(hours, observed, expected, baseline, p_value)
-    return None
 
 
 def _last_before(times: np.ndarray, end: datetime) -> float | None:
@@ -122,73 +255,31 @@ def _last_before(times: np.ndarray, end: datetime) -> float | None:
     return float(times[index - 1]) if index else None
 
 
-def sales_drop(data: AccountData, config: SalesDropConfig) -> list[Finding]:
-    """Account-level fall in orders (intraday windows), and for SKUs with enough volume a fall of
-    that SKU's orders (day-scale windows, Bonferroni-corrected over the SKUs judged). A stop is
-    dated by the last order before it; a partial fall by the start of its window."""
-    by_sku: dict[int, list[float]] = defaultdict(list)
-    for order in data.orders:
-        for sku in order.skus:
-            by_sku[sku].append(order.created_at.timestamp())
-    times = np.array(sorted(o.created_at.timestamp() for o in data.orders))
-    found = _windows(times, data, config.windows_hours, config, config.min_expected, config.alpha)
-    if found is not None:
-        return [_drop_finding(data, "account", found, times, _sku_shortfall(data, found.hours, config),
-                              weeks=config.baseline_weeks)]
-    sku_times = {sku: np.array(sorted(ts)) for sku, ts in by_sku.items()}
-    longest = timedelta(hours=max(config.sku_windows_hours, default=24))
-    judged = [sku for sku, ts in sku_times.items()
-              if _count(ts, data.now - longest - WEEK, data.now - WEEK) >= config.sku_min_expected]
-    findings = []
-    for sku in judged:
-        hit = _windows(sku_times[sku], data, config.sku_windows_hours, config, config.sku_min_expected,
-                       config.alpha / max(len(judged), 1))
-        if hit is not None:
-            findings.append(_drop_finding(data, f"sku:{sku}", hit, sku_times[sku], [], sku, config.baseline_weeks))
-    return findings
+def _hourly_series(data: AccountData, times: np.ndarray, expected: np.ndarray, start: float, hours: int = 48) -> Series:
+    """Orders per hour over the last `hours`, with the usual level learnt for each hour and a
+    band of two standard deviations: what a chart of the anomaly shows."""
+    bins = len(expected)
+    first = max(bins - hours, 0)
+    edges = start + HOUR * np.arange(first, bins + 1)
+    observed = np.diff(np.searchsorted(times, edges, "left"))
+    usual = expected[first:bins]
+    spread = 2 * np.sqrt(usual)
+    return Series(datetime.fromtimestamp(edges[0], tz=data.now.tzinfo).isoformat(), 60,
+                  tuple(int(v) for v in observed), tuple(round(float(v), 2) for v in usual),
+                  tuple(round(float(max(v - w, 0)), 2) for v, w in zip(usual, spread)),
+                  tuple(round(float(v + w), 2) for v, w in zip(usual, spread)))
 
 
-def _hourly_series(data: AccountData, times: np.ndarray, weeks: int, hours: int = 48) -> Series:
-    """Orders per hour over the last `hours`, with the same hours of past weeks as the expected
-    level and band: what a chart of the anomaly shows."""
-    start = data.now - timedelta(hours=hours)
-    observed, expected, low, high = [], [], [], []
-    for h in range(hours):
-        bin_start = start + timedelta(hours=h)
-        observed.append(_count(times, bin_start, bin_start + timedelta(hours=1)))
-        past = [_count(times, bin_start - k * WEEK, bin_start + timedelta(hours=1) - k * WEEK)
-                for k in range(1, weeks + 1)]
-        expected.append(round(float(np.mean(past)), 2))
-        low.append(min(past))
-        high.append(max(past))
-    return Series(start.isoformat(), 60, tuple(observed), tuple(expected), tuple(low), tuple(high))
-
-
-def _drop_finding(data: AccountData, entity: str, test: WindowTest, times: np.ndarray,
-                  top_skus: list[SkuShortfall], sku: int | None = None, weeks: int = 4) -> Finding:
-    last = _last_before(times, data.now)
-    last_at = datetime.fromtimestamp(last, tz=data.now.tzinfo) if last is not None else None
-    started = last_at if test.observed == 0 and last_at is not None else data.now - timedelta(hours=test.hours)
-    drop = 1 - test.observed / test.expected
-    return finding(
-        "sales_drop", data, severity="critical" if drop >= 0.9 else "warning", entity=entity, started_at=started,
-        evidence=SalesDropEvidence("sku" if sku else "account", sku, test.hours, test.observed,
-                                   round(test.expected, 1), tuple(test.baseline), round(drop, 3), test.p_value,
-                                   last_at, tuple(top_skus[:10]), _hourly_series(data, times, weeks)),
-        topic="technical", affected_skus=[sku] if sku else [r.sku for r in top_skus[:10]])
-
-
-def _sku_shortfall(data: AccountData, hours: int, config: SalesDropConfig) -> list[SkuShortfall]:
-    """SKUs that usually sell in this window, ordered by how many orders they are missing."""
-    window = timedelta(hours=hours)
-    observed: Counter[int] = Counter()
-    usual: Counter[int] = Counter()
-    for order in data.orders:
-        for k in range(config.baseline_weeks + 1):
-            if data.now - window - k * WEEK <= order.created_at < data.now - k * WEEK:
-                (observed if k == 0 else usual).update(order.skus)
-    rows = [SkuShortfall(sku, round(count / config.baseline_weeks, 1), observed[sku])
-            for sku, count in usual.items() if observed[sku] < count / config.baseline_weeks]
+def _sku_shortfall(data: AccountData, onset: float, due: float) -> list[SkuShortfall]:
+    """SKUs that usually sell in the fallen stretch (their share of the shop's orders over the
+    history before it, times the orders due), ordered by how many orders they are missing."""
+    moment = datetime.fromtimestamp(onset, tz=data.now.tzinfo)
+    before = data.orders_between(data.now - timedelta(days=28), moment)
+    usual: Counter[int] = Counter(sku for o in before for sku in o.skus)
+    observed: Counter[int] = Counter(sku for o in data.orders_between(moment, data.now) for sku in o.skus)
+    total = max(len(before), 1)
+    rows = [SkuShortfall(sku, round(count / total * due, 1), observed[sku]) for sku, count in usual.items()
+            if observed[sku] < count / total * due]
     return sorted(rows, key=lambda r: r.observed - r.expected)
 
 

@@ -38,14 +38,14 @@ def samples() -> dict[str, Finding]:
     stop = NOW - timedelta(hours=5)
     return {
         "sales_drop/stop": sample("sales_drop", SalesDropEvidence(
-            "account", None, 2, 0, 24.0, (22, 25, 24, 26), 1.0, 1e-9, stop,
+            "account", None, 5, 0, 24.0, 150.0, 1.0, 1e-9, stop,
             (SkuShortfall(111, 3.5, 0), SkuShortfall(222, 2.0, 0)), SERIES), severity="critical", skus=[111, 222],
             started_at=stop),
         "sales_drop/partial": sample("sales_drop", SalesDropEvidence(
-            "account", None, 6, 30, 75.0, (70, 80, 75, 75), 0.6, 1e-6, NOW - timedelta(minutes=10), (), SERIES),
+            "account", None, 6, 30, 75.0, 300.0, 0.6, 1e-6, NOW - timedelta(minutes=10), (), SERIES),
             started_at=NOW - timedelta(hours=6)),
         "sales_drop/sku": sample("sales_drop", SalesDropEvidence(
-            "sku", 111, 24, 1, 21.0, (20, 22), 0.95, 1e-7, NOW - timedelta(hours=20), (), SERIES),
+            "sku", 111, 24, 1, 21.0, 21.0, 0.95, 1e-7, NOW - timedelta(hours=20), (), SERIES),
             entity="sku:111", severity="critical", skus=[111]),
         "sales_stopped/cause": sample("sales_stopped", SalesStoppedEvidence(
             111, stop, 45, 28, 6.2, 1e-5, ("stock_zero", "card_archived")), entity="sku:111", topic=None, skus=[111]),

@@ -28,7 +28,7 @@ def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path:
 
 @pytest.mark.parametrize("body, expected", [
     ("[monitor\n", "not valid TOML"),
-    ("[rules.sales_drop]\nalpha = 'high'\n", "rules.sales_drop.alpha: Input should be a valid number"),
+    ("[rules.sales_drop]\nmin_drop = 'high'\n", "rules.sales_drop.min_drop: Input should be a valid number"),
     ("[rules.sales_drop]\nwindow = 3\n", "rules.sales_drop.window: unknown key"),
     ("[rules.no_such_rule]\nenabled = true\n", "rules.no_such_rule: unknown rule; valid rules: api_access, cancellations, card_problems"),
     ("[[channels]]\ntype = \"pager\"\n", "channels[1].type: unsupported channel type; valid types: email, file, "

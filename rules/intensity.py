@@ -1,0 +1,354 @@
+"""The seller's usual intensity of orders (or any count), and the two detectors that judge a
+stream against it at the information limit.
+
+A shop's orders are close to a Poisson stream whose rate is a level (drifting, growing) times
+a weekday factor times an hour-of-day shape, plus day-to-day variation beyond Poisson (weather,
+promotions elsewhere, paydays) with coefficient of variation `dispersion`. `learn` estimates
+that model causally: the expected count of each bin on a day uses only the days before it, so
+a replay over history says exactly what the monitor would have said live. Listed holidays and
+the seller's own unusual days (promotions, closed days) are left out of what is learnt;
+holidays are not judged at all.
+
+Two detectors use it:
+- `time_since_last` for a full stop: the orders that were due since the last one. Each order
+  resets it, so it speaks as soon as the silence is long enough, day or night.
+- `drop_scan` for a partial fall: the generalised likelihood ratio over every onset in the
+  last week, negative binomial where the day-to-day variation needs it (a CUSUM that does not
+  need to be told how deep the fall is).
+Both are pure functions of numpy arrays; thresholds come from a false-alarm budget per month.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+import numpy as np
+
+DAY = 86400.0
+HOURS_PER_MONTH = 720.0
+MIN_DISPERSION = 0.05  # a few weeks never show all of the day-to-day variation
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Expected counts per bin, each as known at the start of its day, and how much whole days
+    vary beyond Poisson noise."""
+
+    start: float  # epoch seconds of bin 0
+    step: float  # seconds per bin
+    expected: np.ndarray  # per bin; 0 where not judged (holidays, too little history before)
+    dispersion: float  # day-to-day coefficient of variation beyond Poisson
+    per_day: float  # expected count on a usual day, as of the last bin
+    days_learnt: int  # usual days the last estimate rests on
+    day_of_bin: np.ndarray  # local day of each bin, from 0
+    day_totals: np.ndarray  # observed count per local day
+    usable: np.ndarray  # whole, non-holiday days
+    uncertainty: float = 0.0  # relative standard error of the learnt level
+
+    def due(self, begin: np.ndarray | float, end: np.ndarray | float) -> np.ndarray:
+        """Counts due between moments (epoch seconds), bins spread evenly over their span."""
+        cumulative = np.concatenate(([0.0], np.cumsum(self.expected)))
+        edges = self.start + self.step * np.arange(len(cumulative))
+        return np.maximum(np.interp(end, edges, cumulative) - np.interp(begin, edges, cumulative), 0.0)
+
+    @property
+    def per_hour(self) -> float:
+        return self.per_day / 24
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Local day index and position of every bin."""
+
+    day: np.ndarray  # local day number of each bin (days since 1970-01-01, local)
+    slot: np.ndarray  # position within the day (0 for daily or longer bins)
+    slots: int  # positions per day
+
+
+def calendar(start: float, step: float, count: int, tz: tzinfo | None) -> Calendar:
+    """Where each bin falls in local time. Offsets are looked up per day, so daylight-saving
+    changes and any zone are handled; bins are assumed to align with local hours."""
+    stamps = start + step * np.arange(count)
+    offsets = _offsets(stamps, tz)
+    local = stamps + offsets
+    day = np.floor(local / DAY).astype(np.int64)
+    if step >= DAY:
+        return Calendar(np.floor((stamps - start) / step).astype(np.int64) if step > DAY else day,
+                        np.zeros(count, dtype=np.int64), 1)
+    slots = max(1, int(round(DAY / step)))
+    slot = np.floor((local - day * DAY) / step).astype(np.int64).clip(0, slots - 1)
+    return Calendar(day, slot, slots)
+
+
+def _offsets(stamps: np.ndarray, tz: tzinfo | None) -> np.ndarray:
+    if tz is None or not len(stamps):
+        return np.zeros(len(stamps))
+    hours = np.floor(stamps / 3600).astype(np.int64)
+    unique, inverse = np.unique(hours, return_inverse=True)
+    offsets = np.array([datetime.fromtimestamp(int(h) * 3600, tz=timezone.utc).astimezone(tz)
+                        .utcoffset().total_seconds() for h in unique])  # type: ignore[union-attr]
+    return offsets[inverse]
+
+
+def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, history_days: int = 56,
+          min_history_days: int = 14, holidays: frozenset[date] = frozenset(), judge_from: int = 0) -> Baseline:
+    """Expected count per bin from the whole days before each day. `counts` may hold NaN for
+    missing bins. Days before the one holding bin `judge_from` are not judged and stay 0 (a live
+    cycle needs only the last week)."""
+    cal = calendar(start, step, len(counts), tz)
+    if not len(counts):
+        return Baseline(start, step, np.zeros(0), MIN_DISPERSION, 0.0, 0, cal.day, np.zeros(0), np.zeros(0, bool))
+    first_day = int(cal.day[0])
+    day_index = cal.day - first_day
+    days = int(day_index[-1]) + 1
+    present = ~np.isnan(counts)
+    values = np.where(present, counts, 0.0)
+    totals = np.bincount(day_index, weights=values, minlength=days)
+    covered = np.bincount(day_index, weights=present.astype(float), minlength=days)
+    whole = covered >= 0.8 * cal.slots
+    if cal.slots > 1:  # the first and last day may be cut: never learn from them
+        whole &= np.bincount(day_index, minlength=days) == cal.slots
+    weekday = (np.arange(days) + first_day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    holiday = np.array([_as_date(first_day + d) in holidays for d in range(days)], dtype=bool)
+    usable = whole & ~holiday
+    by_slot = np.bincount(day_index * cal.slots + cal.slot, weights=values,
+                          minlength=days * cal.slots).reshape(days, cal.slots)
+    expected = np.zeros(len(counts))
+    dispersion, per_day, learnt, weight = MIN_DISPERSION, 0.0, 0, 1.0
+    for d in range(max(int(day_index[judge_from]), min_history_days), days):
+        lo = max(0, d - history_days)
+        if holiday[d] or usable[lo:d].sum() < min_history_days // 2:
+            continue
+        fit = _fit(totals[lo:d], weekday[lo:d], usable[lo:d], d - np.arange(lo, d), by_slot[lo:d])
+        if fit is None:
+            continue
+        level, factors, shape, dispersion, learnt, weight = fit
+        bins = day_index == d
+        expected[bins] = level * factors[weekday[d]] * shape[cal.slot[bins]]
+        per_day = level
+    uncertainty = math.sqrt((dispersion**2 + 1 / max(per_day, 1e-9)) / weight) if per_day else 0.0
+    return Baseline(start, step, expected, dispersion, per_day, learnt, day_index, totals, usable, uncertainty)
+
+
+def _as_date(local_day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=local_day)
+
+
+def _fit(totals: np.ndarray, weekday: np.ndarray, usable: np.ndarray, age: np.ndarray, by_slot: np.ndarray
+         ) -> tuple[float, np.ndarray, np.ndarray, float, int, float] | None:
+    """(level per day, weekday factors, shape per slot, dispersion, usual days, effective days
+    behind the level) from whole days
+    of history. Unusual days (closed, or far off the usual level) are set aside first."""
+    t, wd, ages, slots = totals[usable], weekday[usable], age[usable], by_slot[usable]
+    median = float(np.median(t))
+    if t.sum() <= 0:
+        return None
+    factors = np.ones(7)
+    normal = np.ones(len(t), dtype=bool)
+    for j in range(7):  # a weekday the shop is closed: no orders on most of them, several on others
+        on = wd == j
+        if on.sum() >= 2 and median >= 3 and (t[on] == 0).mean() > 0.5:
+            factors[j] = 0.0
+            normal &= ~on
+    if not normal.any():
+        return None
+    log_t = np.log(t + 0.5)
+    centre = float(np.median(log_t[normal]))
+    spread = 1.4826 * float(np.median(np.abs(log_t[normal] - centre)))
+    normal &= np.abs(log_t - centre) <= max(3.5 * spread, math.log(2.5))  # promotions, closed days, bulk
+    if normal.sum() < 5:
+        return None
+    t, wd, ages, slots = t[normal], wd[normal], ages[normal], slots[normal]
+    mean = float(t.mean())
+    prior = 2.0  # pseudo-days at the overall mean: a few weeks of a small shop are noisy
+    for j in np.flatnonzero(factors):
+        on = wd == j
+        factors[j] = (t[on].sum() + prior * mean) / ((on.sum() + prior) * mean) if mean > 0 else 1.0
+    factors = factors / factors[factors > 0].mean()
+    weights = np.exp(-ages / 14.0)  # recent weeks count more: growth and decline are followed
+    level = float((weights * t / np.where(factors[wd] > 0, factors[wd], 1.0)).sum() / weights.sum())
+    ratio = t / np.maximum(level * factors[wd], 1e-9)  # unusual days are already out: the plain spread
+    dispersion = min(1.0, max(MIN_DISPERSION, math.sqrt(max(float(ratio.var(ddof=1)) - 1 / max(level, 1e-9), 0.0))))
+    shape = slots.sum(axis=0) + 0.5 / len(slots[0])  # half an order spread: no hour is ever impossible
+    if shape.sum() < 10 * len(shape):  # very thin data: lean on the neighbouring hours a little
+        shape = (np.roll(shape, 1) + 4 * shape + np.roll(shape, -1)) / 6
+    return level, factors, shape / shape.sum(), dispersion, int(normal.sum()), float(weights.sum()**2 / (weights**2).sum())
+
+
+def share_baseline(shop: Baseline, counts: np.ndarray, history_days: int = 28, judge_from: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One SKU's (or each SKU's, rows of `counts`) expected counts as its share of the shop's:
+    it inherits the shop's weekly and daily shape, and only its share over the usual days
+    before each day and its own day-to-day variation are learnt. Returns (expected [rows x
+    bins], dispersion [rows], per-day [rows])."""
+    counts = np.atleast_2d(counts)
+    days = len(shop.day_totals)
+    sku_totals = np.zeros((len(counts), days))
+    for row in range(len(counts)):
+        sku_totals[row] = np.bincount(shop.day_of_bin, weights=counts[row], minlength=days)
+    use = shop.usable.astype(float)
+    sku_cum = np.concatenate((np.zeros((len(counts), 1)), np.cumsum(sku_totals * use, axis=1)), axis=1)
+    shop_cum = np.concatenate(([0.0], np.cumsum(shop.day_totals * use)))
+    day_share = np.zeros((len(counts), days))
+    for d in range(days):
+        lo = max(0, d - history_days)
+        if shop_cum[d] - shop_cum[lo] > 0:
+            day_share[:, d] = (sku_cum[:, d] - sku_cum[:, lo]) / (shop_cum[d] - shop_cum[lo])
+    expected = day_share[:, shop.day_of_bin] * shop.expected[None, :]
+    expected[:, :judge_from] = 0.0
+    last = np.flatnonzero(shop.usable)[-history_days:]
+    share = day_share[:, -1]
+    usual = share[:, None] * shop.day_totals[None, last]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(usual > 0, sku_totals[:, last] / usual, 1.0)
+    spread = 1.4826 * np.median(np.abs(ratio - np.median(ratio, axis=1, keepdims=True)), axis=1)
+    per_day = share * shop.per_day
+    dispersion = np.clip(np.sqrt(np.maximum(spread**2 - 1 / np.maximum(per_day, 1e-9), 0.0)), MIN_DISPERSION, 1.0)
+    return expected, dispersion, per_day
+
+
+# --- detectors ------------------------------------------------------------------------------
+
+def stop_threshold(per_hour: float, dispersion: float, false_alarms_per_month: float,
+                   seen: float = 0.0, due: float = 0.0) -> float:
+    """Orders due since the last one at which a silence is called a stop.
+
+    Under normal trading a silence of `h` due orders happens `720 * per_hour * e^-h` times a
+    month (every order ends one silence), so h = ln(720 * per_hour / F). When whole days vary,
+    today's level g is uncertain (gamma, mean 1, CV `dispersion`, sharpened by `seen` orders
+    today against `due` expected so far) and the chance becomes (1 + h/b)^-a."""
+    chance = min(false_alarms_per_month / max(HOURS_PER_MONTH * per_hour, 1e-9), 0.5)
+    shape = 1 / max(dispersion, 1e-6) ** 2 + seen
+    rate = 1 / max(dispersion, 1e-6) ** 2 + due
+    return float(rate * (chance ** (-1 / shape) - 1))
+
+
+def time_since_last(expected: np.ndarray, start: float, step: float, last: float | None, now: float) -> float:
+    """Orders due between the last order (or the first bin) and `now`, the last bin counted
+    up to `now` only."""
+    begin = max(last if last is not None else start, start)
+    return _integral(expected, start, step, begin, now)
+
+
+def _integral(expected: np.ndarray, start: float, step: float, begin: float, end: float) -> float:
+    cumulative = np.concatenate(([0.0], np.cumsum(expected)))
+
+    def at(moment: float) -> float:
+        position = min(max((moment - start) / step, 0.0), len(expected))
+        whole = int(position)
+        part = expected[whole] * (position - whole) if whole < len(expected) else 0.0
+        return float(cumulative[whole] + part)
+    return max(at(end) - at(begin), 0.0)
+
+
+def nb_llr(observed: np.ndarray, due: np.ndarray, share: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """log P(observed | mean share*due) - log P(observed | mean due) for negative binomial counts
+    of size `size` (inf: Poisson)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        poisson = observed * np.log(share) + (1 - share) * due
+        nb = observed * np.log(share) + (observed + size) * np.log1p((1 - share) * due / (size + share * due))
+        return np.where(np.isinf(size), poisson, nb)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The strongest evidence of a change ending at one bin."""
+
+    statistic: float  # log likelihood ratio
+    onset: int  # first bin of the changed stretch
+    observed: float
+    due: float
+
+    @property
+    def share(self) -> float:
+        return self.observed / self.due if self.due > 0 else 1.0
+
+
+def window_size(due: np.ndarray, dispersion: float, per_day: float, uncertainty: float = 0.0) -> np.ndarray:
+    """Negative binomial size of a window's count: variance = due + c^2 * due * min(due, a day's
+    due) + u^2 * due^2. Day-to-day variation is shared within a day and averages out over
+    several; the error of the learnt level `u` is shared by every window."""
+    if (dispersion <= 0 and uncertainty <= 0) or per_day <= 0:
+        return np.full(due.shape, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        extra = dispersion**2 * np.minimum(due, per_day) / np.maximum(due, 1e-12) + uncertainty**2
+        return np.where(due > 0, 1 / extra, np.inf)
+
+
+def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, per_day: float, *,
+                uncertainty: float = 0.0, direction: int = -1, min_change: float = 0.3, max_bins: int = 168, at: np.ndarray | None = None
+                ) -> list[Scan]:
+    """For each bin in `at` (default: the last), the GLR over onsets up to `max_bins` back of
+    "the count since the onset is a share rho of what was due", rho <= 1 - min_change for
+    falls (direction -1), >= 1 + min_change for rises (+1). Not-judged bins (expected 0) add
+    nothing."""
+    ends = np.array([len(observed) - 1]) if at is None else np.asarray(at)
+    obs_cum = np.concatenate(([0.0], np.cumsum(np.where(expected > 0, np.nan_to_num(observed), 0.0))))
+    due_cum = np.concatenate(([0.0], np.cumsum(expected)))
+    lags = np.arange(1, max_bins + 1)
+    onsets = ends[:, None] + 1 - lags[None, :]  # [ends x lags]
+    valid = onsets >= 0
+    onsets = np.maximum(onsets, 0)
+    n = obs_cum[ends + 1][:, None] - obs_cum[onsets]
+    due = due_cum[ends + 1][:, None] - due_cum[onsets]
+    size = window_size(due, dispersion, per_day, uncertainty)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(due > 0, n / due, 1.0)
+    bound = 1 - min_change if direction < 0 else 1 + min_change
+    rho = np.minimum(rho, bound) if direction < 0 else np.maximum(rho, bound)
+    rho = np.maximum(rho, 1e-9)
+    llr = np.where(valid & (due > 0), nb_llr(n, due, rho, size), -np.inf)
+    best = np.argmax(llr, axis=1)
+    rows = np.arange(len(ends))
+    return [Scan(float(llr[i, b]), int(onsets[i, b]), float(n[i, b]), float(due[i, b])) for i, b in zip(rows, best)]
+
+
+def recent_share(observed: np.ndarray, expected: np.ndarray, min_due: float = 10.0,
+                 at: np.ndarray | None = None) -> np.ndarray:
+    """Observed over due in the shortest stretch ending at each bin of `at` (default: the last)
+    that had `min_due` counts due: whether a fall is still going on, or over."""
+    ends = np.array([len(observed) - 1]) if at is None else np.asarray(at)
+    obs_cum = np.concatenate(([0.0], np.cumsum(np.where(expected > 0, np.nan_to_num(observed), 0.0))))
+    due_cum = np.concatenate(([0.0], np.cumsum(expected)))
+    begin = np.searchsorted(due_cum, due_cum[ends + 1] - min_due, side="right") - 1
+    begin = np.clip(begin, 0, ends)
+    due = due_cum[ends + 1] - due_cum[begin]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(due > 0, (obs_cum[ends + 1] - obs_cum[begin]) / due, 1.0)
+
+
+GLR_PRICE = 1.7  # nats: not knowing the onset or the depth, measured on incident-free streams
+
+
+def change_threshold(false_alarms_per_month: float, step_hours: float = 1.0) -> float:
+    """GLR threshold for a budget of false alarms a month: Lorden's ln(bins a month / F) plus
+    the price of scanning every onset and depth (bench/floors.py measures the false alarms)."""
+    return math.log(max(HOURS_PER_MONTH / step_hours / max(false_alarms_per_month, 1e-9), 2.0)) + GLR_PRICE
+
+
+# --- floors ---------------------------------------------------------------------------------
+
+def stop_floor_orders(per_hour: float, false_alarms_per_month: float = 1.0) -> float:
+    """Orders that must have been due since a stop before any detector can call it at this
+    budget (Poisson): ln(720 * per_hour / F)."""
+    return math.log(max(HOURS_PER_MONTH * per_hour / false_alarms_per_month, 1.0))
+
+
+def drop_floor_orders(share: float, false_alarms_per_month: float = 1.0) -> float:
+    """Orders due since a fall to `share` before it can be told from chance (Lorden's bound for
+    CUSUM with the Poisson Kullback-Leibler rate per due order)."""
+    kl = share * math.log(share) - share + 1 if share > 0 else 1.0
+    return math.log(HOURS_PER_MONTH / false_alarms_per_month) / kl
+
+
+def hours_until_due(expected: np.ndarray, start: float, step: float, begin: float, orders: float) -> float | None:
+    """Hours from `begin` until `orders` are due, or None beyond the last bin."""
+    cumulative = np.concatenate(([0.0], np.cumsum(expected)))
+    base = _integral(expected, start, step, start, begin)
+    target = base + orders
+    index = int(np.searchsorted(cumulative, target))  # first edge at or past the target
+    if index > len(expected) or index == 0:
+        return None
+    fraction = (target - cumulative[index - 1]) / expected[index - 1] if expected[index - 1] > 0 else 0.0
+    return (start + (index - 1 + fraction) * step - begin) / 3600
