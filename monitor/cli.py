@@ -16,6 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import drafts, logs, wizard
 from monitor.alerts import silenced_by
@@ -25,7 +26,8 @@ from monitor.report import print_delivery, print_result, print_status, status_of
 from monitor.store import StorageError, Store, state_dir_problem
 from monitor.sync import Progress
 from rules import RULES
-from rules.detect import DETECTORS, read_series
+from rules.base import as_json
+from rules.detect import RULE_DEFAULTS, detect, read_series
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,10 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_backtest)
 
-    p = sub.add_parser("detect", help="run one rule's detector over a CSV time series (timestamp,value)")
-    p.add_argument("--rule", required=True, help=f"one of: {', '.join(DETECTORS)}")
-    p.add_argument("--csv", required=True, type=Path)
-    p.add_argument("--config", type=Path, help="take the rule's settings from this config")
+    p = sub.add_parser("detect", help="run the monitor's detectors over an exported time series (CSV)")
+    p.add_argument("--csv", required=True, type=Path, help="timestamp and value in the first two columns")
+    p.add_argument("--kind", choices=["count", "level"],
+                   help="count (orders, returns) or level (revenue, a share, a price); default: guessed")
+    p.add_argument("--direction", choices=["down", "up", "both"], help="default: both")
+    p.add_argument("--rule", help=f"judge as this rule would: one of {', '.join(RULE_DEFAULTS)}")
+    p.add_argument("--false-alarms", type=float, default=0.2, metavar="PER_MONTH",
+                   help="budget of false alarms per month of series (default 0.2)")
+    p.add_argument("--tz", default="Europe/Moscow", help="zone of timestamps without one (default Europe/Moscow)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_detect)
 
@@ -285,26 +292,41 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    if args.rule not in DETECTORS:
-        print(f"error: --rule {args.rule!r} has no series detector; choose one of: {', '.join(DETECTORS)}",
-              file=sys.stderr)
+    kind, directions = args.kind, None
+    if args.rule is not None:
+        if args.rule not in RULE_DEFAULTS:
+            print(f"error: --rule {args.rule!r} has no series detector; choose one of: {', '.join(RULE_DEFAULTS)}",
+                  file=sys.stderr)
+            return 2
+        kind, directions = kind or RULE_DEFAULTS[args.rule][0], RULE_DEFAULTS[args.rule][1]
+    if args.direction:
+        directions = ("down", "up") if args.direction == "both" else (args.direction,)
+    if not args.false_alarms > 0:
+        print("error: --false-alarms must be above 0", file=sys.stderr)
         return 2
-    config = getattr(load_config(args.config, require_secrets=False).rules, args.rule) if args.config \
-        else RULES[args.rule].Config()
     try:
-        times, values, step = read_series(args.csv)
+        tz = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"error: --tz {args.tz!r} is not a known time zone (e.g. Europe/Moscow)", file=sys.stderr)
+        return 2
+    try:
+        series, kind = read_series(args.csv, tz, kind)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    found = DETECTORS[args.rule](times, values, step, config)
+    found = detect(series, kind, tz, directions or ("down", "up"), args.false_alarms)
     if args.json:
-        print(json.dumps([{"timestamp": d.timestamp.isoformat(), "direction": d.direction, "score": d.score,
-                           "value": d.value, "expected": d.expected} for d in found], indent=2))
-    else:
-        print(f"{len(values)} points every {step}; {len(found)} detections")
-        for d in found:
-            print(f"{d.timestamp.isoformat()}  {d.direction:<4}  score={d.score:<8} value={d.value:g} "
-                  f"expected={d.expected:g}")
+        print(json.dumps({"kind": kind, "step_seconds": series.step.total_seconds(), "points": len(series.values),
+                          "notes": series.notes, "episodes": [as_json(e) for e in found]}, indent=2))
+        return 0
+    print(f"{len(series.values)} steps of {series.step} from {series.start.astimezone(tz).isoformat()}, read as "
+          f"{'counts' if kind == 'count' else 'levels'}; {len(found)} episodes")
+    for note in series.notes:
+        print(f"  note: {note}")
+    for e in found:
+        end = e.end.astimezone(tz).isoformat() if e.end else "still going"
+        print(f"{e.onset.astimezone(tz).isoformat()}  {e.direction:<4} {e.what:<6} seen at "
+              f"{e.detected.astimezone(tz).isoformat()}, until {end}; observed {e.observed:g}, expected {e.expected:g}")
     return 0
 
 

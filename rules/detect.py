@@ -1,108 +1,321 @@
-"""One rule's detector over any regular time series (`ozon-monitor detect`): causal, so each
-point is judged only on the points before it, as the monitor would have judged it live."""
+"""The monitor's detectors over any exported time series (`ozon-monitor detect`).
+
+A seller's export is rarely clean: a header or none, extra columns, missing points, irregular
+or repeated timestamps, rows out of order, local times across daylight-saving changes. It is
+read into regular bins, then judged causally (each bin only on what came before it, as the
+daemon would have judged it live) by the live rules' own detectors: for counts, the learnt
+intensity with the stop and change scans of `rules.intensity`; for continuous values, a
+two-sided CUSUM on robust residuals. What it finds is reported as episodes: once, at the
+onset, with the end when it is over.
+"""
 from __future__ import annotations
 
 import csv
+import io
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-from rules.stats import high_count_p_value, low_count_p_value, robust_level
+from rules import intensity
 
-WEEK, DAY = timedelta(days=7), timedelta(days=1)
+Kind = Literal["count", "level"]
+Direction = Literal["down", "up"]
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
+
+
+@dataclass
+class TimeSeries:
+    """Regular bins from `start` every `step`; NaN where the export had no point."""
+
+    start: datetime
+    step: timedelta
+    values: np.ndarray
+    notes: list[str] = field(default_factory=list)  # what reading had to repair
+
+    def at(self, index: int) -> datetime:
+        return self.start + self.step * index
 
 
 @dataclass(frozen=True)
-class Detection:
-    timestamp: datetime
-    direction: Literal["down", "up"]
-    score: float  # -log10(p) for count tests, robust sigmas for levels
-    value: float
+class Episode:
+    direction: Direction
+    onset: datetime
+    detected: datetime  # when the detector would have said it
+    end: datetime | None  # None: still going at the end of the series
+    observed: float  # counts: total since the onset when detected; levels: the value
     expected: float
+    score: float  # log likelihood ratio (counts) or CUSUM in robust sigmas (levels)
+    what: str  # "stop", "change" (counts) or "shift" (levels)
+
+
+def _parse_time(text: str, tz: tzinfo) -> datetime:
+    text = text.strip()
+    for parse in (lambda t: datetime.fromisoformat(t.replace("Z", "+00:00")),
+                  lambda t: datetime.strptime(t, "%d.%m.%Y %H:%M:%S"),
+                  lambda t: datetime.strptime(t, "%d.%m.%Y %H:%M"),
+                  lambda t: datetime.strptime(t, "%d.%m.%Y"),
+                  lambda t: datetime.fromtimestamp(float(t), tz=timezone.utc)):
+        try:
+            moment = parse(text)
+        except (ValueError, OverflowError, OSError):
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    raise ValueError(text)
+
+
+def _parse_value(text: str) -> float:
+    text = text.strip().replace("\u00a0", "").replace(" ", "")
+    if not text:
+        return math.nan
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # a decimal comma
+    return float(text)
+
+
+def read_series(path: Path, tz: tzinfo, kind: Kind | None = None) -> tuple[TimeSeries, Kind]:
+    """Read the first two columns as timestamp and value (a header allowed, other columns
+    ignored; comma, semicolon or tab separated), put them on a regular step, and say what
+    was repaired. Naive timestamps are local time in `tz`. Raises ValueError naming the file
+    and line of the first unreadable row."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    points: list[tuple[datetime, float]] = []
+    for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        try:
+            moment = _parse_time(row[0], tz)
+            value = _parse_value(row[1]) if len(row) > 1 else math.nan
+        except (ValueError, IndexError):
+            if not points and number <= 2:  # a header
+                continue
+            raise ValueError(f"{path}:{number}: expected a timestamp and a number in the first two columns, got "
+                             f"{','.join(row)[:80]!r}") from None
+        points.append((moment.astimezone(timezone.utc), value))
+    if len(points) < 3:
+        raise ValueError(f"{path}: needs at least 3 points, found {len(points)}")
+    return regularise(points, kind, str(path))
+
+
+def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: str) -> tuple[TimeSeries, Kind]:
+    notes = []
+    if any(b[0] < a[0] for a, b in zip(points, points[1:])):
+        notes.append("rows out of time order were sorted")
+    by_time: dict[datetime, float] = {}
+    for moment, value in points:
+        by_time[moment] = value  # a repeated timestamp: the last row wins (exports repeat rows)
+    if len(by_time) < len(points):
+        notes.append(f"{len(points) - len(by_time)} repeated timestamps: the last value of each kept")
+    times = sorted(by_time)
+    values = np.array([by_time[t] for t in times])
+    finite = values[~np.isnan(values)]
+    if kind is None:
+        kind = "count" if len(finite) and (finite >= 0).all() and np.allclose(finite, np.round(finite)) else "level"
+    if kind == "count" and len(finite) and (finite < 0).any():
+        raise ValueError(f"{name}: --kind count needs values of 0 or more; found {finite.min():g}")
+    gaps = Counter(b - a for a, b in zip(times, times[1:]))
+    step = gaps.most_common(1)[0][0]
+    if step >= timedelta(hours=23) and all(abs(g - DAY) <= timedelta(hours=1) for g in gaps
+                                           if abs(g - DAY) <= timedelta(hours=1)):
+        step = DAY  # local midnights: 23 and 25 hours across daylight-saving changes
+    start = times[0]
+    index = np.array([round((t - start) / step) for t in times])
+    moved = sum(1 for t, i in zip(times, index) if t != start + step * int(i))
+    if moved:
+        notes.append(f"{moved} points off the {_span(step)} step were put on the nearest one")
+    bins = int(index[-1]) + 1
+    if kind == "count":
+        total = np.bincount(index, weights=np.nan_to_num(values), minlength=bins)
+        seen = np.bincount(index, weights=(~np.isnan(values)).astype(float), minlength=bins)
+    else:
+        total = np.bincount(index, weights=np.nan_to_num(values), minlength=bins)
+        seen = np.bincount(index, weights=(~np.isnan(values)).astype(float), minlength=bins)
+        total = np.where(seen > 0, total / np.maximum(seen, 1), 0.0)
+    merged = int(len(index) - len(np.unique(index)))
+    if merged:
+        notes.append(f"{merged} points sharing a step were {'added up' if kind == 'count' else 'averaged'}")
+    regular = np.where(seen > 0, total, np.nan)
+    missing = int(np.isnan(regular).sum())
+    if missing:
+        notes.append(f"{missing} of {bins} steps have no value: not judged, not counted as zero")
+    return TimeSeries(start, step, regular, notes), kind
+
+
+def _span(step: timedelta) -> str:
+    minutes = step.total_seconds() / 60
+    return f"{minutes / 1440:g}-day" if minutes >= 1440 else f"{minutes / 60:g}-hour" if minutes >= 60 \
+        else f"{minutes:g}-minute"
+
+
+def detect(series: TimeSeries, kind: Kind, tz: tzinfo, directions: tuple[Direction, ...] = ("down", "up"),
+           false_alarms_per_month: float = 0.2, min_change: float = 0.3) -> list[Episode]:
+    """Every episode in the series, judged causally, oldest first."""
+    if kind == "count":
+        return count_episodes(series, tz, directions, false_alarms_per_month, min_change)
+    return level_episodes(series, directions, false_alarms_per_month)
+
+
+def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, ...], budget: float,
+                   min_change: float) -> list[Episode]:
+    step = series.step.total_seconds()
+    baseline = intensity.learn(series.values, series.start.timestamp(), step, tz)
+    counts = np.nan_to_num(series.values)
+    expected = np.where(np.isnan(series.values), 0.0, baseline.expected)  # a missing step is not judged
+    span = max(int(math.ceil(WEEK / series.step)), 14)
+    threshold = intensity.change_threshold(budget / len(directions), step / 3600)
+    found = []
+    for direction in directions:
+        scans = intensity.change_scan(counts, expected, baseline.dispersion, baseline.per_day,
+                                      uncertainty=baseline.uncertainty, direction=-1 if direction == "down" else 1,
+                                      min_change=min_change, max_bins=span, at=np.arange(len(counts)))
+        bound = 1 - min_change if direction == "down" else 1 + min_change
+        recent = intensity.recent_share(counts, expected, at=np.arange(len(counts)))
+        going = recent <= 1 - min_change / 2 if direction == "down" else recent >= 1 + min_change / 2
+        firing = np.array([s.statistic >= threshold and (s.share <= bound if direction == "down" else s.share >= bound)
+                           for s in scans]) & going
+        ended = -1  # a new episode needs evidence that began after the last one ended
+        for first, last in _runs(firing, gap=max(1, int(3600 // step))):
+            first = next((i for i in range(first, last + 1) if scans[i].onset > ended), -1)
+            if first < 0:
+                continue
+            ended = last + 1
+            s = scans[first]
+            found.append(Episode(direction, series.at(s.onset), series.at(first + 1),
+                                 series.at(last + 1) if last < len(counts) - 1 else None, s.observed,
+                                 round(s.due, 2), round(s.statistic, 2), "change"))
+    if "down" in directions and baseline.per_day > 0:
+        found += _stops(series, counts, expected, baseline, budget / len(directions))
+    return sorted(_merge(found), key=lambda e: e.onset)
+
+
+def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baseline: intensity.Baseline,
+           budget: float) -> list[Episode]:
+    """Steps with nothing at all for longer than chance allows: the due count since the last
+    step with any, against the stop threshold."""
+    h = intensity.stop_threshold(baseline.per_hour, math.hypot(baseline.dispersion, baseline.uncertainty), budget)
+    due_since = np.zeros(len(counts))
+    running = 0.0
+    for i, (count, due) in enumerate(zip(counts, expected)):
+        running = 0.0 if count > 0 else running + due
+        due_since[i] = running
+    firing = due_since >= h
+    episodes = []
+    for first, last in _runs(firing, gap=0):
+        onset = first - int(np.argmax(due_since[first::-1] == 0)) + 1 if (due_since[:first + 1] == 0).any() else 0
+        episodes.append(Episode("down", series.at(onset), series.at(first + 1),
+                                series.at(last + 1) if last < len(counts) - 1 else None, 0.0,
+                                round(float(due_since[first]), 2), round(float(due_since[first]), 2), "stop"))
+    return episodes
+
+
+def _merge(episodes: list[Episode]) -> list[Episode]:
+    """A stop inside a change of the same direction is one episode: keep the earlier report."""
+    kept: list[Episode] = []
+    for e in sorted(episodes, key=lambda e: e.detected):
+        overlap = next((k for k in kept if k.direction == e.direction and (k.end is None or k.end >= e.detected)
+                        and k.detected <= e.detected), None)
+        if overlap is None:
+            kept.append(e)
+        elif e.end is None or (overlap.end is not None and e.end > overlap.end):
+            kept[kept.index(overlap)] = Episode(overlap.direction, min(overlap.onset, e.onset), overlap.detected,
+                                                e.end, overlap.observed, overlap.expected, overlap.score, overlap.what)
+    return kept
+
+
+def _runs(firing: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True, runs closer than `gap` steps joined."""
+    runs: list[tuple[int, int]] = []
+    for index in np.flatnonzero(firing):
+        if runs and index - runs[-1][1] <= gap + 1:
+            runs[-1] = (runs[-1][0], int(index))
+        else:
+            runs.append((int(index), int(index)))
+    return runs
 
 
 def seasonal_lags(step: timedelta, depth: int) -> list[int]:
     """Lags (in points) of the same position in previous weeks, or days, or simply the
     previous points when the step divides neither."""
     for period in (WEEK, DAY):
-        if step <= period and (period / step).is_integer():
+        if step <= period and (period / step).is_integer() and period / step > 1:
             size = int(period / step)
             return [size * k for k in range(1, depth + 1)]
     return list(range(1, depth + 1))
 
 
-def count_drops(times: Sequence[datetime], values: Sequence[float], step: timedelta, config: Any) -> list[Detection]:
-    """sales_drop / traffic_drop: a count far below the same slot in previous weeks."""
-    lags = seasonal_lags(step, getattr(config, "baseline_weeks", 4))
+def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget: float) -> list[Episode]:
+    """Continuous values (revenue, a share, a price): each point against a robust usual value,
+    the median of the same position in the previous four weeks (or days) or of the previous
+    eight points, whichever has explained the series better so far, in robust sigmas of its
+    recent residuals; a two-sided CUSUM (k = 0.5) with the threshold for the budget
+    (Siegmund's approximation of the run length). While an episode lasts the usual value stays
+    at its onset, so a shift is not learnt away; it ends when the values return, or after four
+    weeks at the new level."""
+    values = series.values
+    lag_sets = [seasonal_lags(series.step, 6), list(range(1, 15))]
+    per_month = max(timedelta(days=30) / series.step, 2.0)
+    k = 0.5
+    h = math.log(2 * k * k * per_month / (budget / len(directions))) / (2 * k)
+    residuals: list[list[float]] = [[], []]
+    high = low = 0.0
+    high_start = low_start = 0
+    frozen: tuple[float, float] | None = None
+    open_: dict[str, tuple[int, int, float, float, float]] = {}  # direction -> onset, detected, value, usual, score
     found = []
-    for i in range(len(values)):
-        if i < lags[-1]:
+    for i, value in enumerate(values):
+        if math.isnan(value):
             continue
-        baseline = [values[i - lag] for lag in lags]
-        expected, p = low_count_p_value(int(round(values[i])), baseline, config.dispersion)
-        if expected >= getattr(config, "min_expected", 1.0) and values[i] <= (1 - config.min_drop) * expected \
-                and p < config.alpha:
-            found.append(Detection(times[i], "down", round(-math.log10(max(p, 1e-300)), 2), values[i], round(expected, 2)))
-    return found
-
-
-def count_spikes(times: Sequence[datetime], values: Sequence[float], step: timedelta, config: Any) -> list[Detection]:
-    """returns_spike: a count far above the mean of the preceding four weeks of points."""
-    depth = max(2, int(4 * WEEK / step))
-    found = []
-    for i in range(depth, len(values)):
-        expected = float(np.mean(values[i - depth:i]))
-        p = high_count_p_value(int(round(values[i])), expected, config.dispersion)
-        if values[i] >= max(config.min_returns, config.min_ratio * expected) and p < config.alpha:
-            found.append(Detection(times[i], "up", round(-math.log10(max(p, 1e-300)), 2), values[i], round(expected, 2)))
-    return found
-
-
-def level_rises(times: Sequence[datetime], values: Sequence[float], step: timedelta, config: Any) -> list[Detection]:
-    """finance_anomaly: a share (or any level) well above the median of the preceding points."""
-    depth = max(3, int(timedelta(days=config.baseline_days) / step))
-    found = []
-    for i in range(depth // 2, len(values)):
-        median, scale = robust_level(values[max(0, i - depth):i])
-        if values[i] - median >= max(config.min_increase, config.sigmas * scale):
-            found.append(Detection(times[i], "up", round((values[i] - median) / scale, 2), values[i], round(median, 4)))
-    return found
-
-
-DETECTORS = {"sales_drop": count_drops, "traffic_drop": count_drops, "returns_spike": count_spikes,
-             "finance_anomaly": level_rises}
-
-
-def read_series(path: Path) -> tuple[list[datetime], list[float], timedelta]:
-    """Read `timestamp,value` rows (ISO-8601, a header line allowed) at a regular step; raise
-    ValueError naming the file and line of the first problem."""
-    times: list[datetime] = []
-    values: list[float] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
-    for number, row in enumerate(csv.reader(lines), start=1):
-        if not row or (number == 1 and row[0].strip().lower() == "timestamp"):
+        usual = []
+        for lags, kept in zip(lag_sets, residuals):
+            history = [values[i - lag] for lag in lags if i - lag >= 0 and not math.isnan(values[i - lag])]
+            usual.append(float(np.median(history)) if len(history) >= 2 else math.nan)
+        spreads = [_mad(kept[-32:]) if len(kept) >= 14 else math.inf for kept in residuals]
+        best = int(np.argmin(spreads))
+        if frozen is None:
+            for kept, centre in zip(residuals, usual):
+                if not math.isnan(centre):
+                    kept.append(value - centre)
+        if math.isinf(spreads[best]) or math.isnan(usual[best]):
             continue
-        try:
-            moment, value = datetime.fromisoformat(row[0].strip()), float(row[1])
-        except (ValueError, IndexError):
-            raise ValueError(f"{path}:{number}: expected 'timestamp,value' with an ISO-8601 timestamp and a "
-                             f"number, got {','.join(row)[:80]!r}") from None
-        times.append(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
-        values.append(value)
-    if len(times) < 3:
-        raise ValueError(f"{path}: needs at least 3 points")
-    steps = [b - a for a, b in zip(times, times[1:])]
-    step = sorted(steps)[len(steps) // 2]
-    for index, gap in enumerate(steps):
-        if gap != step:
-            raise ValueError(f"{path}: the series must have a regular step ({step}); the gap after point "
-                             f"{index + 1} ({times[index].isoformat()}) is {gap}")
-    return times, values, step
+        centre, sigma = frozen if frozen else (usual[best], max(spreads[best], abs(usual[best]) * 0.005, 1e-9))
+        z = (value - centre) / sigma
+        high_start = i if high == 0 else high_start
+        low_start = i if low == 0 else low_start
+        high, low = max(0.0, high + z - k), max(0.0, low - z - k)
+        for direction, score, start in (("up", high, high_start), ("down", low, low_start)):
+            if direction not in directions:
+                continue
+            if score >= h and direction not in open_:
+                open_[direction] = (start, i, value, centre, score)
+                frozen = frozen or (centre, sigma)
+            elif direction in open_ and (score == 0 or i - open_[direction][0] > int(4 * WEEK / series.step)):
+                onset, detected, seen, before, top = open_.pop(direction)
+                found.append(Episode(direction, series.at(onset), series.at(detected), series.at(i), seen,  # type: ignore[arg-type]
+                                     round(before, 4), round(top, 2), "shift"))
+                frozen = None
+                high = low = 0.0
+    for direction, (onset, detected, seen, before, top) in open_.items():
+        found.append(Episode(direction, series.at(onset), series.at(detected), None, seen, round(before, 4),  # type: ignore[arg-type]
+                             round(top, 2), "shift"))
+    return sorted(found, key=lambda e: e.onset)
+
+
+def _mad(values: list[float]) -> float:
+    array = np.asarray(values)
+    return 1.4826 * float(np.median(np.abs(array - np.median(array))))
+
+
+RULE_DEFAULTS: dict[str, tuple[Kind, tuple[Direction, ...]]] = {
+    "sales_drop": ("count", ("down",)), "traffic_drop": ("count", ("down",)),
+    "returns_spike": ("count", ("up",)), "finance_anomaly": ("level", ("up",))}

@@ -6,12 +6,18 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import random
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import numpy as np
 import pytest
 
 from monitor.cli import main
 from monitor.config import Settings
 from monitor.cycle import run_cycle
 from monitor.simulator import Incident, Scenario, World
+from monitor.simulator.world import MSK
 from tests.conftest import NOW
 
 
@@ -42,29 +48,91 @@ def hourly_csv(path: Path, incidents: list[Incident]) -> Path:
     return path
 
 
-def test_detect_finds_a_drop_in_an_hourly_csv_and_only_there(tmp_path: Path, capsys) -> None:
+def episodes(capsys, *args: str) -> dict:
+    assert main(["detect", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_detect_finds_a_stop_in_an_hourly_csv_once_at_its_onset(tmp_path: Path, capsys) -> None:
     stop = NOW - timedelta(hours=6)
     path = hourly_csv(tmp_path / "orders.csv", [Incident("sales_stop", start=stop)])
-    assert main(["detect", "--rule", "sales_drop", "--csv", str(path), "--json"]) == 0
-    found = json.loads(capsys.readouterr().out)
-    assert found and all(d["direction"] == "down" for d in found)
-    assert all(datetime.fromisoformat(d["timestamp"]) >= stop - timedelta(hours=1) for d in found)
+    result = episodes(capsys, "--rule", "sales_drop", "--csv", str(path))
+    [episode] = result["episodes"]
+    assert episode["direction"] == "down" and episode["end"] is None  # still going at the end
+    assert abs(datetime.fromisoformat(episode["onset"]) - stop) <= timedelta(hours=1)
+    assert datetime.fromisoformat(episode["detected"]) <= stop + timedelta(hours=2)
+
+
+def test_detect_finds_a_90_percent_drop_over_six_evening_hours_with_its_end(tmp_path: Path, capsys) -> None:
+    evening = datetime(2026, 11, 16, 17, 0, tzinfo=MSK)
+    drop = Incident("sales_drop", start=evening, end=evening + timedelta(hours=6), factor=0.1)
+    result = episodes(capsys, "--csv", str(hourly_csv(tmp_path / "orders.csv", [drop])))
+    assert result["kind"] == "count"
+    [episode] = result["episodes"]
+    assert abs(datetime.fromisoformat(episode["onset"]) - evening) <= timedelta(hours=1)
+    assert evening + timedelta(hours=6) <= datetime.fromisoformat(episode["end"]) <= evening + timedelta(hours=9)
 
 
 def test_detect_is_quiet_on_a_normal_series(tmp_path: Path, capsys) -> None:
     path = hourly_csv(tmp_path / "orders.csv", [])
-    assert main(["detect", "--rule", "sales_drop", "--csv", str(path)]) == 0
-    assert "0 detections" in capsys.readouterr().out
+    assert main(["detect", "--csv", str(path)]) == 0
+    assert "0 episodes" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("content, message", [
-    ("timestamp,value\n2026-11-01T00:00:00,1\nyesterday,2\n", "orders.csv:3: expected 'timestamp,value'"),
-    ("2026-11-01T00:00:00,1\n2026-11-01T01:00:00,1\n2026-11-01T03:00:00,1\n", "regular step"),
+def test_detect_reads_a_messy_export_as_the_clean_one(tmp_path: Path, capsys) -> None:
+    """Local times without a zone across a daylight-saving change, semicolons, a header in
+    Russian, an extra column, missing and repeated rows, shuffled: the same episode."""
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 9, 20, tzinfo=berlin).astimezone(timezone.utc)
+    rng = np.random.default_rng(1)
+    shape = np.array([0.2] * 7 + [1.5] * 12 + [1.0] * 5)
+    drop = datetime(2026, 11, 6, 12, 0, tzinfo=berlin)
+    rows = []
+    for h in range(24 * 50):
+        moment = (start + timedelta(hours=h)).astimezone(berlin)
+        rate = 10 * shape[moment.hour] * (0.1 if drop <= moment < drop + timedelta(hours=8) else 1)
+        rows.append((moment, int(rng.poisson(rate))))
+    clean = tmp_path / "clean.csv"
+    clean.write_text("".join(f"{m.isoformat()},{v}\n" for m, v in rows), encoding="utf-8")
+    messy_rows = rows[:500] + rows[510:] + rows[700:705]
+    random.Random(2).shuffle(messy_rows)
+    messy = tmp_path / "messy.csv"
+    messy.write_text("Дата;Заказы;Выручка\n" + "".join(f"{m.strftime('%d.%m.%Y %H:%M')};{v};{v * 990}\n"
+                                                       for m, v in messy_rows), encoding="utf-8")
+    want = episodes(capsys, "--csv", str(clean), "--tz", "Europe/Berlin")["episodes"]
+    got = episodes(capsys, "--csv", str(messy), "--tz", "Europe/Berlin")
+    assert len(got["episodes"]) == len(want) == 1
+    assert got["episodes"][0]["onset"] == want[0]["onset"]
+    assert abs(datetime.fromisoformat(want[0]["onset"]) - drop) <= timedelta(hours=1)
+    notes = " ".join(got["notes"])
+    assert "sorted" in notes and "repeated" in notes and "no value" in notes
+
+
+def test_detect_finds_a_step_change_in_a_continuous_metric(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(3)
+    values = 0.031 + 0.002 * rng.normal(size=120)
+    values[100:] -= 0.012
+    path = tmp_path / "conversion.csv"
+    path.write_text("".join(f"{date(2026, 6, 1) + timedelta(days=i)},{v:.4f}\n" for i, v in enumerate(values)),
+                    encoding="utf-8")
+    result = episodes(capsys, "--csv", str(path))
+    assert result["kind"] == "level"
+    [episode] = [e for e in result["episodes"] if e["end"] is None]  # the step, still going
+    assert episode["direction"] == "down"
+    assert abs(date.fromisoformat(episode["onset"][:10]) - date(2026, 9, 9)) <= timedelta(days=1)
+
+
+@pytest.mark.parametrize("content, args, message", [
+    ("timestamp,value\n2026-11-01T00:00:00,1\nyesterday,2\n", [], "orders.csv:3: expected a timestamp"),
+    ("2026-11-01T00:00:00,1\n", [], "needs at least 3 points"),
+    ("2026-11-01,1\n2026-11-02,-2\n2026-11-03,1\n", ["--kind", "count"], "needs values of 0 or more"),
+    ("2026-11-01,1\n2026-11-02,2\n2026-11-03,1\n", ["--tz", "Mars/Olympus"], "not a known time zone"),
 ])
-def test_detect_names_the_line_of_a_bad_csv(tmp_path: Path, capsys, content: str, message: str) -> None:
+def test_detect_names_the_problem_of_a_bad_csv(tmp_path: Path, capsys, content: str, args: list[str],
+                                               message: str) -> None:
     path = tmp_path / "orders.csv"
     path.write_text(content, encoding="utf-8")
-    assert main(["detect", "--rule", "sales_drop", "--csv", str(path)]) == 2
+    assert main(["detect", "--csv", str(path), *args]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -78,6 +146,6 @@ def test_detect_spots_a_commission_jump_in_a_daily_series(tmp_path: Path, capsys
     shares = [0.15 + 0.004 * ((d * 7) % 5 - 2) for d in range(35)] + [0.24] * 5
     path = tmp_path / "commission.csv"
     path.write_text("\n".join(f"{t.isoformat()},{v}" for t, v in zip(days, shares)), encoding="utf-8")
-    assert main(["detect", "--rule", "finance_anomaly", "--csv", str(path), "--json"]) == 0
-    found = json.loads(capsys.readouterr().out)
-    assert found[0]["timestamp"].startswith("2026-11-05") and found[0]["direction"] == "up"
+    [episode] = episodes(capsys, "--rule", "finance_anomaly", "--csv", str(path))["episodes"]
+    assert episode["direction"] == "up" and episode["detected"].startswith("2026-11-05")  # the day of the jump
+    assert abs(date.fromisoformat(episode["onset"][:10]) - date(2026, 11, 5)) <= timedelta(days=1)
