@@ -39,6 +39,12 @@ VIEWS_PER_UNIT, TOCART_PER_UNIT, SESSIONS_PER_UNIT = 40, 4, 25  # traffic behind
 HANDOVER_HOURS = 20  # normal hand-over to delivery after the order
 SHIPMENT_DEADLINE_HOURS = 24
 
+# Irregular demand: Russian public holidays and sales days (month, day) -> demand factor.
+HOLIDAYS = {(1, 1): 0.4, (1, 2): 0.6, (1, 3): 0.7, (1, 4): 0.8, (1, 5): 0.8, (1, 6): 0.8, (1, 7): 0.6,
+            (1, 8): 0.8, (2, 23): 0.8, (3, 8): 0.7, (5, 1): 0.7, (5, 9): 0.6, (6, 12): 0.8, (11, 4): 0.8,
+            (11, 11): 2.5, (12, 31): 0.5}
+DEMANDS = ("regular", "irregular")
+
 INCIDENT_KINDS = {
     "sales_stop": "orders of all or the listed SKUs stop (factor 0)",
     "sales_drop": "orders of all or the listed SKUs fall to `factor` of normal",
@@ -111,6 +117,7 @@ class Scenario:
     orders_per_day: float = 200.0
     fbo_share: float = 0.4
     day_noise: float = 0.12  # coefficient of variation of daily demand beyond Poisson
+    demand: str = "regular"  # or "irregular": demand as uneven as real shops' (see docs/SIMULATOR.md)
     history_days: int = 70
     subscription: str = "PREMIUM_LITE"
     key_valid_days: float = 150.0  # from the world's clock, unless a key_expiry incident says otherwise
@@ -232,6 +239,48 @@ class Status:
     cancelled_by_seller: bool
 
 
+class Irregular:
+    """Demand as uneven as real shops': each SKU's day varies as a negative binomial (gamma
+    level of CV 0.5-1.2 a day), the shop's day by 25%, a trend of -30% to +60% a year,
+    shop-wide promotions of 2-5x for 2-4 days (in one week of ten) and SKU promotions, public
+    holidays and sales days, a third of shops closed on Sundays, 0.5% bulk orders of 10-50
+    units, and a tenth of the SKUs launched late or dying out."""
+
+    def __init__(self, seed: int, skus: int) -> None:
+        rng = np.random.default_rng([seed, 77])
+        self.seed = seed
+        self.sku_shape = rng.uniform(0.7, 4.0, skus)  # gamma shape: daily CV 1/sqrt(shape)
+        self.trend = rng.uniform(-0.3, 0.6) / 365  # per day
+        self.closed_sundays = rng.random() < 1 / 3
+        self.launch = np.where(rng.random(skus) < 0.1, rng.integers(20_400, 20_700, skus), 0)  # local day numbers
+        self.death = np.where(rng.random(skus) < 0.1, rng.integers(20_400, 20_700, skus), 1 << 30)
+        self._days: dict[int, tuple[float, np.ndarray]] = {}
+
+    def day(self, day: int, weights: np.ndarray) -> tuple[float, np.ndarray]:
+        """(factor on the shop's orders, SKU probabilities) for a local day (days since 1970)."""
+        if day in self._days:
+            return self._days[day]
+        rng = np.random.default_rng([self.seed, day, 78])
+        moment = date(1970, 1, 1) + timedelta(days=day)
+        factor = rng.gamma(16.0, 1 / 16.0) * math.exp(self.trend * (day - 20_400))
+        factor *= HOLIDAYS.get((moment.month, moment.day), 1.0)
+        if self.closed_sundays and moment.weekday() == 6:
+            factor = 0.0
+        week_rng = np.random.default_rng([self.seed, (day + 3) // 7, 79])  # a promotion in one week of ten
+        if week_rng.random() < 0.1:
+            first, length = int(week_rng.integers(0, 7)), int(week_rng.integers(2, 5))
+            if first <= (day + 3) % 7 < first + length:
+                factor *= week_rng.uniform(2.0, 5.0)
+        sku = rng.gamma(self.sku_shape, 1 / self.sku_shape)
+        promoted = rng.random(len(weights)) < 0.01  # a SKU promotion starts; lasts its day (and is rare)
+        sku[promoted] *= rng.uniform(2.0, 5.0, int(promoted.sum()))
+        life = np.where(day < self.launch, 0.0, 1.0) * 0.5 ** (np.maximum(day - self.death, 0) / 7)
+        mixed = weights * sku * life
+        total = mixed.sum()
+        self._days[day] = (factor * total / max(weights.sum(), 1e-12), mixed / total if total > 0 else weights)
+        return self._days[day]
+
+
 class World:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -262,6 +311,9 @@ class World:
         self._hours: dict[int, tuple[SimOrder, ...]] = {}  # a world's history is deterministic: compute once
         self._raw_hours: dict[int, tuple[SimOrder, ...]] = {}
         self._stock_cache: tuple[datetime | None, dict[tuple[int, str], int]] = (None, {})
+        if scenario.demand not in DEMANDS:
+            raise ValueError(f"demand must be one of {', '.join(DEMANDS)}, not {scenario.demand!r}")
+        self._irregular = Irregular(scenario.seed, scenario.skus) if scenario.demand == "irregular" else None
 
     def ground_truth(self) -> list[dict[str, Any]]:
         return [i.truth() for i in self.scenario.incidents]
@@ -312,10 +364,14 @@ class World:
         shape = 1 / max(s.day_noise, 1e-6) ** 2
         day_level = day_rng.gamma(shape, 1 / shape)
         rate = s.orders_per_day * WEEKDAY_FACTOR[local.weekday()] * HOUR_PROFILE[local.hour] * day_level
+        weights = self._weights
+        if self._irregular is not None:
+            factor, weights = self._irregular.day(day, self._weights)
+            rate *= factor
         rng = np.random.default_rng([s.seed, hour])
         count = int(rng.poisson(rate))
         seconds = np.sort(rng.uniform(0, HOUR, count))
-        skus = rng.choice(len(self.products), size=count, p=self._weights)
+        skus = rng.choice(len(self.products), size=count, p=weights)
         u = rng.random((count, 6))
         orders = []
         for i in range(count):
@@ -324,7 +380,8 @@ class World:
                 posting_number=f"{order_number}-1", order_number=order_number, order_id=hour * 10_000 + i,
                 scheme="fbo" if u[i, 0] < s.fbo_share else "fbs",
                 created_at=moment + timedelta(seconds=float(seconds[i])), sku=self.products[int(skus[i])].sku,
-                quantity=1 if u[i, 1] < 0.85 else 2, u_thin=float(u[i, 2]), u_cancel=float(u[i, 3]),
+                quantity=(1 if u[i, 1] < 0.85 else 2) if self._irregular is None or u[i, 1] < 0.995
+                else 10 + int(40 * (u[i, 1] - 0.995) / 0.005), u_thin=float(u[i, 2]), u_cancel=float(u[i, 3]),
                 u_return=float(u[i, 4]), cancel_hours=0.2 + 19.8 * float(u[i, 5]),
                 delivery_hours=float(rng.gamma(4, 12)), return_days=float(rng.uniform(1, 10)),
                 reason_index=int(rng.choice(len(RETURN_REASONS), p=RETURN_REASON_WEIGHTS)),
