@@ -216,7 +216,9 @@ def test_check_runs_the_accounts_side_by_side(shop: SimulatorServer, tmp_path: P
     finally:
         hang.close()
     took = time.monotonic() - started
-    result = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr()
+    assert out.out, f"exit {code}, nothing on stdout; stderr: {out.err}"
+    result = json.loads(out.out)
     assert code == 1
     assert {f["account"] for f in result["findings"] if f["rule"] == "sales_drop"} == {"one"}
     assert {f["rule"] for f in result["findings"] if f["account"].startswith("hangs")} == {"api_access"}
