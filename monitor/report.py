@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from monitor.config import Settings
 from monitor.cycle import CycleResult, Unchecked
 from monitor.outbox import Delivery
 from monitor.store import Store
+from monitor.sync import coverage
 from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, when
 from rules.access import error_kind
+from rules.sales import detection_floor
 
 
 def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO | None = None) -> None:
@@ -82,6 +87,7 @@ def status_of(settings: Settings, store: Store, now: datetime, daemon_pid: int |
             "open_alerts": store.alert_counts(account.name),
             "api_errors_24h": [{"method": r["method"], "outcome": r["outcome"], "count": r["n"], "last": r["last"]}
                                for r in store.api_errors_since(account.name, now - timedelta(hours=24))],
+            "detection_floor": _floor(settings, store, account.name, now),
         })
     pending = store.undelivered()
     return {
@@ -97,6 +103,19 @@ def status_of(settings: Settings, store: Store, now: datetime, daemon_pid: int |
                           "last_error": r["last_error"]} for r in pending],
         },
     }
+
+
+def _floor(settings: Settings, store: Store, account: str, now: datetime) -> dict[str, float] | None:
+    """The account's own detection floor from its stored orders (None until weeks are synced)."""
+    history_since, _ = coverage(store, account)
+    if history_since is None:
+        return None
+    config = settings.rules.sales_drop
+    since = max(history_since, now - timedelta(days=config.history_days + 9))
+    times = np.array([datetime.fromisoformat(t).timestamp() for t in store.order_times(account, since)])
+    floor = detection_floor(times, history_since.timestamp(), now.timestamp(), config, settings.monitor.tz) \
+        if len(times) else None
+    return asdict(floor) if floor else None
 
 
 def print_status(status: dict[str, Any], tz: ZoneInfo, out: TextIO | None = None) -> None:
@@ -120,6 +139,11 @@ def print_status(status: dict[str, Any], tz: ZoneInfo, out: TextIO | None = None
         alerts = account["open_alerts"]
         print(f"  open alerts: {sum(alerts.values())}"
               + (f" ({', '.join(f'{s} {n}' for s, n in sorted(alerts.items()))})" if alerts else ""), file=out)
+        floor = account["detection_floor"]
+        print("  detection floor: " + (
+            f"at {floor['orders_per_day']:g} orders a day no monitor can tell a full stop from a quiet spell in less "
+            f"than {floor['stop_hours']:g} h, or a fall to half in less than {floor['half_hours']:g} h (median "
+            "over the hours of the week)" if floor else "not known yet (needs two weeks of synced orders)"), file=out)
         errors = account["api_errors_24h"]
         print(f"  API errors in 24 h: {sum(e['count'] for e in errors)}"
               + "".join(f"\n    {e['method']} {e['outcome']}: {e['count']}, last {at(e['last'])}" for e in errors),

@@ -345,6 +345,11 @@ class Store:
                                "delivering_date, cancel_type from postings where account = ? and created_at >= ? "
                                "order by created_at", [account, iso(since)])
 
+    def order_times(self, account: str, since: datetime) -> list[str]:
+        """When each posting since `since` was placed (ISO-8601), oldest first."""
+        return [r[0] for r in self.db.execute("select created_at from postings where account = ? and created_at >= ? "
+                                              "order by created_at", [account, iso(since)])]
+
     def returns_since(self, account: str, since: datetime) -> list[tuple[Any, ...]]:
         """(posting_number, sku, reason, return_date) of returns since `since` (a return never
         precedes its order, so these are all the returns of the orders placed since then)."""

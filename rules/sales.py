@@ -171,6 +171,32 @@ def _local_midnight(moment: float, baseline: intensity.Baseline) -> float:
     return baseline.start + float(same[0]) * baseline.step
 
 
+@dataclass(frozen=True)
+class DetectionFloor:
+    """What the data of one shop allows, at one false alarm a month: the least time any
+    detector needs to tell a full stop, or a fall to half, from a quiet spell (the median over
+    every hour of the week the incident could begin)."""
+
+    orders_per_day: float
+    stop_hours: float
+    half_hours: float
+
+
+def detection_floor(times: np.ndarray, history_since: float, now: float, config: SalesDropConfig,
+                    tz: tzinfo | None) -> DetectionFloor | None:
+    b = shop_stream(times, history_since, now, config, tz).baseline
+    week = b.expected[-7 * 24 - 1:-1]
+    if b.per_day <= 0 or len(week) < 7 * 24 or not (week > 0).all():
+        return None
+    weeks = np.tile(week, 4)
+
+    def median_hours(orders: float) -> float:
+        return float(np.median([intensity.hours_until_due(weeks, 0.0, HOUR, h * HOUR, orders) or math.inf
+                                for h in range(7 * 24)]))
+    return DetectionFloor(round(b.per_day, 1), round(median_hours(intensity.stop_floor_orders(b.per_hour)), 1),
+                          round(median_hours(intensity.drop_floor_orders(0.5)), 1))
+
+
 def sales_drop(data: AccountData, config: SalesDropConfig) -> list[Finding]:
     """Shop-wide: a stop, as soon as the orders due since the last one make chance implausible
     at the budget of false alarms, or a fall of at least `min_drop` since some hour of the last

@@ -245,9 +245,13 @@ def test_status_tells_what_a_seller_needs_to_know(shop: SimulatorServer, tmp_pat
     assert locked["api_errors_24h"] == [{"method": "/v1/roles", "outcome": "404", "count": 1,  # Ozon's "Invalid Api-Key"
                                          "last": locked["api_errors_24h"][0]["last"]}]
     assert status["outbox"] == {"waiting": 0, "undeliverable": 0, "messages": []}
+    floor = shop_["detection_floor"]  # the shop's own: from its volume, as a stop needs ln(720 * rate) orders due
+    assert 150 < floor["orders_per_day"] < 260 and 0.3 < floor["stop_hours"] < floor["half_hours"] < 12
+    assert locked["detection_floor"] is None  # nothing synced
     assert main(["status", "--config", str(config)]) == 0
     text = capsys.readouterr().out
     assert "daemon: not running" in text and "API errors in 24 h: 0" in text
+    assert f"no monitor can tell a full stop from a quiet spell in less than {floor['stop_hours']:g} h" in text
     assert "API errors in 24 h: 1\n    /v1/roles 404: 1, last " in text
 
 
