@@ -141,14 +141,14 @@ def _fit(totals: np.ndarray, weekday: np.ndarray, usable: np.ndarray, age: np.nd
     behind the level) from whole days
     of history. Unusual days (closed, or far off the usual level) are set aside first."""
     t, wd, ages, slots = totals[usable], weekday[usable], age[usable], by_slot[usable]
-    median = float(np.median(t))
     if t.sum() <= 0:
         return None
     factors = np.ones(7)
     normal = np.ones(len(t), dtype=bool)
-    for j in range(7):  # a weekday the shop is closed: no orders on most of them, several on others
+    for j in range(7):  # a weekday the shop is closed: none on most of them, too many to be chance
         on = wd == j
-        if on.sum() >= 2 and median >= 3 and (t[on] == 0).mean() > 0.5:
+        zeros = int((t[on] == 0).sum())
+        if on.sum() >= 2 and zeros > on.sum() / 2 and float(t[~on].mean() if (~on).any() else 0) * zeros >= 4.6:
             factors[j] = 0.0
             normal &= ~on
     if not normal.any():
