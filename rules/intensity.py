@@ -45,6 +45,7 @@ class Baseline:
     day_totals: np.ndarray  # observed count per local day
     usable: np.ndarray  # whole, non-holiday days
     uncertainty: float = 0.0  # relative standard error of the learnt level
+    level: np.ndarray | None = None  # the level each bin's day was judged with (per day)
 
     def due(self, begin: np.ndarray | float, end: np.ndarray | float) -> np.ndarray:
         """Counts due between moments (epoch seconds), bins spread evenly over their span."""
@@ -114,7 +115,7 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
     usable = whole & ~holiday
     by_slot = np.bincount(day_index * cal.slots + cal.slot, weights=values,
                           minlength=days * cal.slots).reshape(days, cal.slots)
-    expected = np.zeros(len(counts))
+    expected, levels = np.zeros(len(counts)), np.zeros(len(counts))
     dispersion, per_day, learnt, weight = MIN_DISPERSION, 0.0, 0, 1.0
     for d in range(max(int(day_index[judge_from]), min_history_days), days):
         lo = max(0, d - history_days)
@@ -126,9 +127,11 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
         level, factors, shape, dispersion, learnt, weight = fit
         bins = day_index == d
         expected[bins] = level * factors[weekday[d]] * shape[cal.slot[bins]]
+        levels[bins] = level
         per_day = level
     uncertainty = math.sqrt((dispersion**2 + 1 / max(per_day, 1e-9)) / weight) if per_day else 0.0
-    return Baseline(start, step, expected, dispersion, per_day, learnt, day_index, totals, usable, uncertainty)
+    return Baseline(start, step, expected, dispersion, per_day, learnt, day_index, totals, usable, uncertainty,
+                    levels)
 
 
 def _as_date(local_day: int) -> date:
@@ -277,21 +280,29 @@ def window_size(due: np.ndarray, dispersion: float, per_day: float, uncertainty:
 
 
 def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, per_day: float, *,
-                uncertainty: float = 0.0, direction: int = -1, min_change: float = 0.3, max_bins: int = 168, at: np.ndarray | None = None
-                ) -> list[Scan]:
+                uncertainty: float = 0.0, direction: int = -1, min_change: float = 0.3, max_bins: int = 168,
+                at: np.ndarray | None = None, level: np.ndarray | None = None) -> list[Scan]:
     """For each bin in `at` (default: the last), the GLR over onsets up to `max_bins` back of
     "the count since the onset is a share rho of what was due", rho <= 1 - min_change for
     falls (direction -1), >= 1 + min_change for rises (+1). Not-judged bins (expected 0) add
-    nothing."""
+    nothing. With `level` (the baseline's per-bin level), what was due since an onset is
+    reckoned at the level known at the onset."""
     ends = np.array([len(observed) - 1]) if at is None else np.asarray(at)
     obs_cum = np.concatenate(([0.0], np.cumsum(np.where(expected > 0, np.nan_to_num(observed), 0.0))))
-    due_cum = np.concatenate(([0.0], np.cumsum(expected)))
     lags = np.arange(1, max_bins + 1)
     onsets = ends[:, None] + 1 - lags[None, :]  # [ends x lags]
     valid = onsets >= 0
     onsets = np.maximum(onsets, 0)
     n = obs_cum[ends + 1][:, None] - obs_cum[onsets]
-    due = due_cum[ends + 1][:, None] - due_cum[onsets]
+    if level is None:
+        due_cum = np.concatenate(([0.0], np.cumsum(expected)))
+        due = due_cum[ends + 1][:, None] - due_cum[onsets]
+    else:  # what was due at the level known at the onset: the baseline must not chase the change
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit = np.where(level > 0, expected / level, 0.0)
+        unit_cum = np.concatenate(([0.0], np.cumsum(unit)))
+        onset_level = np.where(level[onsets] > 0, level[onsets], level[np.minimum(onsets + 1, len(level) - 1)])
+        due = onset_level * (unit_cum[ends + 1][:, None] - unit_cum[onsets])
     size = window_size(due, dispersion, per_day, uncertainty)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(due > 0, n / due, 1.0)

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import OzonClient
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World, load_scenario
-from monitor.simulator.world import RETURN_REASONS
+from monitor.simulator.world import MSK, RETURN_REASONS
 from tests.conftest import NOW
 
 HEADERS = {"Client-Id": "123456", "Api-Key": "demo-key"}
@@ -141,3 +142,32 @@ def test_scenario_with_an_unknown_incident_kind_is_refused(tmp_path: Path) -> No
     path.write_text('[[incidents]]\nkind = "meteor"\nstart = "-1h"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown incident kind 'meteor'"):
         load_scenario(path, NOW)
+
+
+def _daily(world: World, days: int = 84) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    start = datetime(2026, 3, 2, tzinfo=MSK)
+    orders = world.orders(start, start + timedelta(days=days), start + timedelta(days=days))
+    day = np.array([int((o.created_at - start) / timedelta(days=1)) for o in orders])
+    return day, np.array([o.sku for o in orders]), np.array([o.quantity for o in orders])
+
+
+def test_irregular_demand_is_as_uneven_as_real_shops_and_the_regular_world_is_unchanged() -> None:
+    regular = World(Scenario(seed=8, skus=150, orders_per_day=200))
+    assert [o.posting_number for o in regular.orders(NOW - timedelta(days=1), NOW, NOW)] == \
+        [o.posting_number for o in World(Scenario(seed=8, skus=150, orders_per_day=200, demand="regular"))
+         .orders(NOW - timedelta(days=1), NOW, NOW)]
+    shop_cv, sku_cv, bulk = [], [], 0
+    for world in (regular, World(Scenario(seed=8, skus=150, orders_per_day=200, demand="irregular"))):
+        day, sku, units = _daily(world)
+        totals = np.bincount(day, minlength=84)
+        shop_cv.append(totals.std() / totals.mean())
+        top = np.bincount(day[sku == np.bincount(sku - sku.min()).argmax() + sku.min()], minlength=84)
+        sku_cv.append(top.std() / top.mean())
+        bulk = int((units >= 10).sum())
+    assert shop_cv[0] < 0.25 < shop_cv[1] and sku_cv[1] > 1.5 * sku_cv[0]  # days vary far more
+    assert bulk > 0  # bulk orders of many units, in the irregular world only
+
+
+def test_an_unknown_demand_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="demand must be one of regular, irregular"):
+        World(Scenario(demand="chaotic"))
