@@ -14,6 +14,7 @@ tried where the package imports and runs.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -27,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.simulator import Incident, Scenario, World  # noqa: E402
 from monitor.simulator.snapshot import account_data  # noqa: E402
-from monitor.simulator.world import MSK  # noqa: E402
-from rules import RULES, AccountData, Finding, Order, run_rules  # noqa: E402
+from monitor.simulator.world import BASE_RETURN_RATE, HOUR_PROFILE, MSK, WEEKDAY_FACTOR  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rules import RULES, AccountData, Finding, Order, intensity, run_rules  # noqa: E402
 from rules.sales import sales_drop  # noqa: E402
 
 START = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)  # a Monday
@@ -120,8 +123,35 @@ def adtk_sales(world: World, moment: datetime) -> bool | str:
     return bool(flags.iloc[-3:].fillna(False).any())
 
 
+def floor_of(kind: str, world: World, sku: int, start: datetime) -> float | None:
+    """Hours before any detector could tell this incident from chance at one false alarm a
+    month: one SKU stopping, from its own rate (ln(720 * rate) orders due); a SKU's returns
+    jumping, from the return delays of its orders since the start (the base returns due by
+    then, times the Poisson Kullback-Leibler rate of the jump, reaching ln 720)."""
+    hours = 24 * 40
+    begin = start.replace(minute=0, second=0, microsecond=0)
+    stamps = [begin + timedelta(hours=h) for h in range(hours)]
+    share = world.by_sku[sku].weight
+    if kind.startswith("sales_stop (one SKU)"):
+        rate = np.array([world.scenario.orders_per_day * share * WEEKDAY_FACTOR[m.astimezone(MSK).weekday()]
+                         * HOUR_PROFILE[m.astimezone(MSK).hour] for m in stamps])
+        orders = intensity.stop_floor_orders(float(rate[:168].mean()))
+        return intensity.hours_until_due(rate, begin.timestamp(), 3600, start.timestamp(), orders)
+    if kind.startswith("returns_spike"):
+        incident = world.incidents("returns_spike")[0]
+        far = start + timedelta(days=60)
+        back = sorted(world.status(o, far).delivered + timedelta(days=o.return_days)  # type: ignore[operator]
+                      for o in world.orders(start, start + timedelta(days=30), far)
+                      if o.sku == sku and world.status(o, far).delivered is not None)
+        jump = incident.rate / BASE_RETURN_RATE
+        needed = math.log(720) / (jump * math.log(jump) - jump + 1) / BASE_RETURN_RATE  # returnable orders
+        index = math.ceil(needed) - 1
+        return (back[index] - start) / timedelta(hours=1) if index < len(back) else None
+    return None
+
+
 def run_case(case: Case, seeds: int) -> dict[str, object]:
-    delays, misses, false_in_runs, true_alerts = [], 0, 0, 0
+    delays, misses, false_in_runs, true_alerts, floors = [], 0, 0, 0, []
     naive_delays, adtk_delays, adtk_note = [], [], ""
     for seed in range(seeds):
         volume = 40 if seed % 2 else 200
@@ -145,6 +175,9 @@ def run_case(case: Case, seeds: int) -> dict[str, object]:
             misses += 1
         else:
             delays.append((found - start) / timedelta(hours=1))
+        floor = floor_of(case.kind, world, sku, start)
+        if floor is not None:
+            floors.append(floor)
         if case.rule == "sales_drop":
             hit = next((m for m in moments if naive_sales(world, m)), None)
             naive_delays.append((hit - start) / timedelta(hours=1) if hit else None)
@@ -156,7 +189,7 @@ def run_case(case: Case, seeds: int) -> dict[str, object]:
                 else:
                     hit = next((m for m, v in verdicts if v is True), None)
                     adtk_delays.append((hit - start) / timedelta(hours=1) if hit else None)
-    return {"delays": delays, "misses": misses, "runs": seeds, "false_in_runs": false_in_runs,
+    return {"delays": delays, "misses": misses, "runs": seeds, "false_in_runs": false_in_runs, "floors": floors,
             "true_alerts": true_alerts, "naive": naive_delays, "adtk": adtk_delays, "adtk_note": adtk_note}
 
 
@@ -221,7 +254,8 @@ def main() -> None:
     parser.add_argument("--quiet-days", type=int, default=30)
     args = parser.parse_args()
     began = time.perf_counter()
-    print(f"{'incident':<30}{'rule':<19}{'recall':>8}{'median h':>10}{'p90 h':>8}{'precision':>11}")
+    print(f"{'incident':<30}{'rule':<19}{'recall':>8}{'median h':>10}{'p90 h':>8}{'precision':>11}{'floor h':>9}"
+          f"{'ratio':>7}")
     notes = []
     for case in CASES:
         r = run_case(case, args.seeds)
@@ -230,7 +264,10 @@ def main() -> None:
         precision = r["true_alerts"] / max(r["true_alerts"] + r["false_in_runs"], 1)  # type: ignore[operator]
         median = f"{statistics.median(delays):.1f}" if delays else "-"
         p90 = f"{delays[min(len(delays) - 1, int(0.9 * len(delays)))]:.1f}" if delays else "-"
-        print(f"{case.kind:<30}{case.rule:<19}{recall:>8.2f}{median:>10}{p90:>8}{precision:>11.2f}")
+        floors = r["floors"]  # type: ignore[assignment]
+        floor = f"{statistics.median(floors):.1f}" if floors else "-"
+        ratio = f"{statistics.median(delays) / statistics.median(floors):.2f}" if floors and delays else "-"
+        print(f"{case.kind:<30}{case.rule:<19}{recall:>8.2f}{median:>10}{p90:>8}{precision:>11.2f}{floor:>9}{ratio:>7}")
         if r["naive"]:
             notes.append(f"  naive 'today < 50% of yesterday' on {case.kind}: {describe(r['naive'])}")  # type: ignore[arg-type]
             notes.append(f"  ADTK PersistAD on {case.kind}: {r['adtk_note'] or describe(r['adtk'])}")  # type: ignore[arg-type]

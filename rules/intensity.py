@@ -329,7 +329,7 @@ def recent_share(observed: np.ndarray, expected: np.ndarray, min_due: float = 10
         return np.where(due > 0, (obs_cum[ends + 1] - obs_cum[begin]) / due, 1.0)
 
 
-GLR_PRICE = 1.7  # nats: not knowing the onset or the depth, measured on incident-free streams
+GLR_PRICE = 1.0  # nats: not knowing the onset or the depth, measured on incident-free streams
 
 
 def change_threshold(false_alarms_per_month: float, step_hours: float = 1.0) -> float:
