@@ -185,8 +185,13 @@ def test_daemon_runs_a_cycle_and_stops_cleanly_on_sigterm(
 
 
 def test_demo_shows_an_alert_with_its_support_request(tmp_path: Path, capsys) -> None:
-    assert main(["demo", "--output", str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
+    assert main(["-v", "demo", "--output", str(tmp_path / "demo")]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    demo_key = Scenario().api_key  # never printed, logged or written, even at -v
+    assert demo_key not in out + captured.err
+    assert not [p for p in (tmp_path / "demo").rglob("*")  # but in the key file the demo writes for itself
+                if p.is_file() and p.suffix != ".key" and demo_key.encode() in p.read_bytes()]
     assert "[СРОЧНО] sales_drop: Нет заказов с " in out and "Seller ID (Client-Id): 123456" in out
     for rule in ("card_problems", "returns_spike", "rating_risk", "api_access"):
         assert f"] {rule}:" in out
