@@ -6,7 +6,9 @@ not a test. Figures are recorded in docs/DETECTION.md.
 For each size (orders a day), `--sellers` seeded simulator shops; on them, incidents (a full
 stop, a fall to 30% and to 50%) starting at `--starts` hours spread over every hour of the
 week (each on its own seller in turn). The monitor's sales_drop is judged every 5 minutes
-(15 below 100 orders a day) on the stream as it stands, exactly as the live rule does. The
+(every minute from 1,000 orders a day, every 15 below 100) on the stream as it stands, exactly
+as the live rule does: the detector's own delay; the daemon's poll interval adds half of
+`poll_minutes` on average. The
 floor of each incident is the time until the orders due since its start (at the simulator's
 true rate) reach what the budget of one false alarm a month requires (see
 rules/intensity.py); the "varied" floor is the same with the simulator's day-to-day
@@ -209,7 +211,7 @@ def main() -> None:
     for volume in sizes:
         sellers = [seller(volume, 7000 + s, max(span, HISTORY.days + args.quiet_days), {"demand": args.demand})
                    for s in range(args.sellers)]
-        step = 300.0 if volume >= 100 else 900.0
+        step = 60.0 if volume >= 1000 else 300.0 if volume >= 100 else 900.0
         for kind, share in KINDS.items() if args.starts else ():
             onsets = [sellers[0].start + HISTORY.total_seconds() + 3600 * 25 * k for k in range(args.starts)]
             floors = [floor_hours(volume, t, share) for t in onsets]

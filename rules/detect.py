@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -257,53 +258,45 @@ def seasonal_lags(step: timedelta, depth: int) -> list[int]:
 
 def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget: float) -> list[Episode]:
     """Continuous values (revenue, a share, a price): each point against a robust usual value,
-    the median of the same position in the previous four weeks (or days) or of the previous
-    eight points, whichever has explained the series better so far, in robust sigmas of its
-    recent residuals; a two-sided CUSUM (k = 0.5) with the threshold for the budget
+    the median of the same position in the previous six weeks (or days) or of the previous
+    fourteen points, whichever has explained the recent points better, in robust sigmas of
+    its recent residuals; a two-sided CUSUM (k = 0.5) with the threshold for the budget
     (Siegmund's approximation of the run length). While an episode lasts the usual value stays
     at its onset, so a shift is not learnt away; it ends when the values return, or after four
     weeks at the new level."""
     values = series.values
-    lag_sets = [seasonal_lags(series.step, 6), list(range(1, 15))]
+    usual = np.array([_lagged_median(values, lags) for lags in (seasonal_lags(series.step, 6), list(range(1, 15)))])
+    spread = np.array([_trailing_mad(values - centre, 32, 14) for centre in usual])
+    best = np.argmin(np.where(np.isnan(spread), np.inf, spread), axis=0)
+    centre_of = usual[best, np.arange(len(values))]
+    sigma_of = np.maximum(spread[best, np.arange(len(values))], np.abs(centre_of) * 0.005) + 1e-12
+    judged = ~np.isnan(values) & ~np.isnan(centre_of) & ~np.isnan(sigma_of)
     per_month = max(timedelta(days=30) / series.step, 2.0)
     k = 0.5
     h = math.log(2 * k * k * per_month / (budget / len(directions))) / (2 * k)
-    residuals: list[list[float]] = [[], []]
+    longest = int(4 * WEEK / series.step)
     high = low = 0.0
-    high_start = low_start = 0
+    starts = {"up": 0, "down": 0}
     frozen: tuple[float, float] | None = None
     open_: dict[str, tuple[int, int, float, float, float]] = {}  # direction -> onset, detected, value, usual, score
     found = []
-    for i, value in enumerate(values):
-        if math.isnan(value):
-            continue
-        usual = []
-        for lags, kept in zip(lag_sets, residuals):
-            history = [values[i - lag] for lag in lags if i - lag >= 0 and not math.isnan(values[i - lag])]
-            usual.append(float(np.median(history)) if len(history) >= 2 else math.nan)
-        spreads = [_mad(kept[-32:]) if len(kept) >= 14 else math.inf for kept in residuals]
-        best = int(np.argmin(spreads))
-        if frozen is None:
-            for kept, centre in zip(residuals, usual):
-                if not math.isnan(centre):
-                    kept.append(value - centre)
-        if math.isinf(spreads[best]) or math.isnan(usual[best]):
-            continue
-        centre, sigma = frozen if frozen else (usual[best], max(spreads[best], abs(usual[best]) * 0.005, 1e-9))
+    for i in np.flatnonzero(judged):
+        value = float(values[i])
+        centre, sigma = frozen or (float(centre_of[i]), float(sigma_of[i]))
         z = (value - centre) / sigma
-        high_start = i if high == 0 else high_start
-        low_start = i if low == 0 else low_start
+        starts["up"] = i if high == 0 else starts["up"]
+        starts["down"] = i if low == 0 else starts["down"]
         high, low = max(0.0, high + z - k), max(0.0, low - z - k)
-        for direction, score, start in (("up", high, high_start), ("down", low, low_start)):
+        for direction, score in (("up", high), ("down", low)):
             if direction not in directions:
                 continue
             if score >= h and direction not in open_:
-                open_[direction] = (start, i, value, centre, score)
+                open_[direction] = (starts[direction], int(i), value, centre, score)
                 frozen = frozen or (centre, sigma)
-            elif direction in open_ and (score == 0 or i - open_[direction][0] > int(4 * WEEK / series.step)):
+            elif direction in open_ and (score == 0 or i - open_[direction][0] > longest):
                 onset, detected, seen, before, top = open_.pop(direction)
-                found.append(Episode(direction, series.at(onset), series.at(detected), series.at(i), seen,  # type: ignore[arg-type]
-                                     round(before, 4), round(top, 2), "shift"))
+                found.append(Episode(direction, series.at(onset), series.at(detected), series.at(int(i)),  # type: ignore[arg-type]
+                                     seen, round(before, 4), round(top, 2), "shift"))
                 frozen = None
                 high = low = 0.0
     for direction, (onset, detected, seen, before, top) in open_.items():
@@ -312,9 +305,29 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
     return sorted(found, key=lambda e: e.onset)
 
 
-def _mad(values: list[float]) -> float:
-    array = np.asarray(values)
-    return 1.4826 * float(np.median(np.abs(array - np.median(array))))
+def _lagged_median(values: np.ndarray, lags: list[int]) -> np.ndarray:
+    """At each point, the median of the values `lags` points before it (NaN with fewer than 2)."""
+    stack = np.full((len(lags), len(values)), np.nan)
+    for row, lag in enumerate(lags):
+        if lag < len(values):
+            stack[row, lag:] = values[:len(values) - lag]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no history yet
+        median = np.nanmedian(stack, axis=0)
+    median[(~np.isnan(stack)).sum(axis=0) < 2] = np.nan
+    return median
+
+
+def _trailing_mad(residuals: np.ndarray, window: int, least: int) -> np.ndarray:
+    """At each point, the MAD (as a normal sigma) of the `window` residuals before it."""
+    padded = np.concatenate((np.full(window, np.nan), residuals))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)[:len(residuals)]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(windows, axis=1)
+        mad = 1.4826 * np.nanmedian(np.abs(windows - median[:, None]), axis=1)
+    mad[(~np.isnan(windows)).sum(axis=1) < least] = np.nan
+    return mad
 
 
 RULE_DEFAULTS: dict[str, tuple[Kind, tuple[Direction, ...]]] = {

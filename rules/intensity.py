@@ -249,9 +249,13 @@ def nb_llr(observed: np.ndarray, due: np.ndarray, share: np.ndarray, size: np.nd
     """log P(observed | mean share*due) - log P(observed | mean due) for negative binomial counts
     of size `size` (inf: Poisson)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        poisson = observed * np.log(share) + (1 - share) * due
-        nb = observed * np.log(share) + (observed + size) * np.log1p((1 - share) * due / (size + share * due))
-        return np.where(np.isinf(size), poisson, nb)
+        log_share = observed * np.log(share)
+        finite = np.isfinite(size)
+        if finite.all():
+            return log_share + (observed + size) * np.log1p((1 - share) * due / (size + share * due))
+        nb = log_share + (observed + np.where(finite, size, 0)) * np.log1p(
+            (1 - share) * due / (np.where(finite, size, 1) + share * due))
+        return np.where(finite, nb, log_share + (1 - share) * due)
 
 
 @dataclass(frozen=True)
