@@ -136,12 +136,9 @@ def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: st
     if moved:
         notes.append(f"{moved} points off the {_span(step)} step were put on the nearest one")
     bins = int(index[-1]) + 1
-    if kind == "count":
-        total = np.bincount(index, weights=np.nan_to_num(values), minlength=bins)
-        seen = np.bincount(index, weights=(~np.isnan(values)).astype(float), minlength=bins)
-    else:
-        total = np.bincount(index, weights=np.nan_to_num(values), minlength=bins)
-        seen = np.bincount(index, weights=(~np.isnan(values)).astype(float), minlength=bins)
+    total = np.bincount(index, weights=np.nan_to_num(values), minlength=bins)
+    seen = np.bincount(index, weights=(~np.isnan(values)).astype(float), minlength=bins)
+    if kind == "level":
         total = np.where(seen > 0, total / np.maximum(seen, 1), 0.0)
     merged = int(len(index) - len(np.unique(index)))
     if merged:

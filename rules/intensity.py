@@ -10,11 +10,11 @@ the seller's own unusual days (promotions, closed days) are left out of what is 
 holidays are not judged at all.
 
 Two detectors use it:
-- `time_since_last` for a full stop: the orders that were due since the last one. Each order
-  resets it, so it speaks as soon as the silence is long enough, day or night.
-- `drop_scan` for a partial fall: the generalised likelihood ratio over every onset in the
+- a stop: the orders due since the last one (`Baseline.due`) against `stop_threshold`. Each
+  order resets it, so it speaks as soon as the silence is long enough, day or night.
+- a fall or a rise: `change_scan`, the generalised likelihood ratio over every onset in the
   last week, negative binomial where the day-to-day variation needs it (a CUSUM that does not
-  need to be told how deep the fall is).
+  need to be told how deep the fall is), against `change_threshold`.
 Both are pure functions of numpy arrays; thresholds come from a false-alarm budget per month.
 """
 from __future__ import annotations
@@ -40,7 +40,6 @@ class Baseline:
     expected: np.ndarray  # per bin; 0 where not judged (holidays, too little history before)
     dispersion: float  # day-to-day coefficient of variation beyond Poisson
     per_day: float  # expected count on a usual day, as of the last bin
-    days_learnt: int  # usual days the last estimate rests on
     day_of_bin: np.ndarray  # local day of each bin, from 0
     day_totals: np.ndarray  # observed count per local day
     usable: np.ndarray  # whole, non-holiday days
@@ -99,7 +98,7 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
     cycle needs only the last week)."""
     cal = calendar(start, step, len(counts), tz)
     if not len(counts):
-        return Baseline(start, step, np.zeros(0), MIN_DISPERSION, 0.0, 0, cal.day, np.zeros(0), np.zeros(0, bool))
+        return Baseline(start, step, np.zeros(0), MIN_DISPERSION, 0.0, cal.day, np.zeros(0), np.zeros(0, bool))
     first_day = int(cal.day[0])
     day_index = cal.day - first_day
     days = int(day_index[-1]) + 1
@@ -116,7 +115,7 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
     by_slot = np.bincount(day_index * cal.slots + cal.slot, weights=values,
                           minlength=days * cal.slots).reshape(days, cal.slots)
     expected, levels = np.zeros(len(counts)), np.zeros(len(counts))
-    dispersion, per_day, learnt, weight = MIN_DISPERSION, 0.0, 0, 1.0
+    dispersion, per_day, weight = MIN_DISPERSION, 0.0, 1.0
     for d in range(max(int(day_index[judge_from]), min_history_days), days):
         lo = max(0, d - history_days)
         if holiday[d] or usable[lo:d].sum() < min_history_days // 2:
@@ -124,14 +123,13 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
         fit = _fit(totals[lo:d], weekday[lo:d], usable[lo:d], d - np.arange(lo, d), by_slot[lo:d])
         if fit is None:
             continue
-        level, factors, shape, dispersion, learnt, weight = fit
+        level, factors, shape, dispersion, weight = fit
         bins = day_index == d
         expected[bins] = level * factors[weekday[d]] * shape[cal.slot[bins]]
         levels[bins] = level
         per_day = level
     uncertainty = math.sqrt((dispersion**2 + 1 / max(per_day, 1e-9)) / weight) if per_day else 0.0
-    return Baseline(start, step, expected, dispersion, per_day, learnt, day_index, totals, usable, uncertainty,
-                    levels)
+    return Baseline(start, step, expected, dispersion, per_day, day_index, totals, usable, uncertainty, levels)
 
 
 def _as_date(local_day: int) -> date:
@@ -139,10 +137,10 @@ def _as_date(local_day: int) -> date:
 
 
 def _fit(totals: np.ndarray, weekday: np.ndarray, usable: np.ndarray, age: np.ndarray, by_slot: np.ndarray
-         ) -> tuple[float, np.ndarray, np.ndarray, float, int, float] | None:
-    """(level per day, weekday factors, shape per slot, dispersion, usual days, effective days
-    behind the level) from whole days
-    of history. Unusual days (closed, or far off the usual level) are set aside first."""
+         ) -> tuple[float, np.ndarray, np.ndarray, float, float] | None:
+    """(level per day, weekday factors, shape per slot, dispersion, effective days behind the
+    level) from whole days of history. Unusual days (closed, or far off the usual level) are
+    set aside first."""
     t, wd, ages, slots = totals[usable], weekday[usable], age[usable], by_slot[usable]
     if t.sum() <= 0:
         return None
@@ -176,7 +174,7 @@ def _fit(totals: np.ndarray, weekday: np.ndarray, usable: np.ndarray, age: np.nd
     shape = slots.sum(axis=0) + 0.5 / len(slots[0])  # half an order spread: no hour is ever impossible
     if shape.sum() < 10 * len(shape):  # very thin data: lean on the neighbouring hours a little
         shape = (np.roll(shape, 1) + 4 * shape + np.roll(shape, -1)) / 6
-    return level, factors, shape / shape.sum(), dispersion, int(normal.sum()), float(weights.sum()**2 / (weights**2).sum())
+    return level, factors, shape / shape.sum(), dispersion, float(weights.sum()**2 / (weights**2).sum())
 
 
 def share_baseline(shop: Baseline, counts: np.ndarray, history_days: int = 28, judge_from: int = 0
@@ -225,13 +223,6 @@ def stop_threshold(per_hour: float, dispersion: float, false_alarms_per_month: f
     shape = 1 / max(dispersion, 1e-6) ** 2 + seen
     rate = 1 / max(dispersion, 1e-6) ** 2 + due
     return float(rate * (chance ** (-1 / shape) - 1))
-
-
-def time_since_last(expected: np.ndarray, start: float, step: float, last: float | None, now: float) -> float:
-    """Orders due between the last order (or the first bin) and `now`, the last bin counted
-    up to `now` only."""
-    begin = max(last if last is not None else start, start)
-    return _integral(expected, start, step, begin, now)
 
 
 def _integral(expected: np.ndarray, start: float, step: float, begin: float, end: float) -> float:

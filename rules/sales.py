@@ -11,11 +11,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, finding
 from rules import intensity
+from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, finding
 from rules.stats import low_count_p_value, zero_count_p_value
-
-WEEK = timedelta(days=7)
 
 
 class SalesDropConfig(RuleConfig):
