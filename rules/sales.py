@@ -237,8 +237,8 @@ def _sku_findings(data: AccountData, stream: ShopStream, config: SalesDropConfig
         scan = intensity.change_scan(counts[row], expected[row], float(dispersion[row]), float(per_day[row]),
                                      uncertainty=b.uncertainty, min_change=config.min_drop,
                                      max_bins=config.max_onset_hours)[0]
-        if scan.statistic >= threshold and scan.share <= 1 - config.min_drop \
-                and still_low(counts[row], expected[row], config):
+        if scan.statistic >= threshold and scan.share <= 1 - config.min_drop and scan.observed > 0 \
+                and still_low(counts[row], expected[row], config):  # none at all: sales_stopped says it
             verdict = Verdict("drop", scan.statistic, threshold, start + scan.onset * HOUR, scan.observed, scan.due)
             sku_times = np.array(sorted(by_sku[sku]))
             findings.append(_finding(data, f"sku:{sku}", verdict, sku_times, expected[row], start, float(per_day[row]),

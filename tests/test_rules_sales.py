@@ -101,13 +101,16 @@ def test_a_shop_closed_on_sundays_is_not_called_stopped_on_a_sunday() -> None:
     assert finding.evidence.observed == 0
 
 
-def test_one_busy_sku_falling_is_found_while_the_shop_is_fine() -> None:
+def test_one_busy_sku_falling_is_found_while_the_shop_is_fine_and_a_stopped_one_left_to_sales_stopped() -> None:
     probe = World(Scenario(seed=6, skus=40, orders_per_day=300))
     busy = sorted(probe.products, key=lambda p: -p.weight)[2].sku  # about a tenth of the shop's orders
-    incident = Incident("sales_stop", start=NOW - timedelta(hours=30), skus=(busy,))
+    incident = Incident("sales_drop", start=NOW - timedelta(hours=30), skus=(busy,), factor=0.2)
     findings = sales_drop(account_data(Scenario(seed=6, skus=40, orders_per_day=300, incidents=[incident])),
                           SalesDropConfig())
-    assert [f.entity for f in findings] == [f"sku:{busy}"]
+    assert [f.entity for f in findings] == [f"sku:{busy}"] and findings[0].evidence.observed > 0
+    stopped = Incident("sales_stop", start=NOW - timedelta(hours=30), skus=(busy,))  # none at all: sales_stopped's
+    assert sales_drop(account_data(Scenario(seed=6, skus=40, orders_per_day=300, incidents=[stopped])),
+                      SalesDropConfig()) == []
 
 
 def test_fingerprint_is_stable_across_cycles() -> None:
