@@ -168,6 +168,8 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
                    min_change: float) -> list[Episode]:
     step = series.step.total_seconds()
     baseline = intensity.learn(series.values, series.start.timestamp(), step, tz)
+    if not baseline.expected.any():
+        series.notes.append("nothing judged: counts need two weeks of whole days before the first step judged")
     counts = np.nan_to_num(series.values)
     expected = np.where(np.isnan(series.values), 0.0, baseline.expected)  # a missing step is not judged
     span = max(int(math.ceil(WEEK / series.step)), 14)

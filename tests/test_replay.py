@@ -149,3 +149,10 @@ def test_detect_spots_a_commission_jump_in_a_daily_series(tmp_path: Path, capsys
     [episode] = episodes(capsys, "--rule", "finance_anomaly", "--csv", str(path))["episodes"]
     assert episode["direction"] == "up" and episode["detected"].startswith("2026-11-05")  # the day of the jump
     assert abs(date.fromisoformat(episode["onset"][:10]) - date(2026, 11, 5)) <= timedelta(days=1)
+
+
+def test_detect_says_when_a_series_is_too_short_to_judge(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("".join(f"2026-11-{d:02d},{d % 4}\n" for d in range(1, 11)), encoding="utf-8")
+    result = episodes(capsys, "--csv", str(path))
+    assert result["episodes"] == [] and any("nothing judged" in note for note in result["notes"])
