@@ -179,7 +179,7 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
         scans = intensity.change_scan(counts, expected, baseline.dispersion, baseline.per_day,
                                       uncertainty=baseline.uncertainty, direction=-1 if direction == "down" else 1,
                                       min_change=min_change, max_bins=span, at=np.arange(len(counts)),
-                                      level=baseline.level)
+                                      level=baseline.level, day=baseline.day_of_bin)
         bound = 1 - min_change if direction == "down" else 1 + min_change
         recent = intensity.recent_share(counts, expected, at=np.arange(len(counts)))
         going = recent <= 1 - min_change / 2 if direction == "down" else recent >= 1 + min_change / 2

@@ -276,12 +276,15 @@ def window_size(due: np.ndarray, dispersion: float, per_day: float, uncertainty:
 
 def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, per_day: float, *,
                 uncertainty: float = 0.0, direction: int = -1, min_change: float = 0.3, max_bins: int = 168,
-                at: np.ndarray | None = None, level: np.ndarray | None = None) -> list[Scan]:
+                at: np.ndarray | None = None, level: np.ndarray | None = None, day: np.ndarray | None = None
+                ) -> list[Scan]:
     """For each bin in `at` (default: the last), the GLR over onsets up to `max_bins` back of
     "the count since the onset is a share rho of what was due", rho <= 1 - min_change for
     falls (direction -1), >= 1 + min_change for rises (+1). Not-judged bins (expected 0) add
     nothing. With `level` (the baseline's per-bin level), what was due since an onset is
-    reckoned at the level known at the onset."""
+    reckoned at the level known at the onset; with `day` (each bin's local day), the part of
+    the window on the onset's own day is reckoned at that day's level as its earlier hours
+    showed it."""
     ends = np.array([len(observed) - 1]) if at is None else np.asarray(at)
     obs_cum = np.concatenate(([0.0], np.cumsum(np.where(expected > 0, np.nan_to_num(observed), 0.0))))
     lags = np.arange(1, max_bins + 1)
@@ -298,7 +301,10 @@ def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, p
         unit_cum = np.concatenate(([0.0], np.cumsum(unit)))
         onset_level = np.where(level[onsets] > 0, level[onsets], level[np.minimum(onsets + 1, len(level) - 1)])
         due = onset_level * (unit_cum[ends + 1][:, None] - unit_cum[onsets])
-    size = window_size(due, dispersion, per_day, uncertainty)
+    if day is not None and dispersion > 0:
+        due, size = _today_known(obs_cum, expected, day, onsets, due, dispersion, per_day, uncertainty)
+    else:
+        size = window_size(due, dispersion, per_day, uncertainty)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(due > 0, n / due, 1.0)
     bound = 1 - min_change if direction < 0 else 1 + min_change
@@ -308,6 +314,25 @@ def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, p
     best = np.argmax(llr, axis=1)
     rows = np.arange(len(ends))
     return [Scan(float(llr[i, b]), int(onsets[i, b]), float(n[i, b]), float(due[i, b])) for i, b in zip(rows, best)]
+
+
+def _today_known(obs_cum: np.ndarray, expected: np.ndarray, day: np.ndarray, onsets: np.ndarray, due: np.ndarray,
+                 dispersion: float, per_day: float, uncertainty: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, negative binomial size) of each window's count when the onset day's own level
+    is learnt from its hours before the onset: a gamma prior of CV `dispersion` updated by the
+    orders seen against those due. Days after the onset's keep the prior."""
+    due_cum = np.concatenate(([0.0], np.cumsum(expected)))
+    first = np.searchsorted(day, day, "left")[onsets]
+    following = np.searchsorted(day, day, "right")[onsets]
+    prior = 1 / dispersion**2
+    shape = prior + obs_cum[onsets] - obs_cum[first]
+    ratio = shape / (prior + due_cum[onsets] - due_cum[first])  # today's level against the usual
+    today = np.minimum(due, due_cum[following] - due_cum[onsets])
+    rest = due - today
+    mean = ratio * today + rest
+    extra = (ratio * today) ** 2 / shape + dispersion**2 * rest * np.minimum(rest, per_day) + (uncertainty * due) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return mean, np.where(extra > 0, mean**2 / extra, np.inf)
 
 
 def recent_share(observed: np.ndarray, expected: np.ndarray, min_due: float = 10.0,
@@ -324,7 +349,7 @@ def recent_share(observed: np.ndarray, expected: np.ndarray, min_due: float = 10
         return np.where(due > 0, (obs_cum[ends + 1] - obs_cum[begin]) / due, 1.0)
 
 
-GLR_PRICE = 1.0  # nats: not knowing the onset or the depth, measured on incident-free streams
+GLR_PRICE = 1.5  # nats: not knowing the onset or the depth, measured on incident-free streams
 
 
 def change_threshold(false_alarms_per_month: float, step_hours: float = 1.0) -> float:

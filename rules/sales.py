@@ -149,7 +149,8 @@ def judge_shop(stream: ShopStream, config: SalesDropConfig) -> Verdict | None:
             return Verdict("stop", due, threshold, last, 0, due)
     scan = intensity.change_scan(stream.counts, stream.expected, b.dispersion, b.per_day, uncertainty=b.uncertainty,
                                  min_change=config.min_drop, max_bins=config.max_onset_hours,
-                                 level=None if b.level is None else b.level[:len(stream.counts)])[0]
+                                 level=None if b.level is None else b.level[:len(stream.counts)],
+                                 day=b.day_of_bin[:len(stream.counts)])[0]
     threshold = intensity.change_threshold(config.drop_false_alarms_per_month)
     if scan.statistic >= threshold and scan.share <= 1 - config.min_drop \
             and still_low(stream.counts, stream.expected, config):
