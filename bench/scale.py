@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 PAGE = {"fbs": 100, "fbo": 100, "returns": 500}  # what one request can carry, for the page-limit minimum
@@ -44,12 +46,27 @@ def main() -> None:
             for label in ("first run", "incremental"):
                 rows.append((skus, label, run_worker(config)))
                 print_row(*rows[-1], flush=True)
+    print_growth(rows)
     if args.idle:
         with tempfile.TemporaryDirectory() as folder, simulator(Path(folder), int(args.sizes.split(",")[0])) as url:
             idle(write_config(Path(folder), url))
     if args.shops:
         with tempfile.TemporaryDirectory() as folder, simulator(Path(folder), 1000) as url:
             many_shops(Path(folder), url, args.shops)
+
+
+def print_growth(rows: list[tuple[int, str, dict]]) -> None:
+    """Cost fitted as size^k (least squares on logs) for each phase, over the sizes run."""
+    for label in ("first run", "incremental"):
+        picked = [(skus, r) for skus, name, r in rows if name == label]
+        if len(picked) < 2:
+            continue
+        sizes = np.log([skus for skus, _ in picked])
+        fits = []
+        for phase in ("cycle", "load", "rules", "rss_mb"):
+            values = np.array([max(r[phase], 1e-3) for _, r in picked])
+            fits.append(f"{phase} k={np.polyfit(sizes, np.log(values), 1)[0]:.2f}")
+        print(f"growth over {picked[0][0]}-{picked[-1][0]} SKUs, {label}: " + ", ".join(fits))
 
 
 class simulator:  # noqa: N801 (used as a context manager, like open)
