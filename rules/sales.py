@@ -262,7 +262,8 @@ def _finding(data: AccountData, entity: str, verdict: Verdict, times: np.ndarray
     onset = datetime.fromtimestamp(verdict.onset, tz=tz)
     observed = int(round(verdict.observed))
     drop = 1 - observed / verdict.due if verdict.due > 0 else 1.0
-    hours = max(1, math.ceil((data.now - onset).total_seconds() / HOUR))
+    elapsed = (data.now - onset).total_seconds() / HOUR  # a stop: none in the last whole hours, so round down
+    hours = max(1, math.floor(elapsed) if observed == 0 else math.ceil(elapsed))
     return finding(
         "sales_drop", data, severity="critical" if drop >= 0.9 else "warning", entity=entity,
         started_at=last_at if observed == 0 and last_at is not None else onset,

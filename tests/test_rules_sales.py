@@ -30,7 +30,7 @@ def test_fires_critical_on_a_full_stop_and_dates_it_by_the_last_order() -> None:
     assert finding.severity == "critical"
     assert finding.evidence.observed == 0
     assert stop - timedelta(hours=1) < finding.started_at <= stop
-    assert finding.evidence.window_hours == 5  # hours since the last order, rounded up
+    assert finding.evidence.window_hours == 4  # whole hours since the last order: none in them
     assert finding.evidence.expected >= 20  # orders due since the last one
     assert finding.affected_skus  # the SKUs that usually sell in these hours
 
