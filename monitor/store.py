@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from sqlite_utils.migrations import Migrations
 
 log = logging.getLogger(__name__)
 migrations = Migrations("ozon-monitor")
+_OPENING = threading.Lock()  # one thread at a time sets a file's journal and vacuum modes
 
 
 @migrations()
@@ -283,8 +286,17 @@ class Store:
     def _open(self) -> None:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect on a new file; `maintain` converts old ones
-        self.db.enable_wal()
+        with _OPENING:  # switching a new file to WAL fails at once, without waiting, while another opens it
+            deadline = time.monotonic() + self.BUSY_TIMEOUT_MS / 1000
+            while True:  # ... and another process may be opening it too
+                try:
+                    self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # a new file; `maintain` converts old ones
+                    self.db.enable_wal()
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
         with self.transaction():  # several jobs may open a new file at once: one migrates, the others wait
             migrations.apply(self.db)
 

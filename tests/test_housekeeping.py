@@ -97,3 +97,26 @@ def test_backup_of_a_damaged_file_copies_nothing_and_says_where_it_went(write_co
     err = capsys.readouterr().err
     assert "was damaged and is now" in err and "nothing was copied" in err
     assert not (tmp_path / "copy.db").exists()
+
+
+def test_shops_opening_a_new_state_file_at_once_all_get_it(tmp_path: Path) -> None:
+    """`check` runs its shops side by side: each opens the state file, and on a first run they
+    all find it new. Switching a file to WAL fails at once, without waiting, while another
+    connection does the same; one in twenty such starts used to end in "locked"."""
+    for attempt in range(40):
+        path = tmp_path / f"{attempt}" / "ozon-monitor.db"
+        path.parent.mkdir()
+        failures: list[Exception] = []
+
+        def open_it() -> None:
+            try:
+                Store(path).close()
+            except Exception as exc:  # noqa: BLE001 (collected and asserted below)
+                failures.append(exc)
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == [], f"attempt {attempt}: {failures[0]}"
+        assert sqlite3.connect(path).execute("pragma journal_mode").fetchone()[0] == "wal"
