@@ -7,7 +7,7 @@ Series: a year of daily and a year of hourly order counts, and a year of hourly 
 from the simulator. Ours is the whole causal run of `rules.detect.detect` (learning the
 intensity day by day, the change scans at every point, the stop detector, the episodes).
 ADTK needs pandas < 2 (0.6.2 fails on pandas 2), so it runs in its own interpreter, e.g. a
-venv made with `python -m venv adtk-venv && adtk-venv/bin/pip install adtk "pandas<2"
+venv made with `python -m venv ../adtk-venv && ../adtk-venv/bin/pip install adtk "pandas<2"
 "numpy<2"`; its time is `PersistAD(window=24 or 7, c=3, side="both").fit_detect` alone,
 imports excluded. Medians of `--repeat` runs, CPU time.
 """
