@@ -4,9 +4,11 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from dataclasses import asdict, dataclass, field, is_dataclass
+from functools import cached_property
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Callable, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 Severity = Literal["warning", "critical"]
@@ -164,6 +166,11 @@ class AccountData:
     key_expires_at: datetime | None = None
     fbs_index: FbsIndex | None = None
     stock_history: list[StockDay] = field(default_factory=list)
+
+    @cached_property
+    def order_times(self) -> np.ndarray:
+        """When each order was placed (epoch seconds), oldest first: the sales rules' clock."""
+        return np.array([o.created_at.timestamp() for o in self.orders])
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date() if self.tz else moment.date()

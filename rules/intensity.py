@@ -43,8 +43,8 @@ class Baseline:
     day_of_bin: np.ndarray  # local day of each bin, from 0
     day_totals: np.ndarray  # observed count per local day
     usable: np.ndarray  # whole, non-holiday days
-    uncertainty: float = 0.0  # relative standard error of the learnt level
-    level: np.ndarray | None = None  # the level each bin's day was judged with (per day)
+    uncertainty: float  # relative standard error of the learnt level
+    level: np.ndarray  # the level each bin's day was judged with (0 where not judged)
 
     def due(self, begin: np.ndarray | float, end: np.ndarray | float) -> np.ndarray:
         """Counts due between moments (epoch seconds), bins spread evenly over their span."""
@@ -98,7 +98,8 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
     cycle needs only the last week)."""
     cal = calendar(start, step, len(counts), tz)
     if not len(counts):
-        return Baseline(start, step, np.zeros(0), MIN_DISPERSION, 0.0, cal.day, np.zeros(0), np.zeros(0, bool))
+        return Baseline(start, step, np.zeros(0), MIN_DISPERSION, 0.0, cal.day, np.zeros(0), np.zeros(0, bool), 0.0,
+                        np.zeros(0))
     first_day = int(cal.day[0])
     day_index = cal.day - first_day
     days = int(day_index[-1]) + 1
@@ -223,17 +224,6 @@ def stop_threshold(per_hour: float, dispersion: float, false_alarms_per_month: f
     shape = 1 / max(dispersion, 1e-6) ** 2 + seen
     rate = 1 / max(dispersion, 1e-6) ** 2 + due
     return float(rate * (chance ** (-1 / shape) - 1))
-
-
-def _integral(expected: np.ndarray, start: float, step: float, begin: float, end: float) -> float:
-    cumulative = np.concatenate(([0.0], np.cumsum(expected)))
-
-    def at(moment: float) -> float:
-        position = min(max((moment - start) / step, 0.0), len(expected))
-        whole = int(position)
-        part = expected[whole] * (position - whole) if whole < len(expected) else 0.0
-        return float(cumulative[whole] + part)
-    return max(at(end) - at(begin), 0.0)
 
 
 def nb_llr(observed: np.ndarray, due: np.ndarray, share: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -376,8 +366,7 @@ def drop_floor_orders(share: float, false_alarms_per_month: float = 1.0) -> floa
 def hours_until_due(expected: np.ndarray, start: float, step: float, begin: float, orders: float) -> float | None:
     """Hours from `begin` until `orders` are due, or None beyond the last bin."""
     cumulative = np.concatenate(([0.0], np.cumsum(expected)))
-    base = _integral(expected, start, step, start, begin)
-    target = base + orders
+    target = float(np.interp(begin, start + step * np.arange(len(cumulative)), cumulative)) + orders
     index = int(np.searchsorted(cumulative, target))  # first edge at or past the target
     if index > len(expected) or index == 0:
         return None

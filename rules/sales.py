@@ -2,9 +2,9 @@
 card losing its audience (traffic_drop)."""
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-import math
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
@@ -134,7 +134,7 @@ class Verdict:
 def judge_shop(stream: ShopStream, config: SalesDropConfig) -> Verdict | None:
     """The shop-wide verdict at `stream.now`; pure, so the benchmark and replays call it too."""
     b = stream.baseline
-    if b.per_day <= 0 or stream.expected[-1] <= 0 and not stream.expected[-config.max_onset_hours:].any():
+    if b.per_day <= 0 or not stream.expected[-config.max_onset_hours:].any():
         return None
     index = int(np.searchsorted(stream.times, stream.now, "left"))
     last = float(stream.times[index - 1]) if index else None
@@ -149,8 +149,7 @@ def judge_shop(stream: ShopStream, config: SalesDropConfig) -> Verdict | None:
             return Verdict("stop", due, threshold, last, 0, due)
     scan = intensity.change_scan(stream.counts, stream.expected, b.dispersion, b.per_day, uncertainty=b.uncertainty,
                                  min_change=config.min_drop, max_bins=config.max_onset_hours,
-                                 level=None if b.level is None else b.level[:len(stream.counts)],
-                                 day=b.day_of_bin[:len(stream.counts)])[0]
+                                 level=b.level[:len(stream.counts)], day=b.day_of_bin[:len(stream.counts)])[0]
     threshold = intensity.change_threshold(config.drop_false_alarms_per_month)
     if scan.statistic >= threshold and scan.share <= 1 - config.min_drop \
             and still_low(stream.counts, stream.expected, config):
@@ -167,8 +166,8 @@ def still_low(counts: np.ndarray, expected: np.ndarray, config: SalesDropConfig)
 def _local_midnight(moment: float, baseline: intensity.Baseline) -> float:
     """Start of the local day holding `moment`, from the baseline's own calendar."""
     index = min(max(int((moment - baseline.start) // baseline.step), 0), len(baseline.day_of_bin) - 1)
-    same = np.flatnonzero(baseline.day_of_bin == baseline.day_of_bin[index])
-    return baseline.start + float(same[0]) * baseline.step
+    first = int(np.searchsorted(baseline.day_of_bin, baseline.day_of_bin[index]))  # days ascend with the bins
+    return baseline.start + first * baseline.step
 
 
 @dataclass(frozen=True)
@@ -205,11 +204,11 @@ def sales_drop(data: AccountData, config: SalesDropConfig) -> list[Finding]:
     selling `sku_min_daily` a day is scanned against its share of the shop's usual orders."""
     if data.history_since is None or not data.orders:
         return []
-    times = np.array([o.created_at.timestamp() for o in data.orders])
-    stream = shop_stream(times, data.history_since.timestamp(), data.now.timestamp(), config, data.tz)
+    stream = shop_stream(data.order_times, data.history_since.timestamp(), data.now.timestamp(), config, data.tz)
     verdict = judge_shop(stream, config)
     if verdict is not None:
-        return [_shop_finding(data, stream, verdict, config)]
+        return [_finding(data, "account", verdict, stream.times, stream.expected, stream.baseline.start,
+                         stream.baseline.per_day, _sku_shortfall(data, verdict.onset, verdict.due))]
     return _sku_findings(data, stream, config)
 
 
@@ -241,17 +240,9 @@ def _sku_findings(data: AccountData, stream: ShopStream, config: SalesDropConfig
         if scan.statistic >= threshold and scan.share <= 1 - config.min_drop and scan.observed > 0 \
                 and still_low(counts[row], expected[row], config):  # none at all: sales_stopped says it
             verdict = Verdict("drop", scan.statistic, threshold, start + scan.onset * HOUR, scan.observed, scan.due)
-            sku_times = np.array(sorted(by_sku[sku]))
-            findings.append(_finding(data, f"sku:{sku}", verdict, sku_times, expected[row], start, float(per_day[row]),
-                                     [], sku))
+            findings.append(_finding(data, f"sku:{sku}", verdict, np.array(by_sku[sku]), expected[row], start,
+                                     float(per_day[row]), [], sku))
     return findings
-
-
-def _shop_finding(data: AccountData, stream: ShopStream, verdict: Verdict, config: SalesDropConfig) -> Finding:
-    onset = verdict.onset if verdict.kind == "drop" else float(
-        stream.times[np.searchsorted(stream.times, stream.now) - 1])
-    return _finding(data, "account", verdict, stream.times, stream.expected, stream.baseline.start,
-                    stream.baseline.per_day, _sku_shortfall(data, onset, verdict.due))
 
 
 def _finding(data: AccountData, entity: str, verdict: Verdict, times: np.ndarray, expected: np.ndarray,
@@ -339,7 +330,8 @@ def sales_stopped(data: AccountData, config: SalesStoppedConfig) -> list[Finding
     for order in recent:
         for sku in order.skus:
             last_order[sku] = max(last_order.get(sku, order.created_at), order.created_at)
-    times = np.array(sorted(o.created_at.timestamp() for o in recent))
+    times = data.order_times[np.searchsorted(data.order_times, start.timestamp()):
+                             np.searchsorted(data.order_times, data.now.timestamp())]  # those of `recent`
     cards = {c.sku: c for c in data.cards}
     stock = _free_stock(data)
     threshold = config.false_alarms_per_month / max(len(recent) * 30 / config.history_days, 1)
