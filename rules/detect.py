@@ -127,9 +127,8 @@ def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: st
         raise ValueError(f"{name}: --kind count needs values of 0 or more; found {finite.min():g}")
     gaps = Counter(b - a for a, b in zip(times, times[1:]))
     step = gaps.most_common(1)[0][0]
-    if step >= timedelta(hours=23) and all(abs(g - DAY) <= timedelta(hours=1) for g in gaps
-                                           if abs(g - DAY) <= timedelta(hours=1)):
-        step = DAY  # local midnights: 23 and 25 hours across daylight-saving changes
+    if abs(step - DAY) <= timedelta(hours=1):
+        step = DAY  # local midnights: 23 and 25 hours apart across daylight-saving changes
     start = times[0]
     index = np.array([round((t - start) / step) for t in times])
     moved = sum(1 for t, i in zip(times, index) if t != start + step * int(i))
@@ -174,6 +173,7 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
     expected = np.where(np.isnan(series.values), 0.0, baseline.expected)  # a missing step is not judged
     span = max(int(math.ceil(WEEK / series.step)), 14)
     threshold = intensity.change_threshold(budget / len(directions), step / 3600)
+    recent = intensity.recent_share(counts, expected, at=np.arange(len(counts)))
     found = []
     for direction in directions:
         scans = intensity.change_scan(counts, expected, baseline.dispersion, baseline.per_day,
@@ -181,7 +181,6 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
                                       min_change=min_change, max_bins=span, at=np.arange(len(counts)),
                                       level=baseline.level, day=baseline.day_of_bin)
         bound = 1 - min_change if direction == "down" else 1 + min_change
-        recent = intensity.recent_share(counts, expected, at=np.arange(len(counts)))
         going = recent <= 1 - min_change / 2 if direction == "down" else recent >= 1 + min_change / 2
         firing = np.array([s.statistic >= threshold and (s.share <= bound if direction == "down" else s.share >= bound)
                            for s in scans]) & going
