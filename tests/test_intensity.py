@@ -99,8 +99,9 @@ def test_change_scan_finds_a_fall_and_its_onset_and_is_quiet_without_one() -> No
     assert rise.statistic < intensity.change_threshold(0.3)
 
 
-def test_floors_follow_the_formulas() -> None:
-    assert intensity.stop_floor_orders(1.0) == pytest.approx(math.log(720))
-    assert intensity.drop_floor_orders(0.5) == pytest.approx(math.log(720) / (0.5 * math.log(0.5) + 0.5))
+def test_hours_until_due_counts_from_inside_a_bin_and_across_uneven_ones() -> None:
     rates = np.full(100, 2.0)
     assert intensity.hours_until_due(rates, 0.0, 3600, 1800.0, 5.0) == pytest.approx(2.5)
+    night = np.array([0.5, 0.5, 4.0, 4.0])  # two quiet hours, then busy ones
+    assert intensity.hours_until_due(night, 0.0, 3600, 0.0, 3.0) == pytest.approx(2.5)
+    assert intensity.hours_until_due(night, 0.0, 3600, 0.0, 50.0) is None  # beyond the bins
