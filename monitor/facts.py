@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, tzinfo
 from collections.abc import Iterable
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from monitor.store import Store, parse
