@@ -131,7 +131,8 @@ def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: st
         step = DAY  # local midnights: 23 and 25 hours apart across daylight-saving changes
     start = times[0]
     index = np.array([round((t - start) / step) for t in times])
-    moved = sum(1 for t, i in zip(times, index) if t != start + step * int(i))
+    slack = timedelta(hours=1) if step == DAY else timedelta(0)  # a local midnight moves by the DST hour
+    moved = sum(1 for t, i in zip(times, index) if abs(t - (start + step * int(i))) > slack)
     if moved:
         notes.append(f"{moved} points off the {_span(step)} step were put on the nearest one")
     bins = int(index[-1]) + 1

@@ -73,9 +73,9 @@ def calendar(start: float, step: float, count: int, tz: tzinfo | None) -> Calend
     offsets = _offsets(stamps, tz)
     local = stamps + offsets
     day = np.floor(local / DAY).astype(np.int64)
-    if step >= DAY:
-        return Calendar(np.floor((stamps - start) / step).astype(np.int64) if step > DAY else day,
-                        np.zeros(count, dtype=np.int64), 1)
+    if step >= DAY:  # a daily bin is a day, whatever daylight saving did to its clock time
+        index = np.arange(count, dtype=np.int64)
+        return Calendar(index + (day[0] if count and step == DAY else 0), np.zeros(count, dtype=np.int64), 1)
     slots = max(1, int(round(DAY / step)))
     slot = np.floor((local - day * DAY) / step).astype(np.int64).clip(0, slots - 1)
     return Calendar(day, slot, slots)

@@ -156,3 +156,16 @@ def test_detect_says_when_a_series_is_too_short_to_judge(tmp_path: Path, capsys)
     path.write_text("".join(f"2026-11-{d:02d},{d % 4}\n" for d in range(1, 11)), encoding="utf-8")
     result = episodes(capsys, "--csv", str(path))
     assert result["episodes"] == [] and any("nothing judged" in note for note in result["notes"])
+
+
+def test_detect_keeps_a_two_day_step_and_reads_local_midnights_across_dst_as_daily(tmp_path: Path, capsys) -> None:
+    every_other = tmp_path / "every_other.csv"
+    every_other.write_text("".join(f"{date(2026, 6, 1) + timedelta(days=2 * i)},{i % 5}\n" for i in range(40)),
+                           encoding="utf-8")
+    assert episodes(capsys, "--csv", str(every_other))["step_seconds"] == 2 * 86400
+    berlin = ZoneInfo("Europe/Berlin")  # 25 hours between two midnights on 25 October
+    daily = tmp_path / "daily.csv"
+    daily.write_text("".join(f"{datetime(2026, 10, 1, tzinfo=berlin) + timedelta(days=i)},{i % 5}\n"
+                             for i in range(40)), encoding="utf-8")
+    result = episodes(capsys, "--csv", str(daily), "--tz", "Europe/Berlin")
+    assert result["step_seconds"] == 86400 and not any("nearest" in note for note in result["notes"])
