@@ -1,21 +1,26 @@
 """Property-based tests: any config file gives settings or a clear ConfigError (never a
 traceback, never the secret), and any JSON answer of any Seller API method gives a validated
-model or a BadResponse naming the method."""
+model or a BadResponse naming the method; and the rules' count and trend tests give what
+`scipy.stats` gives, over their whole range."""
 from __future__ import annotations
 
 import inspect
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from scipy import stats
 
 from monitor.config import ConfigError, Settings, load_config
 from monitor.ozon import models
 from monitor.ozon.client import BadResponse, parse
+from rules.stats import high_count_p_value, linregress, low_count_p_value
 
 SECRET = "TOP-SECRET-KEY-93"
 KEYS = ["name", "client_id", "api_key", "api_key_env", "api_key_file", "base_url", "timeout_seconds", "type",
@@ -95,3 +100,29 @@ def test_an_object_without_the_list_is_never_an_empty_page(model: type[BaseModel
     except BadResponse:
         return
     raise AssertionError(f"{model.__name__} accepted {payload!r} as a page")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0.01, 20_000), st.one_of(st.just(0.0), st.floats(1e-6, 3.0)), st.floats(0.0, 2.5))
+def test_count_tests_agree_with_scipy(expected: float, dispersion: float, where: float) -> None:
+    """Poisson (no dispersion) and negative binomial tails, from far below the mean to far above."""
+    observed = int(expected * where)
+    variance = expected + dispersion * expected**2
+    if dispersion:
+        p = expected / variance
+        below, above = stats.nbinom.cdf(observed, expected * p / (1 - p), p), stats.nbinom.sf(observed - 1, expected * p / (1 - p), p)
+    else:
+        below, above = stats.poisson.cdf(observed, expected), stats.poisson.sf(observed - 1, expected)
+    assert low_count_p_value(observed, [expected], dispersion)[1] == pytest.approx(below, rel=1e-8, abs=1e-300)
+    assert high_count_p_value(observed, expected, dispersion) == pytest.approx(above, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-100, 100), min_size=3, max_size=120), st.floats(-2, 2))
+def test_trend_p_value_agrees_with_scipy(noise: list[float], slope: float) -> None:
+    x = list(range(len(noise)))
+    y = [slope * i + e for i, e in zip(x, noise)]
+    ours, theirs = linregress(x, y), stats.linregress(x, y)
+    assume(not math.isnan(theirs.pvalue))  # no variation at all: scipy has no p-value, ours is 1
+    assert ours.slope == pytest.approx(theirs.slope, rel=1e-9, abs=1e-9)
+    assert ours.pvalue == pytest.approx(theirs.pvalue, rel=1e-6, abs=1e-9)
