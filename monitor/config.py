@@ -30,7 +30,7 @@ class MonitorSection(Strict):
     language: Literal["ru", "en"] = "ru"
     poll_minutes: int = Field(10, ge=1, le=1440)
     history_days: int = Field(60, ge=7, le=365)
-    overlap_minutes: int = Field(120, ge=0, le=10080)
+    overlap_minutes: int = Field(10, ge=0, le=10080)
     analytics_refresh_minutes: int = Field(60, ge=1, le=1440)
     cycle_budget_seconds: float = Field(90.0, ge=10, le=3600)
     blind_after_minutes: float = Field(180.0, ge=10, le=10080)

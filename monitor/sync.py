@@ -221,7 +221,9 @@ def pull_fbs(p: Pull) -> int:
 
 
 def pull_fbs_unfulfilled(p: Pull) -> int:
-    """Postings still to be assembled or handed over, with their deadlines, whatever their age."""
+    """Postings still to be assembled or handed over, with their deadlines, whatever their age.
+    Hourly, not every cycle: new postings and status changes come with `pull_fbs`; this catches
+    a deadline Ozon moved without a change of status."""
     p.covered_since = p.now
     return _save_postings(p, "fbs", api.fbs_unfulfilled(p.client, p.now - timedelta(days=30), p.now + timedelta(days=30)))
 
@@ -401,7 +403,7 @@ SOURCES: tuple[Source, ...] = (
     Source("access", (api.ROLES,), timedelta(hours=1), pull_access),
     Source("seller_info", (api.SELLER_INFO,), timedelta(hours=24), pull_seller_info),
     Source("fbs", (api.FBS_LIST,), timedelta(0), pull_fbs),
-    Source("fbs_unfulfilled", (api.FBS_UNFULFILLED,), timedelta(0), pull_fbs_unfulfilled),
+    Source("fbs_unfulfilled", (api.FBS_UNFULFILLED,), 60 * MINUTE, pull_fbs_unfulfilled),
     Source("fbo", (api.FBO_LIST,), timedelta(0), pull_fbo),
     Source("returns", (api.RETURNS_LIST,), 30 * MINUTE, pull_returns),
     Source("products", (api.PRODUCT_LIST, api.PRODUCT_INFO), 60 * MINUTE, pull_products),
