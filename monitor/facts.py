@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
+from itertools import islice
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 from monitor.store import Store, parse
-from rules import (AccountData, Card, FbsError, FbsIndex, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock,
+from rules import (AccountData, Card, FbsError, FbsIndex, MoneyDay, NO_TIME, Orders, RatingSeries, Return, SourceHealth, Stock,
                    StockDay, TrafficDay)
 
 
@@ -27,7 +28,7 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
     finance = next((c for c in cursors if c["source"] == "finance"), None)
     return AccountData(
         account=account, client_id=client_id, now=now, history_since=history_since, tz=tz,
-        orders=orders(store.postings_since(account, history_since)) if history_since else [],
+        orders=orders(store.postings_since(account, history_since)) if history_since else Orders.of([]),
         returns=[Return(number, sku, reason or "", datetime.fromisoformat(at))
                  for number, sku, reason, at in store.returns_since(account, history_since)] if history_since else [],
         cards=[card(r) for r in store.cards(account)],
@@ -59,29 +60,37 @@ def fbs_index(value: float | None, days: list[dict[str, Any]], errors: list[dict
                                    r["charge_price"] or 0.0) for r in errors if r["error_at"]))
 
 
-def orders(rows: Iterable[tuple[Any, ...]]) -> list[Order]:
-    """Rows of `Store.postings_since` as the rules see the postings. What repeats is shared: the
-    words of status and scheme are interned, and orders of the same SKUs share one tuple (a big
-    shop has hundreds of thousands of orders and far fewer products)."""
+def orders(rows: Iterable[tuple[Any, ...]], chunk: int = 50_000) -> Orders:
+    """Rows of `Store.postings_since` as the rules' columns, read a chunk at a time so a big
+    shop's rows are never all Python objects at once. Postings of the same SKUs share one
+    tuple while a chunk is read (a big shop has far fewer products than orders)."""
     skus_of: dict[str, tuple[int, ...]] = {}
-    placed = []
-    for number, created, status, scheme, skus, units, amount, shipment, delivering, cancel_type in rows:
-        if skus not in skus_of:
-            skus_of[skus] = tuple(map(int, skus.split(","))) if skus else ()
-        placed.append(Order(number, datetime.fromisoformat(created), skus_of[skus], sys.intern(status or ""),
-                            sys.intern(scheme or ""), units or 0, amount or 0.0,
-                            datetime.fromisoformat(shipment) if shipment else None,
-                            datetime.fromisoformat(delivering) if delivering else None, cancel_type == "seller"))
-    return placed
+    rows = iter(rows)
+    parts = []
+    while block := list(islice(rows, chunk)):
+        number, created, status, scheme, skus, units, amount, shipment, delivering, cancel_type = zip(*block)
+        for text in skus:
+            if text not in skus_of:
+                skus_of[text] = tuple(map(int, text.split(","))) if text else ()
+        parts.append(Orders.from_columns(
+            list(number), [_stamp(t) for t in created], [sys.intern(s or "") for s in status],
+            [sys.intern(s or "") for s in scheme], [u or 0 for u in units], [a or 0.0 for a in amount],
+            [_stamp(t) for t in shipment], [_stamp(t) for t in delivering], [c == "seller" for c in cancel_type],
+            [skus_of[text] for text in skus]))
+    return Orders.concat(parts) if len(parts) != 1 else parts[0]
+
+
+def _stamp(text: str | None) -> float:
+    return datetime.fromisoformat(text).timestamp() if text else NO_TIME
 
 
 def card(r: dict[str, Any]) -> Card:
     """A product row as the rules see the card: errors of level WARNING left out."""
     availability = json.loads(r["availability"] or "[]")
     return Card(
-        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=r["status"] or "unknown",
-        status_name=r["status_name"] or "", moderate_status=r["moderate_status"] or "",
-        status_failed=r["status_failed"] or "",
+        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=sys.intern(r["status"] or "unknown"),
+        status_name=sys.intern(r["status_name"] or ""), moderate_status=sys.intern(r["moderate_status"] or ""),
+        status_failed=sys.intern(r["status_failed"] or ""),
         errors=tuple(e["texts"]["message"] or e["code"] for e in json.loads(r["errors"] or "[]")
                      if e.get("level") != "ERROR_LEVEL_WARNING"),
         unavailable_reasons=tuple(text for a in availability if a["availability"] == "UNAVAILABLE"
@@ -89,7 +98,7 @@ def card(r: dict[str, Any]) -> Card:
         archived=bool(r["archived"]), autoarchived=bool(r["autoarchived"]), changed_at=parse(r["status_updated_at"]))
 
 
-def stocks(fbs: list[dict[str, Any]], fbo: list[dict[str, Any]]) -> list[Stock]:
+def stocks(fbs: Iterable[dict[str, Any]], fbo: Iterable[dict[str, Any]]) -> list[Stock]:
     """FBS free stock per type; FBO stock with Ozon's days of cover (stock / average daily sales)."""
     return ([Stock(r["sku"], r["type"], int(r["available"] or 0)) for r in fbs]
             + [Stock(r["sku"], "fbo", int(r["available"] or 0),

@@ -368,17 +368,20 @@ class Store:
         return self.db.execute("select posting_number, sku, reason, return_date from returns where account = ? "
                                "and sku is not null and return_date >= ?", [account, iso(since)]).fetchall()
 
-    def cards(self, account: str) -> list[dict[str, Any]]:
-        return self._rows("select * from products where account = ? and sku is not null", [account])
+    def cards(self, account: str) -> Iterator[dict[str, Any]]:
+        """Products with a SKU, streamed (a big shop has a hundred thousand)."""
+        return self.db.query("select sku, offer_id, name, status, status_name, moderate_status, status_failed, errors, "
+                             "availability, archived, autoarchived, status_updated_at from products "
+                             "where account = ? and sku is not null", [account])
 
-    def fbs_stock(self, account: str) -> list[dict[str, Any]]:
-        """Free FBS/rFBS stock per SKU and type (present minus reserved, over warehouses)."""
-        return self._rows("select sku, type, sum(present - reserved) as available from stocks where account = ? "
+    def fbs_stock(self, account: str) -> Iterator[dict[str, Any]]:
+        """Free FBS/rFBS stock per SKU and type (present minus reserved, over warehouses), streamed."""
+        return self.db.query("select sku, type, sum(present - reserved) as available from stocks where account = ? "
                           "group by sku, type", [account])
 
-    def fbo_stock(self, account: str) -> list[dict[str, Any]]:
-        """FBO stock per SKU over Ozon's warehouses, with Ozon's average daily sales."""
-        return self._rows("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
+    def fbo_stock(self, account: str) -> Iterator[dict[str, Any]]:
+        """FBO stock per SKU over Ozon's warehouses, with Ozon's average daily sales, streamed."""
+        return self.db.query("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
                           "where account = ? group by sku", [account])
 
     def ratings(self, account: str) -> list[dict[str, Any]]:

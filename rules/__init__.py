@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from rules.access import API_ACCESS, postings_blocked
-from rules.base import (AccountData, Card, FbsError, FbsIndex, Finding, MoneyDay, Order, RatingSeries, Return, Rule,
-                        SourceHealth, Stock, StockDay, TrafficDay)
+from rules.base import (NO_TIME, AccountData, Card, FbsError, FbsIndex, Finding, MoneyDay, Order, Orders, RatingSeries,
+                        Return, Rule, SourceHealth, Stock, StockDay, TrafficDay)
 from rules.cards import CARD_PROBLEMS
 from rules.finance import FINANCE_ANOMALY
 from rules.logistics import CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY
@@ -58,5 +58,5 @@ def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime |
     return result
 
 
-__all__ = ["RULES", "AccountData", "Card", "FbsError", "FbsIndex", "Finding", "MoneyDay", "Order", "RatingSeries",
-           "Return", "Rule", "RuleRun", "SourceHealth", "Stock", "StockDay", "TrafficDay", "run_rules"]
+__all__ = ["NO_TIME", "RULES", "AccountData", "Card", "FbsError", "FbsIndex", "Finding", "MoneyDay", "Order", "Orders",
+           "RatingSeries", "Return", "Rule", "RuleRun", "SourceHealth", "Stock", "StockDay", "TrafficDay", "run_rules"]

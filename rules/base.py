@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
-from functools import cached_property
-from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Callable, Literal
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any, Callable, Literal, overload
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -16,7 +15,7 @@ SupportTopic = Literal["technical", "logistics", "finance", "marketing"]
 POSTINGS_SOURCES = ("fbs", "fbo")
 
 
-@dataclass(frozen=True, slots=True)  # slots: a big shop holds hundreds of thousands
+@dataclass(frozen=True, slots=True)
 class Order:
     """One posting as the rules see it."""
 
@@ -32,6 +31,142 @@ class Order:
     seller_cancelled: bool = False
 
 
+NO_TIME = float("nan")
+
+
+def _epoch(moment: datetime | None) -> float:
+    return moment.timestamp() if moment is not None else NO_TIME
+
+
+def _moment(seconds: float) -> datetime | None:
+    return None if seconds != seconds else datetime.fromtimestamp(seconds, timezone.utc)
+
+
+class Orders(Sequence[Order]):
+    """The postings, oldest first, as columns: a big shop keeps hundreds of thousands, and the
+    rules count them by SKU and time (numpy over the columns) instead of reading each one. An
+    `Order` is made only when one is asked for: the few a finding names. Times are epoch
+    seconds (NaN: none); a posting's SKUs are `skus[sku_start[i]:sku_start[i + 1]]`. Slices
+    (`between`, `[a:b]`) are views that share the columns."""
+
+    __slots__ = ("posting_number", "created", "status", "scheme", "quantity", "price", "shipment_deadline",
+                 "handed_over_at", "seller_cancelled", "sku_start", "skus")
+
+    def __init__(self, posting_number: np.ndarray, created: np.ndarray, status: np.ndarray, scheme: np.ndarray,
+                 quantity: np.ndarray, price: np.ndarray, shipment_deadline: np.ndarray, handed_over_at: np.ndarray,
+                 seller_cancelled: np.ndarray, sku_start: np.ndarray, skus: np.ndarray) -> None:
+        self.posting_number, self.created, self.status, self.scheme = posting_number, created, status, scheme
+        self.quantity, self.price, self.shipment_deadline = quantity, price, shipment_deadline
+        self.handed_over_at, self.seller_cancelled, self.sku_start, self.skus = handed_over_at, seller_cancelled, \
+            sku_start, skus
+
+    @classmethod
+    def of(cls, orders: Iterable[Order]) -> Orders:
+        orders = sorted(orders, key=lambda o: o.created_at)
+        return cls.from_columns(
+            [o.posting_number for o in orders], [o.created_at.timestamp() for o in orders], [o.status for o in orders],
+            [o.scheme for o in orders], [o.quantity for o in orders], [o.price for o in orders],
+            [_epoch(o.shipment_deadline) for o in orders], [_epoch(o.handed_over_at) for o in orders],
+            [o.seller_cancelled for o in orders], [o.skus for o in orders])
+
+    @classmethod
+    def from_columns(cls, posting_number: list[str], created: list[float], status: list[str], scheme: list[str],
+                     quantity: list[int], price: list[float], shipment_deadline: list[float],
+                     handed_over_at: list[float], seller_cancelled: list[bool],
+                     skus: list[tuple[int, ...]]) -> Orders:
+        """Columns from lists (one entry per posting, oldest first). Posting numbers are kept as
+        bytes, a fifth of the memory of Python strings."""
+        sku_start = np.zeros(len(skus) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in skus], out=sku_start[1:])
+        return cls(np.array([n.encode() for n in posting_number], dtype=bytes), np.array(created, dtype=float),
+                   np.array(status, dtype=object), np.array(scheme, dtype=object),
+                   np.array(quantity, dtype=np.int32), np.array(price, dtype=float),
+                   np.array(shipment_deadline, dtype=float), np.array(handed_over_at, dtype=float),
+                   np.array(seller_cancelled, dtype=bool), sku_start,
+                   np.fromiter((s for group in skus for s in group), dtype=np.int64, count=int(sku_start[-1])))
+
+    @classmethod
+    def concat(cls, parts: list[Orders]) -> Orders:
+        if not parts:
+            return cls.of([])
+        starts, offset = [np.zeros(1, dtype=np.int64)], 0
+        for part in parts:
+            starts.append(part.sku_start[1:] - part.sku_start[0] + offset)
+            offset += int(part.sku_start[-1] - part.sku_start[0])
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.__slots__[:9]),
+                   np.concatenate(starts), np.concatenate([p.line_skus for p in parts]))
+
+    def __len__(self) -> int:
+        return len(self.created)
+
+    @overload
+    def __getitem__(self, index: int) -> Order: ...
+    @overload
+    def __getitem__(self, index: slice) -> Orders: ...
+
+    def __getitem__(self, index: int | slice) -> Order | Orders:
+        if isinstance(index, slice):
+            lo, hi, step = index.indices(len(self))
+            if step != 1:
+                raise ValueError("Orders slices are contiguous")
+            hi = max(hi, lo)
+            return Orders(*(getattr(self, name)[lo:hi] for name in self.__slots__[:9]),
+                          self.sku_start[lo:hi + 1], self.skus)
+        i = range(len(self))[index]
+        return Order(self.posting_number[i].decode(), datetime.fromtimestamp(self.created[i], timezone.utc),
+                     self.skus_of(i), self.status[i],
+                     self.scheme[i], int(self.quantity[i]), float(self.price[i]), _moment(self.shipment_deadline[i]),
+                     _moment(self.handed_over_at[i]), bool(self.seller_cancelled[i]))
+
+    def __iter__(self) -> Iterator[Order]:
+        return (self[i] for i in range(len(self)))
+
+    def where(self, mask: np.ndarray) -> list[Order]:
+        """The postings where `mask` holds, as `Order`s."""
+        return [self[int(i)] for i in np.flatnonzero(mask)]
+
+    def between(self, start: datetime, end: datetime) -> Orders:
+        """Postings placed in [start, end): a bisection, the columns being oldest first."""
+        lo, hi = np.searchsorted(self.created, [start.timestamp(), end.timestamp()], "left")
+        return self[int(lo):int(hi)]
+
+    def skus_of(self, i: int) -> tuple[int, ...]:
+        return tuple(self.skus[self.sku_start[i]:self.sku_start[i + 1]].tolist())
+
+    def index_of(self, numbers: list[str]) -> np.ndarray:
+        """Where each posting number is among these postings (-1: not there)."""
+        order = np.argsort(self.posting_number)
+        ranked = self.posting_number[order]
+        keys = np.array([n.encode() for n in numbers], dtype=bytes)
+        at = np.searchsorted(ranked, keys).clip(0, max(len(ranked) - 1, 0))
+        found = ranked[at] == keys if len(ranked) else np.zeros(len(keys), dtype=bool)
+        return np.where(found, order[at] if len(ranked) else -1, -1)
+
+    def with_skus(self, skus: list[int]) -> dict[int, np.ndarray]:
+        """For each of `skus`, the postings (ascending positions) that hold it, each once."""
+        line, sku = self.line_posting, self.line_skus
+        kept = np.isin(sku, skus)
+        pairs = np.unique(np.stack([sku[kept], line[kept]], axis=1), axis=0).reshape(-1, 2)
+        bounds = np.searchsorted(pairs[:, 0], [skus, np.add(skus, 1)]) if skus else np.zeros((2, 0), dtype=int)
+        return {s: pairs[lo:hi, 1] for s, lo, hi in zip(skus, *bounds)}
+
+    def sku_counts(self) -> dict[int, int]:
+        """Lines naming each SKU, in the order the SKUs first appear (as a `Counter` has them)."""
+        sku, first, count = np.unique(self.line_skus, return_index=True, return_counts=True)
+        order = np.argsort(first)
+        return dict(zip(sku[order].tolist(), count[order].tolist()))
+
+    @property
+    def line_skus(self) -> np.ndarray:
+        """The SKU of each (posting, SKU) line of these postings, in posting order."""
+        return self.skus[self.sku_start[0]:self.sku_start[-1]]
+
+    @property
+    def line_posting(self) -> np.ndarray:
+        """Which of these postings (0-based) each line belongs to."""
+        return np.repeat(np.arange(len(self)), np.diff(self.sku_start))
+
+
 @dataclass(frozen=True, slots=True)
 class Return:
     posting_number: str
@@ -40,7 +175,7 @@ class Return:
     returned_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Card:
     """A product card's state on Ozon."""
 
@@ -58,7 +193,7 @@ class Card:
     changed_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stock:
     """Free stock of a SKU under one scheme; `days_of_cover` is Ozon's own figure (FBO)."""
 
@@ -95,7 +230,7 @@ class MoneyDay:
     delivery: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrafficDay:
     sku: int
     day: date
@@ -103,7 +238,7 @@ class TrafficDay:
     tocart: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StockDay:
     """Free FBS stock of a SKU as last seen on a day (kept so stock_out can be replayed)."""
 
@@ -150,7 +285,7 @@ class AccountData:
     account: str
     client_id: int
     now: datetime
-    orders: list[Order]  # oldest first
+    orders: Orders  # oldest first; a list of `Order`s is taken too
     history_since: datetime | None  # the earliest moment the synced postings cover
     tz: tzinfo | None = None
     returns: list[Return] = field(default_factory=list)
@@ -167,25 +302,24 @@ class AccountData:
     fbs_index: FbsIndex | None = None
     stock_history: list[StockDay] = field(default_factory=list)
 
-    @cached_property
+    def __post_init__(self) -> None:
+        if not isinstance(self.orders, Orders):
+            object.__setattr__(self, "orders", Orders.of(self.orders))
+
+    @property
     def order_times(self) -> np.ndarray:
         """When each order was placed (epoch seconds), oldest first: the sales rules' clock."""
-        return np.array([o.created_at.timestamp() for o in self.orders])
+        return self.orders.created
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date() if self.tz else moment.date()
 
-    def orders_between(self, start: datetime, end: datetime) -> list[Order]:
-        """Orders placed in [start, end); `orders` is kept oldest first, so this is a bisection."""
-        lo = bisect_left(self.orders, start, key=_placed)
-        return self.orders[lo:bisect_left(self.orders, end, lo=lo, key=_placed)]
+    def orders_between(self, start: datetime, end: datetime) -> Orders:
+        """Orders placed in [start, end)."""
+        return self.orders.between(start, end)
 
     def since(self, days: float) -> datetime:
         return self.now - timedelta(days=days)
-
-
-def _placed(order: Order) -> datetime:
-    return order.created_at
 
 
 @dataclass(frozen=True)

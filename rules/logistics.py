@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+import numpy as np
 from pydantic import Field
 
 from rules.base import AccountData, Finding, Rule, RuleConfig, finding
@@ -75,9 +76,11 @@ def cancellations(data: AccountData, config: CancellationsConfig) -> list[Findin
         return []
 
     def share(end: datetime) -> tuple[float, list[str], int]:
-        fbs = [o for o in data.orders_between(end - window, end) if o.scheme == "fbs"]
-        cancelled = [o.posting_number for o in fbs if o.seller_cancelled]
-        return (100 * len(cancelled) / len(fbs) if fbs else 0.0), cancelled, len(fbs)
+        span = data.orders_between(end - window, end)
+        fbs = span.scheme == "fbs"
+        cancelled = [number.decode() for number in span.posting_number[fbs & span.seller_cancelled]]
+        total = int(fbs.sum())
+        return (100 * len(cancelled) / total if total else 0.0), cancelled, total
     current, cancelled, total = share(today)
     history = [share(today - timedelta(days=k))[0] for k in range(config.window_days - 1, -1, -1)]
     severity, to_warning, to_danger = _verdict(current, history, warning, danger, config)
@@ -121,11 +124,11 @@ def _ozon_index(data: AccountData, config: CancellationsConfig, today: datetime,
     severity, to_warning, to_danger = _verdict(index.value, history, warning, danger, config)
     if severity is None:
         return []
-    fbs = [o for o in data.orders_between(today - window, today) if o.scheme == "fbs"]
+    fbs = int((data.orders_between(today - window, today).scheme == "fbs").sum())
     return [finding(
         "cancellations", data, severity=severity, entity="seller_cancellations", started_at=today - window,
         evidence=CancellationsEvidence(
-            round(index.value, 2), sum(e.kind == "SELLER_CANCELLATION" for e in errors), len(fbs), warning, danger,
+            round(index.value, 2), sum(e.kind == "SELLER_CANCELLATION" for e in errors), fbs, warning, danger,
             source, None if to_warning is None else round(to_warning, 1),
             None if to_danger is None else round(to_danger, 1), config.window_days, "ozon_index",
             sum(e.kind == "SELLER_DELAY" for e in errors), round(sum(e.charge for e in errors), 2)),
@@ -144,15 +147,15 @@ def shipment_deadline(data: AccountData, config: ShipmentDeadlineConfig) -> list
     """FBS/rFBS postings not yet handed over: deadline passed (critical) or within `warn_hours`
     (warning), with the late share of the last `share_days`. Late postings already packed and
     waiting for the courier are a pick-up problem for support; unpacked ones are the seller's."""
-    open_ = [o for o in data.orders if o.status in UNFULFILLED and o.shipment_deadline is not None]
+    orders, now = data.orders, data.now.timestamp()
+    deadline = orders.shipment_deadline  # NaN where none: every comparison with it is false
+    open_ = orders.where(np.isin(orders.status, UNFULFILLED) & ~np.isnan(deadline))
     late = sorted((o for o in open_ if o.shipment_deadline < data.now), key=lambda o: o.shipment_deadline)  # type: ignore[operator,arg-type,return-value]
     due = sorted((o for o in open_ if data.now <= o.shipment_deadline <= data.now + timedelta(hours=config.warn_hours)),  # type: ignore[operator]
                  key=lambda o: o.shipment_deadline)  # type: ignore[arg-type,return-value]
-    recent = [o for o in data.orders if o.shipment_deadline is not None
-              and data.now - timedelta(days=config.share_days) <= o.shipment_deadline < data.now
-              and o.status != "cancelled"]
-    late_recent = [o for o in recent if (o.handed_over_at or data.now) > o.shipment_deadline]  # type: ignore[operator]
-    share = round(100 * len(late_recent) / len(recent), 1) if recent else 0.0
+    recent = (now - config.share_days * 86400 <= deadline) & (deadline < now) & (orders.status != "cancelled")
+    late_recent = recent & (np.where(np.isnan(orders.handed_over_at), now, orders.handed_over_at) > deadline)
+    share = round(100 * int(late_recent.sum()) / int(recent.sum()), 1) if recent.any() else 0.0
     findings = []
     for entity, postings, severity in (("late", late, "critical"), ("due", due, "warning")):
         if not postings:
@@ -181,8 +184,10 @@ def stuck_in_delivery(data: AccountData, config: StuckInDeliveryConfig) -> list[
     """Postings handed over more than `max_days` ago and still delivering: candidates for a
     lost-order search by support."""
     limit = timedelta(days=config.max_days)
-    stuck = sorted((o for o in data.orders if o.status == "delivering" and o.handed_over_at is not None
-                    and data.now - o.handed_over_at > limit), key=lambda o: o.handed_over_at)  # type: ignore[arg-type,return-value]
+    orders = data.orders
+    stuck = sorted(orders.where((orders.status == "delivering")
+                                & (data.now.timestamp() - orders.handed_over_at > limit.total_seconds())),
+                   key=lambda o: o.handed_over_at)  # type: ignore[arg-type,return-value]
     if not stuck:
         return []
     oldest = (data.now - stuck[0].handed_over_at).total_seconds() / 86400  # type: ignore[operator]

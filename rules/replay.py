@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+import numpy as np
+
 from rules.base import AccountData, RatingSeries, Stock
 
 # Rules whose inputs carry their own timestamps, so an earlier moment can be rebuilt exactly
@@ -18,7 +20,7 @@ def as_of(data: AccountData, moment: datetime) -> AccountData:
     before it. Rating statuses are recomputed from the account's thresholds."""
     day = data.local_date(moment)
     return replace(
-        data, now=moment, orders=[o for o in data.orders if o.created_at < moment],
+        data, now=moment, orders=data.orders[:int(np.searchsorted(data.orders.created, moment.timestamp()))],
         returns=[r for r in data.returns if r.returned_at < moment],
         money=[m for m in data.money if m.day < day], payouts={d: v for d, v in data.payouts.items() if d < day},
         traffic=[t for t in data.traffic if t.day < day],

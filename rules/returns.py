@@ -49,38 +49,36 @@ def returns_spike(data: AccountData, config: ReturnsSpikeConfig) -> list[Finding
     mature_end = data.now - timedelta(days=config.mature_days)
     if data.history_since is None or mature_end - data.history_since < timedelta(days=7):
         return []
-    placed = {o.posting_number: o for o in data.orders}
-    matched = [(r, placed[r.posting_number]) for r in data.returns
-               if r.posting_number in placed and r.returned_at < data.now]
+    postings, now = data.orders, data.now.timestamp()
+    returns = [r for r in data.returns if r.returned_at < data.now]
+    matched = [(r, int(i)) for r, i in zip(returns, postings.index_of([r.posting_number for r in returns])) if i >= 0]
+    placed = postings.created
     mature = data.orders_between(data.history_since, mature_end)
-    mature_returns = [o for r, o in matched if o.created_at < mature_end]
-    delays = np.sort([(r.returned_at - o.created_at).total_seconds() for r, o in matched if o.created_at < mature_end])
+    mature_returns = [i for _, i in matched if placed[i] < mature_end.timestamp()]
+    delays = np.sort([r.returned_at.timestamp() - placed[i] for r, i in matched if placed[i] < mature_end.timestamp()])
     if len(delays) < 10:
         return []  # too few returns to know how long they take
 
-    cohort = data.orders_between(data.now - timedelta(days=config.cohort_days), data.now)
-    ages = np.array([(data.now - o.created_at).total_seconds() for o in cohort], dtype=float)
-    arrived = (np.searchsorted(delays, ages, "right") / len(delays)).tolist()  # share of returns due by each age
-    cohort_returns = [(r, o) for r, o in matched if o.created_at >= data.now - timedelta(days=config.cohort_days)]
+    cohort_start = data.now - timedelta(days=config.cohort_days)
+    cohort = data.orders_between(cohort_start, data.now)
+    arrived = (np.searchsorted(delays, now - cohort.created, "right") / len(delays)).tolist()  # share of returns due by each age
+    cohort_returns = [(r, i) for r, i in matched if placed[i] >= cohort_start.timestamp()]
     account_rate = len(mature_returns) / max(len(mature), 1)
     skus = sorted({r.sku for r, _ in cohort_returns})
     tests = len(skus) + 1
     # Grouped once by SKU, so the cost is one pass over the orders, not one per SKU judged.
     watched = set(skus)
-    mature_orders = Counter(s for o in mature for s in set(o.skus) & watched)
-    mature_back = Counter(s for o in mature_returns for s in set(o.skus) & watched)
-    cohort_of: dict[int, list[int]] = {sku: [] for sku in skus}
-    for index, o in enumerate(cohort):
-        for s in set(o.skus) & watched:
-            cohort_of[s].append(index)
+    mature_orders = {sku: len(at) for sku, at in mature.with_skus(skus).items()}
+    mature_back = Counter(s for i in mature_returns for s in set(postings.skus_of(i)) & watched)
+    cohort_of = cohort.with_skus(skus)
     back_of: dict[int, list[Return]] = {sku: [] for sku in skus}
-    for r, o in cohort_returns:
-        if r.sku in o.skus:
+    for r, i in cohort_returns:
+        if r.sku in postings.skus_of(i):
             back_of[r.sku].append(r)
 
     def judge(entity: str, sku: int | None) -> Finding | None:
         if sku is None:
-            rate, orders, back = account_rate, list(range(len(cohort))), [r for r, _ in cohort_returns]
+            rate, orders, back = account_rate, range(len(cohort)), [r for r, _ in cohort_returns]
         else:
             rate = (mature_back[sku] + PRIOR_ORDERS * account_rate) / (mature_orders[sku] + PRIOR_ORDERS)
             orders, back = cohort_of[sku], back_of[sku]

@@ -3,9 +3,9 @@ card losing its audience (traffic_drop)."""
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 
 import numpy as np
@@ -218,17 +218,19 @@ def _sku_findings(data: AccountData, stream: ShopStream, config: SalesDropConfig
         return []
     start, bins = b.start, len(stream.counts)
     since = start + max(bins - config.history_days * 24, 0) * HOUR
-    by_sku: dict[int, list[float]] = defaultdict(list)
-    for order in data.orders_between(datetime.fromtimestamp(since, tz=data.now.tzinfo), data.now):
-        for sku in order.skus:
-            by_sku[sku].append(order.created_at.timestamp())
+    window = data.orders_between(datetime.fromtimestamp(since, tz=data.now.tzinfo), data.now)
     days = (data.now.timestamp() - since) / 86400
-    judged = [sku for sku, ts in by_sku.items() if len(ts) / days >= config.sku_min_daily]
+    judged = [sku for sku, count in window.sku_counts().items() if count / days >= config.sku_min_daily]
     if not judged:
         return []
+    line_skus = window.line_skus
+    by_line = np.argsort(line_skus, kind="stable")  # each SKU's lines together, oldest first
+    bounds = np.searchsorted(line_skus[by_line], [judged, np.add(judged, 1)])
+    line_times = window.created[window.line_posting]
+    by_sku = {sku: line_times[by_line[lo:hi]] for sku, lo, hi in zip(judged, *bounds)}
     counts = np.zeros((len(judged), bins))
     for row, sku in enumerate(judged):
-        np.add.at(counts[row], ((np.array(by_sku[sku]) - start) // HOUR).astype(np.int64).clip(0, bins - 1), 1.0)
+        np.add.at(counts[row], ((by_sku[sku] - start) // HOUR).astype(np.int64).clip(0, bins - 1), 1.0)
     expected, dispersion, per_day = intensity.share_baseline(b, counts, judge_from=max(bins - config.max_onset_hours, 0))
     expected[:, -1] *= stream.expected[-1] / b.expected[-1] if b.expected[-1] > 0 else 0.0
     threshold = intensity.change_threshold(config.sku_false_alarms_per_month / len(judged))
@@ -240,7 +242,7 @@ def _sku_findings(data: AccountData, stream: ShopStream, config: SalesDropConfig
         if scan.statistic >= threshold and scan.share <= 1 - config.min_drop and scan.observed > 0 \
                 and still_low(counts[row], expected[row], config):  # none at all: sales_stopped says it
             verdict = Verdict("drop", scan.statistic, threshold, start + scan.onset * HOUR, scan.observed, scan.due)
-            findings.append(_finding(data, f"sku:{sku}", verdict, np.array(by_sku[sku]), expected[row], start,
+            findings.append(_finding(data, f"sku:{sku}", verdict, by_sku[sku], expected[row], start,
                                      float(per_day[row]), [], sku))
     return findings
 
@@ -293,11 +295,10 @@ def _sku_shortfall(data: AccountData, onset: float, due: float) -> list[SkuShort
     history before it, times the orders due), ordered by how many orders they are missing."""
     moment = datetime.fromtimestamp(onset, tz=data.now.tzinfo)
     before = data.orders_between(data.now - timedelta(days=28), moment)
-    usual: Counter[int] = Counter(sku for o in before for sku in o.skus)
-    observed: Counter[int] = Counter(sku for o in data.orders_between(moment, data.now) for sku in o.skus)
+    observed = data.orders_between(moment, data.now).sku_counts()
     total = max(len(before), 1)
-    rows = [SkuShortfall(sku, round(count / total * due, 1), observed[sku]) for sku, count in usual.items()
-            if observed[sku] < count / total * due]
+    rows = [SkuShortfall(sku, round(count / total * due, 1), observed.get(sku, 0))
+            for sku, count in before.sku_counts().items() if observed.get(sku, 0) < count / total * due]
     return sorted(rows, key=lambda r: r.observed - r.expected)
 
 
@@ -325,13 +326,11 @@ def sales_stopped(data: AccountData, config: SalesStoppedConfig) -> list[Finding
     if data.history_since is None or data.history_since > start:
         return []
     recent = data.orders_between(start, data.now)
-    counts: Counter[int] = Counter(sku for o in recent for sku in o.skus)
-    last_order: dict[int, datetime] = {}
-    for order in recent:
-        for sku in order.skus:
-            last_order[sku] = max(last_order.get(sku, order.created_at), order.created_at)
-    times = data.order_times[np.searchsorted(data.order_times, start.timestamp()):
-                             np.searchsorted(data.order_times, data.now.timestamp())]  # those of `recent`
+    counts = recent.sku_counts()
+    times = recent.created
+    lines = recent.line_skus[::-1]
+    sku, latest = np.unique(lines, return_index=True)  # each SKU's latest line
+    last_order = dict(zip(sku.tolist(), times[recent.line_posting[::-1][latest]].tolist()))
     cards = {c.sku: c for c in data.cards}
     stock = _free_stock(data)
     threshold = config.false_alarms_per_month / max(len(recent) * 30 / config.history_days, 1)
@@ -340,7 +339,7 @@ def sales_stopped(data: AccountData, config: SalesStoppedConfig) -> list[Finding
         if count < config.min_orders:
             continue
         share = count / len(recent)
-        since = last_order[sku]
+        since = datetime.fromtimestamp(last_order[sku], timezone.utc)
         others = _count(times, since + timedelta(microseconds=1), data.now + timedelta(microseconds=1))
         expected = share * others / (1 - share) if share < 1 else 0.0
         p_value = zero_count_p_value(expected, config.dispersion)

@@ -33,10 +33,12 @@ def stock_out(data: AccountData, config: StockOutConfig) -> list[Finding]:
     (critical). FBS cover is free stock over FBS units sold per day in the last
     `velocity_days`; FBO uses Ozon's own average daily sales and days of cover."""
     sold: dict[tuple[int, str], float] = defaultdict(float)
-    for order in data.orders_between(data.since(config.velocity_days), data.now):
-        if order.status != "cancelled":
-            for sku in order.skus:
-                sold[(sku, order.scheme)] += order.quantity
+    recent = data.orders_between(data.since(config.velocity_days), data.now)
+    line = recent.line_posting
+    kept = recent.status[line] != "cancelled"
+    for sku, scheme, units in zip(recent.line_skus[kept].tolist(), recent.scheme[line][kept].tolist(),
+                                  recent.quantity[line][kept].tolist()):
+        sold[(sku, scheme)] += units
     findings = []
     for item in data.stocks:
         if item.scheme == "fbo":

@@ -142,14 +142,14 @@ def test_a_list_wrapped_in_result_reads_like_a_bare_one(client) -> None:
 def test_an_error_body_never_overwrites_stored_stock_with_zero(settings, simulator) -> None:
     run_cycle(settings, "shop", now=NOW)
     store = Store.in_dir(settings.monitor.state_dir)
-    before = store.fbs_stock("shop")
+    before = list(store.fbs_stock("shop"))
     store.close()
     simulator.simulator.add_fault(Fault(method=api.FBS_STOCKS, status=200, body='{"code": 13, "message": "x"}',
                                         times=100))
     later = run_cycle(settings, "shop", now=NOW + timedelta(minutes=40))
     assert "HTTP 200 with an error instead of data" in later.sync.errors["fbs_stocks"]
     store = Store.in_dir(settings.monitor.state_dir)
-    assert store.fbs_stock("shop") == before and sum(r["available"] for r in before) > 0
+    assert list(store.fbs_stock("shop")) == before and sum(r["available"] for r in before) > 0
     store.close()
 
 
