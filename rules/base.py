@@ -49,8 +49,9 @@ class Orders(Sequence[Order]):
     seconds (NaN: none); a posting's SKUs are `skus[sku_start[i]:sku_start[i + 1]]`. Slices
     (`between`, `[a:b]`) are views that share the columns."""
 
-    __slots__ = ("posting_number", "created", "status", "scheme", "quantity", "price", "shipment_deadline",
-                 "handed_over_at", "seller_cancelled", "sku_start", "skus")
+    PER_POSTING = ("posting_number", "created", "status", "scheme", "quantity", "price", "shipment_deadline",
+                   "handed_over_at", "seller_cancelled")
+    __slots__ = (*PER_POSTING, "sku_start", "skus")
 
     def __init__(self, posting_number: np.ndarray, created: np.ndarray, status: np.ndarray, scheme: np.ndarray,
                  quantity: np.ndarray, price: np.ndarray, shipment_deadline: np.ndarray, handed_over_at: np.ndarray,
@@ -93,7 +94,7 @@ class Orders(Sequence[Order]):
         for part in parts:
             starts.append(part.sku_start[1:] - part.sku_start[0] + offset)
             offset += int(part.sku_start[-1] - part.sku_start[0])
-        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.__slots__[:9]),
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.PER_POSTING),
                    np.concatenate(starts), np.concatenate([p.line_skus for p in parts]))
 
     def __len__(self) -> int:
@@ -110,7 +111,7 @@ class Orders(Sequence[Order]):
             if step != 1:
                 raise ValueError("Orders slices are contiguous")
             hi = max(hi, lo)
-            return Orders(*(getattr(self, name)[lo:hi] for name in self.__slots__[:9]),
+            return Orders(*(getattr(self, name)[lo:hi] for name in self.PER_POSTING),
                           self.sku_start[lo:hi + 1], self.skus)
         i = range(len(self))[index]
         return Order(self.posting_number[i].decode(), datetime.fromtimestamp(self.created[i], timezone.utc),

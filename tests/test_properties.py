@@ -1,12 +1,15 @@
 """Property-based tests: any config file gives settings or a clear ConfigError (never a
 traceback, never the secret), and any JSON answer of any Seller API method gives a validated
-model or a BadResponse naming the method; and the rules' count and trend tests give what
-`scipy.stats` gives, over their whole range."""
+model or a BadResponse naming the method; the rules' count and trend tests give what
+`scipy.stats` gives, over their whole range; and the postings' columns answer what the list
+of postings they hold would."""
 from __future__ import annotations
 
 import inspect
 import math
 import tempfile
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from scipy import stats
 from monitor.config import ConfigError, Settings, load_config
 from monitor.ozon import models
 from monitor.ozon.client import BadResponse, parse
+from rules.base import Order, Orders
 from rules.stats import high_count_p_value, linregress, low_count_p_value
 
 SECRET = "TOP-SECRET-KEY-93"
@@ -126,3 +130,30 @@ def test_trend_p_value_agrees_with_scipy(noise: list[float], slope: float) -> No
     assume(not math.isnan(theirs.pvalue))  # no variation at all: scipy has no p-value, ours is 1
     assert ours.slope == pytest.approx(theirs.slope, rel=1e-9, abs=1e-9)
     assert ours.pvalue == pytest.approx(theirs.pvalue, rel=1e-6, abs=1e-9)
+
+
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+moments = st.integers(0, 10**6).map(lambda s: EPOCH + timedelta(seconds=s, microseconds=s % 7 * 1000))
+postings = st.lists(st.builds(
+    Order, st.text("0123456789-", min_size=1, max_size=20), moments, st.lists(st.integers(1, 6), max_size=3).map(tuple),
+    st.sampled_from(["delivered", "delivering", "cancelled", ""]), st.sampled_from(["fbs", "fbo"]),
+    st.integers(0, 5), st.floats(0, 1e6), st.one_of(st.none(), moments), st.one_of(st.none(), moments),
+    st.booleans()), max_size=30, unique_by=lambda o: o.posting_number)
+
+
+@given(postings, moments, moments, st.lists(st.integers(0, 7), max_size=4, unique=True).map(sorted))
+@settings(max_examples=300, deadline=None)
+def test_orders_columns_answer_as_the_list_would(placed: list[Order], start: datetime, end: datetime,
+                                                 skus: list[int]) -> None:
+    placed = sorted(placed, key=lambda o: o.created_at)
+    orders = Orders.of(placed)
+    assert list(orders) == placed
+    window = [o for o in placed if start <= o.created_at < end]
+    assert list(orders.between(start, end)) == window
+    assert orders.between(start, end).sku_counts() == dict(Counter(s for o in window for s in o.skus))
+    assert {s: at.tolist() for s, at in orders.with_skus(skus).items()} == \
+        {s: [i for i, o in enumerate(placed) if s in o.skus] for s in skus}
+    numbers = [o.posting_number for o in placed[::2]] + ["absent"]
+    assert orders.index_of(numbers).tolist() == [i for i in range(0, len(placed), 2)] + [-1]
+    halves = Orders.concat([orders[:len(placed) // 2], orders[len(placed) // 2:]])
+    assert list(halves) == placed
