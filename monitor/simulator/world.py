@@ -536,8 +536,9 @@ class World:
             return self._settled[day]
         found = []
         for order in self.orders(start - timedelta(days=12), start + timedelta(days=1), now):
-            delivered = self.status(order, now).delivered
-            if delivered and start <= delivered < start + timedelta(days=1):
+            cancel_at, _, _, delivered = self._timeline(order)  # what `status` says of it, without the rest
+            if start <= delivered < start + timedelta(days=1) and delivered <= now \
+                    and (cancel_at is None or now < cancel_at):
                 sale = self.by_sku[order.sku].price * order.quantity
                 found.append(Accrued(order, delivered, sale, round(sale * self.commission_ratio(delivered), 2),
                                      round(60 + sale * 0.02, 2)))
