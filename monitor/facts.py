@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from itertools import islice
 from datetime import date, datetime, tzinfo
+from itertools import islice
 from typing import Any
 
 from monitor.store import Store, parse
-from rules import (AccountData, Card, FbsError, FbsIndex, MoneyDay, NO_TIME, Orders, RatingSeries, Return, SourceHealth, Stock,
-                   StockDay, TrafficDay)
+from rules import (NO_TIME, AccountData, Card, FbsError, FbsIndex, MoneyDay, Orders, RatingSeries, Return, SourceHealth,
+                   Stock, StockDay, TrafficDay)
 
 
 def account_data(store: Store, account: str, client_id: int, now: datetime, history_since: datetime | None,
@@ -77,7 +77,7 @@ def orders(rows: Iterable[tuple[Any, ...]], chunk: int = 50_000) -> Orders:
             [sys.intern(s or "") for s in scheme], [u or 0 for u in units], [a or 0.0 for a in amount],
             [_stamp(t) for t in shipment], [_stamp(t) for t in delivering], [c == "seller" for c in cancel_type],
             [skus_of[text] for text in skus]))
-    return Orders.concat(parts) if len(parts) != 1 else parts[0]
+    return Orders.concat(parts)
 
 
 def _stamp(text: str | None) -> float:

@@ -377,12 +377,12 @@ class Store:
     def fbs_stock(self, account: str) -> Iterator[dict[str, Any]]:
         """Free FBS/rFBS stock per SKU and type (present minus reserved, over warehouses), streamed."""
         return self.db.query("select sku, type, sum(present - reserved) as available from stocks where account = ? "
-                          "group by sku, type", [account])
+                             "group by sku, type", [account])
 
     def fbo_stock(self, account: str) -> Iterator[dict[str, Any]]:
         """FBO stock per SKU over Ozon's warehouses, with Ozon's average daily sales, streamed."""
         return self.db.query("select sku, sum(available) as available, sum(ads) as ads from fbo_stocks "
-                          "where account = ? group by sku", [account])
+                             "where account = ? group by sku", [account])
 
     def ratings(self, account: str) -> list[dict[str, Any]]:
         """Each rating's summary with its thresholds and its history (oldest first) as `values`."""

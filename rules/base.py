@@ -136,12 +136,13 @@ class Orders(Sequence[Order]):
 
     def index_of(self, numbers: list[str]) -> np.ndarray:
         """Where each posting number is among these postings (-1: not there)."""
+        if not len(self):
+            return np.full(len(numbers), -1)
         order = np.argsort(self.posting_number)
         ranked = self.posting_number[order]
         keys = np.array([n.encode() for n in numbers], dtype=bytes)
-        at = np.searchsorted(ranked, keys).clip(0, max(len(ranked) - 1, 0))
-        found = ranked[at] == keys if len(ranked) else np.zeros(len(keys), dtype=bool)
-        return np.where(found, order[at] if len(ranked) else -1, -1)
+        at = np.searchsorted(ranked, keys).clip(0, len(ranked) - 1)
+        return np.where(ranked[at] == keys, order[at], -1)
 
     def with_skus(self, skus: list[int]) -> dict[int, np.ndarray]:
         """For each of `skus`, the postings (ascending positions) that hold it, each once."""
