@@ -24,6 +24,11 @@ from sqlite_utils.migrations import Migrations
 log = logging.getLogger(__name__)
 migrations = Migrations("ozon-monitor")
 _OPENING = threading.Lock()  # one thread at a time sets a file's journal and vacuum modes
+_MOVING_ASIDE = threading.Lock()
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    return "not a database" in str(exc) or "malformed" in str(exc)
 
 
 @migrations()
@@ -264,24 +269,33 @@ class Store:
         except OSError as exc:
             raise StorageError(path.parent, f"cannot be created: {exc.strerror}", "check the disk") from None
         try:
-            self._open()
-        except sqlite3.DatabaseError as exc:
-            if "not a database" not in str(exc) and "malformed" not in str(exc):
-                raise StorageError.of(path, exc) from None
-            self.db.close()
-            self.moved_aside = path.with_name(f"{path.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
-            path.replace(self.moved_aside)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            log.warning("state file %s is damaged (%s): moved to %s; a new one is started and the next sync "
-                        "rebuilds it from the Ozon API (alerts, silences and undelivered notifications of the old "
-                        "file are not carried over)", path, exc, self.moved_aside)
             try:
                 self._open()
-            except sqlite3.Error as again:
-                raise StorageError.of(path, again) from None
+            except sqlite3.DatabaseError as exc:
+                if not _damaged(exc):
+                    raise
+                self.db.close()
+                with _MOVING_ASIDE:  # the accounts' jobs may find it damaged at once: one moves it aside,
+                    try:
+                        self._open()  # ... the others open the new file it started
+                    except sqlite3.DatabaseError as still:
+                        if not _damaged(still):
+                            raise
+                        self.db.close()
+                        self._move_aside(exc)
+                        self._open()
         except sqlite3.Error as exc:
             raise StorageError.of(path, exc) from None
+
+    def _move_aside(self, exc: sqlite3.Error) -> None:
+        path = self.path
+        self.moved_aside = path.with_name(f"{path.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
+        path.replace(self.moved_aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        log.warning("state file %s is damaged (%s): moved to %s; a new one is started and the next sync "
+                    "rebuilds it from the Ozon API (alerts, silences and undelivered notifications of the old "
+                    "file are not carried over)", path, exc, self.moved_aside)
 
     def _open(self) -> None:
         self.db = sqlite_utils.Database(self.path)

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -215,6 +216,22 @@ def test_a_corrupted_state_file_is_moved_aside_and_rebuilt_from_the_api(settings
     assert len(damaged) == 1 and damaged[0].read_bytes().startswith(b"garbage")
     assert "moved to" in caplog.text and str(damaged[0]) in caplog.text
     assert result.sync.fetched["fbs"] > 0 and not result.sync.unchecked
+
+
+def test_accounts_finding_the_state_file_damaged_at_once_keep_the_damaged_copy(tmp_path) -> None:
+    """Each account's job opens the state file: one moves a damaged file aside, none moves the
+    new file over the damaged copy."""
+    garbage = b"garbage, not SQLite" * 100
+    (tmp_path / Store.FILENAME).write_bytes(garbage)
+
+    def open_and_close(_: int) -> Path | None:
+        store = Store(tmp_path / Store.FILENAME)
+        store.close()
+        return store.moved_aside
+    with ThreadPoolExecutor(4) as pool:
+        moved = [path for path in pool.map(open_and_close, range(4)) if path]
+    assert [p.read_bytes() for p in tmp_path.glob("ozon-monitor.db.damaged-*")] == [garbage]
+    assert len(moved) == 1
 
 
 @pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None, reason="needs setpriv to drop root")
