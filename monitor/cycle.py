@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -22,6 +23,7 @@ from monitor.store import Store, iso
 from monitor.support import Rendered, fallback, render
 from monitor.sync import Interrupted, Progress, SyncReport, coverage, sync_account
 from rules import RULES, Finding, run_rules
+from rules.base import ErrorKind
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Unchecked:
     account: str
     source: str
     last_success: datetime | None
+    kind: ErrorKind
     reason: str
 
 
@@ -55,18 +58,22 @@ class CycleResult:
         return [alerts.finding_json(f, self.rendered[f.fingerprint]) for f in self.findings]
 
     def unchecked_json(self) -> list[dict[str, Any]]:
-        return [{"account": u.account, "source": u.source, "last_success": iso(u.last_success), "reason": u.reason}
+        return [{"account": u.account, "source": u.source, "last_success": iso(u.last_success), "kind": u.kind,
+                 "reason": u.reason}
                 for u in self.unchecked]
 
 
 def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = None,
               stop: threading.Event | None = None, progress: Progress | None = None,
-              transport: httpx.BaseTransport | None = None) -> CycleResult:
+              transport: httpx.BaseTransport | None = None, clock: Callable[[], float] = time.monotonic,
+              sleep: Callable[[float], None] = time.sleep) -> CycleResult:
+    """One account's cycle. `clock` and `sleep` are the client's (its budgets and backoff), so
+    a test can run a cycle's time budget on fake time."""
     now = now or datetime.now(timezone.utc)
     account = settings.account(account_name)
     cfg = settings.monitor
     store = Store.in_dir(cfg.state_dir)
-    started, cpu = time.monotonic(), [time.thread_time()]
+    started, cpu = clock(), [time.thread_time()]
 
     def lap() -> float:
         cpu.append(time.thread_time())
@@ -79,7 +86,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
             failed_calls.append((datetime.now(timezone.utc), method, outcome))
     try:
         with OzonClient(account.base_url, account.client_id, account.secret().get_secret_value(),
-                        timeout=account.timeout_seconds, transport=transport, stop=stop,
+                        timeout=account.timeout_seconds, transport=transport, stop=stop, clock=clock, sleep=sleep,
                         deadline=started + cfg.cycle_budget_seconds, on_call=count_call) as client:
             try:
                 report = sync_account(client, store, account.name, cfg, now, stop, progress)
@@ -92,8 +99,8 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
             metrics.SYNC_SECONDS.labels(account.name, source).observe(seconds)
         result = CycleResult(account.name, report)
         result.cpu["sync"] = lap()
-        result.unchecked = [Unchecked(account.name, source, store.cursor(account.name, source).synced_until, reason)
-                            for source, reason in report.unchecked.items()]
+        result.unchecked = [Unchecked(account.name, source, store.cursor(account.name, source).synced_until,
+                                      error.kind, error.message) for source, error in report.unchecked.items()]
         history_since, synced_until = coverage(store, account.name)  # None: no postings synced yet
         if history_since and synced_until:  # the rules judge `history_days`, however long the file has kept more
             history_since = max(history_since, synced_until - timedelta(days=cfg.history_days))
@@ -117,7 +124,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
             elif event.event == "resolved":
                 drafts.mark_resolved(cfg.state_dir, event.fingerprint,
                                      f"{drafts.RESOLVED_MARK[cfg.language]}{event.explanation}")
-        metrics.CYCLE_SECONDS.labels(account.name).observe(time.monotonic() - started)
+        metrics.CYCLE_SECONDS.labels(account.name).observe(clock() - started)
         result.cpu["alerts"] = lap()
         return result
     finally:

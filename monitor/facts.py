@@ -43,7 +43,7 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
         traffic=[TrafficDay(r["sku"], date.fromisoformat(r["day"]), r["hits_view"], r["hits_tocart"] or 0.0)
                  for r in store.traffic(account)],
         sources={c["source"]: SourceHealth(c["source"], parse(c["synced_until"]), c["last_error"],
-                                           parse(c["disabled_until"])) for c in cursors},
+                                           c["error_kind"], c["error_method"], parse(c["disabled_until"])) for c in cursors},
         key_expires_at=parse(info.get("key_expires_at")),
         fbs_index=fbs_index(info.get("fbs_error_index"), store.fbs_index_days(account), store.fbs_errors(account)),
         stock_history=[StockDay(r["sku"], r["type"], date.fromisoformat(r["day"]), int(r["available"] or 0))

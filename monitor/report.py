@@ -17,7 +17,6 @@ from monitor.outbox import Delivery
 from monitor.store import Store
 from monitor.sync import coverage
 from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, when
-from rules.access import error_kind
 from rules.sales import detection_floor
 
 
@@ -53,7 +52,7 @@ def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out
     words, names = SUMMARY[language], SOURCE_NAMES[language]
     by_cause: dict[str, list[Unchecked]] = {}
     for item in unchecked:
-        by_cause.setdefault(str(error_kind(item.reason)), []).append(item)
+        by_cause.setdefault(item.kind, []).append(item)
     for kind, items in by_cause.items():
         reason = items[0].reason.removeprefix("not tried: ")
         why = ERROR_KINDS[language].get(kind, reason)

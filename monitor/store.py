@@ -20,6 +20,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from rules.base import ErrorKind
+
 
 log = logging.getLogger(__name__)
 migrations = Migrations("ozon-monitor")
@@ -171,6 +173,15 @@ def m009_posting_totals(db: sqlite_utils.Database) -> None:
                "coalesce(json_extract(value, '$.price.amount'), 0)) from json_each(postings.products))")
 
 
+@migrations()
+def m010_error_kinds(db: sqlite_utils.Database) -> None:
+    """Why a source failed, as the client's error class said it, and the method that failed: the
+    rules read these columns, never the English text beside them (for the log and the webhook)."""
+    db["cursors"].add_column("error_kind", str)
+    db["cursors"].add_column("error_method", str)
+    db.execute("update cursors set error_kind = 'other' where last_error is not null")
+
+
 # Synced tables with a date, pruned after [monitor] keep_raw_days; snapshots are replaced, not kept.
 RAW_DATES = {"postings": "created_at", "returns": "return_date", "accruals": "date", "fbs_index_postings": "error_at",
              "fbs_index_days": "date", "stock_history": "day", "analytics_sku_daily": "day",
@@ -239,6 +250,8 @@ class Cursor:
     covered_since: datetime | None = None
     synced_until: datetime | None = None
     last_error: str | None = None
+    error_kind: ErrorKind | None = None
+    error_method: str | None = None
     disabled_until: datetime | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -446,21 +459,24 @@ class Store:
         if not rows:
             return Cursor()
         r = rows[0]
-        return Cursor(parse(r["covered_since"]), parse(r["synced_until"]), r["last_error"],
-                      parse(r["disabled_until"]), json.loads(r["state"]) if r["state"] else {})
+        return Cursor(parse(r["covered_since"]), parse(r["synced_until"]), r["last_error"], r["error_kind"],
+                      r["error_method"], parse(r["disabled_until"]), json.loads(r["state"]) if r["state"] else {})
 
     def save_cursor(self, account: str, source: str, *, covered_since: datetime | None, synced_until: datetime | None,
                     now: datetime, state: dict[str, Any] | None = None) -> None:
         with self.transaction():
             self.db["cursors"].upsert({"account": account, "source": source, "covered_since": iso(covered_since),
                                        "synced_until": iso(synced_until), "updated_at": iso(now), "last_error": None,
-                                       "disabled_until": None, "state": json.dumps(state or {})},
+                                       "error_kind": None, "error_method": None, "disabled_until": None, "state": json.dumps(state or {})},
                                       pk=("account", "source"))
 
-    def save_sync_error(self, account: str, source: str, error: str, now: datetime,
-                        disabled_until: datetime | None = None) -> None:
+    def save_sync_error(self, account: str, source: str, error: str, kind: ErrorKind, method: str | None,
+                        now: datetime, disabled_until: datetime | None = None) -> None:
+        """Record why `source` was not read: the English `error` for the log, its `kind` and the
+        API `method` that failed (None when the source was not tried) for the rules."""
         with self.transaction():
-            self.db["cursors"].upsert({"account": account, "source": source, "last_error": error,
+            self.db["cursors"].upsert({"account": account, "source": source, "last_error": error, "error_kind": kind,
+                                       "error_method": method,
                                        "updated_at": iso(now), "disabled_until": iso(disabled_until)},
                                       pk=("account", "source"))
 

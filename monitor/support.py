@@ -470,6 +470,27 @@ def _api_access(f: Finding, t: Text) -> Parts:
                             "While postings are not updating, the sales, cancellation and shipment checks are blind: "
                             "the monitor cannot report their problems now. Check the connection and the key; if Ozon "
                             "answers with server errors, send the request."), checked, ask, urgency)
+    methods = ", ".join(e.methods)
+    if e.error_kind == "missing_role" and methods:
+        return Parts(t.pick(f"У API-ключа нет роли для метода {methods}", f"The API key has no role for {methods}"),
+                     t.pick(f"Ozon отвечает, что у ключа нет роли для метода {methods}, поэтому не обновляются "
+                            f"данные «{sources}» (последний успех: {last}).",
+                            f"Ozon answers that the key has no role for {methods}, so \"{sources}\" is not updating "
+                            f"(last success: {last})."),
+                     t.pick(f"В кабинете продавца (Настройки → Seller API) добавьте ключу роль, в которую входит "
+                            f"метод {methods}. Остальные данные продолжают обновляться.",
+                            f"In the seller cabinet (Settings → Seller API) give the key a role that includes "
+                            f"{methods}. The other data keeps updating."))
+    if e.error_kind == "method_retired" and methods:
+        return Parts(t.pick(f"Ozon отключил метод API {methods}", f"Ozon retired the API method {methods}"),
+                     t.pick(f"Ozon больше не отвечает на метод {methods}, поэтому не обновляются данные «{sources}» "
+                            f"(последний успех: {last}).",
+                            f"Ozon no longer answers {methods}, so \"{sources}\" is not updating (last success: "
+                            f"{last})."),
+                     t.pick("Обновите ozon-monitor: в новой версии используется действующий метод. Остальные данные "
+                            "продолжают обновляться.",
+                            "Update ozon-monitor: a newer version uses the current method. The other data keeps "
+                            "updating."))
     return Parts(t.pick(f"Нет данных из Ozon: {sources}{since}", f"No data from Ozon: {sources}{since}"), observed,
                  t.pick("Пока данные не обновляются, правила по этим данным не срабатывают. Проверьте права ключа "
                         "и подключение; если Ozon отвечает ошибкой сервера часами — отправьте обращение.",

@@ -26,6 +26,7 @@ from monitor.ozon import models as m
 from monitor.ozon.client import (AccessDenied, AuthError, MethodGone, OutOfTime, OzonClient, OzonError, RateLimited,
                                  Stopped, Unreachable)
 from monitor.store import ANALYTICS_METRICS, Cursor, Store, iso, parse
+from rules.base import ErrorKind
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -41,18 +42,28 @@ class Interrupted(Exception):
     """The daemon is stopping; what was committed so far stays, the rest resumes next time."""
 
 
+@dataclass(frozen=True)
+class SourceError:
+    """Why a source was not read: the kind (the client's error class) for texts and rules, the
+    message (method, cause, hint; English) for the log and the webhook."""
+
+    kind: ErrorKind
+    message: str
+    method: str | None = None  # the API method that failed; None for a source not tried
+
+
 @dataclass
 class SyncReport:
     """What a sync did: records fetched per source, errors per source that failed, and the
     sources it never reached (with why) because an earlier failure stopped the account."""
 
     fetched: dict[str, int] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, SourceError] = field(default_factory=dict)
+    skipped: dict[str, SourceError] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # time spent per source tried
 
     @property
-    def unchecked(self) -> dict[str, str]:
+    def unchecked(self) -> dict[str, SourceError]:
         """Every source that could not be read this cycle, with the reason."""
         return {**self.errors, **self.skipped}
 
@@ -111,19 +122,21 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
                  stop: threading.Event | None = None, progress: Progress | None = None) -> SyncReport:
     """Pull every due source for `account` up to `now`; raise Interrupted if `stop` is set midway."""
     report = SyncReport()
-    halted: str | None = None  # why the rest of the account's sources cannot be read this cycle
+    halted: SourceError | None = None  # why the rest of the account's sources cannot be read this cycle
     for source in SOURCES:
         cursor = store.cursor(account, source.name)
         if cursor.disabled_until and now < cursor.disabled_until:
-            report.errors[source.name] = f"{cursor.last_error} (switched off until {iso(cursor.disabled_until)})"
+            report.errors[source.name] = SourceError(
+                cursor.error_kind or "other", f"{cursor.last_error} (switched off until {iso(cursor.disabled_until)})",
+                cursor.error_method)
             continue
         if cursor.synced_until and now - cursor.synced_until < source.every:
             continue
         if halted is None and client.out_of_time():
-            halted = "not reached: the cycle's time budget ran out (see the sources above)"
+            halted = SourceError("out_of_time", "not reached: the cycle's time budget ran out (see the sources above)")
         if halted is not None:
             report.skipped[source.name] = halted
-            store.save_sync_error(account, source.name, halted, now)  # the rules must see it was not read
+            store.save_sync_error(account, source.name, halted.message, halted.kind, None, now)  # the rules must see it
             continue
         pull = Pull(client, store, account, cfg, now, cursor, stop, progress, source.name, dict(cursor.state))
         started = time.monotonic()
@@ -137,10 +150,12 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
             log.error("sync failed: account=%s source=%s error=%s", account, source.name, message)
             pause = DISABLE_FOR.get(type(exc))
             if not isinstance(exc, OutOfTime):
-                store.save_sync_error(account, source.name, message, now, now + pause if pause else None)
-            report.errors[source.name] = message
+                store.save_sync_error(account, source.name, message, exc.kind, exc.method, now,
+                                      now + pause if pause else None)
+            report.errors[source.name] = SourceError(exc.kind, message, exc.method)
             if isinstance(exc, (AuthError, Unreachable, RateLimited)):
-                halted = f"not tried: {message}"  # the same key, host or Client-Id limit would stop every source
+                # the same key, host or Client-Id limit would stop every source
+                halted = SourceError(exc.kind, f"not tried: {message}")
             continue
         report.seconds[source.name] = time.monotonic() - started
         if count is None:

@@ -119,7 +119,7 @@ SOURCE_NAMES: dict[str, dict[str, str]] = {
            "analytics": "analytics"},
 }
 
-# Why a source failed (rules.access.error_kind), said in the seller's language.
+# Why a source failed (rules.base.ErrorKind), said in the seller's language.
 ERROR_KINDS: dict[str, dict[str, str]] = {
     "ru": {"key_rejected": "Ozon не принимает API-ключ или Client-Id",
            "account_blocked": "Ozon сообщает, что аккаунт продавца заблокирован",
@@ -130,6 +130,7 @@ ERROR_KINDS: dict[str, dict[str, str]] = {
            "rate_limited": "Ozon ограничивает частоту запросов (HTTP 429)",
            "server_error": "сервер Ozon отвечает ошибкой", "timeout": "Ozon не отвечает вовремя",
            "network": "нет соединения с Ozon", "bad_response": "Ozon вернул ответ неожиданного вида",
+           "bad_request": "Ozon отклонил запрос как неверный (сообщите, пожалуйста, разработчикам ozon-monitor)",
            "other": "ошибка запроса к Ozon"},
     "en": {"key_rejected": "Ozon rejects the API key or Client-Id",
            "account_blocked": "Ozon reports the seller account blocked",
@@ -140,6 +141,7 @@ ERROR_KINDS: dict[str, dict[str, str]] = {
            "rate_limited": "Ozon is rate-limiting the requests (HTTP 429)",
            "server_error": "Ozon's server answers with an error", "timeout": "Ozon does not answer in time",
            "network": "cannot connect to Ozon", "bad_response": "Ozon returned an unexpected response",
+           "bad_request": "Ozon rejected the request as malformed (please report this to the ozon-monitor developers)",
            "other": "a request to Ozon failed"},
 }
 

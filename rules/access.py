@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rules.base import POSTINGS_SOURCES, AccountData, Finding, Rule, RuleConfig, SourceHealth, finding
+from rules.base import POSTINGS_SOURCES, AccountData, ErrorKind, Finding, Rule, RuleConfig, SourceHealth, finding
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,6 @@ class KeyExpiryEvidence:
     kind: Literal["key_expiry"] = "key_expiry"
 
 
-ErrorKind = Literal["key_rejected", "account_blocked", "missing_role", "method_retired", "rate_limited",
-                    "server_error", "timeout", "unreachable", "network", "out_of_time", "bad_response", "other"]
 BLOCKING = ("key_rejected", "account_blocked")  # nothing can be read until the seller acts
 
 
@@ -28,31 +26,12 @@ BLOCKING = ("key_rejected", "account_blocked")  # nothing can be read until the 
 class SourceEvidence:
     kind: Literal["source_switched_off", "source_failing", "data_stale", "access_rejected"]
     source: str  # the source named in the text (the first of `sources`)
-    error: str | None  # the raw error, for the webhook and the log; texts use `error_kind`
+    error: str | None  # the English message, for the webhook and the log; texts use `error_kind`
     error_kind: ErrorKind | None
     last_success: datetime | None
     switched_off_until: datetime | None
     sources: tuple[str, ...] = ()  # every source this finding covers
-
-
-def error_kind(error: str | None) -> ErrorKind | None:
-    """What kind of failure a sync error is, so texts can say it in the seller's language."""
-    if not error:
-        return None
-    text = error.removeprefix("not tried: ").lower()
-    if text.startswith("/") and ": " in text:
-        text = text.split(": ", 1)[1]  # the method's path is not part of the cause ("/v1/roles" is no role)
-    for kind, marks in (("account_blocked", ("company is blocked",)),
-                        ("key_rejected", ("api-key", "api key", "http 401", "client-id", "client_id")),
-                        ("missing_role", ("role",)), ("method_retired", ("retired", "obsolete", "http 410")),
-                        ("rate_limited", ("http 429", "rate limit")), ("unreachable", ("could not connect",)),
-                        ("out_of_time", ("time budget",)), ("timeout", ("timed out", "timeout")),
-                        ("network", ("network error",)), ("server_error", ("http 5",)),
-                        ("bad_response", ("not valid json", "unexpected response", "response shape",
-                                          "instead of data"))):
-        if any(mark in text for mark in marks):
-            return kind  # type: ignore[return-value]
-    return "other"
+    methods: tuple[str, ...] = ()  # the Seller API methods that failed (none for sources not tried)
 
 
 class ApiAccessConfig(RuleConfig):
@@ -76,7 +55,7 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
                 entity="key_expiry", started_at=data.key_expires_at - timedelta(days=config.key_warn_days),
                 evidence=KeyExpiryEvidence(data.key_expires_at, round(left, 1)), topic=None, checks=()))
     failing = {h.source: h for h in data.sources.values() if h.last_error}
-    kinds = {name: error_kind(h.last_error) for name, h in failing.items()}
+    kinds: dict[str, ErrorKind] = {name: h.error_kind or "other" for name, h in failing.items()}
     rejected = [failing[name] for name, kind in kinds.items() if kind in BLOCKING]
     if rejected:
         first = rejected[0]
@@ -84,7 +63,7 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
         findings.append(finding(
             "api_access", data, severity="critical", entity=str(kind), started_at=_since(rejected, data),
             evidence=SourceEvidence("access_rejected", first.source, first.last_error, kind, _last(rejected), None,
-                                    tuple(h.source for h in rejected)),
+                                    tuple(h.source for h in rejected), _methods(rejected)),
             topic="technical" if kind == "account_blocked" else None, checks=()))
     feed = [h for h in data.sources.values() if h.source in POSTINGS_SOURCES]
     broken = [h for h in feed if h.last_error and kinds[h.source] not in BLOCKING]
@@ -96,7 +75,8 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
         findings.append(finding(
             "api_access", data, severity="critical", entity="postings", started_at=_since(broken or stale, data),
             evidence=SourceEvidence("source_failing" if broken else "data_stale", worst.source, worst.last_error, kind,
-                                    _last(broken or stale), None, tuple(h.source for h in broken or stale)),
+                                    _last(broken or stale), None, tuple(h.source for h in broken or stale),
+                                    _methods(broken or stale)),
             topic="technical" if kind in ("server_error", "timeout") else None, checks=()))
     by_cause: dict[str, list[SourceHealth]] = {}
     for health in data.sources.values():
@@ -117,9 +97,14 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
             "api_access", data, severity="warning", entity=f"sources:{cause}", started_at=_since(group, data),
             evidence=SourceEvidence("source_switched_off" if switched_off else "source_failing", first.source,
                                     first.last_error, kinds.get(first.source), _last(group),
-                                    first.disabled_until if switched_off else None, tuple(h.source for h in group)),
+                                    first.disabled_until if switched_off else None, tuple(h.source for h in group),
+                                    _methods(group)),
             topic="technical" if cause in ("server_error", "timeout") else None, checks=()))
     return findings
+
+
+def _methods(sources: list[SourceHealth]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h.error_method for h in sources if h.error_method))
 
 
 def _last(sources: list[SourceHealth]) -> datetime | None:

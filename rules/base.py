@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict
 Severity = Literal["warning", "critical"]
 SupportTopic = Literal["technical", "logistics", "finance", "marketing"]
 POSTINGS_SOURCES = ("fbs", "fbo")
+# Why a source could not be read: the class of the client's error, stored in its own column.
+ErrorKind = Literal["key_rejected", "account_blocked", "missing_role", "method_retired", "bad_request",
+                    "rate_limited", "server_error", "timeout", "unreachable", "network", "out_of_time",
+                    "bad_response", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,11 +276,14 @@ class FbsIndex:
 
 @dataclass(frozen=True)
 class SourceHealth:
-    """How one data source's sync stands: last success, last error, switched off until."""
+    """How one data source's sync stands: last success, last error (its kind for the rules,
+    its text for the log and the webhook), switched off until."""
 
     source: str
     last_success: datetime | None
     last_error: str | None
+    error_kind: ErrorKind | None = None
+    error_method: str | None = None  # the Seller API method that failed
     disabled_until: datetime | None = None
 
 

@@ -118,7 +118,15 @@ def samples() -> dict[str, Finding]:
             NOW - timedelta(hours=1), None, ("access",)), entity="account_blocked", severity="critical"),
         "api_access/switched_off": sample("api_access", SourceEvidence(
             "source_switched_off", "analytics", "/v1/analytics/data: the API key has no role", "missing_role",
-            None, NOW + timedelta(hours=6)), entity="sources:missing_role", topic=None),
+            None, NOW + timedelta(hours=6), ("analytics",), ("/v1/analytics/data",)), entity="sources:missing_role",
+            topic=None),
+        "api_access/method_retired": sample("api_access", SourceEvidence(
+            "source_switched_off", "fbo_stocks", "/v1/analytics/stocks: HTTP 404 method is not allowed",
+            "method_retired", NOW - timedelta(hours=2), NOW + timedelta(hours=24), ("fbo_stocks",),
+            ("/v1/analytics/stocks",)), entity="sources:method_retired", topic=None),
+        "api_access/bad_request": sample("api_access", SourceEvidence(
+            "source_failing", "returns", "/v1/returns/list: HTTP 400 limit", "bad_request", NOW - timedelta(hours=4),
+            None, ("returns",), ("/v1/returns/list",)), entity="sources:bad_request", topic=None),
         "api_access/stale": sample("api_access", SourceEvidence(
             "data_stale", "fbo", None, None, NOW - timedelta(hours=3), None, ("fbo",)), entity="postings",
             severity="critical", topic=None),

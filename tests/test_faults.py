@@ -28,7 +28,8 @@ from monitor.ozon import endpoints as api
 from monitor.ozon.client import AccountBlocked, AuthError, BadResponse, MethodGone, OzonClient
 from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World
 from monitor.store import StorageError, Store
-from tests.conftest import NOW
+from monitor.texts import ERROR_KINDS
+from tests.conftest import NOW, FakeTime
 from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +149,7 @@ def test_an_error_body_never_overwrites_stored_stock_with_zero(settings, simulat
     simulator.simulator.add_fault(Fault(method=api.FBS_STOCKS, status=200, body='{"code": 13, "message": "x"}',
                                         times=100))
     later = run_cycle(settings, "shop", now=NOW + timedelta(minutes=40))
-    assert "HTTP 200 with an error instead of data" in later.sync.errors["fbs_stocks"]
+    assert "HTTP 200 with an error instead of data" in later.sync.errors["fbs_stocks"].message
     store = Store.in_dir(settings.monitor.state_dir)
     assert list(store.fbs_stock("shop")) == before and sum(r["available"] for r in before) > 0
     store.close()
@@ -158,7 +159,7 @@ def test_an_empty_page_that_claims_more_is_a_bad_response_not_a_loop(settings, s
     simulator.simulator.add_fault(Fault(method=api.FBS_LIST, status=200, times=100,
                                         body='{"postings": [], "has_next": true, "cursor": "same"}'))
     result = run_cycle(settings, "shop", now=NOW)
-    assert "did not advance" in result.sync.errors["fbs"]
+    assert "did not advance" in result.sync.errors["fbs"].message
     assert any(f.rule == "api_access" and f.entity == "postings" for f in result.findings)
 
 
@@ -189,7 +190,7 @@ def test_5xx_for_minutes_then_recovery_loses_and_doubles_nothing(quick, simulato
 def test_the_key_revoked_mid_cycle_stops_the_account_and_is_one_critical_alert(settings, simulator) -> None:
     simulator.simulator.add_fault(Fault(method=api.FBO_LIST, kind="auth", times=100))
     result = run_cycle(settings, "shop", now=NOW)
-    assert "Invalid Api-Key" in result.sync.errors["fbo"]
+    assert "Invalid Api-Key" in result.sync.errors["fbo"].message
     assert set(result.sync.skipped) >= {"returns", "products", "finance"}  # not tried with a rejected key
     rejected = [f for f in result.findings if f.rule == "api_access" and f.entity == "key_rejected"]
     assert [f.severity for f in rejected] == ["critical"]
@@ -390,3 +391,57 @@ def test_an_account_that_never_syncs_is_said_blind_once_after_blind_after_minute
                if '"rule": "monitor"' in line]
     assert len(notices) == 1 and "Since" not in notices[0]["events"][0]["explanation"]
     assert "не удаётся загрузить заказы магазина «shop»" in notices[0]["events"][0]["explanation"]
+
+
+# --- every error class, through a whole cycle, as the seller sees it ---------------------------
+
+LATER = NOW + timedelta(hours=1)  # every source is due again, the sales stop is five hours old
+ERROR_CLASSES = {  # kind -> (fault, the finding's entity, its severity, the sales rules still judge)
+    "key_rejected": (Fault(method="*", kind="auth", times=1000), "key_rejected", "critical", False),
+    "account_blocked": (Fault(method="*", kind="blocked", times=1000), "account_blocked", "critical", False),
+    "missing_role": (Fault(method=api.RETURNS_LIST, kind="missing_role"), "sources:missing_role", "warning", True),
+    "method_retired": (Fault(method=api.FBO_STOCKS, kind="gone"), "sources:method_retired", "warning", True),
+    "bad_request": (Fault(method=api.FBS_LIST, status=400, times=1000), "postings", "critical", False),
+    "rate_limited": (Fault(method=api.FBS_LIST, status=429, retry_after=1, times=1000), "postings", "critical",
+                     False),
+    "server_error": (Fault(method=api.FBS_LIST, status=503, times=1000), "postings", "critical", False),
+    "bad_response": (Fault(method=api.FBS_LIST, kind="malformed", times=1000), "postings", "critical", False),
+    "unreachable": (None, "postings", "critical", False),  # the API's port is closed
+}
+
+
+@pytest.mark.parametrize("kind", ERROR_CLASSES)
+def test_each_error_class_reaches_the_seller_as_its_own_finding(synced_shop, kind: str) -> None:
+    """The client's error class is what the seller is told (habit 17): a missing role on returns
+    is a warning naming the method, never a rejected key, and the sales stop is still reported;
+    a failing postings feed is the critical "cannot see orders" with its cause and holds back the
+    sales rules. Budgets and backoff run on fake time."""
+    settings, server, clock = synced_shop
+    fault, entity, severity, sales_judged = ERROR_CLASSES[kind]
+    if fault is None:
+        settings = settings.model_copy(update={"accounts": [settings.accounts[0].model_copy(
+            update={"base_url": "http://127.0.0.1:9"})]})
+    else:
+        server.simulator.add_fault(fault)
+    clock.now = LATER
+    fake = FakeTime()
+    result = run_cycle(settings, "shop", now=LATER, clock=fake.clock, sleep=fake.sleep)
+    access = [f for f in result.findings if f.rule == "api_access"]
+    assert [(f.entity, f.severity) for f in access] == [(entity, severity)]
+    [found] = access
+    assert found.evidence.error_kind == kind
+    rendered = result.rendered[found.fingerprint]
+    said = f"{rendered.title}\n{rendered.explanation}"
+    if kind in ("missing_role", "method_retired"):
+        assert fault is not None and fault.method in rendered.title
+        assert ("добавьте ключу роль" if kind == "missing_role" else "Обновите ozon-monitor") in said
+    elif entity == "postings":
+        assert rendered.title.startswith("Монитор не видит заказы") and ERROR_KINDS["ru"][kind] in said
+    sales = [f for f in result.findings if f.rule in ("sales_drop", "sales_stopped") and f.severity == "critical"]
+    assert bool(sales) == sales_judged  # the stop is a critical sales_drop of the whole shop when judged
+    stored = Store.in_dir(settings.monitor.state_dir)
+    try:
+        source = next(iter(found.evidence.sources))
+        assert stored.cursor("shop", source).error_kind == kind
+    finally:
+        stored.close()

@@ -99,7 +99,8 @@ def test_stale_postings_hold_back_the_sales_rules_and_say_why() -> None:
     world = World(Scenario(seed=7, skus=150, orders_per_day=200,
                            incidents=[Incident("sales_stop", start=NOW - timedelta(hours=5))]))
     data = account_data(world, NOW)
-    stale = replace(data, sources={"fbs": SourceHealth("fbs", NOW - timedelta(hours=5), "HTTP 503 unavailable"),
+    stale = replace(data, sources={"fbs": SourceHealth("fbs", NOW - timedelta(hours=5), "HTTP 503 unavailable",
+                                                              "server_error"),
                                    "fbo": SourceHealth("fbo", NOW, None)})
     run = run_rules(stale, CONFIGS, checked_at=NOW)
     assert [(f.rule, f.entity, f.topic) for f in run.findings] == [("api_access", "postings", "technical")]

@@ -90,10 +90,10 @@ def test_a_missing_role_switches_one_source_off_and_says_which(settings: Setting
     simulator.simulator.add_fault(Fault(method=api.RETURNS_LIST, kind="missing_role"))
     report, store = sync(settings)
     assert set(report.errors) == {"returns"}
-    assert "no role that allows this method (its roles: Admin read only)" in report.errors["returns"]
+    assert "no role that allows this method (its roles: Admin read only)" in report.errors["returns"].message
     assert "products" in report.fetched and "fbs" in report.fetched
     later, _ = sync(settings, NOW + timedelta(hours=1))
-    assert "switched off until" in later.errors["returns"]
+    assert "switched off until" in later.errors["returns"].message
     assert len(simulator.simulator.calls(api.RETURNS_LIST)) == 0  # not asked again while switched off
     again, _ = sync(settings, NOW + timedelta(hours=7))
     assert "returns" in again.fetched
@@ -102,7 +102,7 @@ def test_a_missing_role_switches_one_source_off_and_says_which(settings: Setting
 def test_a_retired_method_is_reported_and_not_retried(settings: Settings, simulator: SimulatorServer) -> None:
     simulator.simulator.add_fault(Fault(method=api.FBO_STOCKS, kind="gone", times=5))
     report, _ = sync(settings)
-    assert "switched this method off" in report.errors["fbo_stocks"]
+    assert "switched this method off" in report.errors["fbo_stocks"].message
     assert simulator.simulator.take_fault(api.FBO_STOCKS) is not None  # 4 of 5 left: it was called once
 
 
@@ -110,7 +110,7 @@ def test_malformed_json_fails_one_source_and_the_next_run_recovers(settings: Set
                                                                    simulator: SimulatorServer) -> None:
     simulator.simulator.add_fault(Fault(method=api.FBO_LIST, kind="malformed"))
     report, _ = sync(settings)
-    assert "not valid JSON" in report.errors["fbo"] and "fbs" in report.fetched
+    assert "not valid JSON" in report.errors["fbo"].message and "fbs" in report.fetched
     again, store = sync(settings, NOW + timedelta(minutes=5))
     assert "fbo" in again.fetched and again.fetched["fbo"] > 100  # the whole history, as it never synced
     assert store.db.execute("select count(*) from postings where scheme = 'fbo'").fetchone()[0] > 100
@@ -163,7 +163,7 @@ def test_a_5xx_storm_longer_than_the_budget_is_reported_and_loses_nothing(settin
     storm = OzonClient(account.base_url, account.client_id, "demo-key", retry_budget=20, sleep=fake.sleep,
                        clock=fake.clock)
     report, store = sync(settings, client=storm)
-    assert "HTTP 500" in report.errors["fbs"] and store.cursor("shop", "fbs").synced_until is None
+    assert "HTTP 500" in report.errors["fbs"].message and store.cursor("shop", "fbs").synced_until is None
     simulator.simulator.clear_faults()
     again, store = sync(settings, NOW + timedelta(minutes=10))
     assert again.fetched["fbs"] > 100  # the whole backfill, since the stormy run never completed it

@@ -14,10 +14,12 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+
+from rules.base import ErrorKind
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -29,9 +31,13 @@ METHOD_INTERVALS = {"/v1/analytics/data": 60.0}
 
 
 class OzonError(Exception):
-    """A Seller API call failed; `method` is the API path, `hint` what the seller can do."""
+    """A Seller API call failed; `method` is the API path, `hint` what the seller can do.
+
+    The class is the classification: `kind` travels with the error into the state file and the
+    rules, so nothing ever reads the English message back to learn what went wrong."""
 
     retryable = False
+    kind: ClassVar[ErrorKind] = "other"
 
     def __init__(self, method: str, message: str, hint: str = "", status: int | None = None) -> None:
         self.method, self.message, self.hint, self.status = method, message, hint, status
@@ -41,46 +47,76 @@ class OzonError(Exception):
 class AuthError(OzonError):
     """The Client-Id/Api-Key pair was rejected (wrong, deactivated or expired key)."""
 
+    kind = "key_rejected"
+
 
 class AccessDenied(OzonError):
     """The key is valid but lacks the role this method needs."""
+
+    kind = "missing_role"
 
 
 class BadRequest(OzonError):
     """Ozon rejected the request parameters; retrying the same request cannot help."""
 
+    kind = "bad_request"
+
 
 class MethodGone(OzonError):
     """Ozon has switched this method version off."""
+
+    kind = "method_retired"
 
 
 class RateLimited(OzonError):
     """Still throttled (429) after retrying within the time budget."""
 
     retryable = True
+    kind = "rate_limited"
 
 
 class ServerError(OzonError):
     """5xx, timeout or network failure that outlasted the retry budget."""
 
     retryable = True
+    kind = "server_error"
 
 
 class BadResponse(OzonError):
     """The answer was not the JSON shape the method documents."""
+
+    kind = "bad_response"
 
 
 class Unreachable(OzonError):
     """The API host cannot be reached at all (connection refused, name not found): the host
     is down or the address is wrong, and retrying for minutes will not help."""
 
+    kind = "unreachable"
+
 
 class AccountBlocked(AuthError):
     """Ozon answers that the seller's company is blocked: a problem for support, not the key."""
 
+    kind = "account_blocked"
+
 
 class OutOfTime(OzonError):
     """The cycle's time budget ran out before this call could be made or retried."""
+
+    kind = "out_of_time"
+
+
+class Timeout(ServerError):
+    """Ozon did not answer within the timeout, on every try within the budget."""
+
+    kind = "timeout"
+
+
+class NetworkError(ServerError):
+    """The connection broke mid-exchange, on every try within the budget."""
+
+    kind = "network"
 
 
 class Stopped(Exception):
@@ -156,11 +192,11 @@ class OzonClient:
                 delay = 1.0
             except httpx.TimeoutException:
                 self._on_call(method, "timeout")
-                error = ServerError(method, "request timed out", "Ozon is slow or unreachable; will retry")
+                error = Timeout(method, "request timed out", "Ozon is slow or unreachable; will retry")
                 delay = None
             except httpx.TransportError as exc:
                 self._on_call(method, "network")
-                error = ServerError(method, f"network error: {type(exc).__name__}", "check the internet connection")
+                error = NetworkError(method, f"network error: {type(exc).__name__}", "check the internet connection")
                 delay = None
             else:
                 self._on_call(method, str(response.status_code))

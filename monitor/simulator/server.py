@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 TIMEOUT_FAULT_SECONDS = 45.0  # outlasts the client's default 30 s timeout
 FAULT_ANSWERS = {  # kind -> (status, body)
     "auth": (404, {"code": 5, "message": "Invalid Api-Key, please check the key and try again", "details": []}),
+    "blocked": (403, {"code": 7, "message": "Company is blocked, please contact support", "details": []}),
     "missing_role": (403, {"code": 7, "message": "Api-Key is missing a required role for a method", "details": []}),
     "gone": (404, {"code": 12, "message": "method is not allowed", "details": []}),
 }

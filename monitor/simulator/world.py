@@ -95,7 +95,8 @@ class Incident:
 @dataclass(frozen=True)
 class Fault:
     """Injected API misbehaviour for the next `times` calls of `method` ("*" for any).
-    `kind` is a shorthand: "auth" (key rejected), "missing_role", "gone" (method switched off),
+    `kind` is a shorthand: "auth" (key rejected), "blocked" (the seller's company is blocked),
+    "missing_role", "gone" (method switched off),
     "malformed" (truncated JSON), "extra_fields" (unknown fields added), "timeout" (no answer
     for `delay` seconds, by default longer than the client's default 30 s timeout); otherwise `status` with an optional `retry_after` header and `body`."""
 
