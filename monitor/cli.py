@@ -338,9 +338,12 @@ def _duration_arg(value: str) -> timedelta:
         raise argparse.ArgumentTypeError(f"{value!r} is not a duration; expected e.g. 90m, 12h or 3d") from None
 
 
-def _store(args: argparse.Namespace) -> tuple[Settings, Store]:
+def _store(args: argparse.Namespace, *, write: bool = False) -> tuple[Settings, Store]:
+    """The settings and the state file; a command that only reads never creates, upgrades or
+    moves the file aside (a damaged file is named, exit 3, for `check` or `run` to repair)."""
     settings = load_config(args.config, require_secrets=False)
-    return settings, Store.in_dir(settings.monitor.state_dir)
+    state_dir = settings.monitor.state_dir
+    return settings, Store.in_dir(state_dir) if write else Store.read_only(state_dir)
 
 
 def _alerts_list(args: argparse.Namespace) -> int:
@@ -363,7 +366,7 @@ def _alerts_list(args: argparse.Namespace) -> int:
 
 
 def _alerts_ack(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = _store(args, write=True)
     matches = store.open_alerts_matching(args.fingerprint)
     if len(matches) != 1:
         print(f"error: {len(matches)} open alerts match {args.fingerprint!r}; see `ozon-monitor alerts list`",
@@ -378,7 +381,7 @@ def _alerts_silence(args: argparse.Namespace) -> int:
     if not (args.rule or args.sku or args.account):
         print("error: give at least one of --rule, --sku, --account", file=sys.stderr)
         return 2
-    settings, store = _store(args)
+    settings, store = _store(args, write=True)
     if args.rule and args.rule not in RULES:
         print(f"error: unknown rule {args.rule!r}; valid rules: {', '.join(sorted(RULES))}", file=sys.stderr)
         return 2
@@ -405,7 +408,7 @@ def _alerts_silences(args: argparse.Namespace) -> int:
 
 
 def _alerts_unsilence(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = _store(args, write=True)
     if not store.end_silence(args.id, datetime.now(timezone.utc)):
         print(f"error: no silence #{args.id}", file=sys.stderr)
         return 1
@@ -449,10 +452,6 @@ def _status(args: argparse.Namespace) -> int:
 def _backup(args: argparse.Namespace) -> int:
     settings, store = _store(args)
     try:
-        if store.moved_aside:  # the copy would be of the empty file started in its place
-            print(f"state file error: {store.path} was damaged and is now {store.moved_aside}; nothing was copied. "
-                  f"Restore an earlier backup, or let the next sync rebuild the state from Ozon", file=sys.stderr)
-            return 3
         store.backup(args.file)
     finally:
         store.close()

@@ -67,7 +67,7 @@ class _FromState(Collector):
         size = GaugeMetricFamily("ozon_monitor_state_file_bytes", "Size of the state file")
         up = GaugeMetricFamily("ozon_monitor_state_file_ok", "1 when the state file can be used")
         try:
-            store = Store.in_dir(settings.monitor.state_dir)
+            store = Store.read_only(settings.monitor.state_dir)
         except StorageError:
             up.add_metric([], 0)
             yield up
@@ -100,7 +100,7 @@ def health(settings: Settings) -> list[str]:
     from monitor.store import StorageError, Store
 
     try:
-        store = Store.in_dir(settings.monitor.state_dir)
+        store = Store.read_only(settings.monitor.state_dir)
     except StorageError as exc:
         return [f"state file: {exc}"]
     try:

@@ -331,6 +331,33 @@ class Store:
     def in_dir(cls, state_dir: Path) -> Store:
         return cls(state_dir / cls.FILENAME)
 
+    @classmethod
+    def read_only(cls, state_dir: Path) -> Store:
+        """Open the state file for reading only (`status`, `alerts list`, `drafts`, metrics): it is
+        never created, upgraded or moved aside here. Raise StorageError naming the file and the
+        fix when it is missing, damaged or from another version; `check` and `run` repair it."""
+        path = state_dir / cls.FILENAME
+        repair = "run `ozon-monitor check` (or restart the service): it moves a damaged file aside and rebuilds " \
+                 "the state from Ozon; or restore a backup"
+        if not path.is_file():
+            raise StorageError(path, "does not exist (deleted, or the monitor has not run yet)",
+                               "run `ozon-monitor check` or start the service: it creates the file", "missing")
+        store = cls.__new__(cls)
+        store.path, store.moved_aside = path, None
+        try:
+            store.db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True))
+            store.db.execute(f"PRAGMA busy_timeout = {cls.BUSY_TIMEOUT_MS}")
+            pending = migrations.pending(store.db)
+        except sqlite3.DatabaseError as exc:
+            if _damaged(exc):
+                raise StorageError(path, "is damaged (not a readable SQLite database)", repair, "damaged") from None
+            raise StorageError.of(path, exc) from None
+        if pending:
+            store.close()
+            raise StorageError(path, "was written by an older ozon-monitor",
+                               "run `ozon-monitor check` (or restart the service) once to upgrade it", "old")
+        return store
+
     def close(self) -> None:
         self.db.close()
 

@@ -219,11 +219,19 @@ STORAGE: dict[str, dict[str, tuple[str, str]]] = {
            "unwritable": ("нет прав на запись", "Дайте пользователю, от которого работает ozon-monitor, право записи."),
            "full": ("закончилось место на диске", "Освободите место: ничего не потеряно, следующий цикл продолжит."),
            "locked": ("файл слишком долго занят другим процессом", "Не запущен ли второй ozon-monitor?"),
+           "missing": ("файла нет", "Запустите `ozon-monitor check` или службу: файл будет создан."),
+           "damaged": ("файл повреждён", "Запустите `ozon-monitor check`: повреждённый файл будет отложен в сторону, "
+                                         "а данные заново загружены из Ozon."),
+           "old": ("файл от старой версии", "Запустите `ozon-monitor check` один раз, чтобы обновить его."),
            "other": ("ошибка SQLite", "Проверьте диск и права на файл.")},
     "en": {"not_a_folder": ("it is a file, not a folder", "Set [monitor] state_dir to a folder."),
            "unwritable": ("it cannot be written", "Let the user running ozon-monitor write to it."),
            "full": ("the disk is full", "Free some space: nothing is lost, the next cycle goes on."),
            "locked": ("another process holds it too long", "Is a second ozon-monitor running?"),
+           "missing": ("the file is missing", "Run `ozon-monitor check` or start the service: it creates the file."),
+           "damaged": ("the file is damaged", "Run `ozon-monitor check`: it moves the damaged file aside and loads "
+                                              "the data from Ozon again."),
+           "old": ("the file is from an older version", "Run `ozon-monitor check` once to upgrade it."),
            "other": ("an SQLite error", "Check the disk and the file's permissions.")},
 }
 

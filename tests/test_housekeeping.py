@@ -7,6 +7,8 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.cycle import housekeeping, run_cycle
@@ -88,15 +90,29 @@ def test_backup_is_whole_while_another_connection_writes(settings, tmp_path: Pat
     assert not list((tmp_path).glob(".copy.db.partial"))
 
 
-def test_backup_of_a_damaged_file_copies_nothing_and_says_where_it_went(write_config, tmp_path: Path,
-                                                                        capsys) -> None:
+@pytest.mark.parametrize("command", [["status"], ["status", "--json"], ["alerts", "list"], ["alerts", "silences"],
+                                     ["backup", "COPY"]])
+def test_a_read_only_command_names_a_damaged_state_file_and_moves_nothing(write_config, tmp_path: Path, capsys,
+                                                                          command: list[str]) -> None:
     config = write_config()
-    (tmp_path / "state").mkdir()
-    (tmp_path / "state" / "ozon-monitor.db").write_text("not a database")
-    assert main(["backup", str(tmp_path / "copy.db"), "--config", str(config)]) == 3
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "ozon-monitor.db").write_text("not a database")
+    argv = [str(tmp_path / "copy.db") if word == "COPY" else word for word in command]
+    assert main([*argv, "--config", str(config)]) == 3
     err = capsys.readouterr().err
-    assert "was damaged and is now" in err and "nothing was copied" in err
+    assert f"{state / 'ozon-monitor.db'}: is damaged" in err and "ozon-monitor check" in err
+    assert [p.name for p in state.iterdir()] == ["ozon-monitor.db"]  # nothing moved aside, nothing created
+    assert (state / "ozon-monitor.db").read_text() == "not a database"
     assert not (tmp_path / "copy.db").exists()
+
+
+def test_status_before_the_first_run_says_the_state_file_is_missing_and_creates_nothing(write_config,
+                                                                                       tmp_path: Path, capsys) -> None:
+    config = write_config()
+    assert main(["status", "--config", str(config)]) == 3
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "state" / "ozon-monitor.db").exists()
 
 
 def test_shops_opening_a_new_state_file_at_once_all_get_it(tmp_path: Path) -> None:
