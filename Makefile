@@ -15,6 +15,7 @@ demo: $(BIN)/ozon-monitor
 	$(BIN)/ozon-monitor demo --output demo-output
 
 test: $(BIN)/ozon-monitor
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -92,7 +92,7 @@ def reconcile(store: Store, account: str, rules_ran: set[str], findings: list[Fi
         for fingerprint, finding in current.items():
             row = store.alert(fingerprint)
             firing = event_for("firing", finding, rendered[fingerprint], now)
-            state = {"fingerprint": fingerprint, "account": account, "rule": finding.rule, "entity": finding.entity,
+            state: dict[str, Any] = {"fingerprint": fingerprint, "account": account, "rule": finding.rule, "entity": finding.entity,
                      "status": "firing", "severity": finding.severity, "resolved_at": None,
                      "finding": json.dumps(firing.to_json(), ensure_ascii=False), "last_seen": iso(now)}
             if row is None or row["status"] != "firing":

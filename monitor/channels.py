@@ -18,7 +18,7 @@ from dataclasses import asdict
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Union
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -171,7 +171,7 @@ def affected_csv(message: Message) -> str | None:
     """Affected postings and SKUs of every open event, for support (long lists do not fit a chat)."""
     events = [e for e in message.events if e.is_open]
     rows = [(e.fingerprint, e.rule, p, "") for e in events for p in e.affected_postings]
-    rows += [(e.fingerprint, e.rule, "", s) for e in events for s in e.affected_skus]
+    rows += [(e.fingerprint, e.rule, "", str(s)) for e in events for s in e.affected_skus]
     if not rows:
         return None
     out = io.StringIO()
@@ -399,8 +399,10 @@ def _cut(text: str) -> list[str]:
 CHANNELS: dict[str, tuple[type[ChannelConfig], type]] = {
     "file": (FileConfig, FileChannel), "email": (EmailConfig, EmailChannel), "webhook": (WebhookConfig, WebhookChannel),
 }
-AnyChannelConfig = Annotated[Union[tuple(model for model, _ in CHANNELS.values())],  # type: ignore[valid-type]
-                             Field(discriminator="type")]
+if TYPE_CHECKING:  # the union is built from the registry at run time, which a type checker cannot follow
+    AnyChannelConfig = ChannelConfig
+else:
+    AnyChannelConfig = Annotated[Union[tuple(model for model, _ in CHANNELS.values())], Field(discriminator="type")]
 
 
 def build(configs: list[ChannelConfig], tz: ZoneInfo | None = None) -> dict[str, Channel]:

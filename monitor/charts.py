@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.message import Event
@@ -22,7 +23,8 @@ def anomaly_chart(event: Event, language: str, tz: ZoneInfo) -> bytes:
 
     start = datetime.fromisoformat(series.start)
     step = timedelta(minutes=series.step_minutes)
-    xs = [(start + step * i).astimezone(tz) for i in range(len(series.observed))]
+    # matplotlib converts datetimes itself, though its stubs admit only numbers: hence Any
+    xs: list[Any] = [(start + step * i).astimezone(tz) for i in range(len(series.observed))]
     words = WORDS[language]
     observed_label, usual_label, start_label = words["chart_observed"], words["chart_usual"], words["chart_start"]
     figure, axes = plt.subplots(figsize=(8, 3.2), dpi=100)
@@ -30,7 +32,7 @@ def anomaly_chart(event: Event, language: str, tz: ZoneInfo) -> bytes:
         axes.fill_between(xs, series.low, series.high, step="post", alpha=0.25, color="tab:blue", label=usual_label)
         axes.step(xs, series.expected, where="post", color="tab:blue", linewidth=1)
         axes.step(xs, series.observed, where="post", color="tab:red", linewidth=2, label=observed_label)
-        began = datetime.fromisoformat(event.started_at).astimezone(tz)
+        began: Any = datetime.fromisoformat(event.started_at).astimezone(tz)
         if xs[0] <= began <= xs[-1] + step:
             axes.axvline(began, color="black", linestyle="--", linewidth=1, label=start_label)
         axes.set_title(event.title, fontsize=10)

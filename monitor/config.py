@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig, WebhookConfig
 from monitor.secrets import Strict, config_dir, read_secret, resolve, secret_path
 from rules import RULES
+from rules.base import RuleConfig
 
 DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
 
@@ -81,7 +83,7 @@ class Account(Strict):
                              f"{', '.join(sources) or 'none'})")
         if self.api_key is not None:
             return self.api_key
-        return SecretStr(read_secret(self.api_key_env, self.api_key_file, "api_key"))
+        return SecretStr(read_secret(self.api_key_env, self.api_key_file, "api_key") or "")
 
 
 class RuleAlerting(Strict):
@@ -110,11 +112,15 @@ class AlertsSection(Strict):
             raise ValueError(f"unknown rule {', '.join(unknown)}; valid rules: {', '.join(sorted(RULES))}")
         return value
 
-RulesSection = create_model(  # type: ignore[call-overload]
-    "RulesSection",
-    __config__=ConfigDict(extra="forbid"),
-    **{name: (rule.Config, rule.Config()) for name, rule in RULES.items()},
-)
+if TYPE_CHECKING:  # one field per rule, made from the registry at run time
+    class RulesSection(BaseModel):
+        def __getattr__(self, name: str) -> RuleConfig: ...
+else:
+    RulesSection = create_model(
+        "RulesSection",
+        __config__=ConfigDict(extra="forbid"),
+        **{name: (rule.Config, rule.Config()) for name, rule in RULES.items()},
+    )
 
 
 class Settings(BaseSettings):
@@ -125,7 +131,7 @@ class Settings(BaseSettings):
 
     monitor: MonitorSection = Field(default_factory=MonitorSection)
     accounts: list[Account] = Field(min_length=1)
-    rules: RulesSection = RulesSection()  # type: ignore[valid-type]
+    rules: RulesSection = RulesSection()
     alerts: AlertsSection = AlertsSection()
     channels: list[AnyChannelConfig] = []
 
@@ -224,7 +230,7 @@ def secret_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: ErrorDetails) -> str:
     """One pydantic error as `key.path: message`, never echoing the input (it may be a secret)."""
     if len(err["loc"]) > 2 and err["loc"][0] == "channels" and err["loc"][2] in CHANNELS:
         err = {**err, "loc": err["loc"][:2] + err["loc"][3:]}  # drop the union tag pydantic adds

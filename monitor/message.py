@@ -56,9 +56,13 @@ class Event:
         values.update(affected_postings=tuple(values.get("affected_postings", ())),
                       affected_skus=tuple(values.get("affected_skus", ())),
                       products=tuple(Product(**p) for p in values.get("products", ())),
-                      series=Series(**{k: tuple(v) if isinstance(v, list) else v for k, v in series.items()})
-                      if series else None)
+                      series=Series(**_tuples(series)) if series else None)
         return cls(**values)
+
+
+def _tuples(stored: dict[str, Any]) -> dict[str, Any]:
+    """A series read back from JSON: its lists as the tuples `Series` holds."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,8 @@ def health(settings: Settings) -> list[str]:
     from monitor import watchdog
     from monitor.store import StorageError, Store
 
-    try:
-        store = Store.read_only(settings.monitor.state_dir)
+    try:  # not read-only: the watchdog marks when it first saw a trouble
+        store = Store.in_dir(settings.monitor.state_dir)
     except StorageError as exc:
         return [f"state file: {exc}"]
     try:
@@ -142,6 +142,6 @@ def serve(listen: str, settings: Callable[[], Settings]) -> Server:
     host, _, port = listen.rpartition(":")
     host = host.strip("[]")
     family = type("Server", (Server,), {"address_family": socket.AF_INET6 if ":" in host else socket.AF_INET})
-    server = make_server(host, int(port), app, server_class=family, handler_class=_Quiet)
+    server: Server = make_server(host, int(port), app, server_class=family, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server

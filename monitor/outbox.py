@@ -124,7 +124,7 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
         try:
             channel.send(message)
         except DeliveryError as exc:
-            oldest = min(parse(r["created_at"]) for r in rows)  # type: ignore[type-var]
+            oldest = min(datetime.fromisoformat(r["created_at"]) for r in rows)
             attempts = max(r["attempts"] for r in rows)
             backoff = timedelta(seconds=exc.retry_after) if exc.retry_after else \
                 min(timedelta(minutes=2 ** attempts), MAX_BACKOFF)

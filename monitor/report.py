@@ -17,7 +17,7 @@ from monitor.outbox import Delivery
 from monitor.store import Store
 from monitor.sync import coverage
 from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, when
-from rules.sales import detection_floor
+from rules.sales import SalesDropConfig, detection_floor
 
 
 def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO | None = None) -> None:
@@ -56,8 +56,8 @@ def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out
     for kind, items in by_cause.items():
         reason = items[0].reason.removeprefix("not tried: ")
         why = ERROR_KINDS[language].get(kind, reason)
-        moments = [i.last_success for i in items]
-        since = words["never"] if any(m is None for m in moments) else when(min(moments), language, tz)  # type: ignore[type-var]
+        moments = [i.last_success for i in items if i.last_success is not None]
+        since = when(min(moments), language, tz) if len(moments) == len(items) else words["never"]
         sources = ", ".join(names.get(i.source, i.source) for i in items)
         print(f"  ! {words['unchecked']}: {sources} — {why}; {words['last_read']}: {since}\n    ({reason})", file=out)
 
@@ -110,6 +110,7 @@ def _floor(settings: Settings, store: Store, account: str, now: datetime) -> dic
     if history_since is None:
         return None
     config = settings.rules.sales_drop
+    assert isinstance(config, SalesDropConfig)
     since = max(history_since, now - timedelta(days=config.history_days + 9))
     times = np.array([datetime.fromisoformat(t).timestamp() for t in store.order_times(account, since)])
     floor = detection_floor(times, history_since.timestamp(), now.timestamp(), config, settings.monitor.tz) \

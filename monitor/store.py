@@ -35,74 +35,74 @@ def _damaged(exc: sqlite3.DatabaseError) -> bool:
 
 @migrations()
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db["postings"].create({
+    db.table("postings").create({
         "posting_number": str, "account": str, "scheme": str, "status": str, "substatus": str,
         "order_number": str, "created_at": str, "in_process_at": str, "shipment_date": str,
         "delivering_date": str, "cancel_type": str, "cancel_initiator": str, "cancel_reason": str,
         "affects_cancellation_rating": int, "products": str, "synced_at": str,
     }, pk="posting_number")
-    db["postings"].create_index(["account", "created_at"])
-    db["analytics_daily"].create({"account": str, "day": str, "revenue": float, "ordered_units": float,
+    db.table("postings").create_index(["account", "created_at"])
+    db.table("analytics_daily").create({"account": str, "day": str, "revenue": float, "ordered_units": float,
                                   "synced_at": str}, pk=("account", "day"))
-    db["cursors"].create({"account": str, "source": str, "covered_since": str, "synced_until": str,
+    db.table("cursors").create({"account": str, "source": str, "covered_since": str, "synced_until": str,
                           "updated_at": str, "last_error": str}, pk=("account", "source"))
-    db["alerts"].create({"fingerprint": str, "account": str, "rule": str, "entity": str, "status": str,
+    db.table("alerts").create({"fingerprint": str, "account": str, "rule": str, "entity": str, "status": str,
                          "severity": str, "started_at": str, "first_seen": str, "last_seen": str,
                          "resolved_at": str, "finding": str}, pk="fingerprint")
-    db["outbox"].create({"id": str, "channel": str, "fingerprint": str, "account": str, "event": str,
+    db.table("outbox").create({"id": str, "channel": str, "fingerprint": str, "account": str, "event": str,
                          "created_at": str, "payload": str, "attempts": int, "last_error": str,
                          "delivered_at": str}, pk="id")
-    db["outbox"].create_index(["delivered_at"])
+    db.table("outbox").create_index(["delivered_at"])
 
 
 @migrations()
 def m002_all_sources(db: sqlite_utils.Database) -> None:
     """Every data source of the Seller API the rules read, plus per-source paging state."""
-    db["cursors"].add_column("disabled_until", str)
-    db["cursors"].add_column("state", str)
-    db["account_info"].create({"account": str, "company": str, "subscription": str, "is_premium": int,
+    db.table("cursors").add_column("disabled_until", str)
+    db.table("cursors").add_column("state", str)
+    db.table("account_info").create({"account": str, "company": str, "subscription": str, "is_premium": int,
                                "key_expires_at": str, "roles": str, "penalty_score_exceeded": int,
                                "fbs_error_index": float, "updated_at": str}, pk="account")
     metrics = {name: float for name in ANALYTICS_METRICS}
-    db["analytics_sku_daily"].create({"account": str, "sku": int, "day": str, **metrics, "synced_at": str},
+    db.table("analytics_sku_daily").create({"account": str, "sku": int, "day": str, **metrics, "synced_at": str},
                                      pk=("account", "sku", "day"))
-    db["returns"].create({"id": int, "account": str, "posting_number": str, "order_number": str, "sku": int,
+    db.table("returns").create({"id": int, "account": str, "posting_number": str, "order_number": str, "sku": int,
                           "offer_id": str, "quantity": int, "price": float, "reason": str, "type": str,
                           "schema": str, "return_date": str, "status": str, "status_name": str,
                           "status_changed_at": str, "synced_at": str}, pk="id")
-    db["returns"].create_index(["account", "return_date"])
-    db["stocks"].create({"account": str, "sku": int, "type": str, "product_id": int, "offer_id": str,
+    db.table("returns").create_index(["account", "return_date"])
+    db.table("stocks").create({"account": str, "sku": int, "type": str, "product_id": int, "offer_id": str,
                          "present": int, "reserved": int, "synced_at": str}, pk=("account", "sku", "type"))
-    db["stock_history"].create({"account": str, "sku": int, "type": str, "day": str, "present": int,
+    db.table("stock_history").create({"account": str, "sku": int, "type": str, "day": str, "present": int,
                                 "reserved": int}, pk=("account", "sku", "type", "day"))
-    db["fbo_stocks"].create({"account": str, "sku": int, "warehouse_id": int, "offer_id": str,
+    db.table("fbo_stocks").create({"account": str, "sku": int, "warehouse_id": int, "offer_id": str,
                              "warehouse_name": str, "cluster_id": int, "cluster_name": str, "available": int,
                              "transit": int, "ads": float, "idc": float, "days_without_sales": int,
                              "turnover_grade": str, "synced_at": str}, pk=("account", "sku", "warehouse_id"))
-    db["products"].create({"account": str, "product_id": int, "sku": int, "offer_id": str, "name": str,
+    db.table("products").create({"account": str, "product_id": int, "sku": int, "offer_id": str, "name": str,
                            "price": float, "archived": int, "autoarchived": int, "status": str,
                            "status_name": str, "status_description": str, "moderate_status": str,
                            "validation_status": str, "status_failed": str, "status_updated_at": str,
                            "errors": str, "availability": str, "has_price": int, "has_stock": int,
                            "updated_at": str, "synced_at": str}, pk=("account", "product_id"))
-    db["rating_summary"].create({"account": str, "rating": str, "name": str, "group_name": str,
+    db.table("rating_summary").create({"account": str, "rating": str, "name": str, "group_name": str,
                                  "current_value": float, "past_value": float, "status": str, "value_type": str,
                                  "direction": str, "synced_at": str}, pk=("account", "rating"))
-    db["rating_thresholds"].create({"account": str, "rating": str, "danger": float, "warning": float,
+    db.table("rating_thresholds").create({"account": str, "rating": str, "danger": float, "warning": float,
                                     "premium": float, "synced_at": str}, pk=("account", "rating"))
-    db["rating_history"].create({"account": str, "rating": str, "date_from": str, "date_to": str, "value": float,
+    db.table("rating_history").create({"account": str, "rating": str, "date_from": str, "date_to": str, "value": float,
                                  "danger": int, "warning": int}, pk=("account", "rating", "date_from"))
-    db["fbs_index_days"].create({"account": str, "date": str, "index_by_date": float, "costs": float},
+    db.table("fbs_index_days").create({"account": str, "date": str, "index_by_date": float, "costs": float},
                                 pk=("account", "date"))
-    db["fbs_index_postings"].create({"posting_number": str, "error_type": str, "account": str, "error_at": str,
+    db.table("fbs_index_postings").create({"posting_number": str, "error_type": str, "account": str, "error_at": str,
                                      "idx": float, "charge_percent": float, "charge_price": float,
                                      "product_price": float, "delivery_schema": str},
                                     pk=("posting_number", "error_type"))
-    db["accruals"].create({"accrual_id": int, "account": str, "date": str, "category": str, "unit_number": str,
+    db.table("accruals").create({"accrual_id": int, "account": str, "date": str, "category": str, "unit_number": str,
                            "total": float, "sale_amount": float, "commission": float, "delivery": float,
                            "skus": str, "synced_at": str}, pk="accrual_id")
-    db["accruals"].create_index(["account", "date"])
-    db["balances"].create({"account": str, "day": str, "opening": float, "closing": float, "accrued": float,
+    db.table("accruals").create_index(["account", "date"])
+    db.table("balances").create({"account": str, "day": str, "opening": float, "closing": float, "accrued": float,
                            "payments": float, "sales": float, "sales_fee": float, "returns": float,
                            "synced_at": str}, pk=("account", "day"))
 
@@ -112,12 +112,12 @@ def m003_alert_lifecycle(db: sqlite_utils.Database) -> None:
     """Repeats, acknowledgements, silences, a log of suppressed notifications, and an outbox of
     per-channel digests that are retried with backoff and parked when undeliverable."""
     for column, kind in (("last_notified", str), ("repeats", int), ("acked_at", str), ("ack_note", str)):
-        db["alerts"].add_column(column, kind)
+        db.table("alerts").add_column(column, kind)
     for column in ("not_before", "next_attempt_at", "parked_at"):
-        db["outbox"].add_column(column, str)
-    db["silences"].create({"id": int, "rule": str, "sku": int, "account": str, "until": str, "reason": str,
+        db.table("outbox").add_column(column, str)
+    db.table("silences").create({"id": int, "rule": str, "sku": int, "account": str, "until": str, "reason": str,
                            "created_at": str}, pk="id")
-    db["suppressed"].create({"id": int, "at": str, "account": str, "fingerprint": str, "rule": str, "event": str,
+    db.table("suppressed").create({"id": int, "at": str, "account": str, "fingerprint": str, "rule": str, "event": str,
                              "reason": str}, pk="id")
 
 
@@ -125,47 +125,47 @@ def m003_alert_lifecycle(db: sqlite_utils.Database) -> None:
 def m004_outbox_claims(db: sqlite_utils.Database) -> None:
     """A worker claims outbox rows before it sends them; a message keeps its id and rows once tried."""
     for column in ("claimed_by", "claimed_until", "message_id"):
-        db["outbox"].add_column(column, str)
-    db["outbox"].create_index(["channel", "account", "delivered_at"])
+        db.table("outbox").add_column(column, str)
+    db.table("outbox").create_index(["channel", "account", "delivered_at"])
 
 
 @migrations()
 def m005_keys_per_account(db: sqlite_utils.Database) -> None:
     """Shops in one state file never overwrite each other's rows: every synced table is keyed by
     account first (the simulator, unlike Ozon, reuses numbers across shops)."""
-    db["postings"].transform(pk=("account", "posting_number"))
-    db["returns"].transform(pk=("account", "id"))
-    db["accruals"].transform(pk=("account", "accrual_id"))
-    db["fbs_index_postings"].transform(pk=("account", "posting_number", "error_type"))
+    db.table("postings").transform(pk=("account", "posting_number"))
+    db.table("returns").transform(pk=("account", "id"))
+    db.table("accruals").transform(pk=("account", "accrual_id"))
+    db.table("fbs_index_postings").transform(pk=("account", "posting_number", "error_type"))
 
 
 @migrations()
 def m006_no_daily_analytics(db: sqlite_utils.Database) -> None:
     """Account totals per day were pulled but read by no rule: the analytics budget goes to SKUs."""
-    db["analytics_daily"].drop(ignore=True)
+    db.table("analytics_daily").drop(ignore=True)
 
 
 @migrations()
 def m007_health(db: sqlite_utils.Database) -> None:
     """The monitor's own troubles (dead man's switch): since when each has lasted and, once told
     to the seller, when, so each is said once."""
-    db["health"].create({"key": str, "account": str, "since": str, "notified_at": str}, pk="key")
+    db.table("health").create({"key": str, "account": str, "since": str, "notified_at": str}, pk="key")
 
 
 @migrations()
 def m008_service(db: sqlite_utils.Database) -> None:
     """What `status` and the metrics tell of a running service: each account's last cycle and
     next run, and the Seller API calls that failed (kept a week)."""
-    db["cycles"].create({"account": str, "started_at": str, "finished_at": str, "next_run_at": str}, pk="account")
-    db["api_errors"].create({"id": int, "account": str, "at": str, "method": str, "outcome": str}, pk="id")
-    db["api_errors"].create_index(["account", "at"])
+    db.table("cycles").create({"account": str, "started_at": str, "finished_at": str, "next_run_at": str}, pk="account")
+    db.table("api_errors").create({"id": int, "account": str, "at": str, "method": str, "outcome": str}, pk="id")
+    db.table("api_errors").create_index(["account", "at"])
 
 
 @migrations()
 def m009_posting_totals(db: sqlite_utils.Database) -> None:
     """A posting's SKUs, units and amount as columns, so loading orders parses no JSON."""
     for column, kind in (("skus", str), ("units", int), ("amount", float)):
-        db["postings"].add_column(column, kind)
+        db.table("postings").add_column(column, kind)
     db.execute("update postings set "
                "skus = (select group_concat(json_extract(value, '$.sku'), ',') from json_each(postings.products)), "
                "units = (select sum(coalesce(json_extract(value, '$.quantity'), 1)) from json_each(postings.products)), "
@@ -177,8 +177,8 @@ def m009_posting_totals(db: sqlite_utils.Database) -> None:
 def m010_error_kinds(db: sqlite_utils.Database) -> None:
     """Why a source failed, as the client's error class said it, and the method that failed: the
     rules read these columns, never the English text beside them (for the log and the webhook)."""
-    db["cursors"].add_column("error_kind", str)
-    db["cursors"].add_column("error_method", str)
+    db.table("cursors").add_column("error_kind", str)
+    db.table("cursors").add_column("error_method", str)
     db.execute("update cursors set error_kind = 'other' where last_error is not null")
 
 
@@ -267,7 +267,7 @@ class Store:
         """Open (or create, or upgrade) the state file; raise StorageError naming the path and
         the fix when it cannot be used. A file that is not an SQLite database is moved aside
         (`moved_aside` says where) and a new one started: the next sync rebuilds it from Ozon."""
-        self.path, self.moved_aside = path, None
+        self.path, self.moved_aside = path, None  # type: Path, Path | None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
@@ -389,7 +389,7 @@ class Store:
         rows = list(rows)
         if rows:
             with self.transaction():
-                self.db[table].upsert_all(rows, pk=pk)
+                self.db.table(table).upsert_all(rows, pk=pk)
         return len(rows)
 
     def _rows(self, sql: str, args: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -474,7 +474,7 @@ class Store:
                           "and hits_view is not null", [account])
 
     def count(self, table: str, account: str) -> int:
-        return self.db[table].count_where("account = ?", [account])
+        return self.db.table(table).count_where("account = ?", [account])
 
     # --- cursors -------------------------------------------------------------------------
 
@@ -492,7 +492,7 @@ class Store:
     def save_cursor(self, account: str, source: str, *, covered_since: datetime | None, synced_until: datetime | None,
                     now: datetime, state: dict[str, Any] | None = None) -> None:
         with self.transaction():
-            self.db["cursors"].upsert({"account": account, "source": source, "covered_since": iso(covered_since),
+            self.db.table("cursors").upsert({"account": account, "source": source, "covered_since": iso(covered_since),
                                        "synced_until": iso(synced_until), "updated_at": iso(now), "last_error": None,
                                        "error_kind": None, "error_method": None, "disabled_until": None, "state": json.dumps(state or {})},
                                       pk=("account", "source"))
@@ -502,7 +502,7 @@ class Store:
         """Record why `source` was not read: the English `error` for the log, its `kind` and the
         API `method` that failed (None when the source was not tried) for the rules."""
         with self.transaction():
-            self.db["cursors"].upsert({"account": account, "source": source, "last_error": error, "error_kind": kind,
+            self.db.table("cursors").upsert({"account": account, "source": source, "last_error": error, "error_kind": kind,
                                        "error_method": method,
                                        "updated_at": iso(now), "disabled_until": iso(disabled_until)},
                                       pk=("account", "source"))
@@ -524,18 +524,18 @@ class Store:
 
     def acknowledge(self, fingerprint: str, now: datetime, note: str) -> None:
         with self.transaction():
-            self.db["alerts"].update(fingerprint, {"acked_at": iso(now), "ack_note": note})
+            self.db.table("alerts").update(fingerprint, {"acked_at": iso(now), "ack_note": note})
 
     def open_alerts(self, account: str | None = None) -> list[dict[str, Any]]:
         where, args = ("status = 'firing' and account = ?", [account]) if account else ("status = 'firing'", [])
         return list(self.db.query(f"select * from alerts where {where} order by first_seen", args))
 
     def save_alert(self, row: dict[str, Any]) -> None:
-        self.db["alerts"].upsert(row, pk="fingerprint")
+        self.db.table("alerts").upsert(row, pk="fingerprint")
 
     def enqueue(self, row_id: str, channel: str, account: str, events: list[dict[str, Any]], now: datetime,
                 not_before: datetime) -> None:
-        self.db["outbox"].insert({"id": row_id, "channel": channel, "account": account, "event": "digest",
+        self.db.table("outbox").insert({"id": row_id, "channel": channel, "account": account, "event": "digest",
                                   "created_at": iso(now), "payload": json.dumps({"events": events}, ensure_ascii=False),
                                   "attempts": 0, "not_before": iso(not_before)}, pk="id")
 
@@ -620,8 +620,11 @@ class Store:
     def add_silence(self, rule: str | None, sku: int | None, account: str | None, until: datetime, reason: str,
                     now: datetime) -> int:
         with self.transaction():
-            return self.db["silences"].insert({"rule": rule, "sku": sku, "account": account, "until": iso(until),
-                                               "reason": reason, "created_at": iso(now)}).last_pk
+            table = self.db.table("silences").insert({"rule": rule, "sku": sku, "account": account,
+                                                       "until": iso(until), "reason": reason, "created_at": iso(now)})
+            silence_id = table.last_pk
+            assert isinstance(silence_id, int)
+            return silence_id
 
     def end_silence(self, silence_id: int, now: datetime) -> bool:
         """End a silence now; False when there is no such silence."""
@@ -643,7 +646,7 @@ class Store:
 
     def mark_told(self, key: str, account: str, since: datetime, now: datetime) -> None:
         with self.transaction():
-            self.db["health"].upsert({"key": key, "account": account, "since": iso(since), "notified_at": iso(now)},
+            self.db.table("health").upsert({"key": key, "account": account, "since": iso(since), "notified_at": iso(now)},
                                      pk="key")
 
     def told_troubles(self) -> dict[str, tuple[str, datetime]]:
@@ -661,7 +664,7 @@ class Store:
 
     def record_cycle(self, account: str, started: datetime, finished: datetime, next_run: datetime | None) -> None:
         with self.transaction():
-            self.db["cycles"].upsert({"account": account, "started_at": iso(started), "finished_at": iso(finished),
+            self.db.table("cycles").upsert({"account": account, "started_at": iso(started), "finished_at": iso(finished),
                                       "next_run_at": iso(next_run)}, pk="account")
 
     def last_cycle(self, account: str) -> dict[str, Any]:
@@ -673,7 +676,7 @@ class Store:
                 for at, method, outcome in errors]
         if rows:
             with self.transaction():
-                self.db["api_errors"].insert_all(rows)
+                self.db.table("api_errors").insert_all(rows)
 
     def api_errors_since(self, account: str, since: datetime) -> list[dict[str, Any]]:
         """Failed calls since `since` counted per method and outcome, most frequent first."""
@@ -748,5 +751,5 @@ class Store:
         return self._rows("select * from suppressed order by id")
 
     def log_suppressed(self, now: datetime, account: str, fingerprint: str, rule: str, event: str, reason: str) -> None:
-        self.db["suppressed"].insert({"at": iso(now), "account": account, "fingerprint": fingerprint, "rule": rule,
+        self.db.table("suppressed").insert({"at": iso(now), "account": account, "fingerprint": fingerprint, "rule": rule,
                                       "event": event, "reason": reason})

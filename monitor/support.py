@@ -510,7 +510,8 @@ RENDERERS: dict[str, Callable[[Finding, Text], Parts]] = {
 def checked_lines(f: Finding, t: Text) -> list[str]:
     """What the monitor verified in its own data, one line per product (and the postings feed)."""
     words = texts.CHECKS[t.lang]
-    lines, per_sku = [], {}
+    lines: list[str] = []
+    per_sku: dict[int, list[str]] = {}
     for check in f.checks:
         fine, broken = words[check.kind]
         value = t.when_tz(datetime.fromisoformat(check.value)) if check.kind == "postings_fresh" and check.value \

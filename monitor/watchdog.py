@@ -64,20 +64,18 @@ def troubles(settings: Settings, store: Store, now: datetime) -> list[Trouble]:
     for account in settings.accounts:
         key = f"blind:{account.name}"
         _, synced_until = coverage(store, account.name)
-        if synced_until is None:  # never synced: blind since the watchdog first saw it so
-            since = store.trouble_since(key, account.name, now)
-        else:
-            since = synced_until
+        since = synced_until or store.trouble_since(key, account.name, now)  # never synced: since first seen so
+        if synced_until is not None:
             store.forget_trouble(key, told_too=False)  # a first-seen mark is moot once postings sync
         if now - since > blind_after:
             found.append(Trouble(key, account.name, since, words["title"], words["blind"].format(
                 account=account.name, since=when(since, language, tz), duration=duration(now - since, language))))
     stuck_after = timedelta(minutes=settings.alerts.undeliverable_after_minutes)
     for channel, row in store.stuck_channels().items():
-        since = parse(row["created_at"])
-        if since and now - since > stuck_after:
-            found.append(Trouble(f"undeliverable:{channel}", row["account"], since, words["title"],
-                                 words["undeliverable"].format(channel=channel, since=when(since, language, tz),
+        oldest = parse(row["created_at"])
+        if oldest and now - oldest > stuck_after:
+            found.append(Trouble(f"undeliverable:{channel}", row["account"], oldest, words["title"],
+                                 words["undeliverable"].format(channel=channel, since=when(oldest, language, tz),
                                                                error=row["last_error"] or "—"),
                                  skip_channel=channel))
     return found

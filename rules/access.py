@@ -71,13 +71,13 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
              and data.now - h.last_success > timedelta(minutes=config.stale_minutes)]
     if (broken or stale) and not rejected:
         worst = (broken or stale)[0]
-        kind = kinds.get(worst.source)
+        feed_kind = kinds.get(worst.source)
         findings.append(finding(
             "api_access", data, severity="critical", entity="postings", started_at=_since(broken or stale, data),
-            evidence=SourceEvidence("source_failing" if broken else "data_stale", worst.source, worst.last_error, kind,
+            evidence=SourceEvidence("source_failing" if broken else "data_stale", worst.source, worst.last_error, feed_kind,
                                     _last(broken or stale), None, tuple(h.source for h in broken or stale),
                                     _methods(broken or stale)),
-            topic="technical" if kind in ("server_error", "timeout") else None, checks=()))
+            topic="technical" if feed_kind in ("server_error", "timeout") else None, checks=()))
     by_cause: dict[str, list[SourceHealth]] = {}
     for health in data.sources.values():
         if health.source in POSTINGS_SOURCES or kinds.get(health.source) in BLOCKING:

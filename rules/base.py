@@ -98,8 +98,8 @@ class Orders(Sequence[Order]):
         for part in parts:
             starts.append(part.sku_start[1:] - part.sku_start[0] + offset)
             offset += int(part.sku_start[-1] - part.sku_start[0])
-        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.PER_POSTING),
-                   np.concatenate(starts), np.concatenate([p.line_skus for p in parts]))
+        return cls(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in cls.PER_POSTING},
+                   sku_start=np.concatenate(starts), skus=np.concatenate([p.line_skus for p in parts]))
 
     def __len__(self) -> int:
         return len(self.created)
@@ -115,8 +115,8 @@ class Orders(Sequence[Order]):
             if step != 1:
                 raise ValueError("Orders slices are contiguous")
             hi = max(hi, lo)
-            return Orders(*(getattr(self, name)[lo:hi] for name in self.PER_POSTING),
-                          self.sku_start[lo:hi + 1], self.skus)
+            return Orders(**{name: getattr(self, name)[lo:hi] for name in self.PER_POSTING},
+                          sku_start=self.sku_start[lo:hi + 1], skus=self.skus)
         i = range(len(self))[index]
         return Order(self.posting_number[i].decode(), datetime.fromtimestamp(self.created[i], timezone.utc),
                      self.skus_of(i), self.status[i],
@@ -153,7 +153,8 @@ class Orders(Sequence[Order]):
         line, sku = self.line_posting, self.line_skus
         kept = np.isin(sku, skus)
         pairs = np.unique(np.stack([sku[kept], line[kept]], axis=1), axis=0).reshape(-1, 2)
-        bounds = np.searchsorted(pairs[:, 0], [skus, np.add(skus, 1)]) if skus else np.zeros((2, 0), dtype=int)
+        bounds = np.searchsorted(pairs[:, 0], np.array([skus, np.add(skus, 1)])) if skus else \
+            np.zeros((2, 0), dtype=int)
         return {s: pairs[lo:hi, 1] for s, lo, hi in zip(skus, *bounds)}
 
     def sku_counts(self) -> dict[int, int]:

@@ -279,7 +279,7 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
     frozen: tuple[float, float] | None = None
     open_: dict[str, tuple[int, int, float, float, float]] = {}  # direction -> onset, detected, value, usual, score
     found = []
-    for i in np.flatnonzero(judged):
+    for i in np.flatnonzero(judged).tolist():
         value = float(values[i])
         centre, sigma = frozen or (float(centre_of[i]), float(sigma_of[i]))
         z = (value - centre) / sigma

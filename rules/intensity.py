@@ -164,9 +164,9 @@ def _fit(totals: np.ndarray, weekday: np.ndarray, usable: np.ndarray, age: np.nd
     t, wd, ages, slots = t[normal], wd[normal], ages[normal], slots[normal]
     mean = float(t.mean())
     prior = 2.0  # pseudo-days at the overall mean: a few weeks of a small shop are noisy
-    for j in np.flatnonzero(factors):
-        on = wd == j
-        factors[j] = (t[on].sum() + prior * mean) / ((on.sum() + prior) * mean) if mean > 0 else 1.0
+    for day in np.flatnonzero(factors):
+        on = wd == day
+        factors[day] = (t[on].sum() + prior * mean) / ((on.sum() + prior) * mean) if mean > 0 else 1.0
     factors = factors / factors[factors > 0].mean()
     weights = np.exp(-ages / 14.0)  # recent weeks count more: growth and decline are followed
     level = float((weights * t / np.where(factors[wd] > 0, factors[wd], 1.0)).sum() / weights.sum())

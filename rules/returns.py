@@ -78,7 +78,7 @@ def returns_spike(data: AccountData, config: ReturnsSpikeConfig) -> list[Finding
 
     def judge(entity: str, sku: int | None) -> Finding | None:
         if sku is None:
-            rate, orders, back = account_rate, range(len(cohort)), [r for r, _ in cohort_returns]
+            rate, orders, back = account_rate, np.arange(len(cohort)), [r for r, _ in cohort_returns]
         else:
             rate = (mature_back[sku] + PRIOR_ORDERS * account_rate) / (mature_orders[sku] + PRIOR_ORDERS)
             orders, back = cohort_of[sku], back_of[sku]

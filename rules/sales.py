@@ -225,7 +225,7 @@ def _sku_findings(data: AccountData, stream: ShopStream, config: SalesDropConfig
         return []
     line_skus = window.line_skus
     by_line = np.argsort(line_skus, kind="stable")  # each SKU's lines together, oldest first
-    bounds = np.searchsorted(line_skus[by_line], [judged, np.add(judged, 1)])
+    bounds = np.searchsorted(line_skus[by_line], np.array([judged, np.add(judged, 1)]))
     line_times = window.created[window.line_posting]
     by_sku = {sku: line_times[by_line[lo:hi]] for sku, lo, hi in zip(judged, *bounds)}
     counts = np.zeros((len(judged), bins))
@@ -329,8 +329,8 @@ def sales_stopped(data: AccountData, config: SalesStoppedConfig) -> list[Finding
     counts = recent.sku_counts()
     times = recent.created
     lines = recent.line_skus[::-1]
-    sku, latest = np.unique(lines, return_index=True)  # each SKU's latest line
-    last_order = dict(zip(sku.tolist(), times[recent.line_posting[::-1][latest]].tolist()))
+    seen, latest = np.unique(lines, return_index=True)  # each SKU's latest line
+    last_order = dict(zip(seen.tolist(), times[recent.line_posting[::-1][latest]].tolist()))
     cards = {c.sku: c for c in data.cards}
     stock = _free_stock(data)
     threshold = config.false_alarms_per_month / max(len(recent) * 30 / config.history_days, 1)

@@ -47,76 +47,76 @@ class OzonError(Exception):
 class AuthError(OzonError):
     """The Client-Id/Api-Key pair was rejected (wrong, deactivated or expired key)."""
 
-    kind = "key_rejected"
+    kind: ClassVar[ErrorKind] = "key_rejected"
 
 
 class AccessDenied(OzonError):
     """The key is valid but lacks the role this method needs."""
 
-    kind = "missing_role"
+    kind: ClassVar[ErrorKind] = "missing_role"
 
 
 class BadRequest(OzonError):
     """Ozon rejected the request parameters; retrying the same request cannot help."""
 
-    kind = "bad_request"
+    kind: ClassVar[ErrorKind] = "bad_request"
 
 
 class MethodGone(OzonError):
     """Ozon has switched this method version off."""
 
-    kind = "method_retired"
+    kind: ClassVar[ErrorKind] = "method_retired"
 
 
 class RateLimited(OzonError):
     """Still throttled (429) after retrying within the time budget."""
 
     retryable = True
-    kind = "rate_limited"
+    kind: ClassVar[ErrorKind] = "rate_limited"
 
 
 class ServerError(OzonError):
     """5xx, timeout or network failure that outlasted the retry budget."""
 
     retryable = True
-    kind = "server_error"
+    kind: ClassVar[ErrorKind] = "server_error"
 
 
 class BadResponse(OzonError):
     """The answer was not the JSON shape the method documents."""
 
-    kind = "bad_response"
+    kind: ClassVar[ErrorKind] = "bad_response"
 
 
 class Unreachable(OzonError):
     """The API host cannot be reached at all (connection refused, name not found): the host
     is down or the address is wrong, and retrying for minutes will not help."""
 
-    kind = "unreachable"
+    kind: ClassVar[ErrorKind] = "unreachable"
 
 
 class AccountBlocked(AuthError):
     """Ozon answers that the seller's company is blocked: a problem for support, not the key."""
 
-    kind = "account_blocked"
+    kind: ClassVar[ErrorKind] = "account_blocked"
 
 
 class OutOfTime(OzonError):
     """The cycle's time budget ran out before this call could be made or retried."""
 
-    kind = "out_of_time"
+    kind: ClassVar[ErrorKind] = "out_of_time"
 
 
 class Timeout(ServerError):
     """Ozon did not answer within the timeout, on every try within the budget."""
 
-    kind = "timeout"
+    kind: ClassVar[ErrorKind] = "timeout"
 
 
 class NetworkError(ServerError):
     """The connection broke mid-exchange, on every try within the budget."""
 
-    kind = "network"
+    kind: ClassVar[ErrorKind] = "network"
 
 
 class Stopped(Exception):

@@ -119,7 +119,8 @@ class SellerApi:
         """Cursor paging over one result list per (method, filter, first-page moment): a cursor
         carries the offset and that moment, so later pages read the same snapshot."""
         limit = _limit(body, maximum)
-        state = _decode(body["cursor"]) if body.get("cursor") else {"offset": 0, "at": self.clock().isoformat()}
+        state: dict[str, Any] = _decode(body["cursor"]) if body.get("cursor") else \
+            {"offset": 0, "at": self.clock().isoformat()}
         at = datetime.fromisoformat(state["at"])
         cache_key = json.dumps([method, body.get("filter"), state["at"]], sort_keys=True)
         with self._lock:
@@ -239,9 +240,9 @@ class SellerApi:
 
     def analytics_data(self, body: dict, now: datetime) -> dict:
         limit = _limit(body, 1000)
-        for key in ("date_from", "date_to", "dimension", "metrics"):
-            if key not in body:
-                raise ApiError(400, 3, f"{key} is required")
+        for required in ("date_from", "date_to", "dimension", "metrics"):
+            if required not in body:
+                raise ApiError(400, 3, f"{required} is required")
         metrics, dims = body["metrics"], body["dimension"]
         premium = self.world.scenario.subscription in ("PREMIUM_PLUS", "PREMIUM_PRO")
         allowed = {"revenue", "ordered_units"} | (PREMIUM_METRICS if premium else set())
@@ -579,9 +580,9 @@ class SellerApi:
 
         def value(amount: float) -> dict:
             return {"currency_code": "RUB", "value": round(amount, 2)}
-        accrued = sales + fees + returns
-        return {"total": {"opening_balance": value(opening), "closing_balance": value(opening + accrued + payouts),
-                          "accrued": value(accrued), "payments": [value(payouts)] if payouts else []},
+        total = sales + fees + returns
+        return {"total": {"opening_balance": value(opening), "closing_balance": value(opening + total + payouts),
+                          "accrued": value(total), "payments": [value(payouts)] if payouts else []},
                 "cashflows": {"sales": {"amount": value(sales), "fee": value(fees),
                                         "amount_details": {"points_for_discounts": "0"}},
                               "returns": {"amount": value(returns), "fee": value(0),

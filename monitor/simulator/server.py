@@ -35,7 +35,7 @@ class Simulator:
         self.world = world
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.requests: list[tuple[str, dict]] = []
-        self._faults = [[fault, fault.times] for fault in world.scenario.faults]
+        self._faults: list[list[Any]] = [[fault, fault.times] for fault in world.scenario.faults]  # [fault, left]
         self._lock = threading.Lock()
         self.api = SellerApi(world, self.clock)
 
@@ -147,7 +147,7 @@ class SimulatorServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> SimulatorServer:
         self._thread.start()

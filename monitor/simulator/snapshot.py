@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from monitor.simulator.world import MSK, RATINGS, World
 from rules import AccountData, Card, MoneyDay, Order, RatingSeries, Return, SourceHealth, Stock, TrafficDay
+from rules.base import Orders
 
 
 def account_data(world: World, now: datetime, history_days: int = 35, account: str = "sim") -> AccountData:
@@ -64,7 +65,7 @@ def account_data(world: World, now: datetime, history_days: int = 35, account: s
         traffic = [TrafficDay(p.sku, today - timedelta(days=k), *world.traffic(p.sku, today - timedelta(days=k)))
                    for p in world.products if not p.archived for k in range(1, 16)]
     return AccountData(
-        account=account, client_id=world.scenario.client_id, now=now, orders=orders, history_since=since, tz=MSK,
+        account=account, client_id=world.scenario.client_id, now=now, orders=Orders.of(orders), history_since=since, tz=MSK,
         returns=returns, cards=cards, stocks=stocks, ratings=ratings,
         penalty_score_exceeded=any(r.status == "CRITICAL" for r in ratings), money=sorted(money, key=lambda m: m.day),
         payouts=payouts, money_since=today - timedelta(days=31), traffic=traffic,

@@ -83,7 +83,7 @@ class Incident:
 
     def truth(self) -> dict[str, Any]:
         """What happened, to what, and when: the ground truth benchmarks score against."""
-        detail = {"sales_drop": {"factor": self.factor}, "returns_spike": {"rate": self.rate, "reason": self.reason},
+        detail: dict[str, dict[str, Any]] = {"sales_drop": {"factor": self.factor}, "returns_spike": {"rate": self.rate, "reason": self.reason},
                   "late_shipments": {"delay_hours": self.delay_hours}, "seller_cancellations": {"rate": self.rate},
                   "stock_out": {"days_left": self.days_left}, "rating_slide": {"rating": self.rating, "days": self.days},
                   "commission_jump": {"factor": self.factor}, "key_expiry": {"days_left": self.days_left},
