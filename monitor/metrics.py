@@ -124,7 +124,7 @@ def serve(listen: str, settings: Callable[[], Settings]) -> Server:
     state = CollectorRegistry()
     state.register(_FromState(settings))
 
-    def app(environ, start_response):  # type: ignore[no-untyped-def]
+    def app(environ, start_response):
         path = environ.get("PATH_INFO", "/")
         if path == "/healthz":
             problems = health(settings())

@@ -638,7 +638,7 @@ class Store:
         with self.transaction():
             self.db.execute("insert or ignore into health (key, account, since) values (?, ?, ?)",
                             [key, account, iso(now)])
-            return parse(self.db.execute("select since from health where key = ?", [key]).fetchone()[0])  # type: ignore[return-value]
+            return datetime.fromisoformat(self.db.execute("select since from health where key = ?", [key]).fetchone()[0])
 
     def told(self, key: str) -> bool:
         return self.db.execute("select 1 from health where key = ? and notified_at is not null", [key]).fetchone() \
@@ -651,7 +651,7 @@ class Store:
 
     def told_troubles(self) -> dict[str, tuple[str, datetime]]:
         """Troubles told to the seller and not yet over: key -> (account, since)."""
-        return {k: (a, parse(s)) for k, a, s in  # type: ignore[misc]
+        return {k: (a, datetime.fromisoformat(s)) for k, a, s in
                 self.db.execute("select key, account, since from health where notified_at is not null")}
 
     def forget_trouble(self, key: str, told_too: bool = True) -> None:

@@ -535,12 +535,13 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
     if parts.chance is not None:
         explanation += " " + L["chance"].format(chance=texts.chance(parts.chance, language))
     explanation += f"\n{parts.advice}"
-    if finding.topic is None:
+    topic = finding.topic
+    if topic is None:
         return Rendered(parts.title, explanation, None)
 
     def request(limit: int | None) -> str:
         lines = [
-            f"{L['topic']}: {texts.TOPICS[language][finding.topic]}",  # type: ignore[index]
+            f"{L['topic']}: {texts.TOPICS[language][topic]}",
             f"{L['subject']}: {parts.title}",
             f"{L['seller']}: {finding.client_id} ({L['shop']} «{finding.account}»)",
             f"{L['since']}: {t.when_tz(finding.started_at)}",

@@ -181,9 +181,10 @@ def coverage(store: Store, account: str, sources: tuple[str, ...] = ("fbs", "fbo
     """(history start, synced-until) that the posting `sources` share, or None where one is
     missing. A source switched off (its role missing) is left out rather than waited for."""
     cursors = [c for c in (store.cursor(account, s) for s in sources) if c.disabled_until is None]
-    if not cursors or any(c.synced_until is None or c.covered_since is None for c in cursors):
+    spans = [(c.covered_since, c.synced_until) for c in cursors if c.covered_since and c.synced_until]
+    if not cursors or len(spans) < len(cursors):
         return None, None
-    return max(c.covered_since for c in cursors), min(c.synced_until for c in cursors)  # type: ignore[type-var]
+    return max(since for since, _ in spans), min(until for _, until in spans)
 
 
 # --- row builders: API models -> store rows --------------------------------------------------

@@ -109,8 +109,8 @@ def _methods(sources: list[SourceHealth]) -> tuple[str, ...]:
 
 def _last(sources: list[SourceHealth]) -> datetime | None:
     """When these sources last all answered."""
-    moments = [h.last_success for h in sources]
-    return None if any(m is None for m in moments) else min(moments)  # type: ignore[type-var]
+    moments = [h.last_success for h in sources if h.last_success is not None]
+    return min(moments) if moments and len(moments) == len(sources) else None
 
 
 def _since(sources: list[SourceHealth], data: AccountData) -> datetime:

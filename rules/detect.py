@@ -277,7 +277,7 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
     high = low = 0.0
     starts = {"up": 0, "down": 0}
     frozen: tuple[float, float] | None = None
-    open_: dict[str, tuple[int, int, float, float, float]] = {}  # direction -> onset, detected, value, usual, score
+    open_: dict[Direction, tuple[int, int, float, float, float]] = {}  # direction -> onset, detected, value, usual, score
     found = []
     for i in np.flatnonzero(judged).tolist():
         value = float(values[i])
@@ -286,7 +286,8 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
         starts["up"] = i if high == 0 else starts["up"]
         starts["down"] = i if low == 0 else starts["down"]
         high, low = max(0.0, high + z - k), max(0.0, low - z - k)
-        for direction, score in (("up", high), ("down", low)):
+        scores: tuple[tuple[Direction, float], ...] = (("up", high), ("down", low))
+        for direction, score in scores:
             if direction not in directions:
                 continue
             if score >= h and direction not in open_:
@@ -294,12 +295,12 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
                 frozen = frozen or (centre, sigma)
             elif direction in open_ and (score == 0 or i - open_[direction][0] > longest):
                 onset, detected, seen, before, top = open_.pop(direction)
-                found.append(Episode(direction, series.at(onset), series.at(detected), series.at(int(i)),  # type: ignore[arg-type]
+                found.append(Episode(direction, series.at(onset), series.at(detected), series.at(int(i)),
                                      seen, round(before, 4), round(top, 2), "shift"))
                 frozen = None
                 high = low = 0.0
     for direction, (onset, detected, seen, before, top) in open_.items():
-        found.append(Episode(direction, series.at(onset), series.at(detected), None, seen, round(before, 4),  # type: ignore[arg-type]
+        found.append(Episode(direction, series.at(onset), series.at(detected), None, seen, round(before, 4),
                              round(top, 2), "shift"))
     return sorted(found, key=lambda e: e.onset)
 

@@ -41,6 +41,10 @@ class FinanceAnomalyConfig(RuleConfig):
     payout_weeks: int = Field(5, ge=3, le=12)
 
 
+SHARES: tuple[tuple[str, Literal["commission_share", "delivery_share"]], ...] = (
+    ("commission", "commission_share"), ("delivery", "delivery_share"))  # MoneyDay field -> evidence kind
+
+
 def finance_anomaly(data: AccountData, config: FinanceAnomalyConfig) -> list[Finding]:
     """Yesterday's commission share and delivery share against the median (and MAD) of the
     previous `baseline_days`; fires on a rise of at least `min_increase` and `sigmas` scales.
@@ -56,7 +60,7 @@ def finance_anomaly(data: AccountData, config: FinanceAnomalyConfig) -> list[Fin
         base = [days[today - timedelta(days=k)] for k in range(1, config.baseline_days + 1)
                 if today - timedelta(days=k) in days]
         if len(base) >= config.baseline_days // 2:
-            for charge in ("commission", "delivery"):
+            for charge, kind in SHARES:
                 share = getattr(days[today], charge) / days[today].sales
                 median, scale = robust_level([getattr(m, charge) / m.sales for m in base])
                 if share - median >= max(config.min_increase, config.sigmas * scale):
@@ -64,7 +68,7 @@ def finance_anomaly(data: AccountData, config: FinanceAnomalyConfig) -> list[Fin
                         "finance_anomaly", data, severity="warning", entity=f"{charge}_share",
                         started_at=datetime.combine(today, datetime.min.time(), data.tz or data.now.tzinfo),
                         evidence=ChargeShareEvidence(
-                            f"{charge}_share", today, round(share, 4), round(median, 4),  # type: ignore[arg-type]
+                            kind, today, round(share, 4), round(median, 4),
                             days[today].postings, round(days[today].sales, 2),
                             round((share - median) * days[today].sales, 2)),
                         topic="finance", checks=()))

@@ -86,9 +86,15 @@ def _offsets(stamps: np.ndarray, tz: tzinfo | None) -> np.ndarray:
         return np.zeros(len(stamps))
     hours = np.floor(stamps / 3600).astype(np.int64)
     unique, inverse = np.unique(hours, return_inverse=True)
-    offsets = np.array([datetime.fromtimestamp(int(h) * 3600, tz=timezone.utc).astimezone(tz)
-                        .utcoffset().total_seconds() for h in unique])  # type: ignore[union-attr]
+    offsets = np.array([_offset(datetime.fromtimestamp(int(h) * 3600, tz=timezone.utc).astimezone(tz))
+                        for h in unique])
     return offsets[inverse]
+
+
+def _offset(moment: datetime) -> float:
+    """Seconds the aware `moment`'s zone is ahead of UTC."""
+    offset = moment.utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
 
 
 def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, history_days: int = 56,

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+from rules.base import AccountData, Finding, Order, Rule, RuleConfig, Severity, finding
 from rules.stats import days_to_cross
 
 ERROR_INDEX = "rating_general_indicator_fbs_rfbs"
@@ -150,23 +150,25 @@ def shipment_deadline(data: AccountData, config: ShipmentDeadlineConfig) -> list
     orders, now = data.orders, data.now.timestamp()
     deadline = orders.shipment_deadline  # NaN where none: every comparison with it is false
     open_ = orders.where(np.isin(orders.status, UNFULFILLED) & ~np.isnan(deadline))
-    late = sorted((o for o in open_ if o.shipment_deadline < data.now), key=lambda o: o.shipment_deadline)  # type: ignore[operator,arg-type,return-value]
-    due = sorted((o for o in open_ if data.now <= o.shipment_deadline <= data.now + timedelta(hours=config.warn_hours)),  # type: ignore[operator]
-                 key=lambda o: o.shipment_deadline)  # type: ignore[arg-type,return-value]
+    dated = sorted(((o.shipment_deadline, o) for o in open_ if o.shipment_deadline is not None), key=lambda d: d[0])
+    late = [(at, o) for at, o in dated if at < data.now]
+    due = [(at, o) for at, o in dated if data.now <= at <= data.now + timedelta(hours=config.warn_hours)]
     recent = (now - config.share_days * 86400 <= deadline) & (deadline < now) & (orders.status != "cancelled")
     late_recent = recent & (np.where(np.isnan(orders.handed_over_at), now, orders.handed_over_at) > deadline)
     share = round(100 * int(late_recent.sum()) / int(recent.sum()), 1) if recent.any() else 0.0
     findings = []
-    for entity, postings, severity in (("late", late, "critical"), ("due", due, "warning")):
-        if not postings:
+    kinds: tuple[tuple[Literal["late", "due"], list[tuple[datetime, Order]], Severity], ...] = (
+        ("late", late, "critical"), ("due", due, "warning"))
+    for entity, found, severity in kinds:
+        if not found:
             continue
+        first_deadline, postings = found[0][0], [o for _, o in found]
         packed = sum(o.status == "awaiting_deliver" for o in postings)
         findings.append(finding(
             "shipment_deadline", data, severity=severity, entity=entity,
-            started_at=postings[0].shipment_deadline if entity == "late" else data.now,
-            evidence=ShipmentDeadlineEvidence(entity, len(postings), packed,  # type: ignore[arg-type]
-                                              postings[0].shipment_deadline,  # type: ignore[arg-type]
-                                              config.warn_hours, share, config.share_days),
+            started_at=first_deadline if entity == "late" else data.now,
+            evidence=ShipmentDeadlineEvidence(entity, len(postings), packed, first_deadline, config.warn_hours, share,
+                                              config.share_days),
             topic="logistics" if entity == "late" and packed > len(postings) / 2 else None,
             affected_postings=[o.posting_number for o in postings],
             affected_skus=sorted({s for o in postings for s in o.skus})))
@@ -185,15 +187,16 @@ def stuck_in_delivery(data: AccountData, config: StuckInDeliveryConfig) -> list[
     lost-order search by support."""
     limit = timedelta(days=config.max_days)
     orders = data.orders
-    stuck = sorted(orders.where((orders.status == "delivering")
-                                & (data.now.timestamp() - orders.handed_over_at > limit.total_seconds())),
-                   key=lambda o: o.handed_over_at)  # type: ignore[arg-type,return-value]
-    if not stuck:
+    handed = sorted(((o.handed_over_at, o) for o in orders.where(
+        (orders.status == "delivering") & (data.now.timestamp() - orders.handed_over_at > limit.total_seconds()))
+        if o.handed_over_at is not None), key=lambda h: h[0])
+    if not handed:
         return []
-    oldest = (data.now - stuck[0].handed_over_at).total_seconds() / 86400  # type: ignore[operator]
+    first_handed, stuck = handed[0][0], [o for _, o in handed]
+    oldest = (data.now - first_handed).total_seconds() / 86400
     return [finding(
         "stuck_in_delivery", data, severity="critical" if oldest > 2 * config.max_days else "warning",
-        entity="stuck", started_at=stuck[0].handed_over_at + limit,  # type: ignore[operator]
+        entity="stuck", started_at=first_handed + limit,
         evidence=StuckInDeliveryEvidence(len(stuck), round(oldest, 1), config.max_days,
                                          round(sum(o.price for o in stuck), 2)),
         topic="logistics", affected_postings=[o.posting_number for o in stuck],

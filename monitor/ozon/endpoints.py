@@ -40,6 +40,7 @@ CATALOGUE_PAGE = 1000  # product list, stocks, product info, FBS error postings
 FBO_STOCKS_SKUS = 100
 BASIC_METRICS = ("revenue", "ordered_units")  # readable on every subscription
 ModelT = TypeVar("ModelT", bound=BaseModel)
+CursorPageT = TypeVar("CursorPageT", bound=m.CursorPage)
 
 
 def _iso(moment: datetime) -> str:
@@ -51,18 +52,18 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[start:start + size])
 
 
-def _cursor_pages(client: OzonClient, method: str, body: dict, model: type[ModelT]) -> Iterator[ModelT]:
+def _cursor_pages(client: OzonClient, method: str, body: dict, model: type[CursorPageT]) -> Iterator[CursorPageT]:
     """Resend the opaque `cursor` until `has_next` is false."""
     cursor = ""
     while True:
         page = client.post(method, {**body, "cursor": cursor}, model)
         yield page
-        if not page.has_next:  # type: ignore[attr-defined]
+        if not page.has_next:
             return
-        if not page.cursor or page.cursor == cursor:  # type: ignore[attr-defined]
+        if not page.cursor or page.cursor == cursor:
             raise BadResponse(method, "has_next is true but the cursor did not advance",
                               "Ozon paging fault; the sync will resume next cycle")
-        cursor = page.cursor  # type: ignore[attr-defined]
+        cursor = page.cursor
 
 
 # --- account ---------------------------------------------------------------------------------

@@ -30,6 +30,13 @@ def _blank_to_none(value: Any) -> Any:
     return None if value in ("", None) or str(value).startswith("0001-01-01") else value
 
 
+class CursorPage(Page):
+    """A list answer paged by an opaque cursor until `has_next` is false."""
+
+    cursor: str = ""
+    has_next: bool = False
+
+
 class Money(Model):
     amount: float = 0.0
     currency: str = ""
@@ -71,10 +78,8 @@ class Posting(Model):
         _blank_to_none)
 
 
-class PostingPage(Page):
+class PostingPage(CursorPage):
     postings: list[Posting]
-    cursor: str = ""
-    has_next: bool = False
 
 
 class AnalyticsDimension(Model):
@@ -379,10 +384,8 @@ class FbsIndexError(Model):
     _dates = field_validator("error_at", mode="before")(_blank_to_none)
 
 
-class FbsIndexPostings(Page):
+class FbsIndexPostings(CursorPage):
     errors: list[FbsIndexError]
-    cursor: str = ""
-    has_next: bool = False
 
 
 # --- finance ---------------------------------------------------------------------------------

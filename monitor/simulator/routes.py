@@ -9,7 +9,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, overload
 
 from monitor.simulator.world import MSK, RATINGS, SESSIONS_PER_UNIT, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World
 
@@ -40,6 +40,12 @@ def _field(body: dict, *keys: str) -> Any:
     for key in keys:
         node = node.get(key) if isinstance(node, dict) else None
     return node
+
+
+@overload
+def _time(body: dict, *keys: str) -> datetime: ...
+@overload
+def _time(body: dict, *keys: str, required: bool) -> datetime | None: ...
 
 
 def _time(body: dict, *keys: str, required: bool = True) -> datetime | None:
@@ -160,11 +166,11 @@ class SellerApi:
 
     def _fbs_items(self, body: dict, now: datetime) -> list[dict]:
         since, to = _time(body, "filter", "since"), _time(body, "filter", "to")
-        _period(since, to)  # type: ignore[arg-type]
+        _period(since, to)
         changed_from = _time(body, "filter", "last_changed_status_date", "from", required=False)
         changed_to = _time(body, "filter", "last_changed_status_date", "to", required=False)
         items = []
-        for order in self._postings("fbs", since, to, now):  # type: ignore[arg-type]
+        for order in self._postings("fbs", since, to, now):
             changed = self.world.status(order, now).changed_at
             if changed_from and changed < changed_from or changed_to and changed > changed_to:
                 continue
@@ -186,7 +192,7 @@ class SellerApi:
         for order in self._postings("fbs", now - timedelta(days=30), now, now):
             deadline = self.world.shipment_deadline(order)
             if self.world.status(order, now).status in ("awaiting_packaging", "awaiting_deliver") \
-                    and (cutoff_from is None or cutoff_from <= deadline <= cutoff_to):  # type: ignore[operator]
+                    and (cutoff_from is None or cutoff_to is None or cutoff_from <= deadline <= cutoff_to):
                 items.append(self._posting_json(order, now))
         return items
 
@@ -478,8 +484,8 @@ class SellerApi:
         result = []
         for rating in (r for r in RATINGS if r.rating in wanted):
             values = []
-            day = since.astimezone(MSK).date()  # type: ignore[union-attr]
-            while day <= min(to, now).astimezone(MSK).date():  # type: ignore[type-var, union-attr]
+            day = since.astimezone(MSK).date()
+            while day <= min(to, now).astimezone(MSK).date():
                 value = self.world.rating_value(rating, day)
                 status = self.world.rating_status(rating, value)
                 start = datetime.combine(day, datetime.min.time(), MSK)
@@ -533,7 +539,7 @@ class SellerApi:
 
     def fbs_index_postings(self, body: dict, now: datetime) -> dict:
         since, to = _time(body, "filter", "date_from"), _time(body, "filter", "date_to")
-        return self._snapshot("index", body, lambda b, at: self._index_errors(since, to, at), 1000,  # type: ignore[arg-type]
+        return self._snapshot("index", body, lambda b, at: self._index_errors(since, to, at), 1000,
                               "errors")
 
     # --- finance -------------------------------------------------------------------------
