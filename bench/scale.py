@@ -112,6 +112,7 @@ def worker(config: Path) -> None:
     from monitor import metrics
     from monitor.config import load_config
     from monitor.cycle import run_cycle
+    from monitor.sources.postings import POSTINGS
     from monitor.store import Store
 
     imports = time.process_time() - begun
@@ -125,7 +126,7 @@ def worker(config: Path) -> None:
             if sample.name.endswith("_total"):
                 calls[sample.labels["method"]] = calls.get(sample.labels["method"], 0) + int(sample.value)
     store = Store.in_dir(settings.monitor.state_dir)
-    size, orders = store.size_bytes(), store.count("postings", "shop")
+    size, orders = store.size_bytes(), store.count(POSTINGS, "shop")
     store.close()
     minimum = sum(math.ceil(result.sync.fetched[source] / page) or 1 for source, page in PAGE.items()
                   if source in result.sync.fetched)

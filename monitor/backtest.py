@@ -11,7 +11,7 @@ from monitor.config import Settings
 from monitor.cycle import rule_configs
 from monitor.store import Store
 from monitor.support import render
-from monitor.sync import coverage
+from monitor.sources import coverage
 from rules import run_rules
 from rules.replay import REPLAYABLE, as_of
 

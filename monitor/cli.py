@@ -24,7 +24,7 @@ from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.report import print_delivery, print_result, print_status, status_of
 from monitor.store import StorageError, Store, state_dir_problem
-from monitor.sync import Progress
+from monitor.sources import Progress
 from rules import RULES
 from rules.base import as_json
 from rules.detect import RULE_DEFAULTS, detect, read_series

@@ -21,7 +21,7 @@ from monitor.message import Event
 from monitor.ozon.client import OzonClient
 from monitor.store import Store, iso
 from monitor.support import Rendered, fallback, render
-from monitor.sync import Interrupted, Progress, SyncReport, coverage, sync_account
+from monitor.sources import TABLES, Interrupted, Progress, SyncReport, coverage, sync_account
 from rules import RULES, Finding, run_rules
 from rules.base import ErrorKind
 
@@ -165,7 +165,7 @@ def housekeeping(settings: Settings, now: datetime | None = None) -> dict[str, i
     now = now or datetime.now(timezone.utc)
     store = Store.in_dir(cfg.state_dir)
     try:
-        deleted = store.prune(now, timedelta(days=cfg.keep_raw_days), timedelta(days=cfg.keep_alerts_days))
+        deleted = store.prune(TABLES, now, timedelta(days=cfg.keep_raw_days), timedelta(days=cfg.keep_alerts_days))
         removed = drafts.prune(cfg.state_dir, now - timedelta(days=cfg.keep_alerts_days))
         store.maintain()
     finally:

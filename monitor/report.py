@@ -15,7 +15,9 @@ from monitor.config import Settings
 from monitor.cycle import CycleResult, Unchecked
 from monitor.outbox import Delivery
 from monitor.store import Store
-from monitor.sync import coverage
+from monitor.sources import coverage
+from monitor.sources.base import account_info
+from monitor.sources.postings import order_times
 from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, when
 from rules.sales import SalesDropConfig, detection_floor
 
@@ -75,7 +77,7 @@ def status_of(settings: Settings, store: Store, now: datetime, daemon_pid: int |
     """Everything `status` tells, as plain data (its --json form)."""
     accounts = []
     for account in settings.accounts:
-        info, cycle = store.account_info(account.name), store.last_cycle(account.name)
+        info, cycle = account_info(store, account.name), store.last_cycle(account.name)
         accounts.append({
             "name": account.name, "client_id": account.client_id,
             "key_expires_at": info.get("key_expires_at"),
@@ -112,7 +114,7 @@ def _floor(settings: Settings, store: Store, account: str, now: datetime) -> dic
     config = settings.rules.sales_drop
     assert isinstance(config, SalesDropConfig)
     since = max(history_since, now - timedelta(days=config.history_days + 9))
-    times = np.array([datetime.fromisoformat(t).timestamp() for t in store.order_times(account, since)])
+    times = np.array([datetime.fromisoformat(t).timestamp() for t in order_times(store, account, since)])
     floor = detection_floor(times, history_since.timestamp(), now.timestamp(), config, settings.monitor.tz) \
         if len(times) else None
     return asdict(floor) if floor else None

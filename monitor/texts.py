@@ -105,7 +105,7 @@ STATUSES: dict[str, dict[str, str]] = {
            "pending": "pending", "": "—"},
 }
 
-# The data sources as a seller would name them (see monitor/sync.py SOURCES).
+# The data sources as a seller would name them (see monitor/sources SOURCES).
 SOURCE_NAMES: dict[str, dict[str, str]] = {
     "ru": {"access": "права API-ключа", "seller_info": "данные продавца", "fbs": "отправления FBS",
            "fbs_unfulfilled": "несобранные отправления FBS", "fbo": "отправления FBO", "returns": "возвраты",

@@ -17,7 +17,7 @@ from monitor.channels import DeliveryError
 from monitor.config import Settings
 from monitor.message import Event, Message
 from monitor.store import StorageError, Store, iso, parse
-from monitor.sync import coverage
+from monitor.sources import coverage
 from monitor.texts import STORAGE, WATCHDOG, duration, when
 
 log = logging.getLogger(__name__)

@@ -164,7 +164,7 @@ def _init(args: argparse.Namespace, asker: Asker) -> int:
 def check_key(base_url: str, client_id: int, key: str) -> str | None:
     """Ask Ozon about the key: None when it works (and say what it may do), else why Ozon
     rejected it; raise Abort when Ozon cannot be asked at all (down, throttling, bad answer)."""
-    from monitor.sync import SOURCES
+    from monitor.sources import SOURCES
 
     try:
         with OzonClient(base_url, client_id, key, timeout=20, retry_budget=20) as client:

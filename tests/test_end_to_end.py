@@ -20,6 +20,7 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.cycle import deliver_all, run_cycle
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
+from monitor.sources.postings import POSTINGS
 from monitor.store import Store
 from tests.conftest import NOW
 from tests.receiver import Receiver
@@ -125,7 +126,7 @@ def test_interrupted_sync_resumes_without_loss_or_duplicates(simulator: Simulato
     interrupted = run_cycle(settings, "shop", now=NOW, stop=stop, progress=stop_after_three_pages)
     assert interrupted.interrupted
     store = Store.in_dir(settings.monitor.state_dir)
-    assert 0 < store.count("postings", "shop") < 1000
+    assert 0 < store.count(POSTINGS, "shop") < 1000
     store.close()
     run_cycle(settings, "shop", now=NOW)
     world = simulator.simulator.world

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from monitor import facts
+from monitor.sources import products, rating, stocks
 from monitor.store import Store
 
 
@@ -21,7 +21,7 @@ def test_card_errors_of_level_warning_do_not_count_and_only_unavailable_reasons_
               {"code": "c", "level": "ERROR_LEVEL_ERROR", "texts": {"message": ""}}]
     availability = [{"availability": "AVAILABLE", "reasons": ["ok"]},
                     {"availability": "UNAVAILABLE", "reasons": ["blocked", "no stock"]}]
-    card = facts.card(card_row(errors=json.dumps(errors), availability=json.dumps(availability)))
+    card = products.card(card_row(errors=json.dumps(errors), availability=json.dumps(availability)))
     assert card.errors == ("no colour", "c")  # the code stands in for a missing text
     assert card.unavailable_reasons == ("blocked", "no stock")
     assert card.changed_at == datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
@@ -29,7 +29,7 @@ def test_card_errors_of_level_warning_do_not_count_and_only_unavailable_reasons_
 
 def test_a_card_without_a_status_is_unknown_and_never_checked_as_fine() -> None:
     from rules.base import AccountData, standard_checks
-    card = facts.card(card_row(status=None, status_name=None))
+    card = products.card(card_row(status=None, status_name=None))
     assert card.status == "unknown"
     data = AccountData(account="a", client_id=1, now=datetime(2026, 11, 18, tzinfo=timezone.utc), orders=[],
                        history_since=None, cards=[card])
@@ -40,21 +40,19 @@ def test_a_card_without_a_status_is_unknown_and_never_checked_as_fine() -> None:
 def test_rating_direction_comes_from_ozon_else_from_the_thresholds() -> None:
     base = {"rating": "r", "name": "", "status": "OK", "values": [{"date_from": "2026-11-17T00:00:00+00:00",
                                                                     "value": 1.5}]}
-    lower = facts.rating({**base, "direction": "LOWER_IS_BETTER", "warning": 1.0, "danger": 2.0})
+    lower = rating.rating({**base, "direction": "LOWER_IS_BETTER", "warning": 1.0, "danger": 2.0})
     assert not lower.higher_is_better and lower.name == "r" and lower.current == 1.5
-    assert facts.rating({**base, "direction": None, "warning": 1.0, "danger": 2.0}).higher_is_better is False
-    assert facts.rating({**base, "direction": None, "warning": 93.0, "danger": 90.0}).higher_is_better is True
+    assert rating.rating({**base, "direction": None, "warning": 1.0, "danger": 2.0}).higher_is_better is False
+    assert rating.rating({**base, "direction": None, "warning": 93.0, "danger": 90.0}).higher_is_better is True
 
 
 def test_fbo_days_of_cover_is_stock_over_ozons_daily_sales(tmp_path) -> None:
     store = Store(tmp_path / "state.db")
-    store.upsert("fbo_stocks", [{"account": "a", "sku": 1, "warehouse_id": w, "available": 30, "ads": 2.5}
-                                for w in (1, 2)], ("account", "sku", "warehouse_id"))
-    store.upsert("fbo_stocks", [{"account": "a", "sku": 2, "warehouse_id": 1, "available": 4, "ads": 0}],
-                 ("account", "sku", "warehouse_id"))
-    store.upsert("stocks", [{"account": "a", "sku": 1, "type": "fbs", "present": 5, "reserved": 2}],
-                 ("account", "sku", "type"))
-    stock = {(s.sku, s.scheme): s for s in facts.stocks(store.fbs_stock("a"), store.fbo_stock("a"))}
+    store.save(stocks.FBO_STOCKS, [{"account": "a", "sku": 1, "warehouse_id": w, "available": 30, "ads": 2.5}
+                                   for w in (1, 2)])
+    store.save(stocks.FBO_STOCKS, [{"account": "a", "sku": 2, "warehouse_id": 1, "available": 4, "ads": 0}])
+    store.save(stocks.STOCKS, [{"account": "a", "sku": 1, "type": "fbs", "present": 5, "reserved": 2}])
+    stock = {(s.sku, s.scheme): s for s in stocks.stocks(store, "a")}
     assert stock[(1, "fbo")].available == 60 and stock[(1, "fbo")].days_of_cover == 12.0
     assert stock[(2, "fbo")].days_of_cover is None  # no sales: no cover figure, not "infinite"
     assert stock[(1, "fbs")].available == 3  # reserved units are not free

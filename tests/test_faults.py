@@ -27,6 +27,7 @@ from monitor.cycle import deliver_all, run_cycle
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AccountBlocked, AuthError, BadResponse, MethodGone, OzonClient
 from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World
+from monitor.sources.stocks import stocks
 from monitor.store import StorageError, Store
 from monitor.texts import ERROR_KINDS
 from tests.conftest import NOW, FakeTime
@@ -144,14 +145,14 @@ def test_a_list_wrapped_in_result_reads_like_a_bare_one(client) -> None:
 def test_an_error_body_never_overwrites_stored_stock_with_zero(settings, simulator) -> None:
     run_cycle(settings, "shop", now=NOW)
     store = Store.in_dir(settings.monitor.state_dir)
-    before = list(store.fbs_stock("shop"))
+    before = [s for s in stocks(store, "shop") if s.scheme != "fbo"]
     store.close()
     simulator.simulator.add_fault(Fault(method=api.FBS_STOCKS, status=200, body='{"code": 13, "message": "x"}',
                                         times=100))
     later = run_cycle(settings, "shop", now=NOW + timedelta(minutes=40))
     assert "HTTP 200 with an error instead of data" in later.sync.errors["fbs_stocks"].message
     store = Store.in_dir(settings.monitor.state_dir)
-    assert list(store.fbs_stock("shop")) == before and sum(r["available"] for r in before) > 0
+    assert [s for s in stocks(store, "shop") if s.scheme != "fbo"] == before and sum(s.available for s in before) > 0
     store.close()
 
 

@@ -13,7 +13,8 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.cycle import housekeeping, run_cycle
 from monitor.store import Store, iso
-from monitor.sync import coverage
+from monitor.sources import coverage
+from monitor.sources.postings import POSTINGS
 from tests.conftest import NOW
 
 
@@ -82,7 +83,8 @@ def test_backup_is_whole_while_another_connection_writes(settings, tmp_path: Pat
     assert "state file copied to" in capsys.readouterr().out
     copy = sqlite3.connect(tmp_path / "copy.db")
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert copy.execute("select count(*) from postings").fetchone()[0] == Store.in_dir(settings.monitor.state_dir).count("postings", "shop")
+    stored = Store.in_dir(settings.monitor.state_dir)
+    assert copy.execute("select count(*) from postings").fetchone()[0] == stored.count(POSTINGS, "shop")
     assert copy.execute("select count(*) from api_errors").fetchone()[0] % 50 == 0  # whole transactions only
     assert main(["backup", str(tmp_path / "no" / "such" / "copy.db"), "--config", config]) == 3
     err = capsys.readouterr().err

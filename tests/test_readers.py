@@ -13,7 +13,8 @@ from monitor.config import load_config
 from monitor.cycle import run_cycle
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
 from monitor.store import Store
-from monitor.sync import coverage
+from monitor.sources import coverage
+from monitor.sources.fbs_index import fbs_index
 from rules.base import StockDay
 from rules.replay import as_of
 from rules.stock import StockOutConfig, stock_out
@@ -47,10 +48,11 @@ def test_cancellations_follow_ozons_own_error_index_and_its_postings(write_confi
     [found] = [f for f in result.findings if f.rule == "cancellations"]
     assert found.evidence.measured_by == "ozon_index"
     store = Store.in_dir(settings.monitor.state_dir)
-    index = store.account_info("shop")["fbs_error_index"]
-    counted = {r["posting_number"] for r in store.fbs_errors("shop")}
+    index = fbs_index(store, "shop")
+    assert index is not None
+    counted = {e.posting_number for e in index.errors}
     store.close()
-    assert found.evidence.share_percent == round(index, 2) and found.evidence.charges > 0
+    assert found.evidence.share_percent == round(index.value, 2) and found.evidence.charges > 0
     assert set(found.affected_postings) <= counted and len(found.affected_postings) >= found.evidence.cancelled
     assert result.rendered[found.fingerprint].explanation.startswith("Индекс ошибок FBS по данным Ozon")
 

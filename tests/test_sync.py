@@ -12,13 +12,13 @@ from monitor.config import Settings, load_config
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import BadResponse, OzonClient
 from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World
-from monitor.store import Store
-from monitor.sync import sync_account
+from monitor.store import Store, Table
+from monitor.sources import SOURCES, TABLES, sync_account
+from monitor.sources.analytics import ANALYTICS_SKU_DAILY
+from monitor.sources.base import account_info
+from monitor.sources.postings import POSTINGS
 from tests.conftest import NOW, FakeTime
 
-TABLES = ["postings", "returns", "products", "stocks", "stock_history", "fbo_stocks", "rating_summary",
-          "rating_thresholds", "rating_history", "fbs_index_days", "fbs_index_postings", "accruals", "balances",
-          "analytics_sku_daily"]
 
 
 def sync(settings: Settings, now=NOW, client: OzonClient | None = None):
@@ -35,9 +35,9 @@ def sync(settings: Settings, now=NOW, client: OzonClient | None = None):
 def test_first_run_stores_every_source(settings: Settings) -> None:
     report, store = sync(settings)
     assert report.errors == {}
-    empty = [t for t in TABLES if store.count(t, "shop") == 0]
+    empty = [t.name for t in TABLES if store.count(t, "shop") == 0]
     assert empty == []
-    info = store.account_info("shop")
+    info = account_info(store, "shop")
     assert info["subscription"] == "PREMIUM_LITE" and info["key_expires_at"] > NOW.isoformat()
     assert info["fbs_error_index"] is not None
     thresholds = {r["rating"]: r for r in store.db.query("select * from rating_thresholds")}
@@ -71,7 +71,7 @@ def test_analytics_is_one_call_a_cycle_at_most_and_resumes_sku_pages(settings: S
     assert len(sim.calls(api.ANALYTICS_DATA)) == 1
     _, store = sync(settings, NOW + timedelta(minutes=2))
     assert [b["offset"] for b in sim.calls(api.ANALYTICS_DATA)] == [0, 1000]  # the next page, not a new job
-    assert store.count("analytics_sku_daily", "shop") > 0
+    assert store.count(ANALYTICS_SKU_DAILY, "shop") > 0
 
 
 def test_premium_plus_accounts_get_traffic_metrics(tmp_path: Path, write_config: Callable[..., Path]) -> None:
@@ -119,7 +119,7 @@ def test_malformed_json_fails_one_source_and_the_next_run_recovers(settings: Set
 def test_unknown_extra_fields_are_ignored(settings: Settings, simulator: SimulatorServer) -> None:
     simulator.simulator.add_fault(Fault(method="*", kind="extra_fields", times=1000))
     report, store = sync(settings)
-    assert report.errors == {} and store.count("postings", "shop") > 0
+    assert report.errors == {} and store.count(POSTINGS, "shop") > 0
 
 
 @pytest.fixture
@@ -175,3 +175,31 @@ def test_cursor_that_never_advances_is_a_bad_response(simulator: SimulatorServer
                                         body='{"postings": [], "cursor": "", "has_next": true}'))
     with pytest.raises(BadResponse, match="cursor did not advance"):
         list(api.fbs_postings(client, NOW - timedelta(days=1), NOW))
+
+
+def test_each_source_declares_the_tables_the_migrations_made(tmp_path: Path) -> None:
+    """A source's `Table` is what its pulls write and its readers read: on a migrated file
+    every declared table has exactly its columns and primary key, so the two never drift."""
+    store = Store(tmp_path / "state.db")
+    for table in TABLES:
+        handle = store.db.table(table.name)
+        assert handle.columns_dict.keys() == table.columns.keys(), table.name
+        assert tuple(handle.pks) == table.pk, table.name
+
+
+def test_a_new_sources_table_is_made_by_its_first_save_and_extended_by_a_new_column(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    first = Table("promotions", {"account": str, "id": int, "title": str}, pk=("account", "id"))
+    assert store.rows(first, "select * from promotions") == []
+    assert store.save(first, [{"account": "a", "id": 1, "title": "x"}]) == 1
+    later = Store(tmp_path / "state.db")  # a newer version of the source adds a column
+    grown = Table("promotions", {"account": str, "id": int, "title": str, "ends_at": str}, pk=("account", "id"))
+    later.save(grown, [{"account": "a", "id": 2, "title": "y", "ends_at": "2026-12-01"}])
+    assert [r["ends_at"] for r in later.rows(grown, "select * from promotions order by id")] == [None, "2026-12-01"]
+
+
+def test_a_source_comes_after_the_sources_it_needs() -> None:
+    seen: set[str] = set()
+    for source in SOURCES:
+        assert set(source.needs) <= seen, source.name
+        seen.add(source.name)

@@ -1,0 +1,71 @@
+"""Product cards: status, moderation, errors and availability per SKU. Here are the readings the
+rules rely on: card errors of level WARNING do not stop a card selling, and a card is
+unavailable only for the reasons Ozon marks UNAVAILABLE."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from monitor.ozon import endpoints as api
+from monitor.sources.base import Pull
+from monitor.store import Store, Table, iso, parse
+from rules import Card
+
+PRODUCTS = Table("products", {
+    "account": str, "product_id": int, "sku": int, "offer_id": str, "name": str, "price": float, "archived": int,
+    "autoarchived": int, "status": str, "status_name": str, "status_description": str, "moderate_status": str,
+    "validation_status": str, "status_failed": str, "status_updated_at": str, "errors": str, "availability": str,
+    "has_price": int, "has_stock": int, "updated_at": str, "synced_at": str,
+}, pk=("account", "product_id"))
+
+
+def pull_products(p: Pull) -> int:
+    ids = [item.product_id for page in api.product_ids(p.client) for item in page]
+    for page in api.product_info(p.client, ids):
+        p.save(PRODUCTS, [{
+            "account": p.account, "product_id": c.id, "sku": c.sku, "offer_id": c.offer_id, "name": c.name,
+            "price": c.price, "archived": int(c.is_archived), "autoarchived": int(c.is_autoarchived),
+            "status": c.statuses.status, "status_name": c.statuses.status_name,
+            "status_description": c.statuses.status_description, "moderate_status": c.statuses.moderate_status,
+            "validation_status": c.statuses.validation_status, "status_failed": c.statuses.status_failed,
+            "status_updated_at": iso(c.statuses.status_updated_at),
+            "errors": json.dumps([e.model_dump() for e in c.errors], ensure_ascii=False),
+            "availability": json.dumps([{"sku": a.sku, "availability": a.availability, "reasons": a.reason_texts()}
+                                        for a in c.availabilities], ensure_ascii=False),
+            "has_price": _flag(c.visibility_details.has_price), "has_stock": _flag(c.visibility_details.has_stock),
+            "updated_at": iso(c.updated_at), "synced_at": iso(p.now),
+        } for c in page])
+    return p.saved
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def active_skus(store: Store, account: str) -> list[int]:
+    """SKUs of the account's cards that are not archived."""
+    return [r["sku"] for r in store.rows(PRODUCTS, "select sku from products where account = ? and archived = 0 "
+                                         "and sku is not null", [account])]
+
+
+def cards(store: Store, account: str) -> Iterator[Card]:
+    """The cards with a SKU, streamed (a big shop has a hundred thousand)."""
+    return map(card, store.stream(PRODUCTS, "select sku, offer_id, name, status, status_name, moderate_status, "
+                                  "status_failed, errors, availability, archived, autoarchived, status_updated_at "
+                                  "from products where account = ? and sku is not null", [account]))
+
+
+def card(r: dict[str, Any]) -> Card:
+    """A product row as the rules see the card: errors of level WARNING left out."""
+    availability = json.loads(r["availability"] or "[]")
+    return Card(
+        sku=r["sku"], offer_id=r["offer_id"] or "", name=r["name"] or "", status=sys.intern(r["status"] or "unknown"),
+        status_name=sys.intern(r["status_name"] or ""), moderate_status=sys.intern(r["moderate_status"] or ""),
+        status_failed=sys.intern(r["status_failed"] or ""),
+        errors=tuple(e["texts"]["message"] or e["code"] for e in json.loads(r["errors"] or "[]")
+                     if e.get("level") != "ERROR_LEVEL_WARNING"),
+        unavailable_reasons=tuple(text for a in availability if a["availability"] == "UNAVAILABLE"
+                                  for text in a["reasons"]),
+        archived=bool(r["archived"]), autoarchived=bool(r["autoarchived"]), changed_at=parse(r["status_updated_at"]))

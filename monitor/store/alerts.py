@@ -1,0 +1,63 @@
+"""Alert state, silences and the log of what they held back."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from monitor.store.database import Database, iso
+
+
+class AlertTables(Database):
+    def alert(self, fingerprint: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from alerts where fingerprint = ?", [fingerprint]))
+        return rows[0] if rows else None
+
+    def alerts(self, include_resolved: bool = False) -> list[dict[str, Any]]:
+        where = "" if include_resolved else "where status = 'firing'"
+        return list(self.db.query(f"select * from alerts {where} order by status, severity, first_seen"))
+
+    def open_alerts_matching(self, prefix: str) -> list[str]:
+        """Fingerprints of open alerts that start with `prefix`."""
+        return [r[0] for r in self.db.execute("select fingerprint from alerts where fingerprint like ? and "
+                                              "status = 'firing'", [prefix + "%"])]
+
+    def acknowledge(self, fingerprint: str, now: datetime, note: str) -> None:
+        with self.transaction():
+            self.db.table("alerts").update(fingerprint, {"acked_at": iso(now), "ack_note": note})
+
+    def open_alerts(self, account: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("status = 'firing' and account = ?", [account]) if account else ("status = 'firing'", [])
+        return list(self.db.query(f"select * from alerts where {where} order by first_seen", args))
+
+    def save_alert(self, row: dict[str, Any]) -> None:
+        self.db.table("alerts").upsert(row, pk="fingerprint")
+
+    def alert_counts(self, account: str) -> dict[str, int]:
+        """Open alerts per severity."""
+        return dict(self.db.execute("select severity, count(*) from alerts where account = ? and status = 'firing' "
+                                    "group by severity", [account]).fetchall())
+
+    def silences(self, now: datetime) -> list[dict[str, Any]]:
+        return self._rows("select * from silences where until > ? order by id", [iso(now)])
+
+    def add_silence(self, rule: str | None, sku: int | None, account: str | None, until: datetime, reason: str,
+                    now: datetime) -> int:
+        with self.transaction():
+            table = self.db.table("silences").insert({"rule": rule, "sku": sku, "account": account,
+                                                       "until": iso(until), "reason": reason, "created_at": iso(now)})
+            silence_id = table.last_pk
+            assert isinstance(silence_id, int)
+            return silence_id
+
+    def end_silence(self, silence_id: int, now: datetime) -> bool:
+        """End a silence now; False when there is no such silence."""
+        with self.transaction():
+            return self.db.execute("update silences set until = ? where id = ?", [iso(now), silence_id]).rowcount == 1
+
+    def suppressed(self) -> list[dict[str, Any]]:
+        """The log of notifications held back by a silence or an acknowledgement, oldest first."""
+        return self._rows("select * from suppressed order by id")
+
+    def log_suppressed(self, now: datetime, account: str, fingerprint: str, rule: str, event: str, reason: str) -> None:
+        self.db.table("suppressed").insert({"at": iso(now), "account": account, "fingerprint": fingerprint, "rule": rule,
+                                      "event": event, "reason": reason})

@@ -1,0 +1,160 @@
+"""The state file's schema history: sqlite-utils migrations, applied in order when a file is
+opened for writing, so an older file is upgraded in place. Each is history: never edited once
+released. A source's own tables are declared with the source (`Table`) and created when first
+used; a migration is needed only to change what exists."""
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("ozon-monitor")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.table("postings").create({
+        "posting_number": str, "account": str, "scheme": str, "status": str, "substatus": str,
+        "order_number": str, "created_at": str, "in_process_at": str, "shipment_date": str,
+        "delivering_date": str, "cancel_type": str, "cancel_initiator": str, "cancel_reason": str,
+        "affects_cancellation_rating": int, "products": str, "synced_at": str,
+    }, pk="posting_number")
+    db.table("postings").create_index(["account", "created_at"])
+    db.table("analytics_daily").create({"account": str, "day": str, "revenue": float, "ordered_units": float,
+                                  "synced_at": str}, pk=("account", "day"))
+    db.table("cursors").create({"account": str, "source": str, "covered_since": str, "synced_until": str,
+                          "updated_at": str, "last_error": str}, pk=("account", "source"))
+    db.table("alerts").create({"fingerprint": str, "account": str, "rule": str, "entity": str, "status": str,
+                         "severity": str, "started_at": str, "first_seen": str, "last_seen": str,
+                         "resolved_at": str, "finding": str}, pk="fingerprint")
+    db.table("outbox").create({"id": str, "channel": str, "fingerprint": str, "account": str, "event": str,
+                         "created_at": str, "payload": str, "attempts": int, "last_error": str,
+                         "delivered_at": str}, pk="id")
+    db.table("outbox").create_index(["delivered_at"])
+
+
+@migrations()
+def m002_all_sources(db: sqlite_utils.Database) -> None:
+    """Every data source of the Seller API the rules read, plus per-source paging state."""
+    db.table("cursors").add_column("disabled_until", str)
+    db.table("cursors").add_column("state", str)
+    db.table("account_info").create({"account": str, "company": str, "subscription": str, "is_premium": int,
+                               "key_expires_at": str, "roles": str, "penalty_score_exceeded": int,
+                               "fbs_error_index": float, "updated_at": str}, pk="account")
+    metrics = {name: float for name in ("revenue", "ordered_units", "hits_view", "hits_tocart", "session_view",
+                                        "conv_tocart", "returns", "cancellations", "delivered_units")}
+    db.table("analytics_sku_daily").create({"account": str, "sku": int, "day": str, **metrics, "synced_at": str},
+                                     pk=("account", "sku", "day"))
+    db.table("returns").create({"id": int, "account": str, "posting_number": str, "order_number": str, "sku": int,
+                          "offer_id": str, "quantity": int, "price": float, "reason": str, "type": str,
+                          "schema": str, "return_date": str, "status": str, "status_name": str,
+                          "status_changed_at": str, "synced_at": str}, pk="id")
+    db.table("returns").create_index(["account", "return_date"])
+    db.table("stocks").create({"account": str, "sku": int, "type": str, "product_id": int, "offer_id": str,
+                         "present": int, "reserved": int, "synced_at": str}, pk=("account", "sku", "type"))
+    db.table("stock_history").create({"account": str, "sku": int, "type": str, "day": str, "present": int,
+                                "reserved": int}, pk=("account", "sku", "type", "day"))
+    db.table("fbo_stocks").create({"account": str, "sku": int, "warehouse_id": int, "offer_id": str,
+                             "warehouse_name": str, "cluster_id": int, "cluster_name": str, "available": int,
+                             "transit": int, "ads": float, "idc": float, "days_without_sales": int,
+                             "turnover_grade": str, "synced_at": str}, pk=("account", "sku", "warehouse_id"))
+    db.table("products").create({"account": str, "product_id": int, "sku": int, "offer_id": str, "name": str,
+                           "price": float, "archived": int, "autoarchived": int, "status": str,
+                           "status_name": str, "status_description": str, "moderate_status": str,
+                           "validation_status": str, "status_failed": str, "status_updated_at": str,
+                           "errors": str, "availability": str, "has_price": int, "has_stock": int,
+                           "updated_at": str, "synced_at": str}, pk=("account", "product_id"))
+    db.table("rating_summary").create({"account": str, "rating": str, "name": str, "group_name": str,
+                                 "current_value": float, "past_value": float, "status": str, "value_type": str,
+                                 "direction": str, "synced_at": str}, pk=("account", "rating"))
+    db.table("rating_thresholds").create({"account": str, "rating": str, "danger": float, "warning": float,
+                                    "premium": float, "synced_at": str}, pk=("account", "rating"))
+    db.table("rating_history").create({"account": str, "rating": str, "date_from": str, "date_to": str, "value": float,
+                                 "danger": int, "warning": int}, pk=("account", "rating", "date_from"))
+    db.table("fbs_index_days").create({"account": str, "date": str, "index_by_date": float, "costs": float},
+                                pk=("account", "date"))
+    db.table("fbs_index_postings").create({"posting_number": str, "error_type": str, "account": str, "error_at": str,
+                                     "idx": float, "charge_percent": float, "charge_price": float,
+                                     "product_price": float, "delivery_schema": str},
+                                    pk=("posting_number", "error_type"))
+    db.table("accruals").create({"accrual_id": int, "account": str, "date": str, "category": str, "unit_number": str,
+                           "total": float, "sale_amount": float, "commission": float, "delivery": float,
+                           "skus": str, "synced_at": str}, pk="accrual_id")
+    db.table("accruals").create_index(["account", "date"])
+    db.table("balances").create({"account": str, "day": str, "opening": float, "closing": float, "accrued": float,
+                           "payments": float, "sales": float, "sales_fee": float, "returns": float,
+                           "synced_at": str}, pk=("account", "day"))
+
+
+@migrations()
+def m003_alert_lifecycle(db: sqlite_utils.Database) -> None:
+    """Repeats, acknowledgements, silences, a log of suppressed notifications, and an outbox of
+    per-channel digests that are retried with backoff and parked when undeliverable."""
+    for column, kind in (("last_notified", str), ("repeats", int), ("acked_at", str), ("ack_note", str)):
+        db.table("alerts").add_column(column, kind)
+    for column in ("not_before", "next_attempt_at", "parked_at"):
+        db.table("outbox").add_column(column, str)
+    db.table("silences").create({"id": int, "rule": str, "sku": int, "account": str, "until": str, "reason": str,
+                           "created_at": str}, pk="id")
+    db.table("suppressed").create({"id": int, "at": str, "account": str, "fingerprint": str, "rule": str, "event": str,
+                             "reason": str}, pk="id")
+
+
+@migrations()
+def m004_outbox_claims(db: sqlite_utils.Database) -> None:
+    """A worker claims outbox rows before it sends them; a message keeps its id and rows once tried."""
+    for column in ("claimed_by", "claimed_until", "message_id"):
+        db.table("outbox").add_column(column, str)
+    db.table("outbox").create_index(["channel", "account", "delivered_at"])
+
+
+@migrations()
+def m005_keys_per_account(db: sqlite_utils.Database) -> None:
+    """Shops in one state file never overwrite each other's rows: every synced table is keyed by
+    account first (the simulator, unlike Ozon, reuses numbers across shops)."""
+    db.table("postings").transform(pk=("account", "posting_number"))
+    db.table("returns").transform(pk=("account", "id"))
+    db.table("accruals").transform(pk=("account", "accrual_id"))
+    db.table("fbs_index_postings").transform(pk=("account", "posting_number", "error_type"))
+
+
+@migrations()
+def m006_no_daily_analytics(db: sqlite_utils.Database) -> None:
+    """Account totals per day were pulled but read by no rule: the analytics budget goes to SKUs."""
+    db.table("analytics_daily").drop(ignore=True)
+
+
+@migrations()
+def m007_health(db: sqlite_utils.Database) -> None:
+    """The monitor's own troubles (dead man's switch): since when each has lasted and, once told
+    to the seller, when, so each is said once."""
+    db.table("health").create({"key": str, "account": str, "since": str, "notified_at": str}, pk="key")
+
+
+@migrations()
+def m008_service(db: sqlite_utils.Database) -> None:
+    """What `status` and the metrics tell of a running service: each account's last cycle and
+    next run, and the Seller API calls that failed (kept a week)."""
+    db.table("cycles").create({"account": str, "started_at": str, "finished_at": str, "next_run_at": str}, pk="account")
+    db.table("api_errors").create({"id": int, "account": str, "at": str, "method": str, "outcome": str}, pk="id")
+    db.table("api_errors").create_index(["account", "at"])
+
+
+@migrations()
+def m009_posting_totals(db: sqlite_utils.Database) -> None:
+    """A posting's SKUs, units and amount as columns, so loading orders parses no JSON."""
+    for column, kind in (("skus", str), ("units", int), ("amount", float)):
+        db.table("postings").add_column(column, kind)
+    db.execute("update postings set "
+               "skus = (select group_concat(json_extract(value, '$.sku'), ',') from json_each(postings.products)), "
+               "units = (select sum(coalesce(json_extract(value, '$.quantity'), 1)) from json_each(postings.products)), "
+               "amount = (select sum(coalesce(json_extract(value, '$.quantity'), 1) * "
+               "coalesce(json_extract(value, '$.price.amount'), 0)) from json_each(postings.products))")
+
+
+@migrations()
+def m010_error_kinds(db: sqlite_utils.Database) -> None:
+    """Why a source failed, as the client's error class said it, and the method that failed: the
+    rules read these columns, never the English text beside them (for the log and the webhook)."""
+    db.table("cursors").add_column("error_kind", str)
+    db.table("cursors").add_column("error_method", str)
+    db.execute("update cursors set error_kind = 'other' where last_error is not null")
