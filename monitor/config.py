@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, c
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig, WebhookConfig
+from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig, TelegramConfig, WebhookConfig
+from monitor.channels.telegram import from_webhook
 from monitor.secrets import Strict, config_dir, read_secret, resolve, secret_path
 from rules import RULES
 from rules.base import RuleConfig
@@ -138,9 +139,11 @@ class Settings(BaseSettings):
     @field_validator("channels", mode="before")
     @classmethod
     def default_names(cls, value: Any) -> Any:
-        """A channel without a name is called after its type ("email", then "email-2" ...)."""
+        """A channel without a name is called after its type ("email", then "email-2" ...); a
+        Telegram bot written as a webhook of format "telegram" is read as a telegram channel."""
         if not isinstance(value, list):
             return value
+        value = [from_webhook(c) if isinstance(c, dict) else c for c in value]
         named = []
         for index, channel in enumerate(value):
             if isinstance(channel, dict) and not channel.get("name"):
@@ -220,13 +223,14 @@ def secret_problems(settings: Settings) -> list[str]:
     for index, channel in enumerate(settings.channels):
         try:
             secret = channel.password() if isinstance(channel, EmailConfig) else \
-                channel.secret() if isinstance(channel, WebhookConfig) else None
+                channel.secret() if isinstance(channel, WebhookConfig) else \
+                channel.token() if isinstance(channel, TelegramConfig) else None
         except ValueError as exc:
             problems.append(f"channels[{index}] ({channel.name}): {exc}")
             continue
-        if isinstance(channel, WebhookConfig) and channel.format == "telegram" and secret is None:
-            problems.append(f"channels[{index}] ({channel.name}): the bot token is missing: set secret_env or "
-                            f"secret_file")
+        if isinstance(channel, TelegramConfig) and secret is None:
+            problems.append(f"channels[{index}] ({channel.name}): the bot token is missing: set token_env or "
+                            f"token_file")
     return problems
 
 

@@ -189,8 +189,8 @@ def _telegram(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -
     token = asker.secret(args.telegram_token_env, "Bot token", "--telegram-token-env")
     chat = args.telegram_chat_id or find_chat(args.telegram_api, token, args.telegram_wait)
     secrets[TOKEN_FILE] = token
-    return (f'type = "webhook"\nname = "telegram"\nformat = "telegram"\nurl = {_q(args.telegram_api)}\n'
-            f"secret_file = {_q(TOKEN_FILE)}\nchat_id = {_q(chat)}\n")
+    api = f"api_url = {_q(args.telegram_api)}\n" if args.telegram_api != TELEGRAM_API else ""
+    return f'type = "telegram"\nname = "telegram"\n{api}token_file = {_q(TOKEN_FILE)}\nchat_id = {_q(chat)}\n'
 
 
 def find_chat(api_url: str, token: str, wait: float) -> str:

@@ -17,7 +17,9 @@ import respx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from monitor.channels import DeliveryError, EmailChannel, EmailConfig, WebhookChannel, WebhookConfig, telegram_chunks
+from monitor.channels import (DeliveryError, EmailChannel, EmailConfig, TelegramChannel, TelegramConfig, WebhookChannel,
+                              WebhookConfig)
+from monitor.channels.telegram import telegram_chunks
 from monitor.message import Event, Message, Series
 from tests.receiver import Receiver
 
@@ -156,16 +158,16 @@ def test_slack_preset_posts_text() -> None:
 
 
 @respx.mock
-def test_telegram_preset_sends_html_in_chunks_under_4096(tmp_path: Path, monkeypatch) -> None:
+def test_telegram_sends_html_in_chunks_under_4096_to_every_chat(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TG_TOKEN", "123:ABC")
     route = respx.post("https://api.telegram.org/bot123:ABC/sendMessage").mock(
         return_value=httpx.Response(200, json={"ok": True}))
-    config = WebhookConfig(type="webhook", url="https://api.telegram.org", format="telegram", chat_id="-100",
-                           secret_env="TG_TOKEN")
-    WebhookChannel(config).send(message(events=3, long=True))
+    config = TelegramConfig(type="telegram", chat_id=["-100", 42], token_env="TG_TOKEN")
+    TelegramChannel(config).send(message(events=3, long=True))
     bodies = [json.loads(call.request.content) for call in route.calls]
-    assert len(bodies) >= 3 and all(len(b["text"]) < 4096 for b in bodies)
-    assert bodies[0]["parse_mode"] == "HTML" and bodies[0]["chat_id"] == "-100"
+    assert len(bodies) >= 6 and all(len(b["text"]) < 4096 for b in bodies)
+    assert bodies[0]["parse_mode"] == "HTML" and [b["chat_id"] for b in bodies].count("-100") == len(bodies) // 2
+    assert {b["chat_id"] for b in bodies} == {"-100", "42"}
 
 
 @respx.mock
@@ -173,10 +175,9 @@ def test_telegram_retry_after_is_passed_to_the_outbox(monkeypatch) -> None:
     monkeypatch.setenv("TG_TOKEN", "123:ABC")
     respx.post("https://api.telegram.org/bot123:ABC/sendMessage").mock(return_value=httpx.Response(
         429, json={"ok": False, "error_code": 429, "parameters": {"retry_after": 17}}))
-    config = WebhookConfig(type="webhook", url="https://api.telegram.org", format="telegram", chat_id="1",
-                           secret_env="TG_TOKEN")
+    config = TelegramConfig(type="telegram", chat_id="1", token_env="TG_TOKEN")
     with pytest.raises(DeliveryError) as error:
-        WebhookChannel(config).send(message())
+        TelegramChannel(config).send(message())
     assert error.value.retry_after == 17 and not error.value.permanent and "123:ABC" not in str(error.value)
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
+from monitor.channels import TelegramConfig
 from monitor.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path:
     ("[rules.sales_drop]\nwindow = 3\n", "rules.sales_drop.window: unknown key"),
     ("[rules.no_such_rule]\nenabled = true\n", "rules.no_such_rule: unknown rule; valid rules: api_access, cancellations, card_problems"),
     ("[[channels]]\ntype = \"pager\"\n", "channels[1].type: unsupported channel type; valid types: email, file, "
-                                         "webhook"),
+                                         "telegram, webhook"),
     ("[extra]\nx = 1\n", "extra: unknown key"),
 ])
 def test_broken_config_names_the_file_and_key(write_config, body: str, expected: str) -> None:
@@ -147,15 +148,24 @@ def test_example_documents_the_monitor_and_alerts_defaults() -> None:
     assert example["alerts"] == AlertsSection().model_dump(mode="json", exclude={"rules"})
 
 
+def test_a_telegram_bot_written_as_a_webhook_is_read_as_a_telegram_channel(write_config) -> None:
+    path = write_config('[[channels]]\ntype = "webhook"\nname = "tg"\nurl = "https://tg.example"\nformat = "telegram"\n'
+                        'chat_id = "7"\nsecret_env = "TG_TOKEN"\nproxy = "socks5://127.0.0.1:1080"\n')
+    channel = load_config(path, require_secrets=False).channels[1]
+    assert isinstance(channel, TelegramConfig)
+    assert (channel.api_url, channel.token_env, channel.chat_id, channel.proxy) == \
+        ("https://tg.example", "TG_TOKEN", ["7"], "socks5://127.0.0.1:1080")
+
+
 def test_email_and_webhook_channels_validate_and_report_missing_secrets(write_config, monkeypatch) -> None:
     monkeypatch.delenv("TG_TOKEN", raising=False)
     path = write_config('[[channels]]\ntype = "email"\nhost = "smtp.example.ru"\nsender = "a@example.ru"\n'
-                        'to = ["b@example.ru"]\n\n[[channels]]\ntype = "webhook"\nurl = "https://api.telegram.org"\n'
-                        'format = "telegram"\nchat_id = "1"\nsecret_env = "TG_TOKEN"\n')
-    with pytest.raises(ConfigError, match=r"channels\[2\] \(webhook\): secret_env: environment variable TG_TOKEN"):
+                        'to = ["b@example.ru"]\n\n[[channels]]\ntype = "telegram"\nchat_id = "1"\n'
+                        'token_env = "TG_TOKEN"\n')
+    with pytest.raises(ConfigError, match=r"channels\[2\] \(telegram\): token_env: environment variable TG_TOKEN"):
         load_config(path)
     settings = load_config(path, require_secrets=False)
-    assert [c.name for c in settings.channels] == ["file", "email", "webhook"]
+    assert [c.name for c in settings.channels] == ["file", "email", "telegram"]
     assert settings.channels[1].smtp_port == 587
 
 
@@ -164,10 +174,12 @@ def test_the_valid_channel_types_named_in_errors_are_the_registered_ones(write_c
     with pytest.raises(ConfigError) as error:
         load_config(write_config('[[channels]]\ntype = "pager"\n'))
     named = str(error.value).split("valid types: ")[1].strip().split(", ")
-    assert named == sorted(CHANNELS) and len(named) == 3
+    assert named == sorted(CHANNELS) and len(named) == 4
 
 
-def test_a_telegram_channel_needs_a_chat_id(write_config) -> None:
-    path = write_config('[[channels]]\ntype = "webhook"\nurl = "https://api.telegram.org"\nformat = "telegram"\n')
+@pytest.mark.parametrize("written", ['type = "telegram"\ntoken_env = "TG"\n',
+                                     'type = "webhook"\nurl = "https://api.telegram.org"\nformat = "telegram"\n'])
+def test_a_telegram_channel_needs_a_chat_id(write_config, written: str) -> None:
+    path = write_config(f'[[channels]]\n{written}')
     with pytest.raises(ConfigError, match=r"channels\[1\].chat_id: required"):
         load_config(path, require_secrets=False)

@@ -91,7 +91,7 @@ def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: Bot, t
     assert "Found the chat: Anna (chat_id 424242)" in out
     settings = load_config(config)
     [channel] = settings.channels
-    assert channel.format == "telegram" and channel.chat_id == "424242" and channel.url == bot.url
+    assert channel.type == "telegram" and channel.chat_id == ["424242"] and channel.api_url == bot.url
     for name, value in (("ozon-api-key", "demo-key"), ("telegram-token", TOKEN)):
         path = config.parent / name
         assert path.read_text().strip() == value and stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -199,17 +199,18 @@ def test_one_hanging_account_never_holds_up_the_others(shop: SimulatorServer, tm
 
 
 def test_check_runs_the_accounts_side_by_side(shop: SimulatorServer, tmp_path: Path, capsys) -> None:
-    """Three shops whose host never answers, each with a 10 s budget: in turn that is 30 s
-    before the healthy shop is even tried; side by side it is one budget."""
+    """Three shops whose host never answers, each with a 15 s budget: in turn that is 45 s
+    before the healthy shop is even tried; side by side it is one budget (and the healthy
+    shop, read meanwhile, is read whole even on a loaded machine)."""
     hang = socket.socket()
     hang.bind(("127.0.0.1", 0))
     hang.listen(64)
     hanging = f"http://127.0.0.1:{hang.getsockname()[1]}"
     (tmp_path / "key.txt").write_text("demo-key")
     config = tmp_path / "config.toml"
-    write(config, "".join(account(f"hangs{i}", hanging, timeout=10) for i in range(3)) + account("one", shop.base_url),
+    write(config, "".join(account(f"hangs{i}", hanging, timeout=15) for i in range(3)) + account("one", shop.base_url),
           free_port(), tmp_path)
-    config.write_text(config.read_text().replace("[monitor]\n", "[monitor]\ncycle_budget_seconds = 10\n"))
+    config.write_text(config.read_text().replace("[monitor]\n", "[monitor]\ncycle_budget_seconds = 15\n"))
     started = time.monotonic()
     try:
         code = main(["check", "--config", str(config), "--json"])
@@ -223,7 +224,7 @@ def test_check_runs_the_accounts_side_by_side(shop: SimulatorServer, tmp_path: P
     assert {f["account"] for f in result["findings"] if f["rule"] == "sales_drop"} == {"one"}
     assert {f["rule"] for f in result["findings"] if f["account"].startswith("hangs")} == {"api_access"}
     assert {u["account"] for u in result["unchecked"]} == {"hangs0", "hangs1", "hangs2"}
-    assert took < 25, took  # in turn it could not be under 30
+    assert took < 35, took  # in turn it could not be under 45
 
 
 def test_status_tells_what_a_seller_needs_to_know(shop: SimulatorServer, tmp_path: Path, capsys) -> None:
@@ -328,8 +329,8 @@ def test_no_secret_ever_reaches_a_log_an_output_or_a_file(tmp_path: Path) -> Non
             f'[[channels]]\ntype = "email"\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "plain"\n'
             f'username = "shop"\npassword_file = "smtp"\nsender = "m@shop.example"\nto = ["o@shop.example"]\n\n'
             f'[[channels]]\ntype = "webhook"\nurl = "{closed}/hook"\nsecret_file = "hook"\n\n'
-            f'[[channels]]\ntype = "webhook"\nname = "tg"\nformat = "telegram"\nurl = "{closed}"\n'
-            f'secret_file = "bot"\nchat_id = "1"\n', encoding="utf-8")
+            f'[[channels]]\ntype = "telegram"\nname = "tg"\napi_url = "{closed}"\n'
+            f'token_file = "bot"\nchat_id = "1"\n', encoding="utf-8")
         for command in (["config", "validate", "--strict", str(config)], ["check", "--config", str(config)],
                         ["test-alert", "--config", str(config)], ["status", "--config", str(config)]):
             cli(*command)

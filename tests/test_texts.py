@@ -13,7 +13,10 @@ import pytest
 
 from monitor import texts
 from monitor.alerts import event_for, resolved
-from monitor.channels import as_html, as_text, full_text, subject, telegram_chunks, webhook_payload
+from monitor.channels.base import as_text, full_text, subject
+from monitor.channels.email import as_html
+from monitor.channels.telegram import telegram_chunks
+from monitor.channels.webhook import webhook_payload
 from monitor.cycle import render_safely
 from monitor.message import Message
 from monitor.support import MAX_LISTED, render

@@ -1,0 +1,86 @@
+"""What every channel shares: its config fields, the error it raises, and the texts all of them
+build a message from (heading, subject, plain text, the CSV of affected postings and SKUs)."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Literal, Protocol
+
+from pydantic import Field
+
+from monitor.message import Event, Message
+from monitor.secrets import Strict
+from monitor.texts import WORDS, count
+
+
+class ChannelConfig(Strict):
+    """What every channel has: its type, a name, the least severity it takes, whether it hears
+    of resolves."""
+
+    type: str
+    name: str = Field("", pattern=r"^[A-Za-z0-9_.-]*$")
+    min_severity: Literal["warning", "critical"] = "warning"
+    notify_resolved: bool = True
+
+
+class DeliveryError(Exception):
+    """A message was not delivered: `permanent` tells the outbox not to retry, `retry_after` when to."""
+
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent, self.retry_after = permanent, retry_after
+
+
+class Channel(Protocol):
+    """A channel's transport: `send` returns when the message was delivered, else raises
+    `DeliveryError`. A channel with an inbound side (a bot's commands) adds its own poll job."""
+
+    name: str
+
+    def send(self, message: Message) -> None: ...
+
+def heading(event: Event, language: str) -> str:
+    """"[СРОЧНО] Новая проблема: ..." for open problems; a resolved one carries no severity."""
+    words = WORDS[language]
+    if not event.is_open:
+        return f"{words['resolved']}: {event.title}"
+    return f"[{words[event.severity]}] {words[event.event]}: {event.title}"
+
+
+def subject(message: Message) -> str:
+    if len(message.events) == 1:
+        return heading(message.events[0], message.language)
+    return WORDS[message.language]["digest"].format(
+        account=message.account, count=count(len(message.events), "notification", message.language, 0))
+
+
+def full_text(message: Message) -> str:
+    """Subject and body for channels with no subject line of their own; a one-event message's
+    subject is its heading, so it is not said twice."""
+    return as_text(message) if len(message.events) == 1 else f"{subject(message)}\n\n{as_text(message)}"
+
+
+def as_text(message: Message) -> str:
+    """The plain-text digest every channel can fall back to."""
+    words = WORDS[message.language]
+    blocks = []
+    for event in message.events:
+        lines = [heading(event, message.language), event.explanation]
+        if event.is_open and event.support_request:
+            lines += ["", f"--- {words['request']} ---", event.support_request]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def affected_csv(message: Message) -> str | None:
+    """Affected postings and SKUs of every open event, for support (long lists do not fit a chat)."""
+    events = [e for e in message.events if e.is_open]
+    rows = [(e.fingerprint, e.rule, p, "") for e in events for p in e.affected_postings]
+    rows += [(e.fingerprint, e.rule, "", str(s)) for e in events for s in e.affected_skus]
+    if not rows:
+        return None
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(WORDS[message.language]["csv_header"].split(","))
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,119 @@
+"""The e-mail channel: SMTP (STARTTLS, TLS or plain), text and HTML, the affected postings and
+SKUs as a CSV, and the chart of each event that has one."""
+from __future__ import annotations
+
+import html
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+
+from monitor.channels.base import ChannelConfig, DeliveryError, affected_csv, as_text, heading, subject
+from monitor.charts import anomaly_chart
+from monitor.message import Message
+from monitor.secrets import read_secret, secret_path
+from monitor.texts import WORDS
+
+
+class EmailConfig(ChannelConfig):
+    """SMTP: STARTTLS (587), implicit TLS (465) or plain (a local relay)."""
+
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int | None = Field(None, gt=0, lt=65536)
+    security: Literal["starttls", "tls", "plain"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+
+    _password_file = field_validator("password_file")(lambda value: secret_path(value) if value is not None else None)
+
+    @field_validator("to")
+    @classmethod
+    def addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if "@" not in a or " " in a.strip()]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        return value
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "plain": 25}[self.security]
+
+    def password(self) -> str | None:
+        return read_secret(self.password_env, self.password_file, "password")
+
+
+def as_html(message: Message) -> str:
+    words = WORDS[message.language]
+    parts = []
+    for event in message.events:
+        colour = "#b00020" if event.severity == "critical" and event.is_open else "#333"
+        parts.append(f"<h3 style='color:{colour}'>{html.escape(heading(event, message.language))}</h3>")
+        parts.append("<p>" + html.escape(event.explanation).replace("\n", "<br>") + "</p>")
+        if event.is_open and event.support_request:
+            parts.append(f"<p><b>{html.escape(words['request'])}</b></p>"
+                         f"<pre style='white-space:pre-wrap'>{html.escape(event.support_request)}</pre>")
+    return "<html><body>" + "\n".join(parts) + "</body></html>"
+
+
+class EmailChannel:
+    """Multipart text + HTML in the seller's language, the support requests in the body and a
+    CSV of the affected postings/SKUs attached. The Message-ID derives from the message id."""
+
+    def __init__(self, config: EmailConfig, tz: ZoneInfo | None = None) -> None:
+        self.name, self.config, self.tz = config.name, config, tz or ZoneInfo("Europe/Moscow")
+
+    def build(self, message: Message) -> EmailMessage:
+        mail = EmailMessage()
+        mail["Subject"] = subject(message)
+        mail["From"] = self.config.sender
+        mail["To"] = ", ".join(self.config.to)
+        mail["Date"] = formatdate(localtime=True)
+        mail["Message-ID"] = make_msgid(idstring=message.id, domain="ozon-monitor")
+        mail["X-Ozon-Monitor-Id"] = message.id
+        mail.set_content(as_text(message))
+        mail.add_alternative(as_html(message), subtype="html")
+        table = affected_csv(message)
+        if table is not None:
+            mail.add_attachment(table.encode("utf-8"), maintype="text", subtype="csv", filename="affected.csv")
+        for event in message.events:
+            if not event.is_open or event.series is None:
+                continue
+            png = anomaly_chart(event, message.language, self.tz)
+            mail.add_attachment(png, maintype="image", subtype="png", filename=f"chart-{event.fingerprint}.png")
+        return mail
+
+    def send(self, message: Message) -> None:
+        c = self.config
+        try:
+            password = c.password()
+            if c.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.smtp_port, timeout=c.timeout_seconds,
+                                                     context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(c.host, c.smtp_port, timeout=c.timeout_seconds)
+            try:
+                if c.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if c.username:
+                    smtp.login(c.username, password or "")
+                smtp.send_message(self.build(message))
+                smtp.quit()
+            finally:
+                smtp.close()  # after a failure, no QUIT: a server that refused us may not answer it
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login to {c.host} refused ({exc.smtp_code}); check username and password",
+                                permanent=True) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(f"SMTP server refused recipients: {', '.join(exc.recipients)}", permanent=True) from None
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            raise DeliveryError(f"SMTP {c.host}:{c.smtp_port}: {type(exc).__name__}: {exc}") from None

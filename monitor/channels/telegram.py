@@ -1,0 +1,135 @@
+"""The Telegram channel: Bot API `sendMessage` to one or several chats, the message as Telegram
+HTML split between events under 4096 characters."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from pydantic import Field, field_validator
+
+from monitor.channels.base import ChannelConfig, DeliveryError, heading
+from monitor.message import Message
+from monitor.secrets import read_secret, secret_path
+from monitor.texts import WORDS
+
+TELEGRAM_LIMIT = 4096
+API_URL = "https://api.telegram.org"
+
+
+class TelegramConfig(ChannelConfig):
+    """A Telegram bot that writes to one or several chats (the seller, a manager)."""
+
+    type: Literal["telegram"]
+    token_env: str | None = None
+    token_file: Path | None = None
+    chat_id: list[str] = Field(min_length=1)
+    proxy: str | None = None  # http://... or socks5://..., where api.telegram.org is blocked
+    api_url: str = Field(API_URL, pattern=r"^https?://[^\s/]+")  # a self-hosted Bot API server, or tests
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    _token_file = field_validator("token_file")(lambda value: secret_path(value) if value is not None else None)
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def one_or_several(cls, value: object) -> object:
+        """`chat_id = "-100..."` or `chat_id = ["-100...", "42"]`; numbers are taken as written."""
+        values = value if isinstance(value, list) else [value]
+        return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in values]
+
+    def token(self) -> str | None:
+        return read_secret(self.token_env, self.token_file, "token")
+
+
+def from_webhook(raw: dict[str, object]) -> dict[str, object]:
+    """A channel written as `type = "webhook"`, `format = "telegram"` (before Telegram was a
+    channel of its own) as the telegram channel it always meant."""
+    if raw.get("type") != "webhook" or raw.get("format") != "telegram":
+        return raw
+    moved = {"url": "api_url", "secret_env": "token_env", "secret_file": "token_file"}
+    return {moved.get(k, k): v for k, v in raw.items() if k != "format"} | {"type": "telegram"}
+
+
+class TelegramChannel:
+    """`sendMessage` of each chunk to each chat; the token goes only into the request path and
+    never into an error, a log line or an output."""
+
+    def __init__(self, config: TelegramConfig, transport: httpx.BaseTransport | None = None) -> None:
+        self.name, self.config = config.name, config
+        self._transport = transport
+
+    def send(self, message: Message) -> None:
+        c = self.config
+        try:
+            token = c.token()
+        except ValueError as exc:
+            raise DeliveryError(str(exc), permanent=True) from None
+        if not token:
+            raise DeliveryError("the bot token is missing: set token_env or token_file", permanent=True)
+        shown = f"{c.api_url.rstrip('/')}/bot***/sendMessage"
+        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client:
+            for chat in c.chat_id:
+                for chunk in telegram_chunks(message):
+                    try:
+                        response = client.post(f"{c.api_url.rstrip('/')}/bot{token}/sendMessage", json={
+                            "chat_id": chat, "text": chunk, "parse_mode": "HTML", "disable_web_page_preview": True})
+                    except httpx.HTTPError as exc:
+                        raise DeliveryError(f"POST {shown}: {type(exc).__name__}") from None
+                    status = response.status_code
+                    if status >= 300:
+                        raise DeliveryError(f"POST {shown} (chat {chat}): HTTP {status} {response.text[:200]}",
+                                            permanent=400 <= status < 500 and status not in (408, 429),
+                                            retry_after=_retry_after(response))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Telegram's own `parameters.retry_after`, else the header."""
+    try:
+        return float((response.json().get("parameters") or {})["retry_after"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+def telegram_chunks(message: Message) -> list[str]:
+    """The digest as Telegram HTML, split between events to stay under 4096 characters; an
+    event too long for one message is sent as plain escaped text cut at line ends."""
+    words = WORDS[message.language]
+    pieces = []
+    for e in message.events:
+        title = heading(e, message.language)
+        body = [e.explanation]
+        request = e.support_request if e.is_open else None
+        block = f"<b>{html.escape(title)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)
+        if request:
+            block += f"\n\n<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(request)}</pre>"
+        if len(block) < TELEGRAM_LIMIT:
+            pieces.append(block)
+        else:
+            plain = "\n".join([title, *body, *([words["request"], request] if request else [])])
+            pieces += _cut(html.escape(plain))
+    chunks, current = [], ""
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) >= TELEGRAM_LIMIT:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n\n{piece}" if current else piece
+    return chunks + ([current] if current else [])
+
+
+def _cut(text: str) -> list[str]:
+    """Text cut into pieces under the limit, at line ends where possible."""
+    pieces, current = [], ""
+    for line in text.split("\n"):
+        while len(line) >= TELEGRAM_LIMIT:
+            pieces.append(line[:TELEGRAM_LIMIT - 1])
+            line = line[TELEGRAM_LIMIT - 1:]
+        if current and len(current) + 1 + len(line) >= TELEGRAM_LIMIT:
+            pieces.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    return pieces + ([current] if current else [])
