@@ -25,7 +25,7 @@ from monitor.store import Store, iso, parse
 from monitor.support import Rendered
 from monitor.texts import WORDS
 from rules import Finding
-from rules.base import as_json
+from rules.base import Series, as_json
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = outbox.SEVERITY_RANK
@@ -39,6 +39,12 @@ def finding_json(finding: Finding, rendered: Rendered) -> dict[str, Any]:
     return data
 
 
+def _series(evidence: object) -> Series | None:
+    """The hourly series an evidence carries for a chart, if it carries one."""
+    series = getattr(evidence, "series", None)
+    return series if isinstance(series, Series) else None
+
+
 def event_for(kind: EventKind, finding: Finding, rendered: Rendered, now: datetime) -> Event:
     evidence = as_json(finding.evidence)
     evidence.pop("series", None)  # carried typed, for charts
@@ -47,7 +53,7 @@ def event_for(kind: EventKind, finding: Finding, rendered: Rendered, now: dateti
                  explanation=rendered.explanation, started_at=iso(finding.started_at) or "", notified_at=iso(now) or "",
                  support_topic=finding.topic, support_request=rendered.support_request, evidence=evidence,
                  affected_postings=tuple(finding.affected_postings), affected_skus=tuple(finding.affected_skus),
-                 products=finding.products, series=getattr(finding.evidence, "series", None))
+                 products=finding.products, series=_series(finding.evidence))
 
 
 def resolved(last: Event, ended_at: datetime, now: datetime, language: str, tz: ZoneInfo) -> Event:

@@ -18,9 +18,13 @@ from monitor import texts
 from rules import Finding
 from rules.access import KeyExpiryEvidence, SourceEvidence
 from rules.base import Product
-from rules.finance import PayoutMissingEvidence
-from rules.rating import PenaltyScoreEvidence
-from rules.sales import SalesDropEvidence
+from rules.cards import CardProblemsEvidence
+from rules.finance import ChargeShareEvidence, PayoutMissingEvidence
+from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, StuckInDeliveryEvidence
+from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
+from rules.returns import ReturnsSpikeEvidence
+from rules.sales import SalesDropEvidence, SalesStoppedEvidence, TrafficDropEvidence
+from rules.stock import StockOutEvidence
 
 MAX_LISTED = 20
 
@@ -97,7 +101,7 @@ class Parts:
 
 
 def _sales_drop(f: Finding, t: Text) -> Parts:
-    e: SalesDropEvidence = f.evidence
+    e = f.evidence_as(SalesDropEvidence)
     who = t.sku(f, e.sku) if e.sku else None
     if e.observed == 0 and e.last_order_at is not None:
         title = t.pick(f"Нет заказов{' ' + who if who else ''} с {t.clock(e.last_order_at)} "
@@ -139,7 +143,7 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
 
 
 def _sales_stopped(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(SalesStoppedEvidence)
     who = t.sku(f, e.sku)
     causes = [t.pick(*texts.CAUSES[c]) for c in e.causes]
     observed = t.pick(
@@ -164,7 +168,7 @@ def _sales_stopped(f: Finding, t: Text) -> Parts:
 
 
 def _traffic_drop(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(TrafficDropEvidence)
     who = t.sku(f, e.sku)
     observed = t.pick(
         f"{who} за {t.day(e.day)}: {t.count(e.views, 'view', 0)} при обычных {t.num(e.usual_views, 0)}; "
@@ -187,7 +191,7 @@ def _traffic_drop(f: Finding, t: Text) -> Parts:
 
 
 def _returns_spike(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(ReturnsSpikeEvidence)
     who = t.sku(f, e.sku) if e.sku else t.pick("магазина", "the shop")
     observed = t.pick(
         f"из {t.of(e.orders, 'order')} {who} за последние {t.count(e.cohort_days, 'day', 0)} уже вернули "
@@ -211,7 +215,7 @@ def _returns_spike(f: Finding, t: Text) -> Parts:
 
 
 def _cancellations(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(CancellationsEvidence)
     forecast = ""
     if e.days_to_danger is not None and e.share_percent < e.danger_percent:
         forecast = t.pick(f" При текущем тренде порог {t.num(e.danger_percent)}% будет превышен через "
@@ -257,7 +261,7 @@ def _cancellations(f: Finding, t: Text) -> Parts:
 
 
 def _shipment_deadline(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(ShipmentDeadlineEvidence)
     postings = t.count(e.postings, "posting", 0)
     deadline = t.when_tz(e.earliest_deadline)
     if e.kind == "late":
@@ -288,7 +292,7 @@ def _shipment_deadline(f: Finding, t: Text) -> Parts:
 
 
 def _stuck_in_delivery(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(StuckInDeliveryEvidence)
     postings = t.count(e.postings, "posting", 0)
     observed = t.pick(
         f"{postings} в статусе «Доставляется» дольше {t.count(e.max_days, 'day', 0)} (самое старое — "
@@ -307,7 +311,7 @@ def _stuck_in_delivery(f: Finding, t: Text) -> Parts:
 
 
 def _stock_out(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(StockOutEvidence)
     who, scheme = t.sku(f, e.sku), e.scheme.upper()
     if e.available <= 0:
         title = t.pick(f"Закончился товар {who} ({scheme})", f"{who} out of stock ({scheme})")
@@ -331,6 +335,7 @@ def _rating_risk(f: Finding, t: Text) -> Parts:
                             "above its threshold."),
                      t.pick("Проверьте раздел «Рейтинг продавца» в кабинете: при превышении возможны ограничения.",
                             "Check Seller rating in the cabinet: restrictions may follow."))
+    e = f.evidence_as(RatingRiskEvidence)
     forecast = ""
     if e.days_to_danger is not None:
         forecast = t.pick(f" При текущем тренде порог блокировки будет достигнут через "
@@ -357,7 +362,7 @@ def _rating_risk(f: Finding, t: Text) -> Parts:
 
 
 def _card_problems(f: Finding, t: Text) -> Parts:
-    e = f.evidence
+    e = f.evidence_as(CardProblemsEvidence)
     who = t.sku(f, e.sku)
     reasons = "; ".join([*e.reasons, *e.errors]) or e.status_name or e.status_failed
     observed = t.pick(f"карточка {who}: статус «{e.status_name}», модерация: {t.status(e.moderate_status)}. "
@@ -394,6 +399,7 @@ def _finance_anomaly(f: Finding, t: Text) -> Parts:
                      (), t.pick("Сообщите, пожалуйста, причину задержки выплаты и срок её поступления.",
                                 "Please tell us why the payout is late and when it will arrive."),
                      t.pick("высокая — деньги не поступили", "high — money has not arrived"))
+    e = f.evidence_as(ChargeShareEvidence)
     charge = t.pick("комиссия", "commission") if e.kind == "commission_share" else t.pick("логистика", "logistics")
     observed = t.pick(f"{t.day(e.day)}: {charge} составила {t.pct(e.share)} от продаж "
                       f"({t.count(e.postings, 'posting', 0)}, {t.num(e.sales, 0)} ₽) при обычных "
@@ -423,7 +429,7 @@ def _api_access(f: Finding, t: Text) -> Parts:
                             "ozon-monitor, иначе мониторинг остановится.",
                             "Create a new key in the cabinet (Settings → Seller API) and put it in the ozon-monitor "
                             "config, or monitoring stops."))
-    assert isinstance(e, SourceEvidence)
+    e = f.evidence_as(SourceEvidence)
     names = texts.SOURCE_NAMES[t.lang]
     sources = ", ".join(names.get(s, s) for s in (e.sources or (e.source,)))
     last = t.when_tz(e.last_success) if e.last_success else t.pick("никогда", "never")

@@ -86,8 +86,8 @@ def api_access(data: AccountData, config: ApiAccessConfig) -> list[Finding]:
         silent = health.last_success is None or data.now - health.last_success > timedelta(hours=config.failing_hours)
         if switched_off or (health.last_error and silent):
             by_cause.setdefault(str(kinds.get(health.source)), []).append(health)
-    postings_cause = str(kinds.get(findings[-1].evidence.source)) if findings and findings[-1].entity == "postings" \
-        else None
+    postings_cause = str(kinds.get(findings[-1].evidence_as(SourceEvidence).source)) \
+        if findings and findings[-1].entity == "postings" else None
     for cause, group in by_cause.items():  # one warning per cause, however many sources it stops
         if cause == postings_cause:
             continue  # the critical finding on the postings feed already says it

@@ -5,7 +5,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Any, Callable, Literal, overload
+from typing import Any, Callable, Literal, TypeVar, overload
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 Severity = Literal["warning", "critical"]
 SupportTopic = Literal["technical", "logistics", "finance", "marketing"]
 POSTINGS_SOURCES = ("fbs", "fbo")
+EvidenceT = TypeVar("EvidenceT")
 # Why a source could not be read: the class of the client's error, stored in its own column.
 ErrorKind = Literal["key_rejected", "account_blocked", "missing_role", "method_retired", "bad_request",
                     "rate_limited", "server_error", "timeout", "unreachable", "network", "out_of_time",
@@ -370,7 +371,8 @@ class Check:
 @dataclass(frozen=True)
 class Finding:
     """One problem with one entity. `entity` makes the fingerprint stable while the problem
-    lasts; `evidence` is the rule's own frozen dataclass of numbers."""
+    lasts; `evidence` is the rule's own frozen dataclass of numbers (`evidence_as` gives it
+    typed to a renderer)."""
 
     rule: str
     account: str
@@ -378,7 +380,7 @@ class Finding:
     severity: Severity
     entity: str
     started_at: datetime
-    evidence: Any
+    evidence: object
     topic: SupportTopic | None  # None: support cannot help, the text gives advice instead
     affected_postings: list[str] = field(default_factory=list)
     affected_skus: list[int] = field(default_factory=list)
@@ -391,6 +393,12 @@ class Finding:
 
     def product(self, sku: int) -> Product:
         return next((p for p in self.products if p.sku == sku), Product(sku))
+
+    def evidence_as(self, kind: type[EvidenceT]) -> EvidenceT:
+        """The evidence as the dataclass `kind` its rule makes; TypeError if it is another."""
+        if not isinstance(self.evidence, kind):
+            raise TypeError(f"{self.rule}: evidence is {type(self.evidence).__name__}, not {kind.__name__}")
+        return self.evidence
 
 
 MAX_CHECKED_SKUS = 5

@@ -90,7 +90,8 @@ def returns_spike(data: AccountData, config: ReturnsSpikeConfig) -> list[Finding
 
     account = judge("account", None)
     per_sku = [hit for sku in skus if (hit := judge(f"sku:{sku}", sku))]
-    if account and any(hit.evidence.returns > 0.5 * account.evidence.returns for hit in per_sku):
+    if account and any(hit.evidence_as(ReturnsSpikeEvidence).returns > 0.5 * account.evidence_as(ReturnsSpikeEvidence).returns
+                       for hit in per_sku):
         account = None  # one SKU makes the account spike: report it once, on the SKU
     return ([account] if account else []) + per_sku
 
