@@ -1,12 +1,16 @@
 """`ozon-monitor backtest`: the stored history replayed through the rules as if live, step by
 step, each step seeing only what was known by then, so a seller can tune thresholds before
-trusting them."""
+trusting them. Each step goes through the live alert lifecycle (`alerts.reconcile`) on a
+scratch state file: repeats, the damping of a finding hovering at its threshold and the
+per-rule settings of `[alerts]` are the ones the service applies."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from monitor import facts
+from monitor import alerts, facts
 from monitor.config import Settings
 from monitor.cycle import rule_configs
 from monitor.store import Store
@@ -19,7 +23,7 @@ from rules.replay import REPLAYABLE, as_of
 @dataclass(frozen=True)
 class Event:
     at: datetime
-    kind: str  # "fired", "escalated" or "resolved"
+    kind: str  # "fired", "escalated", "repeat" or "resolved"
     rule: str
     severity: str
     fingerprint: str
@@ -40,21 +44,20 @@ def backtest(settings: Settings, account: str, start: datetime, end: datetime, s
         store.close()
     configs = {name: config if name in REPLAYABLE else config.model_copy(update={"enabled": False})
                for name, config in rule_configs(settings).items()}
+    kinds = {"firing": "fired", "escalated": "escalated", "repeat": "repeat", "resolved": "resolved"}
     events: list[Event] = []
-    open_alerts: dict[str, Event] = {}
-    moment = max(start, since)
-    while moment <= min(end, until):
-        current = {f.fingerprint: f for f in run_rules(as_of(data, moment), configs).findings}
-        for fingerprint, finding in current.items():
-            before = open_alerts.get(fingerprint)
-            if before is None or (before.severity == "warning" and finding.severity == "critical"):
-                title = render(finding, settings.monitor.language, settings.monitor.tz, moment).title
-                event = Event(moment, "fired" if before is None else "escalated", finding.rule, finding.severity,
-                              fingerprint, title)
-                events.append(event)
-                open_alerts[fingerprint] = event
-        for fingerprint in [f for f in open_alerts if f not in current]:
-            gone = open_alerts.pop(fingerprint)
-            events.append(Event(moment, "resolved", gone.rule, gone.severity, fingerprint, gone.title))
-        moment += step
+    with tempfile.TemporaryDirectory(prefix="ozon-monitor-backtest-") as scratch:
+        lifecycle = Store.in_dir(Path(scratch))
+        try:
+            moment = max(start, since)
+            while moment <= min(end, until):
+                verdict = run_rules(as_of(data, moment), configs)
+                rendered = {f.fingerprint: render(f, settings.monitor.language, settings.monitor.tz, moment)
+                            for f in verdict.findings}
+                said = alerts.reconcile(lifecycle, account, verdict.ran, verdict.findings, rendered, [],
+                                        settings.alerts, settings.monitor, moment)
+                events += [Event(moment, kinds[e.event], e.rule, e.severity, e.fingerprint, e.title) for e in said]
+                moment += step
+        finally:
+            lifecycle.close()
     return events

@@ -169,3 +169,17 @@ def test_detect_keeps_a_two_day_step_and_reads_local_midnights_across_dst_as_dai
                              for i in range(40)), encoding="utf-8")
     result = episodes(capsys, "--csv", str(daily), "--tz", "Europe/Berlin")
     assert result["step_seconds"] == 86400 and not any("nearest" in note for note in result["notes"])
+
+
+def test_backtest_runs_the_live_alert_lifecycle_with_its_settings(settings: Settings, capsys) -> None:
+    """The replay goes through `alerts.reconcile`: an open alert is repeated after the
+    configured `repeat_hours`, as the service would, and never fired twice."""
+    run_cycle(settings, "shop", now=NOW)
+    config = settings.monitor.state_dir.parent / "config.toml"
+    config.write_text(config.read_text() + "\n[alerts]\nrepeat_hours = 1\nmax_repeat_hours = 1\n")
+    day = NOW.astimezone(settings.monitor.tz).date()
+    assert main(["backtest", "--config", str(config), "--from", str(day), "--to", str(day), "--json"]) == 0
+    events = [(e["event"], e["fingerprint"]) for e in json.loads(capsys.readouterr().out)]
+    fired = [fp for kind, fp in events if kind == "fired"]
+    assert len(fired) == len(set(fired)) == 1
+    assert [kind for kind, fp in events if fp == fired[0]][1:3] == ["repeat", "repeat"]  # hourly, as configured
