@@ -294,6 +294,7 @@ class Daemon:
 
     def _cycle(self, settings: Settings, account: str) -> None:
         started = datetime.now(timezone.utc)
+        log.debug("cycle started: account=%s", account)
         try:
             result = run_cycle(settings, account, stop=self.stop)
         except StorageError as exc:  # said to the seller without the state file; the next cycle retries

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from monitor.channels import Channel, ChannelConfig, DeliveryError
 from monitor.config import AlertsSection
 from monitor.message import Event, Message
-from monitor.store import Store, parse
+from monitor.store import Store
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = {"warning": 1, "critical": 2}

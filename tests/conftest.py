@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,6 +16,7 @@ from monitor.config import Settings, load_config
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
 from tests.receiver import Receiver, serve
 
+ROOT = Path(__file__).resolve().parent.parent
 # A Wednesday, 15:00 in Moscow: daytime, so a sales stop is visible within hours.
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
 
@@ -44,19 +50,78 @@ def simulator(scenario: Scenario) -> Iterator[SimulatorServer]:
         yield server
 
 
+def account(name: str = "shop", base_url: str = "http://127.0.0.1:9", key_file: str = "key.txt",
+            timeout: float = 30.0, client_id: int = 123456) -> str:
+    """One `[[accounts]]` block."""
+    return (f'[[accounts]]\nname = "{name}"\nclient_id = {client_id}\napi_key_file = "{key_file}"\n'
+            f'base_url = "{base_url}"\ntimeout_seconds = {timeout}\n\n')
+
+
+def config_file(folder: Path, accounts: str, *, monitor: str = "", channels: str | None = None, body: str = "",
+                key: str = "demo-key", name: str = "config.toml") -> Path:
+    """The one config writer: a `[monitor]` section (state in `folder/state`, 35 days of history,
+    plus `monitor` lines), the `accounts` blocks with their key in `folder/key.txt`, `channels`
+    (default: a file channel into `folder/out`) and `body` appended."""
+    (folder / "key.txt").write_text(key)
+    if channels is None:
+        channels = f'[[channels]]\ntype = "file"\ndirectory = "{folder / "out"}"\n'
+    path = folder / name
+    path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\n{monitor}\n{accounts}{channels}\n{body}',
+                    encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
     """Write a config file into tmp_path; `body` is appended to a valid minimal config."""
     def write(body: str = "", *, base_url: str = "http://127.0.0.1:9", accounts: bool = True,
-              key: str = "demo-key", name: str = "config.toml") -> Path:
-        (tmp_path / "key.txt").write_text(key)
-        account = (f'[[accounts]]\nname = "shop"\nclient_id = 123456\napi_key_file = "key.txt"\n'
-                   f'base_url = "{base_url}"\n') if accounts else ""
-        path = tmp_path / name
-        path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\n\n{account}\n'
-                        f'[[channels]]\ntype = "file"\ndirectory = "{tmp_path / "out"}"\n\n{body}', encoding="utf-8")
-        return path
+              key: str = "demo-key", name: str = "config.toml", monitor: str = "") -> Path:
+        return config_file(tmp_path, account(base_url=base_url) if accounts else "", monitor=monitor, body=body,
+                           key=key, name=name)
     return write
+
+
+class Daemon:
+    """`ozon-monitor run` in a subprocess with its output in `log`: wait for a line of it, stop
+    it with SIGTERM and time the stop. The one harness of every test that runs the service."""
+
+    def __init__(self, config: Path, *, verbose: bool = False, env: dict[str, str] | None = None,
+                 log: Path | None = None) -> None:
+        self.log = log or config.parent / "daemon.log"
+        args = [sys.executable, "-m", "monitor", *(["-v"] if verbose else []), "run", "--config", str(config)]
+        with open(self.log, "w") as sink:
+            self.process = subprocess.Popen(args, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                                            stdout=sink, stderr=sink)
+
+    @property
+    def text(self) -> str:
+        return self.log.read_text()
+
+    def wait_for(self, condition: str | Callable[[], bool], timeout: float = 60) -> None:
+        """Until the log holds `condition` (a line's text) or `condition()` is true."""
+        check = condition if callable(condition) else lambda: condition in self.text
+        deadline = time.monotonic() + timeout
+        while not check():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                state = f"exited {self.process.returncode}" if self.process.poll() is not None else "still running"
+                raise AssertionError(f"waited {timeout:.0f} s for {condition!r}; the daemon {state}; log:\n"
+                                     f"{self.text[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 15) -> float:
+        """SIGTERM and wait for the exit; return how long it took."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=timeout)
+        return time.monotonic() - started
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture
@@ -94,7 +159,7 @@ def synced_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sim
                         incidents=[Incident("sales_stop", start=NOW - timedelta(hours=4))])
     with SimulatorServer(Simulator(World(scenario), clock=clock)) as server:
         folder = tmp_path_factory.mktemp("synced")
-        settings = load_config(_config(folder, server.base_url))
+        settings = load_config(config_file(folder, account(base_url=server.base_url)))
         run_cycle(settings, "shop", now=NOW)
         yield server, clock, settings.monitor.state_dir
 
@@ -105,7 +170,7 @@ def synced_shop(synced_world, tmp_path: Path) -> Iterator[tuple[Settings, Simula
     the simulator's faults and clock are reset afterwards."""
     server, clock, template = synced_world
     shutil.copytree(template, tmp_path / "state")
-    settings = load_config(_config(tmp_path, server.base_url))
+    settings = load_config(config_file(tmp_path, account(base_url=server.base_url)))
     try:
         yield settings, server, clock
     finally:
@@ -113,10 +178,3 @@ def synced_shop(synced_world, tmp_path: Path) -> Iterator[tuple[Settings, Simula
         clock.now = NOW
 
 
-def _config(folder: Path, base_url: str, body: str = "") -> Path:
-    (folder / "key.txt").write_text("demo-key")
-    path = folder / "config.toml"
-    path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\n\n[[accounts]]\nname = "shop"\n'
-                    f'client_id = 123456\napi_key_file = "key.txt"\nbase_url = "{base_url}"\n\n'
-                    f'[[channels]]\ntype = "file"\ndirectory = "{folder / "out"}"\n\n{body}', encoding="utf-8")
-    return path

@@ -69,10 +69,12 @@ def test_an_alert_is_sent_when_it_starts_and_not_again_while_it_stays_the_same(s
     assert cycle(store, [finding(severity="critical")], NOW + timedelta(minutes=20)) == ["escalated"]
 
 
-def test_open_alerts_repeat_with_a_doubling_wait(store: Store) -> None:
-    cycle(store, [finding()], NOW)
-    sent = [(hours, cycle(store, [finding()], NOW + timedelta(hours=hours))) for hours in range(1, 80)]
-    assert [hours for hours, events in sent if events == ["repeat"]] == [24, 72]  # then 24 * 4 = 96 h later
+def test_open_alerts_repeat_with_a_doubling_wait_up_to_max_repeat_hours(store: Store) -> None:
+    cfg = AlertsSection(repeat_hours=6, max_repeat_hours=24)
+    cycle(store, [finding()], NOW, cfg)
+    sent = [(hours, cycle(store, [finding()], NOW + timedelta(hours=hours), cfg)) for hours in range(1, 120)]
+    # waits of 6, 12 and 24 h, then 24 h for good: the doubling stops at max_repeat_hours
+    assert [hours for hours, events in sent if events == ["repeat"]] == [6, 18, 42, 66, 90, 114]
 
 
 def test_per_rule_repeat_interval_overrides_the_default(store: Store) -> None:

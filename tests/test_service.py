@@ -24,8 +24,8 @@ import pytest
 
 from monitor.cli import main
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
+from tests.conftest import ROOT, Daemon, account, config_file
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -93,14 +93,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def account(name: str, base_url: str, key_file: str = "key.txt", timeout: float = 30.0) -> str:
-    return (f'[[accounts]]\nname = "{name}"\nclient_id = 123456\napi_key_file = "{key_file}"\n'
-            f'base_url = "{base_url}"\ntimeout_seconds = {timeout}\n\n')
-
-
 def write(path: Path, accounts: str, port: int, tmp_path: Path) -> None:
-    path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\nmetrics_listen = "127.0.0.1:{port}"\n\n'
-                    f'{accounts}[[channels]]\ntype = "file"\ndirectory = "{tmp_path / "out"}"\n', encoding="utf-8")
+    config_file(tmp_path, accounts, monitor=f'metrics_listen = "127.0.0.1:{port}"\n', name=path.name)
 
 
 def get(url: str) -> tuple[int, str]:
@@ -113,23 +107,20 @@ def get(url: str) -> tuple[int, str]:
 
 def test_the_daemon_speaks_systemd_reloads_and_stops(shop: SimulatorServer, notify_socket: NotifySocket,
                                                       tmp_path: Path) -> None:
-    (tmp_path / "key.txt").write_text("demo-key")
-    config, port, log = tmp_path / "config.toml", free_port(), tmp_path / "daemon.log"
+    config, port = tmp_path / "config.toml", free_port()
     write(config, account("shop", shop.base_url), port, tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(notify_socket.path),
-           "WATCHDOG_USEC": "1000000"}
-    with open(log, "w") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=env,
-                                   stdout=sink, stderr=sink)
-    try:
+
+    def pinging() -> None:  # WATCHDOG=1 every half WatchdogSec (1 s here)
+        pings = len(notify_socket.lines("WATCHDOG=1"))
+        notify_socket.wait_for(lambda: len(notify_socket.lines("WATCHDOG=1")) >= pings + 2, 5, "two more pings")
+    with Daemon(config, env={"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "1000000"}) as daemon:
+        process = daemon.process
         notify_socket.wait_for(lambda: "READY=1" in notify_socket.lines(), 30, "READY=1")
         assert (tmp_path / "state" / "ozon-monitor.db").exists()  # the state was open before READY
         notify_socket.wait_for(lambda: any("syncing shop" in s for s in notify_socket.lines("STATUS=")), 30,
                                "a STATUS line saying the first cycle runs")
-        notify_socket.wait_for(lambda: "cycle done: account=shop " in log.read_text(), 120, "the first cycle")
-        pings = len(notify_socket.lines("WATCHDOG=1"))
-        time.sleep(1.6)
-        assert len(notify_socket.lines("WATCHDOG=1")) >= pings + 2  # every half WatchdogSec
+        daemon.wait_for("cycle done: account=shop ", 120)
+        pinging()
 
         status, metrics = get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200
@@ -141,9 +132,8 @@ def test_the_daemon_speaks_systemd_reloads_and_stops(shop: SimulatorServer, noti
 
         write(config, account("shop", shop.base_url) + account("second", shop.base_url), port, tmp_path)
         process.send_signal(signal.SIGHUP)
-        notify_socket.wait_for(lambda: "cycle done: account=second " in log.read_text(), 120,
-                               "the added account's first cycle")
-        assert "reloaded" in log.read_text() and "added=second" in log.read_text()
+        daemon.wait_for("cycle done: account=second ", 120)
+        assert "reloaded" in daemon.text and "added=second" in daemon.text
 
         config.write_text(config.read_text().replace("client_id = 123456", "client_id = -5", 1))
         process.send_signal(signal.SIGHUP)
@@ -151,17 +141,9 @@ def test_the_daemon_speaks_systemd_reloads_and_stops(shop: SimulatorServer, noti
                                "the refused reload said in STATUS")
         refused = next(s for s in notify_socket.lines("STATUS=") if "reload refused" in s)
         assert "accounts[0].client_id" in refused and str(config) in refused
-        pings = len(notify_socket.lines("WATCHDOG=1"))
-        time.sleep(1.6)
-        assert process.poll() is None and len(notify_socket.lines("WATCHDOG=1")) >= pings + 2  # still going
-
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
-        took = time.monotonic() - started
-    finally:
-        process.kill()
-    err = log.read_text()
+        pinging()  # still going
+        took = daemon.stop()
+    err = daemon.text
     assert process.returncode == 0, err[-3000:]
     assert took < 10
     assert "STOPPING=1" in notify_socket.lines()
@@ -176,26 +158,15 @@ def test_one_hanging_account_never_holds_up_the_others(shop: SimulatorServer, tm
     hang.bind(("127.0.0.1", 0))
     hang.listen(64)
     hanging = f"http://127.0.0.1:{hang.getsockname()[1]}"
-    (tmp_path / "key.txt").write_text("demo-key")
-    config, log = tmp_path / "config.toml", tmp_path / "daemon.log"
+    config = tmp_path / "config.toml"
     write(config, account("hangs", hanging, timeout=60) + account("one", shop.base_url) +
           account("two", shop.base_url), free_port(), tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with open(log, "w") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=env,
-                                   stdout=sink, stderr=sink)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not all(f"cycle done: account={n} " in log.read_text()
-                                                       for n in ("one", "two")):
-            time.sleep(0.2)
-        text = log.read_text()
+        with Daemon(config) as daemon:  # leaving kills it: here it would wait out the hanging call
+            daemon.wait_for(lambda: all(f"cycle done: account={n} " in daemon.text for n in ("one", "two")), 120)
+            assert "cycle done: account=hangs " not in daemon.text  # it was still waiting on its host meanwhile
     finally:
-        process.kill()  # how it stops is tested elsewhere; here it would wait out the hanging call
-        process.wait()
         hang.close()
-    assert "cycle done: account=one " in text and "cycle done: account=two " in text
-    assert "cycle done: account=hangs " not in text  # it was still waiting on its host meanwhile
 
 
 def test_check_runs_the_accounts_side_by_side(shop: SimulatorServer, tmp_path: Path, capsys) -> None:
@@ -206,7 +177,6 @@ def test_check_runs_the_accounts_side_by_side(shop: SimulatorServer, tmp_path: P
     hang.bind(("127.0.0.1", 0))
     hang.listen(64)
     hanging = f"http://127.0.0.1:{hang.getsockname()[1]}"
-    (tmp_path / "key.txt").write_text("demo-key")
     config = tmp_path / "config.toml"
     write(config, "".join(account(f"hangs{i}", hanging, timeout=15) for i in range(3)) + account("one", shop.base_url),
           free_port(), tmp_path)
@@ -323,24 +293,19 @@ def test_no_secret_ever_reaches_a_log_an_output_or_a_file(tmp_path: Path) -> Non
         accounts = "".join(account(n, url, "key", timeout=5) for n, url in (
             ("good", good.base_url), ("dead", closed), ("throttled", throttled.base_url)))
         accounts += account("rejected", good.base_url, "hook")  # the wrong secret sent as an API key
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[monitor]\nstate_dir = "state"\nhistory_days = 10\ncycle_budget_seconds = 10\n\n{accounts}'
+        config = config_file(tmp_path, accounts, monitor="cycle_budget_seconds = 10\n", channels=(
             f'[[channels]]\ntype = "email"\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "plain"\n'
             f'username = "shop"\npassword_file = "smtp"\nsender = "m@shop.example"\nto = ["o@shop.example"]\n\n'
             f'[[channels]]\ntype = "webhook"\nurl = "{closed}/hook"\nsecret_file = "hook"\n\n'
             f'[[channels]]\ntype = "telegram"\nname = "tg"\napi_url = "{closed}"\n'
-            f'token_file = "bot"\nchat_id = "1"\n', encoding="utf-8")
+            f'token_file = "bot"\nchat_id = "1"\n'))
         for command in (["config", "validate", "--strict", str(config)], ["check", "--config", str(config)],
                         ["test-alert", "--config", str(config)], ["status", "--config", str(config)]):
             cli(*command)
-        with open(tmp_path / "daemon.log", "w") as sink:
-            daemon = subprocess.Popen([sys.executable, "-m", "monitor", "-v", "run", "--config", str(config)],
-                                      env=env, stdout=sink, stderr=sink)
-        time.sleep(3)
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=15)
-    outputs.append((tmp_path / "daemon.log").read_text())
+        with Daemon(config, verbose=True) as daemon:
+            daemon.wait_for("cycle done: account=good ")
+            daemon.stop()
+        outputs.append(daemon.text)
     assert "HTTP 429" in outputs[1] and "could not connect" in outputs[1] and "FAILED" in outputs[2]
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name not in ("key", "smtp", "hook", "bot")
              and p.suffix != ".key"]

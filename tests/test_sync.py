@@ -103,7 +103,10 @@ def test_a_retired_method_is_reported_and_not_retried(settings: Settings, simula
     simulator.simulator.add_fault(Fault(method=api.FBO_STOCKS, kind="gone", times=5))
     report, _ = sync(settings)
     assert "switched this method off" in report.errors["fbo_stocks"].message
-    assert simulator.simulator.take_fault(api.FBO_STOCKS) is not None  # 4 of 5 left: it was called once
+    assert simulator.simulator.faulted.count(api.FBO_STOCKS) == 1  # asked once, not retried
+    later, _ = sync(settings, NOW + timedelta(hours=23))
+    assert "switched off until" in later.errors["fbo_stocks"].message
+    assert simulator.simulator.faulted.count(api.FBO_STOCKS) == 1  # not asked again while switched off
 
 
 def test_malformed_json_fails_one_source_and_the_next_run_recovers(settings: Settings,

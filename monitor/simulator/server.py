@@ -35,6 +35,7 @@ class Simulator:
         self.world = world
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.requests: list[tuple[str, dict]] = []
+        self.faulted: list[str] = []  # the methods of the calls a fault answered, in order
         self._faults: list[list[Any]] = [[fault, fault.times] for fault in world.scenario.faults]  # [fault, left]
         self._lock = threading.Lock()
         self.api = SellerApi(world, self.clock)
@@ -53,6 +54,7 @@ class Simulator:
                 fault, left = entry
                 if left > 0 and fault.method in ("*", method):
                     entry[1] -= 1
+                    self.faulted.append(method)
                     return fault
         return None
 
