@@ -22,6 +22,7 @@ from monitor import drafts, logs, wizard
 from monitor.alerts import silenced_by
 from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import CycleResult, deliver_all, run_cycle
+from monitor.i18n import LANGUAGES
 from monitor.report import print_delivery, print_result, print_status, status_of
 from monitor.store import StorageError, Store, state_dir_problem
 from monitor.sources import Progress
@@ -102,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the monitor against the built-in simulator and show what it raises")
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for state, alerts and drafts")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--language", choices=["ru", "en"], default="ru")
+    p.add_argument("--language", choices=list(LANGUAGES), default="ru")
     p.set_defaults(handler=_demo)
 
     p = sub.add_parser("simulator", help="serve the Ozon Seller API simulator on loopback")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator, model_validator
@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig, TelegramConfig, WebhookConfig
 from monitor.channels.telegram import from_webhook
+from monitor.i18n import LANGUAGES
 from monitor.secrets import Strict, config_dir, read_secret, resolve, secret_path
 from rules import RULES
 from rules.base import RuleConfig
@@ -30,7 +31,7 @@ class ConfigError(Exception):
 class MonitorSection(Strict):
     state_dir: Path = Field(Path("state"), validate_default=True)
     timezone: str = "Europe/Moscow"
-    language: Literal["ru", "en"] = "ru"
+    language: str = "ru"  # a code of monitor/i18n LANGUAGES
     poll_minutes: int = Field(10, ge=1, le=1440)
     history_days: int = Field(60, ge=7, le=365)
     overlap_minutes: int = Field(10, ge=0, le=10080)
@@ -42,6 +43,13 @@ class MonitorSection(Strict):
     metrics_listen: str = Field("", pattern=r"^$|^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
 
     _state_dir = field_validator("state_dir")(lambda value: resolve(value))
+
+    @field_validator("language")
+    @classmethod
+    def known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; valid: {', '.join(LANGUAGES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-RESOLVED_MARK = {"ru": "[РЕШЕНО] ", "en": "[RESOLVED] "}
+from monitor.i18n import LANGUAGES
+
+# A resolved draft's first line starts with its language's mark ("[РЕШЕНО] ").
+RESOLVED_MARK = {code: lang.words["draft_resolved"] for code, lang in LANGUAGES.items()}
 
 
 @dataclass(frozen=True)

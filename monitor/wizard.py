@@ -21,6 +21,7 @@ import httpx
 
 from monitor.channels import send_test
 from monitor.config import DEFAULT_BASE_URL, ConfigError, load_config
+from monitor.i18n import LANGUAGES
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AuthError, OzonClient, OzonError
 
@@ -41,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-env", metavar="VAR", help="read the API key from this environment variable")
     p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the Seller API (default: Ozon's)")
     p.add_argument("--name", default="main", help="the account's short name (default main)")
-    p.add_argument("--language", choices=["ru", "en"], default="ru")
+    p.add_argument("--language", choices=list(LANGUAGES), default="ru")
     p.add_argument("--timezone", default="Europe/Moscow")
     p.add_argument("--state-dir", help=f"default: {SERVICE_STATE_DIR} for a config in /etc, else state")
     p.add_argument("--channel", choices=["telegram", "email", "webhook", "file"])
