@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig, TelegramConfig, WebhookConfig
 from monitor.channels.telegram import from_webhook
+from monitor import logs
 from monitor.i18n import LANGUAGES
 from monitor.secrets import Strict, config_dir, read_secret, resolve, secret_path
 from rules import RULES
@@ -91,6 +92,7 @@ class Account(Strict):
             raise ValueError("set exactly one of api_key_file, api_key_env or api_key (found "
                              f"{', '.join(sources) or 'none'})")
         if self.api_key is not None:
+            logs.hide(self.api_key.get_secret_value())
             return self.api_key
         return SecretStr(read_secret(self.api_key_env, self.api_key_file, "api_key") or "")
 
@@ -200,10 +202,12 @@ def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
     file's folder and (with `require_secrets`) every API key readable; raise ConfigError listing
     every problem."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:  # "utf-8-sig": Notepad starts a UTF-8 file with a byte-order mark, which TOML does not allow
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:

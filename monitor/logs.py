@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,24 @@ from contextvars import ContextVar
 _JOB: ContextVar[str] = ContextVar("job", default="-")
 _ACCOUNT: ContextVar[str] = ContextVar("account", default="-")
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+_BOT_PATH = re.compile(r"/bot[^/\s]+")  # a Telegram token travels in the URL path: /bot<id>:<secret>/sendMessage
+_SECRETS: set[str] = set()  # every secret read (`hide`), never to appear in a line
+
+
+def hide(secret: str) -> None:
+    """Keep `secret` (and a bot token's id part) out of every log line from now on, whatever
+    prints it: an HTTP library's request line at -v, an exception, a message of ours."""
+    _SECRETS.add(secret)
+    head = secret.split(":", 1)[0]
+    if ":" in secret and len(head) >= 5:
+        _SECRETS.add(head)
+
+
+def redact(text: str) -> str:
+    text = _BOT_PATH.sub("/bot***", text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):  # the whole token before its id part
+        text = text.replace(secret, "***")
+    return text
 
 
 @contextmanager
@@ -49,7 +68,8 @@ def setup(level: int) -> None:
 
 
 class _OneLine(logging.Formatter):
-    """A traceback or a multi-line message stays one journal entry: newlines become ' | '."""
+    """A traceback or a multi-line message stays one journal entry: newlines become ' | '; no
+    secret is ever written."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace("\n", " | ")
+        return redact(super().format(record)).replace("\n", " | ")

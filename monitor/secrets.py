@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from monitor import logs
+
 _CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
 
 
@@ -46,20 +48,30 @@ def secret_path(value: Path) -> Path:
     return resolve(value)
 
 
-def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
-    """A secret from an environment variable or a file (None when neither is set); raise
-    ValueError naming the source when it is set but unreadable."""
+def read_secret(env: str | None, file: Path | None, what: str, *, token: bool = True) -> str | None:
+    """A secret from an environment variable or a file (None when neither is set), without the
+    byte-order mark and the line ends a Windows editor or `echo` adds; raise ValueError naming
+    the source when it is set but unreadable, empty, or more than one line, or (a `token`: a key
+    sent in a header or a URL) not printable ASCII without spaces; never quoting the secret."""
     if env is not None:
-        value = os.environ.get(env, "")
-        if not value:
-            raise ValueError(f"{what}_env: environment variable {env} is not set or empty")
-        return value
-    if file is not None:
+        where, value = f"{what}_env: environment variable {env}", os.environ.get(env, "")
+    elif file is not None:
+        where = f"{what}_file: {file}"
         try:
-            value = file.read_text(encoding="utf-8").strip()
+            value = file.read_text(encoding="utf-8-sig")
         except OSError as exc:
-            raise ValueError(f"{what}_file: cannot read {file}: {exc.strerror}") from None
-        if not value:
-            raise ValueError(f"{what}_file: {file} is empty")
-        return value
-    return None
+            raise ValueError(f"{where}: cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{where}: is not text (save it as UTF-8 or plain ASCII)") from None
+    else:
+        return None
+    value = value.strip().removeprefix("\ufeff").strip()
+    if not value:
+        raise ValueError(f"{where} is not set or empty" if env is not None else f"{where} is empty")
+    if not value.isprintable():
+        raise ValueError(f"{where}: holds more than one line; put only the {what.replace('_', ' ')} in it")
+    if token and (not value.isascii() or any(c.isspace() for c in value)):
+        raise ValueError(f"{where}: holds spaces or characters other than Latin letters, digits and punctuation; "
+                         f"put only the {what.replace('_', ' ')} in it")
+    logs.hide(value)
+    return value

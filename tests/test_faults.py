@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,7 +26,9 @@ from monitor.config import load_config
 from monitor.cycle import deliver_all, run_cycle
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AccountBlocked, AuthError, BadResponse, MethodGone, OzonClient
-from monitor.simulator import Fault, Scenario, Simulator, SimulatorServer, World
+from monitor.simulator import Fault, Incident, Scenario, Simulator, SimulatorServer, World
+from monitor.sources import TABLES
+from monitor.sources.postings import POSTINGS
 from monitor.sources.stocks import stocks
 from monitor.store import StorageError, Store
 from monitor.texts import ERROR_KINDS
@@ -433,3 +436,131 @@ def test_each_error_class_reaches_the_seller_as_its_own_finding(synced_shop, kin
         assert stored.cursor("shop", source).error_kind == kind
     finally:
         stored.close()
+
+
+# --- a harsher world: the second round (docs/RELIABILITY.md) -----------------------------------
+
+@pytest.mark.parametrize("source", ["file with BOM and CRLF", "variable with a newline"])
+def test_a_secret_saved_by_a_windows_editor_or_echo_is_read(write_config, synced_shop, monkeypatch, tmp_path,
+                                                             capsys, source: str) -> None:
+    settings, server, _ = synced_shop
+    config = settings.monitor.state_dir.parent / "config.toml"
+    if source.startswith("file"):
+        (config.parent / "key.txt").write_bytes("\ufeffdemo-key\r\n".encode())
+    else:
+        monkeypatch.setenv("SHOP_KEY", "demo-key\n")
+        config.write_text(config.read_text().replace('api_key_file = "key.txt"', 'api_key_env = "SHOP_KEY"'))
+    assert main(["check", "--config", str(config)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, said", [("demo-key\nother-key\n", "holds more than one line"),
+                                           ("demo key", "holds spaces or characters")])
+def test_a_secret_that_cannot_be_a_key_names_its_file(write_config, tmp_path, capsys, content: str,
+                                                      said: str) -> None:
+    config = write_config()
+    (tmp_path / "key.txt").write_text(content)
+    assert main(["check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"api_key_file: {tmp_path / 'key.txt'}: {said}" in err and "Traceback" not in err
+    assert "demo" not in err
+
+
+def test_a_config_saved_with_a_byte_order_mark_and_crlf_is_read(write_config) -> None:
+    config = write_config()
+    config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes().replace(b"\n", b"\r\n"))
+    assert load_config(config).accounts[0].name == "shop"
+
+
+def test_no_bot_token_in_the_output_at_any_verbosity(write_config, tmp_path, receiver: Receiver) -> None:
+    """httpx logs every request's URL at -v, and a Bot API URL carries the token in its path."""
+    token = "8123456789:AAF-secret-part-of-the-token"
+    (tmp_path / "bot").write_text(token)
+    base = receiver.url.removesuffix("/hook")
+    config = write_config(f'[[channels]]\ntype = "telegram"\nname = "tg"\napi_url = "{base}"\ntoken_file = "bot"\n'
+                          f'chat_id = "42"\n')
+    outputs = [cli("-v", *command, "--config", str(config)) for command in (["test-alert"], ["check"])]
+    assert len(receiver.received) == 2  # both reached the bot API (so their URLs were logged)
+    for done in outputs:
+        text = done.stdout + done.stderr
+        assert "/bot***/sendMessage" in text
+        assert token not in text and token.split(":")[0] not in text
+
+
+def _numbers_as_strings(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _numbers_as_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_strings(v) for v in value]
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _nested_nulls(value: object, depth: int = 0) -> object:
+    if isinstance(value, dict):
+        return {k: None if isinstance(v, dict) and depth > 1 else _nested_nulls(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nested_nulls(v, depth + 1) for v in value]
+    return value
+
+
+def _naive_times(value: object) -> object:
+    if isinstance(value, str) and len(value) > 19 and value[4:5] == "-" and value[10:11] == "T":
+        return value[:19]
+    if isinstance(value, dict):
+        return {k: _naive_times(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_naive_times(v) for v in value]
+    return value
+
+
+@pytest.fixture
+def far_east_host() -> Iterator[None]:
+    """The process's local zone is Vladivostok's (UTC+10) for the test."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Vladivostok"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.mark.parametrize("change", [_numbers_as_strings, _nested_nulls, _naive_times],
+                         ids=["numbers as strings", "null nested objects", "times without a zone"])
+def test_plausible_answers_are_read_not_refused(change, write_config, tmp_path, far_east_host) -> None:
+    """Every answer of every method changed as Ozon might: the whole sync still stores every
+    source, and the stored times are the same as from the original answers (UTC, on a host in
+    Vladivostok as anywhere)."""
+    world = World(Scenario(seed=3, skus=30, orders_per_day=30, history_days=10,
+                           incidents=[Incident("returns_spike", start=NOW - timedelta(days=8), rate=0.5)]))
+    simulator = Simulator(world, clock=lambda: NOW)
+    plain = simulator.api.routes.copy()
+    simulator.api.routes = {method: (lambda route: lambda body, now: change(route(body, now)))(route)
+                            for method, route in plain.items()}
+    with SimulatorServer(simulator) as server:
+        settings = load_config(write_config(base_url=server.base_url))
+        result = run_cycle(settings, "shop", now=NOW)
+    assert result.sync.unchecked == {}, result.sync.unchecked
+    store = Store.in_dir(settings.monitor.state_dir)
+    try:
+        for table in TABLES:
+            assert store.count(table, "shop") > 0, table.name
+        stored = {n: at for n, at in store.tuples(POSTINGS, "select posting_number, created_at from postings")}
+    finally:
+        store.close()
+    truth = {o.posting_number: o.created_at for o in world.orders(NOW - timedelta(days=35), NOW, NOW)}
+    assert {n: datetime.fromisoformat(at) for n, at in stored.items()} == \
+        {n: at.replace(microsecond=0) if change is _naive_times else at for n, at in truth.items()}
+
+
+def test_an_unreadable_item_is_skipped_and_said_and_the_rest_is_kept(caplog) -> None:
+    from monitor.ozon import models as m
+    from monitor.ozon.client import parse
+    good = {"posting_number": "1-1-1", "status": "delivered", "in_process_at": "2026-11-18T10:00:00Z",
+            "products": [{"sku": 1, "quantity": 1}]}
+    page = parse(api.FBO_LIST, {"postings": [good, {"status": "delivered"}]}, m.PostingPage)
+    assert [p.posting_number for p in page.postings] == ["1-1-1"]
+    assert "1 record(s) of this page could not be read" in caplog.text and "postings.1.posting_number" in caplog.text

@@ -49,7 +49,7 @@ class EmailConfig(ChannelConfig):
         return self.port or {"starttls": 587, "tls": 465, "plain": 25}[self.security]
 
     def password(self) -> str | None:
-        return read_secret(self.password_env, self.password_file, "password")
+        return read_secret(self.password_env, self.password_file, "password", token=False)
 
 
 def as_html(message: Message) -> str:

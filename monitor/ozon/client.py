@@ -234,9 +234,15 @@ class OzonClient:
 
 
 def parse(method: str, payload: object, model: type[ModelT]) -> ModelT:
-    """`payload` as `model`, or a `BadResponse` naming the method and what is missing."""
+    """`payload` as `model`, or a `BadResponse` naming the method and what is missing. List items
+    that could not be read are left out and logged (a warning naming the method, how many, why)."""
     try:
-        return model.model_validate(payload)
+        result = model.model_validate(payload)
+        skipped: list[str] = getattr(result, "skipped", [])
+        if skipped:
+            log.warning("%s: %d record(s) of this page could not be read and were skipped (%s); the rest is kept",
+                        method, len(skipped), "; ".join(skipped[:3]))
+        return result
     except ValidationError as exc:
         if isinstance(payload, dict) and "code" in payload and "message" in payload:
             raise BadResponse(method, f"HTTP 200 with an error instead of data (code {str(payload['code'])[:20]}: "

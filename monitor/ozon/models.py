@@ -1,28 +1,82 @@
-"""Response shapes of the Seller API methods we call. Unknown fields are ignored and optional
-ones may be missing or null, so Ozon adding a field never breaks a sync."""
+"""Response shapes of the Seller API methods we call, read tolerantly: unknown fields are
+ignored, optional ones may be missing or null (null reads as the default: unknown), numbers may
+come as strings, a time without a zone is UTC (Ozon's API times are UTC, whatever the host's
+zone), and a list item that cannot be understood is skipped and logged rather than failing its
+whole page. Only an answer that is not the method's shape at all is a `BadResponse`."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr,
+                      ValidationError, field_validator, model_validator)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+Moment = Annotated[datetime, AfterValidator(_utc)]  # every time in an answer: aware, UTC when Ozon gives no zone
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    @model_validator(mode="before")
+    @classmethod
+    def null_is_unknown(cls, data: Any) -> Any:
+        """`null` for a field that has a default reads as that default (an empty object, none)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items()
+                    if v is not None or k not in cls.model_fields or cls.model_fields[k].is_required()}
+        return data
+
 
 class Page(Model):
     """A list answer. Its list field is required, so an error object or an empty body sent with
     HTTP 200 is a bad response rather than "no items"; a body wrapped in `result` (as one live
-    report shows for the v4 FBS lists) is read the same as a bare one."""
+    report shows for the v4 FBS lists) is read the same as a bare one. An item of a list that
+    cannot be read is left out (`skipped` says how many and why) and the rest is kept."""
 
-    @model_validator(mode="before")
+    _skipped: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def skipped(self) -> list[str]:
+        return self._skipped
+
+    @model_validator(mode="wrap")
     @classmethod
-    def unwrap_result(cls, data: Any) -> Any:
+    def tolerant(cls, data: Any, handler: ModelWrapValidatorHandler[Page]) -> Page:
         if isinstance(data, dict) and isinstance(data.get("result"), dict) and "result" not in cls.model_fields:
-            return {**data["result"], **{k: v for k, v in data.items() if k != "result"}}
-        return data
+            data = {**data["result"], **{k: v for k, v in data.items() if k != "result"}}
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict):
+                raise
+            failed = exc
+        skipped: list[str] = []
+        kept = dict(data)
+        for name, field in cls.model_fields.items():
+            args = get_args(field.annotation)
+            item = args[0] if get_origin(field.annotation) is list and args else None
+            if not (isinstance(item, type) and issubclass(item, BaseModel) and isinstance(data.get(name), list)):
+                continue
+            good = []
+            for index, raw in enumerate(data[name]):
+                try:
+                    item.model_validate(raw)
+                    good.append(raw)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in (name, index, *first["loc"]))
+                    skipped.append(f"{where}: {first['msg']}")
+            if data[name] and not good:  # not one item readable: the shape has changed, not an item
+                raise failed
+            kept[name] = good
+        page = handler(kept)  # what still fails is not a list item's fault: a BadResponse
+        page._skipped = skipped
+        return page
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -67,10 +121,10 @@ class Posting(Model):
     order_id: int | None = None
     status: str = ""
     substatus: str | None = None
-    created_at: datetime | None = None
-    in_process_at: datetime | None = None
-    shipment_date: datetime | None = None
-    delivering_date: datetime | None = None
+    created_at: Moment | None = None
+    in_process_at: Moment | None = None
+    shipment_date: Moment | None = None
+    delivering_date: Moment | None = None
     cancellation: Cancellation | None = None
     products: list[PostingProduct] = Field(default_factory=list)
 
@@ -125,7 +179,7 @@ class Role(Model):
 
 
 class Roles(Page):
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
     roles: list[Role]
 
     _expiry = field_validator("expires_at", mode="before")(_blank_to_none)
@@ -147,8 +201,8 @@ class ReturnProduct(Model):
 
 
 class ReturnLogistic(Model):
-    return_date: datetime | None = None
-    final_moment: datetime | None = None
+    return_date: Moment | None = None
+    final_moment: Moment | None = None
 
     _dates = field_validator("return_date", "final_moment", mode="before")(_blank_to_none)
 
@@ -161,7 +215,7 @@ class ReturnStatus(Model):
 
 class ReturnVisual(Model):
     status: ReturnStatus = Field(default_factory=ReturnStatus)
-    change_moment: datetime | None = None
+    change_moment: Moment | None = None
 
     _dates = field_validator("change_moment", mode="before")(_blank_to_none)
 
@@ -253,7 +307,7 @@ class ProductStatuses(Model):
     moderate_status: str = ""
     validation_status: str = ""
     status_failed: str = ""
-    status_updated_at: datetime | None = None
+    status_updated_at: Moment | None = None
     is_created: bool = True
 
     _dates = field_validator("status_updated_at", mode="before")(_blank_to_none)
@@ -299,7 +353,7 @@ class ProductInfo(Model):
     errors: list[ProductError] = Field(default_factory=list)
     availabilities: list[Availability] = Field(default_factory=list)
     visibility_details: VisibilityDetails = Field(default_factory=VisibilityDetails)
-    updated_at: datetime | None = None
+    updated_at: Moment | None = None
 
     _dates = field_validator("updated_at", mode="before")(_blank_to_none)
     _price = field_validator("price", mode="before")(_blank_to_none)
@@ -339,8 +393,8 @@ class RatingValueStatus(Model):
 
 
 class RatingValue(Model):
-    date_from: datetime
-    date_to: datetime | None = None
+    date_from: Moment
+    date_to: Moment | None = None
     value: float | None = None
     status: RatingValueStatus = Field(default_factory=RatingValueStatus)
 
@@ -374,7 +428,7 @@ class FbsIndexInfo(Model):
 class FbsIndexError(Model):
     posting_number: str
     posting_error_type: str = ""
-    error_at: datetime | None = None
+    error_at: Moment | None = None
     index: float | None = None
     charge_percent: float | None = None
     charge_price: float | None = None
