@@ -564,3 +564,38 @@ def test_an_unreadable_item_is_skipped_and_said_and_the_rest_is_kept(caplog) -> 
     page = parse(api.FBO_LIST, {"postings": [good, {"status": "delivered"}]}, m.PostingPage)
     assert [p.posting_number for p in page.postings] == ["1-1-1"]
     assert "1 record(s) of this page could not be read" in caplog.text and "postings.1.posting_number" in caplog.text
+
+
+def test_a_429_on_the_once_a_minute_method_defers_it_instead_of_outwaiting_the_budget(synced_shop) -> None:
+    """`/v1/analytics/data` is allowed once a minute: its retry's slot falls after a 20 s budget,
+    so it is deferred to the next cycle and said so, never waited for."""
+    settings, server, clock = synced_shop
+    settings = settings.model_copy(update={"monitor": settings.monitor.model_copy(
+        update={"cycle_budget_seconds": 20.0})})
+    server.simulator.add_fault(Fault(method=api.ANALYTICS_DATA, status=429))
+    clock.now = LATER
+    fake = FakeTime()
+    result = run_cycle(settings, "shop", now=LATER, clock=fake.clock, sleep=fake.sleep)
+    assert fake.now <= 20, fake.sleeps
+    assert result.sync.errors["analytics"].kind == "out_of_time"
+    assert "deferred to the next cycle" in result.sync.errors["analytics"].message
+    assert set(result.sync.unchecked) == {"analytics"}  # the rest was read
+    stored = Store.in_dir(settings.monitor.state_dir)
+    try:
+        assert stored.cursor("shop", "analytics").error_kind == "out_of_time"  # recorded, not silently dropped
+    finally:
+        stored.close()
+
+
+def test_a_paging_cursor_that_cycles_fails_the_source_and_says_the_monitor_is_blind(synced_shop) -> None:
+    settings, server, clock = synced_shop
+    posting = {"posting_number": "0-0-1", "status": "delivered", "in_process_at": "2026-11-18T10:00:00Z",
+               "products": [{"sku": 1, "quantity": 1, "offer_id": "A", "name": "a"}]}
+    for cursor in ("b", "a", "b", "a"):  # the cursor goes round: "" -> b -> a -> b ...
+        server.simulator.add_fault(Fault(method=api.FBS_LIST, status=200, body=json.dumps(
+            {"postings": [posting], "has_next": True, "cursor": cursor})))
+    clock.now = LATER
+    result = run_cycle(settings, "shop", now=LATER)
+    assert "came back to an earlier page" in result.sync.errors["fbs"].message
+    assert server.simulator.faulted.count(api.FBS_LIST) == 3
+    assert [(f.entity, f.severity) for f in result.findings if f.rule == "api_access"] == [("postings", "critical")]

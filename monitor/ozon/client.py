@@ -222,10 +222,15 @@ class OzonClient:
         return max(1.0, min(self.timeout, deadline - self._clock()))
 
     def _pace(self, method: str) -> None:
-        """Wait for the global and per-method slots so Ozon never has to throttle us."""
+        """Wait for the global and per-method slots so Ozon never has to throttle us; a slot past
+        the cycle's budget is not waited for (`OutOfTime`: the call is the next cycle's)."""
         with self._lock:
             now = self._clock()
             start = max(now, self._next_slot.get("*", now), self._next_slot.get(method, now))
+            if self.deadline is not None and start > self.deadline:
+                raise OutOfTime(method, f"Ozon allows this method once in {METHOD_INTERVALS.get(method, 0):.0f} s and "
+                                        "the next allowed call falls after the cycle's time budget",
+                                "deferred to the next cycle")
             self._next_slot["*"] = start + GLOBAL_INTERVAL
             if method in METHOD_INTERVALS:
                 self._next_slot[method] = start + METHOD_INTERVALS[method]

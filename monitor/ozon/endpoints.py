@@ -47,6 +47,27 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+MAX_PAGES = 5000  # per list read: a year of 1,000 orders a day is 3,650 posting pages, 100k SKUs 100 catalogue pages
+
+
+class _Paging:
+    """Guards one list read against a cursor that never ends: a cursor (or last id) that comes
+    back to an earlier page, or more pages than any shop has, is a `BadResponse`, so the
+    source is recorded as failed instead of looping until the time budget runs out."""
+
+    def __init__(self, method: str) -> None:
+        self.method, self.seen = method, set[object]()
+
+    def next(self, token: object) -> None:
+        if token in self.seen:
+            raise BadResponse(self.method, "has_next is true but the paging cursor came back to an earlier page",
+                              "Ozon paging fault; the sync will resume next cycle")
+        if len(self.seen) >= MAX_PAGES:
+            raise BadResponse(self.method, f"more than {MAX_PAGES} pages: the paging cursor does not end",
+                              "Ozon paging fault; the sync will resume next cycle")
+        self.seen.add(token)
+
+
 def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield list(items[start:start + size])
@@ -54,8 +75,9 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
 
 def _cursor_pages(client: OzonClient, method: str, body: dict, model: type[CursorPageT]) -> Iterator[CursorPageT]:
     """Resend the opaque `cursor` until `has_next` is false."""
-    cursor = ""
+    cursor, paging = "", _Paging(method)
     while True:
+        paging.next(cursor)
         page = client.post(method, {**body, "cursor": cursor}, model)
         yield page
         if not page.has_next:
@@ -128,7 +150,9 @@ def returns(client: OzonClient, changed_from: datetime, changed_to: datetime) ->
     body: dict = {"filter": {"visual_status_change_moment": {"time_from": _iso(changed_from),
                                                              "time_to": _iso(changed_to)}},
                   "limit": RETURNS_PAGE, "last_id": 0}
+    paging = _Paging(RETURNS_LIST)
     while True:
+        paging.next(body["last_id"])
         page = client.post(RETURNS_LIST, body, m.ReturnsPage)
         yield page.returns
         if not page.has_next or not page.returns:
@@ -144,8 +168,9 @@ def returns(client: OzonClient, changed_from: datetime, changed_to: datetime) ->
 def fbs_stocks(client: OzonClient) -> Iterator[list[m.StockItem]]:
     """FBS/rFBS stock of every product. The method has no has_next: an empty cursor or a short
     page ends the list."""
-    cursor = ""
+    cursor, paging = "", _Paging(FBS_STOCKS)
     while True:
+        paging.next(cursor)
         page = client.post(FBS_STOCKS, {"filter": {"visibility": "ALL"}, "limit": CATALOGUE_PAGE, "cursor": cursor},
                            m.StocksPage)
         yield page.items
@@ -164,8 +189,9 @@ def fbo_stocks(client: OzonClient, skus: Sequence[int]) -> list[m.FboStock]:
 
 def product_ids(client: OzonClient) -> Iterator[list[m.ProductListItem]]:
     """Every product of the account, archived ones included; ends on a short page or empty last_id."""
-    last_id = ""
+    last_id, paging = "", _Paging(PRODUCT_LIST)
     while True:
+        paging.next(last_id)
         page = client.post(PRODUCT_LIST, {"filter": {"visibility": "ALL"}, "last_id": last_id,
                                           "limit": CATALOGUE_PAGE}, m.ProductList).result
         yield page.items
@@ -209,8 +235,9 @@ def accruals_for_day(client: OzonClient, day: date) -> list[m.Accrual]:
     """Every accrual of one day. `last_id` lives 15 minutes and must be sent with the same date,
     so a day is always read in one go."""
     accruals: list[m.Accrual] = []
-    last_id = ""
+    last_id, paging = "", _Paging(ACCRUALS_BY_DAY)
     while True:
+        paging.next(last_id)
         page = client.post(ACCRUALS_BY_DAY, {"date": day.isoformat(), "last_id": last_id}, m.AccrualPage)
         accruals += page.accruals
         if not page.last_id or not page.accruals or page.last_id == last_id:

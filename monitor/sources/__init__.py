@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from monitor.config import MonitorSection
 from monitor.ozon import endpoints as api
-from monitor.ozon.client import (AccessDenied, AuthError, MethodGone, OutOfTime, OzonClient, OzonError, RateLimited,
+from monitor.ozon.client import (AccessDenied, AuthError, MethodGone, OzonClient, OzonError, RateLimited,
                                  Stopped, Unreachable)
 from monitor.sources import analytics, finance, postings, products, rating, returns, stocks
 from monitor.sources.access import pull_access, pull_seller_info, role_names
@@ -88,10 +88,9 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
             report.seconds[source.name] = time.monotonic() - started
             message = _explain(exc, store, account)
             log.error("sync failed: account=%s source=%s error=%s", account, source.name, message)
-            pause = DISABLE_FOR.get(type(exc))
-            if not isinstance(exc, OutOfTime):
-                store.save_sync_error(account, source.name, message, exc.kind, exc.method, now,
-                                      now + pause if pause else None)
+            pause = DISABLE_FOR.get(type(exc))  # a source cut off by the budget counts as failed too
+            store.save_sync_error(account, source.name, message, exc.kind, exc.method, now,
+                                  now + pause if pause else None)
             report.errors[source.name] = SourceError(exc.kind, message, exc.method)
             if isinstance(exc, (AuthError, Unreachable, RateLimited)):
                 # the same key, host or Client-Id limit would stop every source
