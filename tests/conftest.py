@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -178,3 +180,50 @@ def synced_shop(synced_world, tmp_path: Path) -> Iterator[tuple[Settings, Simula
         clock.now = NOW
 
 
+
+
+class Drip:
+    """A loopback server that answers every connection one byte a second (an HTTP answer, or
+    an SMTP greeting), so no socket timeout ever fires."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer, self.sock = answer, socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        try:
+            for byte in self.answer:
+                conn.send(bytes([byte]))
+                time.sleep(1)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def drip_http() -> Iterator[Drip]:
+    server = Drip(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n" + b" " * 30)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def drip_smtp() -> Iterator[Drip]:
+    server = Drip(b"220 mail.example ESMTP ready, one byte at a time" * 10 + b"\r\n")
+    yield server
+    server.close()

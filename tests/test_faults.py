@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -599,3 +600,15 @@ def test_a_paging_cursor_that_cycles_fails_the_source_and_says_the_monitor_is_bl
     assert "came back to an earlier page" in result.sync.errors["fbs"].message
     assert server.simulator.faulted.count(api.FBS_LIST) == 3
     assert [(f.entity, f.severity) for f in result.findings if f.rule == "api_access"] == [("postings", "critical")]
+
+
+def test_an_api_answering_a_byte_a_second_is_cut_off_by_the_requests_time_limit(write_config, drip_http,
+                                                                                  capsys) -> None:
+    config = write_config(base_url=f"http://127.0.0.1:{drip_http.port}", monitor="cycle_budget_seconds = 10\n")
+    config.write_text(config.read_text().replace("timeout_seconds = 30.0", "timeout_seconds = 3.0"))
+    started = time.monotonic()
+    assert main(["check", "--config", str(config)]) == 1
+    took = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert took < 20, took  # one budget, not minutes of bytes
+    assert re.search(r"no complete answer within \d s", out) and "Монитор не видит заказы" in out

@@ -19,6 +19,7 @@ from typing import ClassVar, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from monitor.deadline import within
 from rules.base import ErrorKind
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # per-method limits on a few (seconds between calls).
 GLOBAL_INTERVAL = 1 / 50
 METHOD_INTERVALS = {"/v1/analytics/data": 60.0}
+CUT_OFF = "the whole answer took longer than the request's time limit"
 
 
 class OzonError(Exception):
@@ -134,11 +136,13 @@ class OzonClient:
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  jitter: Callable[[], float] = random.random, stop: threading.Event | None = None,
                  deadline: float | None = None, on_call: Callable[[str, str], None] | None = None) -> None:
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-            headers={"Client-Id": str(client_id), "Api-Key": api_key, "Content-Type": "application/json",
-                     "User-Agent": "ozon-monitor"},
-        )
+        def connect() -> httpx.Client:
+            return httpx.Client(
+                base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
+                headers={"Client-Id": str(client_id), "Api-Key": api_key, "Content-Type": "application/json",
+                         "User-Agent": "ozon-monitor"})
+        self._connect = connect
+        self._http = connect()
         self.retry_budget, self._sleep, self._clock, self._jitter = retry_budget, sleep, clock, jitter
         self._stop, self.deadline, self.timeout = stop, deadline, timeout
         self._on_call = on_call or (lambda method, outcome: None)  # every try: (method, HTTP status or failure)
@@ -180,8 +184,9 @@ class OzonClient:
             if self._clock() >= deadline and self.out_of_time():
                 raise OutOfTime(method, "the cycle's time budget ran out", "the next cycle goes on from here")
             self._pace(method)
+            limit = self._request_timeout(deadline)
             try:
-                response = self._http.post(method, json=body, timeout=self._request_timeout(deadline))
+                response = self._exchange(method, body, limit)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 self._on_call(method, "unreachable")
                 refused += 1
@@ -190,9 +195,10 @@ class OzonClient:
                                       "the host is down or base_url is wrong; check the internet connection") from None
                 error: OzonError = ServerError(method, f"could not connect to {self.host}", "retrying once")
                 delay = 1.0
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as exc:
                 self._on_call(method, "timeout")
-                error = Timeout(method, "request timed out", "Ozon is slow or unreachable; will retry")
+                error = Timeout(method, f"no complete answer within {limit:.0f} s" if str(exc) == CUT_OFF
+                                else "request timed out", "Ozon is slow or unreachable; will retry")
                 delay = None
             except httpx.TransportError as exc:
                 self._on_call(method, "network")
@@ -216,6 +222,20 @@ class OzonClient:
             log.warning("%s; retrying in %.1fs", error, backoff)
             self._wait(backoff)
             attempt += 1
+
+    def _exchange(self, method: str, body: dict, limit: float) -> httpx.Response:
+        """One request and its whole answer within `limit` seconds: a server that sends a byte a
+        second resets every socket timeout, so a timer closes the connection instead."""
+        with within(limit, self._http.close) as cut_off:
+            try:
+                response = self._http.post(method, json=body, timeout=limit)
+            except (httpx.HTTPError, RuntimeError):  # a read on the connection closed under it
+                if not cut_off.is_set():
+                    raise
+        if cut_off.is_set():
+            self._http = self._connect()
+            raise httpx.ReadTimeout(CUT_OFF)
+        return response
 
     def _request_timeout(self, deadline: float) -> float:
         """The configured timeout, but never past the budget (at least a second)."""
