@@ -76,3 +76,4 @@ class Message:
     language: str
     events: tuple[Event, ...]
     parts: tuple[str, ...] = field(default=())  # the outbox rows it carries
+    progress: dict[str, Any] = field(default_factory=dict)  # what an earlier try got through (channel's own)

@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import socket
+import threading
+import time as clock
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 SEVERITY_RANK = {"warning": 1, "critical": 2}
 MAX_BACKOFF = timedelta(hours=1)
 CLAIM_TTL = timedelta(minutes=15)  # longer than any channel's send; a claim older than this is void
+DELIVERY_BUDGET_SECONDS = 120.0  # how long a delivery step waits for its channels (each send has its own limit)
 
 
 def enqueue(store: Store, account: str, events: list[Event], channels: list[ChannelConfig], cfg: AlertsSection,
@@ -100,13 +103,15 @@ def claim_is_alive(claimed_by: str) -> bool:
 
 
 def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: datetime,
-            retry_hours: float) -> Delivery:
-    """Send what is due, one message per channel and shop. A failing channel never stops the
-    others."""
+            retry_hours: float, budget: float = DELIVERY_BUDGET_SECONDS) -> Delivery:
+    """Send what is due, one message per channel and shop. The channels send side by side, each
+    in its own thread, so a slow or failing one never holds up another; what a channel has not
+    finished within `budget` seconds stays claimed and is retried once the claim expires."""
     worker = worker_id()
     store.release_claims([c for c in store.claim_holders(now) if not claim_is_alive(c)])
     result = Delivery()
     sent: list[Message] = []
+    queued: dict[str, list[tuple[Message, list[dict[str, Any]]]]] = {}
     for channel_name, account in store.due_groups(now):
         rows = store.claimable(channel_name, account, now)
         if not rows:
@@ -115,30 +120,71 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
         message_id = rows[0]["message_id"] or _message_id(ids)
         if not store.claim(ids, message_id, worker, now, now + CLAIM_TTL):
             continue  # another worker took them first
-        channel = channels.get(channel_name)
-        if channel is None:
+        if channel_name not in channels:
             store.mark_failed(ids, f"channel {channel_name!r} is no longer in the config", None, now)
             result.outcomes.append((channel_name, False))
             continue
-        message = merge(rows, message_id, language)
-        try:
-            channel.send(message)
-        except DeliveryError as exc:
-            oldest = min(datetime.fromisoformat(r["created_at"]) for r in rows)
-            attempts = max(r["attempts"] for r in rows)
-            backoff = timedelta(seconds=exc.retry_after) if exc.retry_after else \
-                min(timedelta(minutes=2 ** attempts), MAX_BACKOFF)
-            give_up = exc.permanent or now + backoff - oldest > timedelta(hours=retry_hours)
-            log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, account,
-                        message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
-            store.mark_failed(ids, str(exc), None if give_up else now + backoff, now if give_up else None)
-            result.outcomes.append((channel_name, False))
-        else:
-            store.mark_delivered(ids, now)
-            result.outcomes.append((channel_name, True))
-            sent.append(message)
+        queued.setdefault(channel_name, []).append((merge(rows, message_id, language), rows))
+    outcomes = _send_side_by_side({name: (channels[name], [m for m, _ in items]) for name, items in queued.items()},
+                                  budget)
+    for channel_name, items in queued.items():
+        for message, rows in items:
+            if message.id not in outcomes[channel_name]:
+                log.warning("delivery still running after %.0f s: channel=%s account=%s message=%s; it is retried "
+                            "when its claim expires", budget, channel_name, message.account, message.id)
+                continue
+            _record(store, channel_name, message, rows, outcomes[channel_name][message.id], now, retry_hours,
+                    result, sent)
     result.sent = tuple(sent)
     return result
+
+
+def _send_side_by_side(work: dict[str, tuple[Channel, list[Message]]], budget: float
+                       ) -> dict[str, dict[str, DeliveryError | None]]:
+    """Each channel sends its messages in turn in a thread of its own; per channel, the outcome
+    of each message it finished within `budget` (None: delivered)."""
+    outcomes: dict[str, dict[str, DeliveryError | None]] = {name: {} for name in work}
+
+    def run(name: str, channel: Channel, messages: list[Message]) -> None:
+        for message in messages:
+            try:
+                channel.send(message)
+                outcomes[name][message.id] = None
+            except DeliveryError as exc:
+                outcomes[name][message.id] = exc
+            except Exception as exc:  # a bug in one channel must not lose the others' outcomes
+                log.exception("delivery failed: channel=%s message=%s", name, message.id)
+                outcomes[name][message.id] = DeliveryError(f"{type(exc).__name__}: {exc}")
+    threads = [threading.Thread(target=run, args=(name, channel, messages), name=f"deliver:{name}", daemon=True)
+               for name, (channel, messages) in work.items()]
+    for thread in threads:
+        thread.start()
+    ends = clock.monotonic() + budget
+    for thread in threads:
+        thread.join(max(0.0, ends - clock.monotonic()))
+    return {name: dict(done) for name, done in outcomes.items()}
+
+
+def _record(store: Store, channel_name: str, message: Message, rows: list[dict[str, Any]],
+            exc: DeliveryError | None, now: datetime, retry_hours: float, result: Delivery,
+            sent: list[Message]) -> None:
+    """A message's outcome into its outbox rows: delivered, or retried with backoff, or parked."""
+    ids = [r["id"] for r in rows]
+    if exc is not None:
+        oldest = min(datetime.fromisoformat(r["created_at"]) for r in rows)
+        attempts = max(r["attempts"] for r in rows)
+        backoff = timedelta(seconds=exc.retry_after) if exc.retry_after else \
+            min(timedelta(minutes=2 ** attempts), MAX_BACKOFF)
+        give_up = exc.permanent or now + backoff - oldest > timedelta(hours=retry_hours)
+        log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, message.account,
+                    message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
+        store.mark_failed(ids, str(exc), None if give_up else now + backoff, now if give_up else None,
+                          exc.progress)
+        result.outcomes.append((channel_name, False))
+    else:
+        store.mark_delivered(ids, now)
+        result.outcomes.append((channel_name, True))
+        sent.append(message)
 
 
 def _message_id(row_ids: list[str]) -> str:
@@ -153,4 +199,4 @@ def merge(rows: list[dict[str, Any]], message_id: str, language: str) -> Message
     events = tuple(Event.from_json(e) for r in rows for e in json.loads(r["payload"])["events"])
     return Message(id=message_id, account=rows[0]["account"], client_id=events[0].client_id,
                    created_at=rows[-1]["created_at"], language=language, events=events,
-                   parts=tuple(r["id"] for r in rows))
+                   parts=tuple(r["id"] for r in rows), progress=json.loads(rows[0].get("progress") or "{}"))

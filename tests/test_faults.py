@@ -8,14 +8,17 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -592,13 +595,14 @@ def test_a_paging_cursor_that_cycles_fails_the_source_and_says_the_monitor_is_bl
     settings, server, clock = synced_shop
     posting = {"posting_number": "0-0-1", "status": "delivered", "in_process_at": "2026-11-18T10:00:00Z",
                "products": [{"sku": 1, "quantity": 1, "offer_id": "A", "name": "a"}]}
+    before = server.simulator.faulted.count(api.FBS_LIST)
     for cursor in ("b", "a", "b", "a"):  # the cursor goes round: "" -> b -> a -> b ...
         server.simulator.add_fault(Fault(method=api.FBS_LIST, status=200, body=json.dumps(
             {"postings": [posting], "has_next": True, "cursor": cursor})))
     clock.now = LATER
     result = run_cycle(settings, "shop", now=LATER)
     assert "came back to an earlier page" in result.sync.errors["fbs"].message
-    assert server.simulator.faulted.count(api.FBS_LIST) == 3
+    assert server.simulator.faulted.count(api.FBS_LIST) - before == 3
     assert [(f.entity, f.severity) for f in result.findings if f.rule == "api_access"] == [("postings", "critical")]
 
 
@@ -612,3 +616,128 @@ def test_an_api_answering_a_byte_a_second_is_cut_off_by_the_requests_time_limit(
     out = capsys.readouterr().out
     assert took < 20, took  # one budget, not minutes of bytes
     assert re.search(r"no complete answer within \d s", out) and "Монитор не видит заказы" in out
+
+
+def _queue(store: Store, channels: list, now: datetime, long: bool = False) -> None:
+    from monitor.config import AlertsSection
+    from monitor.message import Event
+    from monitor.outbox import enqueue
+    text = "12 отправлений не переданы в доставку" + "".join(f"\nотправление {i}-1" for i in range(1500) if long)
+    event = Event(event="firing", rule="shipment_deadline", severity="critical", fingerprint="fp", account="shop",
+                  client_id=123456, title="Просрочена отгрузка", explanation=text, support_request=None,
+                  started_at="2026-11-18T08:00:00+00:00", notified_at="2026-11-18T09:00:00+00:00",
+                  support_topic=None, evidence={})
+    with store.transaction():
+        enqueue(store, "shop", [event], channels, AlertsSection(), ZoneInfo("Europe/Moscow"), now)
+
+
+def test_a_smtp_server_that_greets_a_byte_a_second_never_holds_back_another_channel(tmp_path, drip_smtp) -> None:
+    from monitor.channels import EmailConfig, FileConfig, build
+    from monitor.outbox import deliver
+    now = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+    configs = [EmailConfig(type="email", name="mail", host="127.0.0.1", port=drip_smtp.port, security="plain",
+                           sender="m@shop.example", to=["o@shop.example"], timeout_seconds=3),
+               FileConfig(type="file", name="file", directory=tmp_path / "out")]
+    store = Store(tmp_path / "state.db")
+    _queue(store, configs, now)
+    started = time.monotonic()
+    done = deliver(store, build(configs), "ru", now, 24)
+    took = time.monotonic() - started
+    written = (tmp_path / "out" / "notifications.jsonl").stat().st_mtime - (time.time() - took)
+    assert sorted(done.outcomes) == [("file", True), ("mail", False)]
+    assert took < 5, took  # the mail's limit, not minutes of greeting
+    assert written < 1.5, written  # the file channel did not wait for the mail server
+    [row] = [r for r in store.undelivered() if r["channel"] == "mail"]
+    assert "no complete answer within 3 s" in row["last_error"]
+    store.close()
+
+
+def test_a_recipient_the_smtp_server_refuses_is_named_and_retried_alone(tmp_path) -> None:
+    from aiosmtpd.controller import Controller
+
+    from monitor.channels import EmailConfig, build
+    from monitor.outbox import deliver
+
+    class Mailbox:
+        def __init__(self) -> None:
+            self.got: list[str] = []
+            self.busy = {"ops@shop.example"}
+
+        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's name)
+            if address in self.busy:
+                return "450 4.2.1 mailbox busy, try later"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            self.got += envelope.rcpt_tos
+            return "250 OK"
+    box = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        now = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+        configs = [EmailConfig(type="email", name="mail", host="127.0.0.1", port=port, security="plain",
+                               sender="m@shop.example", to=["owner@shop.example", "ops@shop.example"])]
+        store = Store(tmp_path / "state.db")
+        _queue(store, configs, now)
+        first = deliver(store, build(configs), "ru", now, 24)
+        [row] = store.undelivered()
+        assert first.failed == 1 and box.got == ["owner@shop.example"]
+        assert "refused ops@shop.example (450 4.2.1 mailbox busy" in row["last_error"]
+        assert "delivered to owner@shop.example" in row["last_error"] and row["parked_at"] is None
+        box.busy.clear()
+        later = deliver(store, build(configs), "ru", now + timedelta(hours=1), 24)
+        assert later.delivered == 1 and store.undelivered() == []
+        assert box.got == ["owner@shop.example", "ops@shop.example"]  # the owner got it once
+        store.close()
+    finally:
+        controller.stop()
+
+
+def test_a_long_telegram_message_failing_midway_resumes_after_the_last_part_taken(tmp_path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from monitor.channels import TelegramConfig, build
+    from monitor.outbox import deliver
+    taken: list[str] = []
+    fail = {"at": 2}
+
+    class Bot(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if len(taken) + 1 == fail["at"]:
+                fail["at"] = 0
+                answer, status = {"ok": False, "error_code": 502, "description": "Bad Gateway"}, 502
+            else:
+                taken.append(body["text"])
+                answer, status = {"ok": True, "result": {"message_id": len(taken)}}, 200
+            raw = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Bot)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "bot").write_text("8123456789:AAF-token")
+        now = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+        configs = [TelegramConfig(type="telegram", name="tg", chat_id="42", token_file=tmp_path / "bot",
+                                  api_url=f"http://127.0.0.1:{server.server_address[1]}")]
+        store = Store(tmp_path / "state.db")
+        _queue(store, configs, now, long=True)
+        first = deliver(store, build(configs), "ru", now, 24)
+        [row] = store.undelivered()
+        assert first.failed == 1 and len(taken) == 1 and "part 2 of" in row["last_error"]
+        later = deliver(store, build(configs), "ru", now + timedelta(hours=1), 24)
+        assert later.delivered == 1 and store.undelivered() == []
+        assert len(taken) == len(set(taken)) >= 3  # every part once, none repeated
+        store.close()
+    finally:
+        server.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -26,9 +26,11 @@ class ChannelConfig(Strict):
 class DeliveryError(Exception):
     """A message was not delivered: `permanent` tells the outbox not to retry, `retry_after` when to."""
 
-    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None,
+                 progress: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.permanent, self.retry_after = permanent, retry_after
+        self.progress = progress  # what got through (recipients, parts): the retry sends only the rest
 
 
 class Channel(Protocol):

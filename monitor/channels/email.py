@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -15,6 +16,7 @@ from pydantic import Field, field_validator
 
 from monitor.channels.base import ChannelConfig, DeliveryError, affected_csv, as_text, heading, subject
 from monitor.charts import anomaly_chart
+from monitor.deadline import within
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS
@@ -65,6 +67,21 @@ def as_html(message: Message) -> str:
     return "<html><body>" + "\n".join(parts) + "</body></html>"
 
 
+def _cut(smtp: smtplib.SMTP) -> None:
+    """End the exchange now: shutting the socket down wakes a read blocked on it (closing it
+    would not while the reply reader holds it)."""
+    sock = smtp.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _text(reply: bytes | str) -> str:
+    return (reply.decode(errors="replace") if isinstance(reply, bytes) else reply)[:120]
+
+
 class EmailChannel:
     """Multipart text + HTML in the seller's language, the support requests in the body and a
     CSV of the affected postings/SKUs attached. The Message-ID derives from the message id."""
@@ -93,27 +110,51 @@ class EmailChannel:
         return mail
 
     def send(self, message: Message) -> None:
+        """Send to every recipient an earlier try did not reach; the whole exchange ends within
+        `timeout_seconds` (a server that greets a byte at a time is cut off). A recipient the
+        server refuses is retried (unless refused for good, 5xx) and named; the others are
+        recorded as delivered so a retry does not send them the message twice."""
         c = self.config
+        done = set(message.progress.get("delivered_to", []))
+        to = [address for address in c.to if address not in done]
+        if not to:
+            return
         try:
             password = c.password()
-            if c.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.smtp_port, timeout=c.timeout_seconds,
-                                                     context=ssl.create_default_context())
-            else:
-                smtp = smtplib.SMTP(c.host, c.smtp_port, timeout=c.timeout_seconds)
-            try:
-                if c.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if c.username:
-                    smtp.login(c.username, password or "")
-                smtp.send_message(self.build(message))
-                smtp.quit()
-            finally:
-                smtp.close()  # after a failure, no QUIT: a server that refused us may not answer it
+            smtp = smtplib.SMTP_SSL(timeout=c.timeout_seconds, context=ssl.create_default_context()) \
+                if c.security == "tls" else smtplib.SMTP(timeout=c.timeout_seconds)
+            # smtplib checks the certificate against `_host`, which only a connecting __init__ sets; connecting
+            # after the deadline's timer is armed needs it set by hand
+            setattr(smtp, "_host", c.host)  # noqa: B010
+            with within(c.timeout_seconds, lambda: _cut(smtp)) as cut_off:
+                try:
+                    smtp.connect(c.host, c.smtp_port)
+                    if c.security == "starttls":
+                        smtp.starttls(context=ssl.create_default_context())
+                    if c.username:
+                        smtp.login(c.username, password or "")
+                    refused = smtp.send_message(self.build(message), to_addrs=to)
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    if cut_off.is_set():
+                        raise DeliveryError(f"SMTP {c.host}:{c.smtp_port}: no complete answer within "
+                                            f"{c.timeout_seconds:g} s") from None
+                    raise
+                finally:
+                    smtp.close()  # after a failure, no QUIT: a server that refused us may not answer it
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP login to {c.host} refused ({exc.smtp_code}); check username and password",
                                 permanent=True) from None
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"SMTP server refused recipients: {', '.join(exc.recipients)}", permanent=True) from None
+            refused, reached = exc.recipients, set()
         except (smtplib.SMTPException, OSError, ValueError) as exc:
             raise DeliveryError(f"SMTP {c.host}:{c.smtp_port}: {type(exc).__name__}: {exc}") from None
+        else:
+            reached = set(to) - set(refused)
+        if refused:
+            delivered = sorted(done | reached)
+            said = ", ".join(f"{address} ({code} {_text(reply)})" for address, (code, reply) in refused.items())
+            raise DeliveryError(f"SMTP server refused {said}" + (f"; delivered to {', '.join(delivered)}"
+                                                                  if delivered else ""),
+                                permanent=all(code >= 500 for code, _ in refused.values()),
+                                progress={"delivered_to": delivered})

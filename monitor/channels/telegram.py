@@ -10,6 +10,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from monitor.channels.base import ChannelConfig, DeliveryError, heading
+from monitor.deadline import within
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS
@@ -52,8 +53,10 @@ def from_webhook(raw: dict[str, object]) -> dict[str, object]:
 
 
 class TelegramChannel:
-    """`sendMessage` of each chunk to each chat; the token goes only into the request path and
-    never into an error, a log line or an output."""
+    """`sendMessage` of each part to each chat; the token goes only into the request path and
+    never into an error, a log line or an output. The message id of every part Telegram took is
+    recorded, so a retry after a failure resumes after the last part each chat has, and no part
+    is ever sent twice."""
 
     def __init__(self, config: TelegramConfig, transport: httpx.BaseTransport | None = None) -> None:
         self.name, self.config = config.name, config
@@ -68,19 +71,39 @@ class TelegramChannel:
         if not token:
             raise DeliveryError("the bot token is missing: set token_env or token_file", permanent=True)
         shown = f"{c.api_url.rstrip('/')}/bot***/sendMessage"
-        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client:
-            for chat in c.chat_id:
-                for chunk in telegram_chunks(message):
-                    try:
-                        response = client.post(f"{c.api_url.rstrip('/')}/bot{token}/sendMessage", json={
-                            "chat_id": chat, "text": chunk, "parse_mode": "HTML", "disable_web_page_preview": True})
-                    except httpx.HTTPError as exc:
-                        raise DeliveryError(f"POST {shown}: {type(exc).__name__}") from None
-                    status = response.status_code
-                    if status >= 300:
-                        raise DeliveryError(f"POST {shown} (chat {chat}): HTTP {status} {response.text[:200]}",
-                                            permanent=400 <= status < 500 and status not in (408, 429),
-                                            retry_after=_retry_after(response))
+        sent: dict[str, list[int | None]] = {chat: list(ids) for chat, ids in message.progress.get("sent", {}).items()}
+        parts = telegram_chunks(message)
+        for chat in c.chat_id:
+            done = sent.setdefault(chat, [])
+            for index, part in enumerate(parts[len(done):], start=len(done) + 1):
+                try:
+                    done.append(self._post(f"{c.api_url.rstrip('/')}/bot{token}/sendMessage", {
+                        "chat_id": chat, "text": part, "parse_mode": "HTML", "disable_web_page_preview": True}))
+                except DeliveryError as exc:
+                    where = f" (chat {chat}, part {index} of {len(parts)})" if len(parts) > 1 else f" (chat {chat})"
+                    raise DeliveryError(f"POST {shown}{where}: {exc}", exc.permanent, exc.retry_after,
+                                        {"sent": sent}) from None
+
+    def _post(self, url: str, body: dict[str, object]) -> int | None:
+        """One Bot API call within the channel's time limit; the id of the message it made."""
+        c = self.config
+        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client, \
+                within(c.timeout_seconds, client.close) as cut_off:
+            try:
+                response = client.post(url, json=body)
+            except (httpx.HTTPError, RuntimeError) as exc:
+                raise DeliveryError(f"no complete answer within {c.timeout_seconds:g} s" if cut_off.is_set()
+                                    else type(exc).__name__) from None
+        status = response.status_code
+        if status >= 300:
+            raise DeliveryError(f"HTTP {status} {response.text[:200]}",
+                                permanent=400 <= status < 500 and status not in (408, 429),
+                                retry_after=_retry_after(response))
+        try:
+            message_id = response.json()["result"]["message_id"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        return message_id if isinstance(message_id, int) else None
 
 
 def _retry_after(response: httpx.Response) -> float | None:

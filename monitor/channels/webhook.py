@@ -15,6 +15,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from monitor.channels.base import ChannelConfig, DeliveryError, full_text
+from monitor.deadline import within
 from monitor.message import Event, Message
 from monitor.secrets import read_secret, secret_path
 
@@ -55,15 +56,17 @@ class WebhookChannel:
             secret = c.secret()
         except ValueError as exc:
             raise DeliveryError(str(exc), permanent=True) from None
-        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client:
-            body = {"json": webhook_payload, "slack": slack_payload,
-                    "alertmanager": alertmanager_payload}[c.format](message, self.name)
-            raw = json.dumps(body, ensure_ascii=False).encode()
-            headers = sign(secret, message.id, int(time.time()), raw) if secret and c.format == "json" else {}
+        body = {"json": webhook_payload, "slack": slack_payload,
+                "alertmanager": alertmanager_payload}[c.format](message, self.name)
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        headers = sign(secret, message.id, int(time.time()), raw) if secret and c.format == "json" else {}
+        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client, \
+                within(c.timeout_seconds, client.close) as cut_off:  # the whole exchange, however slow
             try:
                 response = client.post(c.url, content=raw, headers={"Content-Type": "application/json", **headers})
-            except httpx.HTTPError as exc:
-                raise DeliveryError(f"POST {c.url}: {type(exc).__name__}") from None
+            except (httpx.HTTPError, RuntimeError) as exc:
+                raise DeliveryError(f"POST {c.url}: " + (f"no complete answer within {c.timeout_seconds:g} s"
+                                                         if cut_off.is_set() else type(exc).__name__)) from None
         if response.status_code >= 300:
             raise DeliveryError(f"POST {c.url}: HTTP {response.status_code} {response.text[:200]}",
                                 permanent=400 <= response.status_code < 500 and response.status_code not in (408, 429),
@@ -93,7 +96,7 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 def webhook_payload(message: Message, receiver: str) -> dict[str, Any]:
     """Our versioned JSON (docs/WEBHOOK.md): the message's fields, its events as `alerts`."""
-    fields = {k: v for k, v in asdict(message).items() if k not in ("events", "parts")}
+    fields = {k: v for k, v in asdict(message).items() if k not in ("events", "parts", "progress")}
     return {"version": WEBHOOK_VERSION, "type": "ozon-monitor.digest", **fields,
             "alerts": [event_payload(e) for e in message.events]}
 

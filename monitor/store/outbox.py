@@ -91,9 +91,14 @@ class OutboxTables(Database):
                 self.db.execute("update outbox set delivered_at = ?, attempts = attempts + 1, last_error = null, "
                                 "claimed_by = null, claimed_until = null where id = ?", [iso(now), row_id])
 
-    def mark_failed(self, ids: list[str], error: str, retry_at: datetime | None, parked: datetime | None) -> None:
+    def mark_failed(self, ids: list[str], error: str, retry_at: datetime | None, parked: datetime | None,
+                    progress: dict[str, Any] | None = None) -> None:
+        """A failed try: when to retry (or parked), and what of the message got through, kept
+        for the retry (`progress`; None keeps what was there)."""
         with self.transaction():
             for row_id in ids:
                 self.db.execute("update outbox set attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-                                "parked_at = ?, claimed_by = null, claimed_until = null where id = ?",
-                                [error, iso(retry_at), iso(parked), row_id])
+                                "parked_at = ?, claimed_by = null, claimed_until = null, "
+                                "progress = coalesce(?, progress) where id = ?",
+                                [error, iso(retry_at), iso(parked), json.dumps(progress) if progress else None,
+                                 row_id])

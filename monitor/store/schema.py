@@ -158,3 +158,10 @@ def m010_error_kinds(db: sqlite_utils.Database) -> None:
     db.table("cursors").add_column("error_kind", str)
     db.table("cursors").add_column("error_method", str)
     db.execute("update cursors set error_kind = 'other' where last_error is not null")
+
+
+@migrations()
+def m011_delivery_progress(db: sqlite_utils.Database) -> None:
+    """What of a message got through before a failure (the recipients that took an e-mail, the
+    parts of a long Telegram message), so a retry sends only the rest."""
+    db.table("outbox").add_column("progress", str)
