@@ -139,8 +139,9 @@ def run(config_path: Path, stop: threading.Event | None = None) -> bool:
 class Daemon:
     def __init__(self, config_path: Path, settings: Settings, stop: threading.Event) -> None:
         self.config_path, self.settings, self.stop = config_path, settings, stop
-        self._wake = threading.Event()  # set by a signal: stop or reload
+        self._wake = threading.Event()  # set by a signal (stop, reload) or a cycle that has news
         self._reload = False
+        self._deliver_now = False  # a cycle enqueued notifications: run the delivery job at once
         self._busy: set[str] = set()
         self._status_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(timezone=timezone.utc,
@@ -172,6 +173,9 @@ class Daemon:
         while not self.stop.is_set():
             self._wake.wait()
             self._wake.clear()
+            if self._deliver_now and not self.stop.is_set():
+                self._deliver_now = False
+                self.scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(timezone.utc))  # say it now
             if self._reload and not self.stop.is_set():
                 self._reload = False
                 self.reload()
@@ -306,17 +310,20 @@ class Daemon:
         log.info("cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d cpu=%s", account,
                  result.sync.fetched, ",".join(result.sync.unchecked) or "none", len(result.findings),
                  len(result.notified), " ".join(f"{k}:{v:.2f}s" for k, v in result.cpu.items()))
-        job = self.scheduler.get_job(f"cycle:{account}")
+        # No scheduler call from a job: a stopping scheduler holds its locks while it waits for the
+        # jobs, so a job asking it anything would wait for the shutdown that waits for the job.
+        next_run = None if self.stop.is_set() else started + timedelta(minutes=self._interval(settings, account))
         try:
             store = Store.in_dir(settings.monitor.state_dir)
             try:
-                store.record_cycle(account, started, datetime.now(timezone.utc), job.next_run_time if job else None)
+                store.record_cycle(account, started, datetime.now(timezone.utc), next_run)
             finally:
                 store.close()
         except StorageError as exc:
             log.warning("cycle not recorded for status: %s", exc)
-        if result.notified and not self.stop.is_set():
-            self.scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(timezone.utc))  # say it now
+        if result.notified:
+            self._deliver_now = True
+            self._wake.set()
 
     def _delivery_job(self) -> None:
         settings = self.settings

@@ -127,6 +127,19 @@ class Daemon:
 
 
 @pytest.fixture
+def live_simulator() -> Iterator[SimulatorServer]:
+    """The simulator on the real clock, for commands that read the clock themselves. A busy
+    seller whose orders stopped 30 hours ago: the last 24 hours hold no order at all, so the stop
+    is critical whatever the hour the suite runs at (a stop begun late in the evening is not
+    visible in the small night-time windows until the morning)."""
+    now = datetime.now(timezone.utc)
+    scenario = Scenario(seed=5, skus=150, orders_per_day=300,
+                        incidents=[Incident("sales_stop", start=now - timedelta(hours=30))])
+    with SimulatorServer(Simulator(World(scenario))) as server:
+        yield server
+
+
+@pytest.fixture
 def settings(simulator: SimulatorServer, write_config: Callable[..., Path]) -> Settings:
     return load_config(write_config(base_url=simulator.base_url))
 

@@ -9,11 +9,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import pytest
 
 from monitor import drafts
 from monitor.cli import main
@@ -26,19 +24,6 @@ from tests.conftest import NOW, Daemon
 from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def live_simulator() -> Iterator[SimulatorServer]:
-    """The simulator on the real clock, for commands that read the clock themselves. A busy
-    seller whose orders stopped 30 hours ago: the last 24 hours hold no order at all, so the stop
-    is critical whatever the hour the suite runs at (a stop begun late in the evening is not
-    visible in the small night-time windows until the morning)."""
-    now = datetime.now(timezone.utc)
-    scenario = Scenario(seed=5, skus=150, orders_per_day=300,
-                        incidents=[Incident("sales_stop", start=now - timedelta(hours=30))])
-    with SimulatorServer(Simulator(World(scenario))) as server:
-        yield server
 
 
 def messages(directory: Path) -> list[dict]:

@@ -741,3 +741,14 @@ def test_a_long_telegram_message_failing_midway_resumes_after_the_last_part_take
         store.close()
     finally:
         server.shutdown()
+
+
+def test_sigterm_during_a_sync_against_a_fast_api_stops_at_once(write_config, live_simulator) -> None:
+    """The cycle stops at the next page; the scheduler's shutdown must not then wait on the job
+    (which once asked the stopping scheduler for its next run, and both waited 8 s)."""
+    config = write_config(base_url=live_simulator.base_url)
+    with Daemon(config, verbose=True) as daemon:
+        daemon.wait_for("/v4/posting/fbs/list")  # the first pages of postings are in
+        took = daemon.stop()
+    assert daemon.process.returncode == 0 and took < 3, (took, daemon.text[-1500:])
+    assert "cycle interrupted: account=shop" in daemon.text and "still waiting on the network" not in daemon.text
