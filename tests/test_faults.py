@@ -752,3 +752,17 @@ def test_sigterm_during_a_sync_against_a_fast_api_stops_at_once(write_config, li
         took = daemon.stop()
     assert daemon.process.returncode == 0 and took < 3, (took, daemon.text[-1500:])
     assert "cycle interrupted: account=shop" in daemon.text and "still waiting on the network" not in daemon.text
+
+
+def test_status_after_the_state_file_was_deleted_under_the_daemon_says_it_is_gone(settings, capsys) -> None:
+    run_cycle(settings, "shop", now=NOW)
+    daemon_side = Store.in_dir(settings.monitor.state_dir)  # the daemon keeps its connection open
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{settings.monitor.state_dir / Store.FILENAME}{suffix}").unlink(missing_ok=True)
+        config = settings.monitor.state_dir.parent / "config.toml"
+        assert main(["status", "--config", str(config)]) == 3
+        err = capsys.readouterr().err
+        assert f"{settings.monitor.state_dir / Store.FILENAME}: does not exist" in err and "disk I/O" not in err
+    finally:
+        daemon_side.close()
