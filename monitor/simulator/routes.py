@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, overload
 
+from monitor.ozon import endpoints as api
 from monitor.simulator.world import MSK, RATINGS, SESSIONS_PER_UNIT, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World
 
 Clock = Callable[[], datetime]
@@ -101,23 +102,23 @@ class SellerApi:
         self._snapshots: OrderedDict[str, list[dict]] = OrderedDict()
         self._fbo_sales_cache: tuple[datetime | None, tuple[dict[int, int], dict[int, datetime]]] = (None, ({}, {}))
         self.routes: dict[str, Callable[[dict, datetime], dict]] = {
-            "/v1/seller/info": self.seller_info,
-            "/v1/roles": self.roles,
-            "/v4/posting/fbs/list": self.fbs_list,
-            "/v4/posting/fbs/unfulfilled/list": self.fbs_unfulfilled,
-            "/v3/posting/fbo/list": self.fbo_list,
-            "/v1/analytics/data": self.analytics_data,
-            "/v1/returns/list": self.returns_list,
-            "/v4/product/info/stocks": self.fbs_stocks,
-            "/v1/analytics/stocks": self.fbo_stocks,
-            "/v3/product/list": self.product_list,
-            "/v3/product/info/list": self.product_info,
-            "/v1/rating/summary": self.rating_summary,
-            "/v1/rating/history": self.rating_history,
-            "/v1/rating/index/fbs/info": self.fbs_index,
-            "/v1/rating/index/fbs/posting/list": self.fbs_index_postings,
-            "/v1/finance/accrual/by-day": self.accruals_by_day,
-            "/v1/finance/balance": self.balance,
+            api.SELLER_INFO: self.seller_info,
+            api.ROLES: self.roles,
+            api.FBS_LIST: self.fbs_list,
+            api.FBS_UNFULFILLED: self.fbs_unfulfilled,
+            api.FBO_LIST: self.fbo_list,
+            api.ANALYTICS_DATA: self.analytics_data,
+            api.RETURNS_LIST: self.returns_list,
+            api.FBS_STOCKS: self.fbs_stocks,
+            api.FBO_STOCKS: self.fbo_stocks,
+            api.PRODUCT_LIST: self.product_list,
+            api.PRODUCT_INFO: self.product_info,
+            api.RATING_SUMMARY: self.rating_summary,
+            api.RATING_HISTORY: self.rating_history,
+            api.FBS_INDEX: self.fbs_index,
+            api.FBS_INDEX_POSTINGS: self.fbs_index_postings,
+            api.ACCRUALS_BY_DAY: self.accruals_by_day,
+            api.BALANCE: self.balance,
         }
 
     def _snapshot(self, method: str, body: dict, build: Callable[[dict, datetime], list[dict]],
