@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -164,8 +165,15 @@ class MovableClock:
         return self.now
 
 
+class SyncedWorld(NamedTuple):
+    server: SimulatorServer
+    clock: MovableClock
+    state_dir: Path
+    first_sync: list[tuple[str, dict]]  # the requests of the first sync, as the client sent them
+
+
 @pytest.fixture(scope="session")
-def synced_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimulatorServer, MovableClock, Path]]:
+def synced_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncedWorld]:
     """The default scenario's simulator and a state directory synced from it once at NOW: tests
     that start from a synced shop copy it (`synced_shop`) instead of repeating the first sync."""
     from monitor.cycle import run_cycle
@@ -176,14 +184,14 @@ def synced_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sim
         folder = tmp_path_factory.mktemp("synced")
         settings = load_config(config_file(folder, account(base_url=server.base_url)))
         run_cycle(settings, "shop", now=NOW)
-        yield server, clock, settings.monitor.state_dir
+        yield SyncedWorld(server, clock, settings.monitor.state_dir, list(server.simulator.requests))
 
 
 @pytest.fixture
 def synced_shop(synced_world, tmp_path: Path) -> Iterator[tuple[Settings, SimulatorServer, MovableClock]]:
     """A shop synced at NOW (a copy of `synced_world`'s state) with its config and simulator;
     the simulator's faults and clock are reset afterwards."""
-    server, clock, template = synced_world
+    server, clock, template, _ = synced_world
     shutil.copytree(template, tmp_path / "state")
     settings = load_config(config_file(tmp_path, account(base_url=server.base_url)))
     try:

@@ -180,8 +180,8 @@ def test_demo_shows_an_alert_with_its_support_request(tmp_path: Path, capsys) ->
     assert len(first_demo) >= 5 and "Cycle 2: alert events demo-shop: 0, second-shop: 0; messages sent 0." in out
 
 
-def test_alert_and_draft_commands_work_on_the_synced_state(settings, write_config, simulator, capsys) -> None:
-    run_cycle(settings, "shop", now=NOW)
+def test_alert_and_draft_commands_work_on_the_synced_state(synced_shop, capsys) -> None:
+    settings, _, _ = synced_shop
     deliver_all(settings, NOW)
     config = str(settings.monitor.state_dir.parent / "config.toml")
     capsys.readouterr()

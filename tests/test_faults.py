@@ -140,8 +140,8 @@ def test_a_list_wrapped_in_result_reads_like_a_bare_one(client) -> None:
     assert [p.posting_number for p in page] == ["1-1-1"]
 
 
-def test_an_error_body_never_overwrites_stored_stock_with_zero(settings, simulator) -> None:
-    run_cycle(settings, "shop", now=NOW)
+def test_an_error_body_never_overwrites_stored_stock_with_zero(synced_shop) -> None:
+    settings, simulator, _ = synced_shop
     store = Store.in_dir(settings.monitor.state_dir)
     before = [s for s in stocks(store, "shop") if s.scheme != "fbo"]
     store.close()
@@ -173,7 +173,8 @@ def quick(simulator, write_config):
 def test_5xx_for_minutes_then_recovery_loses_and_doubles_nothing(quick, simulator) -> None:
     settings = quick
     simulator.simulator.add_fault(Fault(method=api.FBS_LIST, status=503, times=10_000))
-    failing = run_cycle(settings, "shop", now=NOW)
+    fake = FakeTime()  # minutes of backoff on fake time
+    failing = run_cycle(settings, "shop", now=NOW, clock=fake.clock, sleep=fake.sleep)
     assert [f.severity for f in failing.findings if f.entity == "postings"] == ["critical"]  # at once, not in 3 h
     simulator.simulator.clear_faults()
     healed = run_cycle(settings, "shop", now=NOW + timedelta(minutes=10))
@@ -343,8 +344,8 @@ def test_a_webhook_that_hangs_is_a_retryable_failure_and_the_message_is_not_lost
     assert len(ids) == 2 and len(set(ids)) == 1  # the retry carries the same id: a receiver drops the repeat
 
 
-def test_a_state_file_locked_by_another_process_is_waited_for_not_failed(settings, simulator) -> None:
-    run_cycle(settings, "shop", now=NOW)
+def test_a_state_file_locked_by_another_process_is_waited_for_not_failed(synced_shop) -> None:
+    settings, _, _ = synced_shop
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
         "db.execute('begin exclusive'); print('locked', flush=True); time.sleep(3); db.execute('commit')"),
@@ -377,7 +378,8 @@ def test_an_account_that_never_syncs_is_said_blind_once_after_blind_after_minute
     start = datetime.now(timezone.utc)
     said = []
     for minutes in range(0, 220, 20):  # failing cycles rewrite their cursors each time
-        run_cycle(settings, "shop", now=start + timedelta(minutes=minutes))
+        fake = FakeTime()  # the second connection try waits a second: fake
+        run_cycle(settings, "shop", now=start + timedelta(minutes=minutes), clock=fake.clock, sleep=fake.sleep)
         store = Store.in_dir(settings.monitor.state_dir)
         said += watchdog.check(settings, store, start + timedelta(minutes=minutes))
         store.close()
@@ -754,8 +756,8 @@ def test_sigterm_during_a_sync_against_a_fast_api_stops_at_once(write_config, li
     assert "cycle interrupted: account=shop" in daemon.text and "still waiting on the network" not in daemon.text
 
 
-def test_status_after_the_state_file_was_deleted_under_the_daemon_says_it_is_gone(settings, capsys) -> None:
-    run_cycle(settings, "shop", now=NOW)
+def test_status_after_the_state_file_was_deleted_under_the_daemon_says_it_is_gone(synced_shop, capsys) -> None:
+    settings, _, _ = synced_shop
     daemon_side = Store.in_dir(settings.monitor.state_dir)  # the daemon keeps its connection open
     try:
         for suffix in ("", "-wal", "-shm"):

@@ -62,8 +62,8 @@ def test_an_old_state_file_is_converted_to_incremental_vacuum(tmp_path: Path) ->
     assert Store(tmp_path / "new.db").db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
 
 
-def test_backup_is_whole_while_another_connection_writes(settings, tmp_path: Path, capsys) -> None:
-    run_cycle(settings, "shop", now=NOW)
+def test_backup_is_whole_while_another_connection_writes(synced_shop, tmp_path: Path, capsys) -> None:
+    settings, _, _ = synced_shop
     config = str(tmp_path / "config.toml")
     stop = threading.Event()
 

@@ -57,8 +57,8 @@ def test_cancellations_follow_ozons_own_error_index_and_its_postings(write_confi
     assert result.rendered[found.fingerprint].explanation.startswith("Индекс ошибок FBS по данным Ozon")
 
 
-def test_stock_out_replays_from_the_daily_stock_history(settings, simulator) -> None:
-    run_cycle(settings, "shop", now=NOW)
+def test_stock_out_replays_from_the_daily_stock_history(synced_shop) -> None:
+    settings, _, _ = synced_shop
     store = Store.in_dir(settings.monitor.state_dir)
     since, until = coverage(store, "shop")
     data = facts.account_data(store, "shop", 123456, until, since, settings.monitor.tz)

@@ -14,15 +14,13 @@ import numpy as np
 import pytest
 
 from monitor.cli import main
-from monitor.config import Settings
-from monitor.cycle import run_cycle
 from monitor.simulator import Incident, Scenario, World
 from monitor.simulator.world import MSK
 from tests.conftest import NOW
 
 
-def test_backtest_replays_the_stop_at_the_hour_it_happened(settings: Settings, capsys) -> None:
-    run_cycle(settings, "shop", now=NOW)
+def test_backtest_replays_the_stop_at_the_hour_it_happened(synced_shop, capsys) -> None:
+    settings, _, _ = synced_shop
     config = settings.monitor.state_dir.parent / "config.toml"
     day = NOW.astimezone(settings.monitor.tz).date()
     assert main(["backtest", "--config", str(config), "--from", str(day - timedelta(days=2)), "--to", str(day),
@@ -171,10 +169,10 @@ def test_detect_keeps_a_two_day_step_and_reads_local_midnights_across_dst_as_dai
     assert result["step_seconds"] == 86400 and not any("nearest" in note for note in result["notes"])
 
 
-def test_backtest_runs_the_live_alert_lifecycle_with_its_settings(settings: Settings, capsys) -> None:
+def test_backtest_runs_the_live_alert_lifecycle_with_its_settings(synced_shop, capsys) -> None:
     """The replay goes through `alerts.reconcile`: an open alert is repeated after the
     configured `repeat_hours`, as the service would, and never fired twice."""
-    run_cycle(settings, "shop", now=NOW)
+    settings, _, _ = synced_shop
     config = settings.monitor.state_dir.parent / "config.toml"
     config.write_text(config.read_text() + "\n[alerts]\nrepeat_hours = 1\nmax_repeat_hours = 1\n")
     day = NOW.astimezone(settings.monitor.tz).date()

@@ -9,10 +9,7 @@ import httpx
 import jsonschema
 import pytest
 
-from monitor.config import Settings
-from monitor.cycle import run_cycle
 from monitor.simulator import SimulatorServer
-from tests.conftest import NOW
 
 SPEC = json.loads((Path(__file__).parent / "fixtures" / "ozon_openapi_subset.json").read_text(encoding="utf-8"))
 
@@ -22,9 +19,9 @@ def validator(method: str, part: str) -> jsonschema.Draft7Validator:
 
 
 @pytest.fixture
-def recorded(settings: Settings, simulator: SimulatorServer) -> list[tuple[str, dict]]:
-    run_cycle(settings, "shop", now=NOW)
-    return list(simulator.simulator.requests)
+def recorded(synced_world) -> list[tuple[str, dict]]:
+    """Every request of a first sync (the shared synced world's), as the client sent it."""
+    return synced_world.first_sync
 
 
 def test_every_method_we_call_is_in_the_spec_fixture(recorded: list[tuple[str, dict]]) -> None:
