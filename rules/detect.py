@@ -13,9 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Literal
@@ -69,28 +70,54 @@ def _parse_time(text: str, tz: tzinfo) -> datetime:
     raise ValueError(text)
 
 
+CURRENCY = re.compile(r"(?i)\s*(₽|руб\.?|р\.|rub)\s*$")
+
+
 def _parse_value(text: str) -> float:
-    text = text.strip().replace("\u00a0", "").replace(" ", "")
+    """A number as Russian Excel writes it: "78 216,54", "1 234 ₽", "12,5 руб."."""
+    text = CURRENCY.sub("", text.strip())
+    text = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     if not text:
         return math.nan
     if "," in text and "." not in text:
         text = text.replace(",", ".")  # a decimal comma
+    elif "," in text and text.index(",") < text.index("."):
+        text = text.replace(",", "")  # "1,234.5": commas between thousands
     return float(text)
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"
 
 
 def read_series(path: Path, tz: tzinfo, kind: Kind | None = None) -> tuple[TimeSeries, Kind]:
     """Read the first two columns as timestamp and value (a header allowed, other columns
-    ignored; comma, semicolon or tab separated), put them on a regular step, and say what
-    was repaired. Naive timestamps are local time in `tz`. Raises ValueError naming the file
+    ignored; comma, semicolon or tab separated; UTF-8 or, as Russian Excel saves it,
+    Windows-1251), put them on a regular step, and say what was repaired. Naive timestamps are local time in `tz`. Raises ValueError naming the file
     and line of the first unreadable row."""
+    repaired = []
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # Russian Excel saves CSV in Windows-1251
+        text = raw.decode("cp1251")
+        repaired.append("read as Windows-1251 (not UTF-8), as Russian Excel saves CSV")
+    # A ";" or a tab on every line decides (Russian Excel writes ";" and decimal commas, and a
+    # header such as "Выручка, руб." would make the sniffer pick ","); otherwise it guesses.
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+    if lines and all(";" in line for line in lines):
+        dialect = _Semicolon
+    elif lines and all("\t" in line for line in lines):
+        dialect = csv.excel_tab
+    else:
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            pass
     points: list[tuple[datetime, float]] = []
     for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
         if not row or not any(cell.strip() for cell in row):
@@ -106,7 +133,8 @@ def read_series(path: Path, tz: tzinfo, kind: Kind | None = None) -> tuple[TimeS
         points.append((moment.astimezone(timezone.utc), value))
     if len(points) < 3:
         raise ValueError(f"{path}: needs at least 3 points, found {len(points)}")
-    return regularise(points, kind, str(path))
+    series, kind = regularise(points, kind, str(path))
+    return replace(series, notes=repaired + list(series.notes)) if repaired else series, kind
 
 
 def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: str) -> tuple[TimeSeries, Kind]:

@@ -120,6 +120,26 @@ def test_detect_finds_a_step_change_in_a_continuous_metric(tmp_path: Path, capsy
     assert abs(date.fromisoformat(episode["onset"][:10]) - date(2026, 9, 9)) <= timedelta(days=1)
 
 
+def test_detect_reads_a_csv_as_russian_excel_saves_it(tmp_path: Path, capsys) -> None:
+    """Windows-1251, `;`, a header in rubles, thousands apart by (no-break) spaces, decimal
+    commas and a currency word: the same series as the plain file."""
+    rng = np.random.default_rng(5)
+    values = 78_000 + 900 * rng.normal(size=120)
+    values[100:] -= 30_000
+    days = [date(2026, 6, 1) + timedelta(days=i) for i in range(120)]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("".join(f"{d},{v:.2f}\n" for d, v in zip(days, values)), encoding="utf-8")
+    excel = tmp_path / "excel.csv"
+    rows = [f"{d:%d.%m.%Y};" + f"{v:,.2f}".replace(",", "\u00a0").replace(".", ",") + (" р." if i % 2 else " руб.")
+            for i, (d, v) in enumerate(zip(days, values))]
+    excel.write_bytes(("Дата;Выручка, руб.\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1251"))
+    want = episodes(capsys, "--csv", str(plain))
+    got = episodes(capsys, "--csv", str(excel))
+    assert got["kind"] == want["kind"] == "level" and got["points"] == want["points"] == 120
+    assert got["episodes"] == want["episodes"] and want["episodes"]
+    assert any("Windows-1251" in note for note in got["notes"])
+
+
 @pytest.mark.parametrize("content, args, message", [
     ("timestamp,value\n2026-11-01T00:00:00,1\nyesterday,2\n", [], "orders.csv:3: expected a timestamp"),
     ("2026-11-01T00:00:00,1\n", [], "needs at least 3 points"),
