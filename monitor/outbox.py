@@ -105,86 +105,80 @@ def claim_is_alive(claimed_by: str) -> bool:
 def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: datetime,
             retry_hours: float, budget: float = DELIVERY_BUDGET_SECONDS) -> Delivery:
     """Send what is due, one message per channel and shop. The channels send side by side, each
-    in its own thread, so a slow or failing one never holds up another; what a channel has not
-    finished within `budget` seconds stays claimed and is retried once the claim expires."""
+    in a thread of its own with its own connection to the state file (claim, send, record, one
+    message at a time), so a slow or failing one never holds up another. The step waits at most
+    `budget` seconds; a channel still sending then finishes and records on its own."""
     worker = worker_id()
     store.release_claims([c for c in store.claim_holders(now) if not claim_is_alive(c)])
-    result = Delivery()
-    sent: list[Message] = []
-    queued: dict[str, list[tuple[Message, list[dict[str, Any]]]]] = {}
+    due: dict[str, list[str]] = {}
     for channel_name, account in store.due_groups(now):
-        rows = store.claimable(channel_name, account, now)
-        if not rows:
-            continue
-        ids = [r["id"] for r in rows]
-        message_id = rows[0]["message_id"] or _message_id(ids)
-        if not store.claim(ids, message_id, worker, now, now + CLAIM_TTL):
-            continue  # another worker took them first
-        if channel_name not in channels:
-            store.mark_failed(ids, f"channel {channel_name!r} is no longer in the config", None, now)
-            result.outcomes.append((channel_name, False))
-            continue
-        queued.setdefault(channel_name, []).append((merge(rows, message_id, language), rows))
-    outcomes = _send_side_by_side({name: (channels[name], [m for m, _ in items]) for name, items in queued.items()},
-                                  budget)
-    for channel_name, items in queued.items():
-        for message, rows in items:
-            if message.id not in outcomes[channel_name]:
-                log.warning("delivery still running after %.0f s: channel=%s account=%s message=%s; it is retried "
-                            "when its claim expires", budget, channel_name, message.account, message.id)
-                continue
-            _record(store, channel_name, message, rows, outcomes[channel_name][message.id], now, retry_hours,
-                    result, sent)
-    result.sent = tuple(sent)
-    return result
+        due.setdefault(channel_name, []).append(account)
+    result, lock = Delivery(), threading.Lock()
+    sent: list[Message] = []
 
-
-def _send_side_by_side(work: dict[str, tuple[Channel, list[Message]]], budget: float
-                       ) -> dict[str, dict[str, DeliveryError | None]]:
-    """Each channel sends its messages in turn in a thread of its own; per channel, the outcome
-    of each message it finished within `budget` (None: delivered)."""
-    outcomes: dict[str, dict[str, DeliveryError | None]] = {name: {} for name in work}
-
-    def run(name: str, channel: Channel, messages: list[Message]) -> None:
-        for message in messages:
-            try:
-                channel.send(message)
-                outcomes[name][message.id] = None
-            except DeliveryError as exc:
-                outcomes[name][message.id] = exc
-            except Exception as exc:  # a bug in one channel must not lose the others' outcomes
-                log.exception("delivery failed: channel=%s message=%s", name, message.id)
-                outcomes[name][message.id] = DeliveryError(f"{type(exc).__name__}: {exc}")
-    threads = [threading.Thread(target=run, args=(name, channel, messages), name=f"deliver:{name}", daemon=True)
-               for name, (channel, messages) in work.items()]
+    def run(channel_name: str, accounts: list[str]) -> None:
+        own = Store(store.path)  # an SQLite connection stays in the thread that opened it
+        try:
+            for account in accounts:
+                outcome = _deliver_one(own, channel_name, channels.get(channel_name), account, language, now,
+                                       retry_hours, worker)
+                if outcome is not None:
+                    with lock:
+                        result.outcomes.append((channel_name, outcome is not False))
+                        if isinstance(outcome, Message):
+                            sent.append(outcome)
+        except Exception:  # a fault in one channel's step must not stop the others
+            log.exception("delivery failed: channel=%s", channel_name)
+        finally:
+            own.close()
+    threads = [threading.Thread(target=run, args=item, name=f"deliver:{item[0]}", daemon=True) for item in due.items()]
     for thread in threads:
         thread.start()
     ends = clock.monotonic() + budget
     for thread in threads:
         thread.join(max(0.0, ends - clock.monotonic()))
-    return {name: dict(done) for name, done in outcomes.items()}
+        if thread.is_alive():
+            log.warning("delivery still running after %.0f s: %s; it records its outcome when it ends", budget,
+                        thread.name)
+    with lock:
+        result.sent = tuple(sent)
+        result.outcomes = list(result.outcomes)
+    return result
 
 
-def _record(store: Store, channel_name: str, message: Message, rows: list[dict[str, Any]],
-            exc: DeliveryError | None, now: datetime, retry_hours: float, result: Delivery,
-            sent: list[Message]) -> None:
-    """A message's outcome into its outbox rows: delivered, or retried with backoff, or parked."""
+def _deliver_one(store: Store, channel_name: str, channel: Channel | None, account: str, language: str,
+                 now: datetime, retry_hours: float, worker: str) -> Message | bool | None:
+    """Claim, send and record the message due to `channel_name` for `account`: the message when
+    it went out, False when it failed, None when there was nothing left to claim."""
+    rows = store.claimable(channel_name, account, now)
+    if not rows:
+        return None
     ids = [r["id"] for r in rows]
-    if exc is not None:
+    message_id = rows[0]["message_id"] or _message_id(ids)
+    if not store.claim(ids, message_id, worker, now, now + CLAIM_TTL):
+        return None  # another worker took them first
+    if channel is None:
+        store.mark_failed(ids, f"channel {channel_name!r} is no longer in the config", None, now)
+        return False
+    message = merge(rows, message_id, language)
+    try:
+        channel.send(message)
+    except Exception as failure:  # a channel's bug is a failed try too, retried like any other
+        if not isinstance(failure, DeliveryError):
+            log.exception("delivery failed: channel=%s message=%s", channel_name, message.id)
+        exc = failure if isinstance(failure, DeliveryError) else DeliveryError(f"{type(failure).__name__}: {failure}")
         oldest = min(datetime.fromisoformat(r["created_at"]) for r in rows)
         attempts = max(r["attempts"] for r in rows)
         backoff = timedelta(seconds=exc.retry_after) if exc.retry_after else \
             min(timedelta(minutes=2 ** attempts), MAX_BACKOFF)
         give_up = exc.permanent or now + backoff - oldest > timedelta(hours=retry_hours)
-        log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, message.account,
+        log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, account,
                     message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
         store.mark_failed(ids, str(exc), None if give_up else now + backoff, now if give_up else None,
                           exc.progress)
-        result.outcomes.append((channel_name, False))
-    else:
-        store.mark_delivered(ids, now)
-        result.outcomes.append((channel_name, True))
-        sent.append(message)
+        return False
+    store.mark_delivered(ids, now)
+    return message
 
 
 def _message_id(row_ids: list[str]) -> str:
