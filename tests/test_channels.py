@@ -84,7 +84,11 @@ def test_email_arrives_as_text_and_html_with_the_request_and_a_csv(smtp, tmp_pat
     assert "<pre" in html and "Просрочена отгрузка 1" in html
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == "affected.csv"
-    assert "fp0,shipment_deadline,1-1-1," in attachment.get_content()
+    table = attachment.get_payload(decode=True)
+    assert table.startswith(b"\xef\xbb\xbf")  # Russian Excel reads UTF-8 only after a byte-order mark
+    lines = table.decode("utf-8-sig").splitlines()
+    assert lines[0] == "проблема;номер отправления;SKU;артикул;название"
+    assert "Просрочена отгрузка 0;1-1-1;;;" in lines and "Просрочена отгрузка 0;;5;;" in lines
 
 
 def test_email_attaches_a_chart_of_the_anomaly(smtp, tmp_path: Path) -> None:

@@ -229,13 +229,15 @@ def test_check_exits_1_and_says_so_when_a_channel_is_down(live_simulator: Simula
     assert "outbox: 1 waiting, 0 undeliverable" in capsys.readouterr().out
 
 
-def test_test_alert_reports_each_channel(write_config, capsys) -> None:
+def test_test_alert_reports_each_channel_and_says_it_is_a_test(write_config, tmp_path, capsys) -> None:
     path = write_config('[[channels]]\ntype = "webhook"\nname = "dead"\nurl = "http://127.0.0.1:9/hook"\n'
                         'timeout_seconds = 2\n')
     assert main(["test-alert", "--config", str(path)]) == 1
     out = capsys.readouterr().out
     assert "file: sent" in out and "dead: FAILED: POST http://127.0.0.1:9/hook: ConnectError" in out
     assert main(["test-alert", "--config", str(path), "--channel", "file"]) == 0
+    [text] = [p.read_text() for p in (tmp_path / "out").glob("*.txt")][:1]
+    assert text.startswith("Проверка связи: уведомления ozon-monitor приходят сюда\n") and "[" not in text
 
 
 def test_kill_9_between_state_change_and_delivery_delivers_once_with_the_same_id(

@@ -97,7 +97,7 @@ def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: Bot, t
         assert path.read_text().strip() == value and stat.S_IMODE(path.stat().st_mode) == 0o600
         assert value not in config.read_text() and value not in out
     [sent] = bot.sent
-    assert sent["chat_id"] == "424242" and "Тестовое уведомление ozon-monitor" in sent["text"]
+    assert sent["chat_id"] == "424242" and sent["text"].startswith("<b>Проверка связи: уведомления ozon-monitor приходят сюда</b>")
     assert main(["config", "validate", "--strict", str(config)]) == 0
 
 
@@ -137,7 +137,7 @@ def test_init_asks_again_for_a_rejected_key_and_sets_up_email(simulator: Simulat
     [channel] = settings.channels
     assert (channel.host, channel.port, channel.to) == ("127.0.0.1", port, ["owner@shop.example"])
     [mail] = mails
-    assert "ozon-monitor test notification" in mail
+    assert "Connection check: ozon-monitor notifications arrive here" in mail
     assert "demo-key" not in config.read_text()
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from monitor.channels.base import Channel, ChannelConfig, DeliveryError
+from monitor.channels.base import TEST_RULE, Channel, ChannelConfig, DeliveryError
 from monitor.channels.email import EmailChannel, EmailConfig
 from monitor.channels.file import FileChannel, FileConfig
 from monitor.channels.telegram import TelegramChannel, TelegramConfig
@@ -36,7 +36,7 @@ def build(configs: list[ChannelConfig], tz: ZoneInfo | None = None) -> dict[str,
 def send_test(configs: list[ChannelConfig], tz: ZoneInfo, language: str, account: str, client_id: int,
               now: str) -> dict[str, str | None]:
     """Send a test message through each channel; return per channel None when it was sent, else why not."""
-    event = Event(event="firing", rule="test", severity="warning", fingerprint="test", account=account,
+    event = Event(event="firing", rule=TEST_RULE, severity="warning", fingerprint="test", account=account,
                   client_id=client_id, title=WORDS[language]["test_title"], explanation=WORDS[language]["test_text"],
                   started_at=now, notified_at=now, support_topic=None, support_request=None, evidence={})
     outcome: dict[str, str | None] = {}

@@ -13,6 +13,9 @@ from monitor.secrets import Strict
 from monitor.texts import WORDS, count
 
 
+TEST_RULE = "test"  # the rule of the message `test-alert` and `init` send
+
+
 class ChannelConfig(Strict):
     """What every channel has: its type, a name, the least severity it takes, whether it hears
     of resolves."""
@@ -42,8 +45,11 @@ class Channel(Protocol):
     def send(self, message: Message) -> None: ...
 
 def heading(event: Event, language: str) -> str:
-    """"[СРОЧНО] Новая проблема: ..." for open problems; a resolved one carries no severity."""
+    """"[СРОЧНО] Новая проблема: ..." for open problems; a resolved one carries no severity, and
+    the test message says only that it is one."""
     words = WORDS[language]
+    if event.rule == TEST_RULE:
+        return event.title
     if not event.is_open:
         return f"{words['resolved']}: {event.title}"
     return f"[{words[event.severity]}] {words[event.event]}: {event.title}"
@@ -75,14 +81,19 @@ def as_text(message: Message) -> str:
 
 
 def affected_csv(message: Message) -> str | None:
-    """Affected postings and SKUs of every open event, for support (long lists do not fit a chat)."""
+    """Affected postings and products of every open event, for support (long lists do not fit a
+    chat), as Russian Excel opens a file by double click: a byte-order mark, ";" between the
+    columns, headers a seller reads (problem, posting number, SKU, article, name)."""
     events = [e for e in message.events if e.is_open]
-    rows = [(e.fingerprint, e.rule, p, "") for e in events for p in e.affected_postings]
-    rows += [(e.fingerprint, e.rule, "", str(s)) for e in events for s in e.affected_skus]
+    rows = [(e.title, posting, "", "", "") for e in events for posting in e.affected_postings]
+    for e in events:
+        named = {p.sku: p for p in e.products}
+        rows += [(e.title, "", str(sku), named[sku].offer_id if sku in named else "",
+                  named[sku].name if sku in named else "") for sku in e.affected_skus]
     if not rows:
         return None
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(WORDS[message.language]["csv_header"].split(","))
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(WORDS[message.language]["csv_header"].split(";"))
     writer.writerows(rows)
-    return out.getvalue()
+    return "\ufeff" + out.getvalue()

@@ -100,9 +100,9 @@ LANGUAGE = Language(
         "chart_observed": "orders per hour",
         "chart_usual": "usual for this hour and weekday (and the usual spread)",
         "chart_start": "start",
-        "csv_header": "fingerprint,rule,posting_number,sku",
-        "test_title": "ozon-monitor test notification",
-        "test_text": "If you can read this, the channel works.",
+        "csv_header": "problem;posting number;SKU;article;name",
+        "test_title": "Connection check: ozon-monitor notifications arrive here",
+        "test_text": "This is a test message; no need to answer it. As you can read it, the channel works: warnings about the shop's problems will arrive here.",
     },
     # The monitor's notices about itself (monitor/watchdog.py).
     watchdog={
