@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from monitor.deadline import within
+from monitor.ozon.models import without_nulls
 from rules.base import ErrorKind
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,10 @@ def parse(method: str, payload: object, model: type[ModelT]) -> ModelT:
     """`payload` as `model`, or a `BadResponse` naming the method and what is missing. List items
     that could not be read are left out and logged (a warning naming the method, how many, why)."""
     try:
-        result = model.model_validate(payload)
+        try:
+            result = model.model_validate(payload)
+        except ValidationError:  # a null where Ozon documents an object: read it as unknown
+            result = model.model_validate(without_nulls(payload))
         skipped: list[str] = getattr(result, "skipped", [])
         if skipped:
             log.warning("%s: %d record(s) of this page could not be read and were skipped (%s); the rest is kept",
