@@ -1,4 +1,5 @@
-"""Incremental pulls of one account's data into the store, one source at a time.
+"""The data sources (`SOURCES`, one module each) and the walk that pulls one account's due
+sources into the store, one at a time.
 
 Each source keeps a cursor: the span it covers, when it last succeeded, and its paging state.
 Postings and returns are pulled from `overlap_minutes` before the last success, so nothing falls
