@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from monitor.channels import Channel, ChannelConfig, DeliveryError
 from monitor.config import AlertsSection
 from monitor.message import Event, Message
-from monitor.store import Store
+from monitor.store import StorageError, Store
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = {"warning": 1, "critical": 2}
@@ -107,30 +107,36 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
     """Send what is due, one message per channel and shop. The channels send side by side, each
     in a thread of its own with its own connection to the state file (claim, send, record, one
     message at a time), so a slow or failing one never holds up another. The step waits at most
-    `budget` seconds; a channel still sending then finishes and records on its own."""
+    `budget` seconds; a channel still sending then finishes and records on its own. A state file
+    that cannot be used is raised here (`StorageError`), as it would be by the step itself."""
     worker = worker_id()
     store.release_claims([c for c in store.claim_holders(now) if not claim_is_alive(c)])
     due: dict[str, list[str]] = {}
     for channel_name, account in store.due_groups(now):
         due.setdefault(channel_name, []).append(account)
-    result, lock = Delivery(), threading.Lock()
+    lock = threading.Lock()
     sent: list[Message] = []
+    outcomes: list[tuple[str, bool]] = []
+    storage: list[StorageError] = []
 
     def run(channel_name: str, accounts: list[str]) -> None:
-        own = Store(store.path)  # an SQLite connection stays in the thread that opened it
         try:
-            for account in accounts:
-                outcome = _deliver_one(own, channel_name, channels.get(channel_name), account, language, now,
-                                       retry_hours, worker)
-                if outcome is not None:
-                    with lock:
-                        result.outcomes.append((channel_name, outcome is not False))
-                        if isinstance(outcome, Message):
-                            sent.append(outcome)
+            own = Store(store.path)  # an SQLite connection stays in the thread that opened it
+            try:
+                for account in accounts:
+                    outcome = _deliver_one(own, channel_name, channels.get(channel_name), account, language, now,
+                                           retry_hours, worker)
+                    if outcome is not None:
+                        with lock:
+                            outcomes.append((channel_name, outcome is not False))
+                            if isinstance(outcome, Message):
+                                sent.append(outcome)
+            finally:
+                own.close()
+        except StorageError as exc:
+            storage.append(exc)
         except Exception:  # a fault in one channel's step must not stop the others
             log.exception("delivery failed: channel=%s", channel_name)
-        finally:
-            own.close()
     threads = [threading.Thread(target=run, args=item, name=f"deliver:{item[0]}", daemon=True) for item in due.items()]
     for thread in threads:
         thread.start()
@@ -140,10 +146,10 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
         if thread.is_alive():
             log.warning("delivery still running after %.0f s: %s; it records its outcome when it ends", budget,
                         thread.name)
-    with lock:
-        result.sent = tuple(sent)
-        result.outcomes = list(result.outcomes)
-    return result
+    if storage:
+        raise storage[0]
+    with lock:  # a channel still sending adds to its own lists, not to what is returned
+        return Delivery(sent=tuple(sent), outcomes=list(outcomes))
 
 
 def _deliver_one(store: Store, channel_name: str, channel: Channel | None, account: str, language: str,

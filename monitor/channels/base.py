@@ -1,13 +1,16 @@
-"""What every channel shares: its config fields, the error it raises, and the texts all of them
-build a message from (heading, subject, plain text, the CSV of affected postings and SKUs)."""
+"""What every channel shares: its config fields, the error it raises, an HTTP POST within a
+deadline, and the texts all of them build a message from (heading, subject, plain text, the
+CSV of affected postings and SKUs)."""
 from __future__ import annotations
 
 import csv
 import io
 from typing import Any, Literal, Protocol
 
+import httpx
 from pydantic import Field
 
+from monitor.deadline import within
 from monitor.message import Event, Message
 from monitor.secrets import Strict
 from monitor.texts import WORDS, count
@@ -43,6 +46,38 @@ class Channel(Protocol):
     name: str
 
     def send(self, message: Message) -> None: ...
+
+def post(url: str, shown: str, timeout: float, proxy: str | None, transport: httpx.BaseTransport | None,
+         **request: Any) -> httpx.Response:
+    """POST to `url` with its whole exchange within `timeout`; `shown` is the address said in an
+    error (a Bot API URL holds the token). An answer of 300 or more is a `DeliveryError`, for good
+    on a 4xx but 408 and 429, with the wait the peer asked for."""
+    with httpx.Client(timeout=timeout, proxy=proxy, transport=transport) as client, \
+            within(timeout, client.close) as cut_off:
+        try:
+            response = client.post(url, **request)
+        except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: the client closed under the read
+            raise DeliveryError(f"POST {shown}: " + (f"no complete answer within {timeout:g} s" if cut_off.is_set()
+                                                     else type(exc).__name__)) from None
+    status = response.status_code
+    if status >= 300:
+        raise DeliveryError(f"POST {shown}: HTTP {status} {response.text[:200]}",
+                            permanent=400 <= status < 500 and status not in (408, 429),
+                            retry_after=_retry_after(response))
+    return response
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Telegram's own `parameters.retry_after`, else the `Retry-After` header."""
+    try:
+        return float((response.json().get("parameters") or {})["retry_after"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
 
 def heading(event: Event, language: str) -> str:
     """"[СРОЧНО] Новая проблема: ..." for open problems; a resolved one carries no severity, and

@@ -9,8 +9,7 @@ from typing import Literal
 import httpx
 from pydantic import Field, field_validator
 
-from monitor.channels.base import ChannelConfig, DeliveryError, heading
-from monitor.deadline import within
+from monitor.channels.base import ChannelConfig, DeliveryError, heading, post
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS
@@ -70,52 +69,29 @@ class TelegramChannel:
             raise DeliveryError(str(exc), permanent=True) from None
         if not token:
             raise DeliveryError("the bot token is missing: set token_env or token_file", permanent=True)
-        shown = f"{c.api_url.rstrip('/')}/bot***/sendMessage"
         sent: dict[str, list[int | None]] = {chat: list(ids) for chat, ids in message.progress.get("sent", {}).items()}
         parts = telegram_chunks(message)
         for chat in c.chat_id:
             done = sent.setdefault(chat, [])
             for index, part in enumerate(parts[len(done):], start=len(done) + 1):
                 try:
-                    done.append(self._post(f"{c.api_url.rstrip('/')}/bot{token}/sendMessage", {
-                        "chat_id": chat, "text": part, "parse_mode": "HTML", "disable_web_page_preview": True}))
+                    done.append(self._send_part(token, chat, part))
                 except DeliveryError as exc:
-                    where = f" (chat {chat}, part {index} of {len(parts)})" if len(parts) > 1 else f" (chat {chat})"
-                    raise DeliveryError(f"POST {shown}{where}: {exc}", exc.permanent, exc.retry_after,
-                                        {"sent": sent}) from None
+                    where = f"chat {chat}, part {index} of {len(parts)}" if len(parts) > 1 else f"chat {chat}"
+                    raise DeliveryError(f"{exc} ({where})", exc.permanent, exc.retry_after, {"sent": sent}) from None
 
-    def _post(self, url: str, body: dict[str, object]) -> int | None:
-        """One Bot API call within the channel's time limit; the id of the message it made."""
+    def _send_part(self, token: str, chat: str, text: str) -> int | None:
+        """One `sendMessage` within the channel's time limit; the id of the message it made."""
         c = self.config
-        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client, \
-                within(c.timeout_seconds, client.close) as cut_off:
-            try:
-                response = client.post(url, json=body)
-            except (httpx.HTTPError, RuntimeError) as exc:
-                raise DeliveryError(f"no complete answer within {c.timeout_seconds:g} s" if cut_off.is_set()
-                                    else type(exc).__name__) from None
-        status = response.status_code
-        if status >= 300:
-            raise DeliveryError(f"HTTP {status} {response.text[:200]}",
-                                permanent=400 <= status < 500 and status not in (408, 429),
-                                retry_after=_retry_after(response))
+        base = c.api_url.rstrip("/")
+        response = post(f"{base}/bot{token}/sendMessage", f"{base}/bot***/sendMessage", c.timeout_seconds, c.proxy,
+                        self._transport, json={"chat_id": chat, "text": text, "parse_mode": "HTML",
+                                               "disable_web_page_preview": True})
         try:
             message_id = response.json()["result"]["message_id"]
         except (ValueError, KeyError, TypeError):
             return None
         return message_id if isinstance(message_id, int) else None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Telegram's own `parameters.retry_after`, else the header."""
-    try:
-        return float((response.json().get("parameters") or {})["retry_after"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        pass
-    try:
-        return float(response.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
 
 
 def telegram_chunks(message: Message) -> list[str]:

@@ -14,8 +14,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, field_validator
 
-from monitor.channels.base import ChannelConfig, DeliveryError, full_text
-from monitor.deadline import within
+from monitor.channels.base import ChannelConfig, DeliveryError, full_text, post
 from monitor.message import Event, Message
 from monitor.secrets import read_secret, secret_path
 
@@ -60,24 +59,8 @@ class WebhookChannel:
                 "alertmanager": alertmanager_payload}[c.format](message, self.name)
         raw = json.dumps(body, ensure_ascii=False).encode()
         headers = sign(secret, message.id, int(time.time()), raw) if secret and c.format == "json" else {}
-        with httpx.Client(timeout=c.timeout_seconds, proxy=c.proxy, transport=self._transport) as client, \
-                within(c.timeout_seconds, client.close) as cut_off:  # the whole exchange, however slow
-            try:
-                response = client.post(c.url, content=raw, headers={"Content-Type": "application/json", **headers})
-            except (httpx.HTTPError, RuntimeError) as exc:
-                raise DeliveryError(f"POST {c.url}: " + (f"no complete answer within {c.timeout_seconds:g} s"
-                                                         if cut_off.is_set() else type(exc).__name__)) from None
-        if response.status_code >= 300:
-            raise DeliveryError(f"POST {c.url}: HTTP {response.status_code} {response.text[:200]}",
-                                permanent=400 <= response.status_code < 500 and response.status_code not in (408, 429),
-                                retry_after=_retry_after(response))
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
+        post(c.url, c.url, c.timeout_seconds, c.proxy, self._transport, content=raw,
+             headers={"Content-Type": "application/json", **headers})
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
