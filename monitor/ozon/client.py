@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from monitor.deadline import within
-from monitor.ozon.models import without_nulls
+from monitor.ozon.models import Page, without_nulls
 from rules.base import ErrorKind
 
 log = logging.getLogger(__name__)
@@ -266,6 +266,8 @@ def parse(method: str, payload: object, model: type[ModelT]) -> ModelT:
         try:
             result = model.model_validate(payload)
         except ValidationError:  # a null where Ozon documents an object: read it as unknown
+            if issubclass(model, Page):
+                raise  # a list answer has done that itself, before leaving out what it cannot read
             result = model.model_validate(without_nulls(payload))
         skipped: list[str] = getattr(result, "skipped", [])
         if skipped:
