@@ -1,9 +1,10 @@
 """From findings to alert state changes.
 
-One alert per fingerprint. It is notified when it starts firing, when its severity rises, again
-after `repeat_hours` while it stays open (the wait doubling each time up to
-`max_repeat_hours`), and once when it resolves: after it has not been seen for
-`resolve_after_minutes`, so a finding hovering at its threshold stays one alert. What one cycle has to say for an account is
+One alert per fingerprint. It is notified when it starts firing, when it gets worse (its
+severity rises, or its affected postings or products grow by half), again after `repeat_hours`
+while it stays open (the wait doubling each time up to `max_repeat_hours`), and once when it
+resolves: after it has not been seen for `resolve_after_minutes`, so a finding hovering at its
+threshold stays one alert. What one cycle has to say for an account is
 enqueued in the outbox (one row per channel) in the same transaction as the alert state, so a
 crash can neither lose a notification nor make one twice. Silences and acknowledgements
 suppress notifications (each suppression is logged with its reason).
@@ -65,6 +66,15 @@ def resolved(last: Event, ended_at: datetime, now: datetime, language: str, tz: 
                    support_request=None)
 
 
+WORSENING_STEP = 1.5
+
+
+def grew(said: int | None, size: int) -> bool:
+    """Whether the affected postings or products grew by a step since the alert was last said
+    (47 overdue postings become 70): news even at the same severity."""
+    return bool(said) and size > (said or 0) and size >= int((said or 0) * WORSENING_STEP)
+
+
 def silenced_by(rule: str, account: str, skus: tuple[int, ...] | list[int],
                 silences: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The first active silence that matches an alert of `rule` on `account` touching `skus`."""
@@ -101,12 +111,13 @@ def reconcile(store: Store, account: str, rules_ran: set[str], findings: list[Fi
             state: dict[str, Any] = {"fingerprint": fingerprint, "account": account, "rule": finding.rule, "entity": finding.entity,
                      "status": "firing", "severity": finding.severity, "resolved_at": None,
                      "finding": json.dumps(firing.to_json(), ensure_ascii=False), "last_seen": iso(now)}
+            size = len(finding.affected_postings) or len(finding.affected_skus)
             if row is None or row["status"] != "firing":
                 state.update(first_seen=iso(now), started_at=iso(finding.started_at), last_notified=iso(now),
-                             repeats=0, acked_at=None, ack_note=None)
+                             repeats=0, acked_at=None, ack_note=None, said_size=size)
                 say(firing)
-            elif SEVERITY_RANK[finding.severity] > SEVERITY_RANK[row["severity"]]:
-                state.update(last_notified=iso(now), repeats=0, acked_at=None, ack_note=None)
+            elif SEVERITY_RANK[finding.severity] > SEVERITY_RANK[row["severity"]] or grew(row["said_size"], size):
+                state.update(last_notified=iso(now), repeats=0, acked_at=None, ack_note=None, said_size=size)
                 say(replace(firing, event="escalated"))
             else:
                 wait = min(_rule(cfg, finding.rule, "repeat_hours") * 2 ** (row["repeats"] or 0), cfg.max_repeat_hours)

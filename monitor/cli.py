@@ -12,10 +12,12 @@ import logging
 import os
 import sqlite3
 import sys
+import tomllib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import drafts, logs, wizard
@@ -24,16 +26,18 @@ from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.i18n import LANGUAGES
 from monitor.report import print_delivery, print_result, print_status, status_of
-from monitor.store import StorageError, Store, state_dir_problem
+from monitor.store import StorageError, Store, parse, state_dir_problem
 from monitor.sources import Progress
+from monitor.texts import SOURCE_NAMES, STORAGE, WORDS, Said, count, day, duration, number, rule_name, say, when
 from rules import RULES
 from rules.base import as_json
-from rules.detect import RULE_DEFAULTS, detect, read_series
+from rules.detect import RULE_DEFAULTS, UnreadableSeries, detect, read_series
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    lang = _language(args)
     logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     if not args.verbose:  # a line per HTTP request or per job run is noise in a service's log
         for noisy in ("httpx", "apscheduler"):
@@ -41,13 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ConfigError as exc:
-        print(f"config error:\n{exc}", file=sys.stderr)
+        print(say(lang, "cli.config_error", problems=exc.text(lang)), file=sys.stderr)
         return 2
     except StorageError as exc:
-        print(f"state file error: {exc}", file=sys.stderr)
+        problem, fix = STORAGE[lang].get(exc.kind, STORAGE[lang]["other"])
+        print(say(lang, "cli.state_error", path=exc.path, problem=problem, fix=fix), file=sys.stderr)
         return 3
     except sqlite3.Error as exc:  # a fault the store did not name (a read of a file damaged under it)
-        print(f"state file error: {exc}; check the disk and the state directory", file=sys.stderr)
+        print(say(lang, "cli.state_sqlite_error", error=exc), file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         return 130
@@ -56,13 +61,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _language(args: argparse.Namespace, settings: Settings | None = None) -> str:
+    """The language a command speaks: --lang, then $OZON_MONITOR_LANG, then the config's
+    `[monitor] language` (read leniently, so even a config error is said in it), then Russian."""
+    forced = args.lang or os.environ.get("OZON_MONITOR_LANG")
+    if forced in LANGUAGES:
+        return forced
+    if settings is not None:
+        return settings.monitor.language
+    path = getattr(args, "config", None) or getattr(args, "file", None)
+    try:
+        configured = tomllib.loads(Path(str(path)).read_text(encoding="utf-8-sig"))["monitor"]["language"]
+    except (OSError, TypeError, KeyError, ValueError):
+        configured = None
+    return configured if configured in LANGUAGES else "ru"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ozon-monitor", description="Watches an Ozon seller account through the Seller API and warns before "
+        prog="ozon-monitor", description="Руководство на русском: README.md (раздел «Для продавцов») и docs/INSTALL.md. "
+        "Watches an Ozon seller account through the Seller API and warns before "
         "problems escalate, each warning with a ready request to Ozon seller support.",
         epilog="Exit status: 0 done; 1 done, but a data source or channel failed; 2 bad config or usage; "
                "3 the state file or its folder cannot be used.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--lang", choices=list(LANGUAGES),
+                        help="language of the output (default: $OZON_MONITOR_LANG, else [monitor] language, else ru)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("init", help="first run: ask for the account and one channel, check the key, write the "
@@ -103,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the monitor against the built-in simulator and show what it raises")
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for state, alerts and drafts")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--language", choices=list(LANGUAGES), default="ru")
+    p.add_argument("--language", choices=list(LANGUAGES), default="ru", help="same as --lang")
     p.set_defaults(handler=_demo)
 
     p = sub.add_parser("simulator", help="serve the Ozon Seller API simulator on loopback")
@@ -175,14 +199,16 @@ def _validate(args: argparse.Namespace) -> int:
     """The file itself must be valid. A key that is not readable here (its environment variable or
     credential may exist only where the service runs) is a warning unless --strict."""
     settings = load_config(args.file, require_secrets=args.strict)
+    lang = _language(args, settings)
     problem = state_dir_problem(settings.monitor.state_dir)
     if problem:
-        print(f"config error:\n{args.file}: monitor.state_dir: {problem}", file=sys.stderr)
-        return 2
+        raise ConfigError([Said("config.in_file", path=args.file, what=Said("config.at", where="monitor.state_dir",
+                                                                             what=problem))])
     for problem in secret_problems(settings):
-        print(f"warning: {args.file}: {problem}; run and check will fail until it is readable", file=sys.stderr)
-    print(f"{args.file}: OK ({len(settings.accounts)} account(s), {len(settings.channels)} channel(s), "
-          f"state in {settings.monitor.state_dir})")
+        print(say(lang, "config.secret_warning", problem=Said("config.in_file", path=args.file, what=problem).text(lang)),
+              file=sys.stderr)
+    print(say(lang, "cli.config_ok", file=args.file, accounts=count(len(settings.accounts), "shop", lang, 0),
+              channels=count(len(settings.channels), "channel", lang, 0), state_dir=settings.monitor.state_dir))
     return 0
 
 
@@ -192,7 +218,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         clean = daemon.run(args.config.absolute())
     except daemon.AlreadyRunning as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(say(_language(args), "cli.already_running", pid=exc.pid, state_dir=exc.state_dir), file=sys.stderr)
         return 3
     if not clean:
         logging.shutdown()
@@ -202,12 +228,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     settings = load_config(args.config)
-    language = settings.monitor.language
+    language = _language(args, settings)
+
     def one(name: str, progress: Progress | None = None) -> CycleResult:
         with logs.job("check", name):
             return run_cycle(settings, name, progress=progress)
     if len(settings.accounts) == 1:
-        results = [one(settings.accounts[0].name, _progress())]
+        results = [one(settings.accounts[0].name, _progress(language))]
     else:  # side by side, so a hanging shop costs one cycle budget, not one per shop after it
         with ThreadPoolExecutor(len(settings.accounts)) as pool:
             results = list(pool.map(one, [a.name for a in settings.accounts]))
@@ -224,13 +251,14 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if any(r.unchecked or r.interrupted for r in results) or delivery.failed else 0
 
 
-def _progress():
+def _progress(lang: str) -> Progress | None:
     """Page-by-page counts on a terminal (first backfill can take a while); silent otherwise."""
     if not sys.stderr.isatty():
         return None
 
-    def show(source: str, count: int) -> None:
-        print(f"\r  syncing {source}: {count} records", end="", file=sys.stderr, flush=True)
+    def show(source: str, done: int) -> None:
+        print("\r  " + say(lang, "cli.syncing", source=SOURCE_NAMES[lang].get(source, source),
+                            records=count(done, "record", lang, 0)), end="", file=sys.stderr, flush=True)
     return show
 
 
@@ -242,11 +270,11 @@ def _simulator(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario, datetime.now(timezone.utc), args.seed)
     except (ValueError, TypeError, OSError) as exc:
-        print(f"error: scenario {args.scenario}: {exc}", file=sys.stderr)
+        print(say(_language(args), "cli.bad_scenario", path=args.scenario, error=exc), file=sys.stderr)
         return 2
     with SimulatorServer(Simulator(World(scenario)), args.port) as server:
-        print(f"Ozon Seller API simulator on {server.base_url} (Client-Id {scenario.client_id}, "
-              f"Api-Key {scenario.api_key!r}); Ctrl+C to stop", flush=True)
+        print(say(_language(args), "cli.simulator", url=server.base_url, client_id=scenario.client_id,
+                  api_key=scenario.api_key), flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
@@ -258,76 +286,86 @@ def _date_arg(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date; expected YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"{value!r}: YYYY-MM-DD") from None
 
 
 def _backtest(args: argparse.Namespace) -> int:
     from monitor.backtest import backtest
 
     settings = load_config(args.config, require_secrets=False)
-    tz = settings.monitor.tz
+    lang, tz = _language(args, settings), settings.monitor.tz
     start = datetime.combine(args.start, datetime.min.time(), tz)
     end = datetime.combine(args.end + timedelta(days=1), datetime.min.time(), tz)
     accounts = [args.account] if args.account else [a.name for a in settings.accounts]
-    rows = []
+    found: list[tuple[str, Any]] = []
     for account in accounts:
         try:
-            events = backtest(settings, account, start, end, timedelta(minutes=args.step_minutes))
+            found += [(account, e) for e in backtest(settings, account, start, end, timedelta(minutes=args.step_minutes))]
         except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(say(lang, "cli.error", error=exc), file=sys.stderr)
             return 1
-        rows += [{"account": account, "at": e.at.astimezone(tz).isoformat(), "event": e.kind, "rule": e.rule,
-                  "severity": e.severity, "fingerprint": e.fingerprint, "title": e.title} for e in events]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps([{"account": account, "at": e.at.astimezone(tz).isoformat(), "event": e.kind, "rule": e.rule,
+                           "severity": e.severity, "fingerprint": e.fingerprint, "title": e.title}
+                          for account, e in found], ensure_ascii=False, indent=2))
         return 0
     from rules.replay import REPLAYABLE
 
-    print(f"Replayed {args.start}..{args.end} every {args.step_minutes} min with: {', '.join(REPLAYABLE)}")
-    for row in rows:
-        print(f"{row['at'][:16].replace('T', ' ')}  {row['account']}  {row['event']:<9} {row['severity']:<8} "
-              f"{row['rule']:<16} {row['title']}")
-    fired = Counter(r["rule"] for r in rows if r["event"] == "fired")
-    print("alerts per rule: " + (", ".join(f"{rule}={n}" for rule, n in sorted(fired.items())) or "none"))
+    print(say(lang, "cli.backtest", start=day(args.start, lang), end=day(args.end, lang),
+              every=count(args.step_minutes, "minute", lang, 0),
+              rules=", ".join(rule_name(r, lang) for r in REPLAYABLE)))
+    happened = LANGUAGES[lang].alert_events
+    for account, e in found:
+        print(f"{when(e.at, lang, tz)}  {account}  {happened.get(e.kind, e.kind)}  "
+              f"[{WORDS[lang][e.severity]}] {rule_name(e.rule, lang)}: {e.title}")
+    fired = Counter(e.rule for _, e in found if e.kind == "fired")
+    print(say(lang, "cli.backtest_total", per_rule=", ".join(f"{rule_name(rule, lang)} — {n}" for rule, n in
+                                                              sorted(fired.items())) or say(lang, "cli.none")))
     return 0
 
 
 def _detect(args: argparse.Namespace) -> int:
+    lang = _language(args)
     kind, directions = args.kind, None
     if args.rule is not None:
         if args.rule not in RULE_DEFAULTS:
-            print(f"error: --rule {args.rule!r} has no series detector; choose one of: {', '.join(RULE_DEFAULTS)}",
-                  file=sys.stderr)
+            print(say(lang, "cli.detect_rule", rule=args.rule, valid=", ".join(RULE_DEFAULTS)), file=sys.stderr)
             return 2
         kind, directions = kind or RULE_DEFAULTS[args.rule][0], RULE_DEFAULTS[args.rule][1]
     if args.direction:
         directions = ("down", "up") if args.direction == "both" else (args.direction,)
     if not args.false_alarms > 0:
-        print("error: --false-alarms must be above 0", file=sys.stderr)
+        print(say(lang, "cli.detect_budget"), file=sys.stderr)
         return 2
     try:
         tz = ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError):
-        print(f"error: --tz {args.tz!r} is not a known time zone (e.g. Europe/Moscow)", file=sys.stderr)
+        print(say(lang, "cli.detect_tz", tz=args.tz), file=sys.stderr)
         return 2
     try:
         series, kind = read_series(args.csv, tz, kind)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except UnreadableSeries as exc:
+        print(say(lang, "cli.error", error=say(lang, exc.key, **exc.params)), file=sys.stderr)
         return 2
     found = detect(series, kind, tz, directions or ("down", "up"), args.false_alarms)
     if args.json:
         print(json.dumps({"kind": kind, "step_seconds": series.step.total_seconds(), "points": len(series.values),
-                          "notes": series.notes, "episodes": [as_json(e) for e in found]}, indent=2))
+                          "notes": [say("en", key, **params) for key, params in series.notes],
+                          "episodes": [as_json(e) for e in found]}, indent=2))
         return 0
-    print(f"{len(series.values)} steps of {series.step} from {series.start.astimezone(tz).isoformat()}, read as "
-          f"{'counts' if kind == 'count' else 'levels'}; {len(found)} episodes")
-    for note in series.notes:
-        print(f"  note: {note}")
+    step = duration(series.step, lang)
+    print(say(lang, "cli.detect_read", points=len(series.values), step=step, start=when(series.start, lang, tz),
+              kind=say(lang, f"cli.detect_{kind}"), episodes=count(len(found), "episode", lang, 0)))
+    for key, params in series.notes:
+        print("  " + say(lang, "cli.note", note=say(lang, key, **params)))
     for e in found:
-        end = e.end.astimezone(tz).isoformat() if e.end else "still going"
-        print(f"{e.onset.astimezone(tz).isoformat()}  {e.direction:<4} {e.what:<6} seen at "
-              f"{e.detected.astimezone(tz).isoformat()}, until {end}; observed {e.observed:g}, expected {e.expected:g}")
+        end = say(lang, "cli.detect_until", end=when(e.end, lang, tz)) if e.end else say(lang, "cli.detect_going")
+        what = say(lang, f"cli.detect_{e.what}_{e.direction}")
+        observed, expected = (count(e.observed, "order", lang, 0), count(e.expected, "order", lang, 0)) \
+            if kind == "count" else (number(e.observed, lang), number(e.expected, lang))
+        print(say(lang, "cli.detect_episode", onset=when(e.onset, lang, tz), what=what,
+                  detected=when(e.detected, lang, tz), lasted=duration((e.end or e.detected) - e.onset, lang),
+                  end=end, observed=observed, expected=expected))
     return 0
 
 
@@ -336,100 +374,112 @@ def _duration_arg(value: str) -> timedelta:
     try:
         return timedelta(**{units[value[-1]]: float(value[:-1])})
     except (KeyError, ValueError):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a duration; expected e.g. 90m, 12h or 3d") from None
+        raise argparse.ArgumentTypeError(f"{value!r}: 90m, 12h, 3d") from None
 
 
-def _store(args: argparse.Namespace, *, write: bool = False) -> tuple[Settings, Store]:
-    """The settings and the state file; a command that only reads never creates, upgrades or
-    moves the file aside (a damaged file is named, exit 3, for `check` or `run` to repair)."""
+def _store(args: argparse.Namespace, *, write: bool = False) -> tuple[Settings, Store, str]:
+    """The settings, the state file and the language; a command that only reads never creates,
+    upgrades or moves the file aside (a damaged file is named, exit 3, for `check` or `run` to repair)."""
     settings = load_config(args.config, require_secrets=False)
     state_dir = settings.monitor.state_dir
-    return settings, Store.in_dir(state_dir) if write else Store.read_only(state_dir)
+    return settings, Store.in_dir(state_dir) if write else Store.read_only(state_dir), _language(args, settings)
 
 
 def _alerts_list(args: argparse.Namespace) -> int:
-    settings, store = _store(args)
+    settings, store, lang = _store(args)
     tz = settings.monitor.tz
     rows = store.alerts(include_resolved=args.all)
     silences = store.silences(datetime.now(timezone.utc))
     if not rows:
-        print("no open alerts" if not args.all else "no alerts")
+        print(say(lang, "cli.no_alerts" if args.all else "cli.no_open_alerts"))
+    states = LANGUAGES[lang].alert_states
     for row in rows:
         finding = json.loads(row["finding"])
-        flags = [f"acked {row['acked_at'][:16]}"] if row["acked_at"] else []
+        state = states["acked" if row["acked_at"] and row["status"] == "firing" else row["status"]]
+        flags = [say(lang, "cli.acked_at", at=when(parse(row["acked_at"]) or datetime.now(timezone.utc), lang, tz))] \
+            if row["acked_at"] else []
         silence = silenced_by(row["rule"], row["account"], finding.get("affected_skus", []), silences)
         if silence:
-            flags.append(f"silenced by #{silence['id']}")
-        since = datetime.fromisoformat(row["started_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        print(f"{row['fingerprint']}  {row['status']:<8} {row['severity']:<8} {row['account']:<12} "
-              f"{row['rule']:<17} since {since}  {finding['title']}" + (f"  [{', '.join(flags)}]" if flags else ""))
+            flags.append(say(lang, "cli.silenced_by", id=silence["id"]))
+        started = parse(row["started_at"]) or datetime.now(timezone.utc)
+        print(f"{row['number'] or '-':>3}. [{WORDS[lang][row['severity']]}] {state} · {row['account']} · "
+              f"{rule_name(row['rule'], lang)}: {finding['title']}")
+        print("     " + say(lang, "cli.alert_since", since=when(started, lang, tz), fingerprint=row["fingerprint"])
+              + "".join(f"; {flag}" for flag in flags))
+    if rows:
+        print(say(lang, "cli.alerts_hint"))
     return 0
 
 
 def _alerts_ack(args: argparse.Namespace) -> int:
-    _, store = _store(args, write=True)
+    settings, store, lang = _store(args, write=True)
     matches = store.open_alerts_matching(args.fingerprint)
     if len(matches) != 1:
-        print(f"error: {len(matches)} open alerts match {args.fingerprint!r}; see `ozon-monitor alerts list`",
+        print(say(lang, "cli.ack_none" if not matches else "cli.ack_many", given=args.fingerprint, found=len(matches)),
               file=sys.stderr)
         return 1
     store.acknowledge(matches[0], datetime.now(timezone.utc), args.note)
-    print(f"acknowledged {matches[0]}: no repeats until it gets worse or resolves")
+    row = store.alert(matches[0]) or {}
+    print(say(lang, "cli.acked", number=row.get("number") or matches[0]))
     return 0
 
 
 def _alerts_silence(args: argparse.Namespace) -> int:
+    settings, store, lang = _store(args, write=True)
     if not (args.rule or args.sku or args.account):
-        print("error: give at least one of --rule, --sku, --account", file=sys.stderr)
+        print(say(lang, "cli.silence_what"), file=sys.stderr)
         return 2
-    settings, store = _store(args, write=True)
     if args.rule and args.rule not in RULES:
-        print(f"error: unknown rule {args.rule!r}; valid rules: {', '.join(sorted(RULES))}", file=sys.stderr)
+        print(say(lang, "cli.silence_rule", rule=args.rule, valid=", ".join(sorted(RULES))), file=sys.stderr)
         return 2
     if args.account and args.account not in {a.name for a in settings.accounts}:
-        print(f"error: unknown account {args.account!r}", file=sys.stderr)
+        print(say(lang, "cli.silence_account", account=args.account,
+                  valid=", ".join(a.name for a in settings.accounts)), file=sys.stderr)
         return 2
     now = datetime.now(timezone.utc)
     until = now + args.duration
     silence_id = store.add_silence(args.rule, args.sku, args.account, until, args.reason, now)
-    print(f"silence #{silence_id} until {until.astimezone(settings.monitor.tz):%Y-%m-%d %H:%M}")
+    print(say(lang, "cli.silenced", id=silence_id, until=when(until, lang, settings.monitor.tz)))
     return 0
 
 
 def _alerts_silences(args: argparse.Namespace) -> int:
-    settings, store = _store(args)
+    settings, store, lang = _store(args)
     rows = store.silences(datetime.now(timezone.utc))
     for row in rows:
-        what = ", ".join(f"{k}={row[k]}" for k in ("rule", "sku", "account") if row[k] is not None)
-        until = datetime.fromisoformat(row["until"]).astimezone(settings.monitor.tz)
-        print(f"#{row['id']}  {what}  until {until:%Y-%m-%d %H:%M}  {row['reason']}")
+        what = [rule_name(row["rule"], lang)] if row["rule"] else []
+        what += [f"SKU {row['sku']}"] if row["sku"] is not None else []
+        what += [row["account"]] if row["account"] else []
+        until = when(parse(row["until"]) or datetime.now(timezone.utc), lang, settings.monitor.tz)
+        print(f"#{row['id']}  {', '.join(what)}  " + say(lang, "cli.silence_until", until=until) + f"  {row['reason']}")
     if not rows:
-        print("no active silences")
+        print(say(lang, "cli.no_silences"))
     return 0
 
 
 def _alerts_unsilence(args: argparse.Namespace) -> int:
-    _, store = _store(args, write=True)
+    _, store, lang = _store(args, write=True)
     if not store.end_silence(args.id, datetime.now(timezone.utc)):
-        print(f"error: no silence #{args.id}", file=sys.stderr)
+        print(say(lang, "cli.no_silence", id=args.id), file=sys.stderr)
         return 1
-    print(f"silence #{args.id} ended")
+    print(say(lang, "cli.unsilenced", id=args.id))
     return 0
 
 
 def _drafts(args: argparse.Namespace) -> int:
     settings = load_config(args.config, require_secrets=False)
-    state_dir = settings.monitor.state_dir
+    lang, state_dir = _language(args, settings), settings.monitor.state_dir
     if args.action == "list":
         found = drafts.listed(state_dir)
+        states = LANGUAGES[lang].alert_states
         for draft in found:
-            print(f"{draft.name}  {'resolved' if draft.resolved else 'open    '}  {draft.subject}")
-        if not found:
-            print("no drafts yet")
+            print(f"{draft.name}  {states['resolved' if draft.resolved else 'firing']}  {draft.subject}")
+        print(say(lang, "cli.drafts_hint", folder=drafts.folder(state_dir)) if found else say(lang, "cli.no_drafts"))
         return 0
     matches = drafts.find(state_dir, args.id) if args.id else []
     if len(matches) != 1:
-        print(f"error: {len(matches)} drafts match {args.id!r}; see `ozon-monitor drafts list`", file=sys.stderr)
+        print(say(lang, "cli.draft_none" if not matches else "cli.draft_many", given=args.id or "", found=len(matches)),
+              file=sys.stderr)
         return 1
     print(matches[0].path.read_text(encoding="utf-8"), end="")
     return 0
@@ -438,7 +488,7 @@ def _drafts(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from monitor.daemon import running_pid
 
-    settings, store = _store(args)
+    settings, store, lang = _store(args)
     try:
         status = status_of(settings, store, datetime.now(timezone.utc), running_pid(settings.monitor.state_dir))
     finally:
@@ -446,18 +496,17 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
     else:
-        print_status(status, settings.monitor.tz)
+        print_status(status, lang, settings.monitor.tz)
     return 1 if status["outbox"]["undeliverable"] else 0
 
 
 def _backup(args: argparse.Namespace) -> int:
-    settings, store = _store(args)
+    settings, store, lang = _store(args)
     try:
         store.backup(args.file)
     finally:
         store.close()
-    print(f"state file copied to {args.file} ({args.file.stat().st_size / 1e6:.1f} MB); restore: stop the daemon, "
-          f"copy it to {store.path}, start the daemon")
+    print(say(lang, "cli.backup", file=args.file, size=number(args.file.stat().st_size / 1e6, lang), state=store.path))
     return 0
 
 
@@ -465,20 +514,21 @@ def _test_alert(args: argparse.Namespace) -> int:
     from monitor.channels import send_test
 
     settings = load_config(args.config)
+    lang = _language(args, settings)
     targets = [c for c in settings.channels if args.channel in (None, c.name)]
     if not targets:
-        print(f"error: no channel {args.channel!r} in {args.config}" if args.channel else
-              f"error: {args.config} has no [[channels]]", file=sys.stderr)
+        print(say(lang, "cli.no_channel", channel=args.channel, config=args.config) if args.channel else
+              say(lang, "cli.no_channels", config=args.config), file=sys.stderr)
         return 2
     account = settings.accounts[0]
-    outcome = send_test(targets, settings.monitor.tz, settings.monitor.language, account.name, account.client_id,
+    outcome = send_test(targets, settings.monitor.tz, lang, account.name, account.client_id,
                         datetime.now(timezone.utc).isoformat())
     for name, error in outcome.items():
-        print(f"{name}: FAILED: {error}" if error else f"{name}: sent")
+        print(say(lang, "cli.test_failed", channel=name, error=error) if error else say(lang, "cli.test_sent", channel=name))
     return 1 if any(outcome.values()) else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
-    return run_demo(args.output, args.seed, args.language)
+    return run_demo(args.output, args.seed, args.lang or args.language)

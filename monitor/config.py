@@ -5,6 +5,7 @@ secret values never appear in any message.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,8 @@ from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig
 from monitor.channels.telegram import from_webhook
 from monitor import logs
 from monitor.i18n import LANGUAGES
-from monitor.secrets import Strict, config_dir, read_secret, resolve, secret_path
+from monitor.secrets import Strict, config_dir, os_error, read_secret, resolve, secret_path
+from monitor.texts import Said
 from rules import RULES
 from rules.base import RuleConfig
 
@@ -26,7 +28,18 @@ DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
 
 
 class ConfigError(Exception):
-    """The config cannot be used; the message says where and how to fix it."""
+    """The config cannot be used: every problem, each naming the file and the key, in the
+    seller's language by `text()`; `str()` is English."""
+
+    def __init__(self, problems: list[Said]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+    def text(self, language: str) -> str:
+        return "\n".join(problem.text(language) for problem in self.problems)
+
+    def __str__(self) -> str:
+        return self.text("en")
 
 
 class MonitorSection(Strict):
@@ -49,7 +62,7 @@ class MonitorSection(Strict):
     @classmethod
     def known_language(cls, value: str) -> str:
         if value not in LANGUAGES:
-            raise ValueError(f"unknown language {value!r}; valid: {', '.join(LANGUAGES)}")
+            raise Said("config.unknown_language", value=value, valid=", ".join(LANGUAGES))
         return value
 
     @field_validator("timezone")
@@ -58,14 +71,13 @@ class MonitorSection(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}; expected an IANA name such as Europe/Moscow") from None
+            raise Said("config.unknown_timezone", value=value) from None
         return value
 
     @model_validator(mode="after")
     def keeps_the_history_it_pulls(self) -> MonitorSection:
         if self.keep_raw_days < self.history_days:
-            raise ValueError(f"keep_raw_days: {self.keep_raw_days} is less than history_days = {self.history_days}; "
-                             f"the rules would lose the history the first sync pulls")
+            raise Said("config.keep_raw_days", keep=self.keep_raw_days, history=self.history_days)
         return self
 
     @property
@@ -89,8 +101,7 @@ class Account(Strict):
         """Given the account's key source, return the key; raise ValueError naming the source if absent."""
         sources = [s for s in ("api_key", "api_key_env", "api_key_file") if getattr(self, s) is not None]
         if len(sources) != 1:
-            raise ValueError("set exactly one of api_key_file, api_key_env or api_key (found "
-                             f"{', '.join(sources) or 'none'})")
+            raise Said("config.one_key_source", found=", ".join(sources) or "-")
         if self.api_key is not None:
             logs.hide(self.api_key.get_secret_value())
             return self.api_key
@@ -120,7 +131,7 @@ class AlertsSection(Strict):
     def known_rules(cls, value: dict[str, RuleAlerting]) -> dict[str, RuleAlerting]:
         unknown = sorted(set(value) - set(RULES))
         if unknown:
-            raise ValueError(f"unknown rule {', '.join(unknown)}; valid rules: {', '.join(sorted(RULES))}")
+            raise Said("config.unknown_rule", rule=", ".join(unknown), valid=", ".join(sorted(RULES)))
         return value
 
 if TYPE_CHECKING:  # one field per rule, made from the registry at run time
@@ -176,13 +187,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def unique_names(self) -> Settings:
-        problems = []
         for what, items in (("accounts", self.accounts), ("channels", self.channels)):
             names = [item.name for item in items]
-            problems += [f"{what}[{index}].name: {name!r} is used by more than one {what[:-1]}"
-                         for index, name in enumerate(names) if names.count(name) > 1]
-        if problems:
-            raise ValueError("\n".join(problems))
+            twice = next((index for index, name in enumerate(names) if names.count(name) > 1), None)
+            if twice is not None:
+                raise Said("config.name_twice", where=f"{what}[{twice}].name", name=names[twice])
         return self
 
     @classmethod
@@ -204,65 +213,80 @@ def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
     path = Path(path)
     try:  # "utf-8-sig": Notepad starts a UTF-8 file with a byte-order mark, which TOML does not allow
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+        raise ConfigError([Said("config.in_file", path=path, what=Said("config.not_utf8"))]) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError([Said("config.in_file", path=path, what=os_error(exc))]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        at = re.search(r"line (\d+), column (\d+)", str(exc))
+        what = Said("config.not_toml_at", line=at[1], column=at[2], error=str(exc)) if at else \
+            Said("config.not_toml", error=str(exc))
+        raise ConfigError([Said("config.in_file", path=path, what=what)]) from None
     try:
         with config_dir(path.parent):
             settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(f"{path}: {_describe(err)}" for err in exc.errors())) from None
+        raise ConfigError([Said("config.in_file", path=path, what=_describe(err)) for err in exc.errors()]) from None
 
     problems = secret_problems(settings) if require_secrets else []
     if problems:
-        raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
+        raise ConfigError([Said("config.in_file", path=path, what=p) for p in problems])
     return settings
 
 
-def secret_problems(settings: Settings) -> list[str]:
+def secret_problems(settings: Settings) -> list[Said]:
     """Why each API key, SMTP password or webhook secret cannot be read here, one line each."""
     problems = []
     for index, account in enumerate(settings.accounts):
         try:
             account.secret()
-        except ValueError as exc:
-            problems.append(f"accounts[{index}] ({account.name}): {exc}")
+        except Said as exc:
+            problems.append(Said("config.at", where=f"accounts[{index}] ({account.name})", what=exc))
     for index, channel in enumerate(settings.channels):
         try:
             secret = channel.password() if isinstance(channel, EmailConfig) else \
                 channel.secret() if isinstance(channel, WebhookConfig) else \
                 channel.token() if isinstance(channel, TelegramConfig) else None
-        except ValueError as exc:
-            problems.append(f"channels[{index}] ({channel.name}): {exc}")
+        except Said as exc:
+            problems.append(Said("config.at", where=f"channels[{index}] ({channel.name})", what=exc))
             continue
         if isinstance(channel, TelegramConfig) and secret is None:
-            problems.append(f"channels[{index}] ({channel.name}): the bot token is missing: set token_env or "
-                            f"token_file")
+            problems.append(Said("config.at", where=f"channels[{index}] ({channel.name})",
+                                 what=Said("config.no_bot_token")))
     return problems
 
 
-def _describe(err: ErrorDetails) -> str:
-    """One pydantic error as `key.path: message`, never echoing the input (it may be a secret)."""
+# Pydantic's checks in the seller's words: its error type -> a message id (`config.<type>`),
+# filled from the error's context ("greater_than_equal" has `ge`).
+PYDANTIC_TYPES = {
+    "missing": "missing", "int_parsing": "int", "int_type": "int", "int_from_float": "int",
+    "float_parsing": "number", "float_type": "number", "bool_parsing": "bool", "bool_type": "bool",
+    "string_type": "string", "greater_than": "greater_than", "greater_than_equal": "greater_than_equal",
+    "less_than": "less_than", "less_than_equal": "less_than_equal", "string_pattern_mismatch": "pattern",
+    "string_too_short": "empty", "too_short": "too_short", "list_type": "list", "dict_type": "table",
+    "model_type": "table", "model_attributes_type": "table", "literal_error": "literal", "url_parsing": "url",
+}
+
+
+def _describe(err: ErrorDetails) -> Said:
+    """One pydantic error as "key.path: what is wrong" in the seller's words, never echoing the
+    input (it may be a secret)."""
     if len(err["loc"]) > 2 and err["loc"][0] == "channels" and err["loc"][2] in CHANNELS:
         err = {**err, "loc": err["loc"][:2] + err["loc"][3:]}  # drop the union tag pydantic adds
     loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"]).lstrip(".")
+    context = err.get("ctx") or {}
+    own = context.get("error")
+    if isinstance(own, Said):  # a model's own check
+        return Said("config.at", where=loc, what=own) if loc else own
     if err["type"] == "extra_forbidden":
-        parent = err["loc"][:-1]
-        if parent == ("rules",):
-            return f"{loc}: unknown rule; valid rules: {', '.join(sorted(RULES))}"
-        return f"{loc}: unknown key (check the spelling against config.example.toml)"
-    if err["type"] == "missing":
-        return f"{loc}: required key is missing"
+        if err["loc"][:-1] == ("rules",):
+            return Said("config.at", where=loc, what=Said("config.unknown_rule_key", valid=", ".join(sorted(RULES))))
+        return Said("config.at", where=loc, what=Said("config.unknown_key"))
     if err["type"] == "union_tag_invalid" or (err["loc"] and err["loc"][-1] == "type" and "channels" in err["loc"]):
         where = loc if loc.endswith(".type") else f"{loc}.type"
-        return f"{where}: unsupported channel type; valid types: {', '.join(sorted(CHANNELS))}"
-    message = err["msg"].removeprefix("Value error, ")
-    key, _, rest = message.partition(": ")
-    if loc and rest and key.isidentifier():  # a model's own check that names its key: "chat_id: required"
-        return f"{loc}.{key}: {rest}"
-    return f"{loc}: {message}" if loc else message
+        return Said("config.at", where=where, what=Said("config.channel_type", valid=", ".join(sorted(CHANNELS))))
+    if err["type"] in PYDANTIC_TYPES:
+        what = Said(f"config.{PYDANTIC_TYPES[err['type']]}", **{k: v for k, v in context.items() if k != "error"})
+    else:
+        what = Said("config.other", error=err["msg"].removeprefix("Value error, "))
+    return Said("config.at", where=loc, what=what) if loc else what

@@ -117,11 +117,12 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
                            for f in result.findings}
         result.notified = alerts.reconcile(store, account.name, ran, result.findings, result.rendered,
                                            settings.channels, settings.alerts, cfg, now)
+        for finding in result.findings:  # a draft follows its alert's numbers while it is open
+            draft = result.rendered[finding.fingerprint].draft
+            if draft:
+                drafts.save(cfg.state_dir, finding.rule, finding.account, finding.fingerprint, draft)
         for event in result.notified:
-            draft = result.rendered[event.fingerprint].draft if event.fingerprint in result.rendered else None
-            if event.event in ("firing", "escalated") and draft:
-                drafts.save(cfg.state_dir, event.rule, event.account, event.fingerprint, draft)
-            elif event.event == "resolved":
+            if event.event == "resolved":
                 drafts.mark_resolved(cfg.state_dir, event.fingerprint,
                                      f"{drafts.RESOLVED_MARK[cfg.language]}{event.explanation}")
         metrics.CYCLE_SECONDS.labels(account.name).observe(clock() - started)

@@ -32,6 +32,7 @@ from monitor import logs, metrics, watchdog
 from monitor.config import ConfigError, Settings, load_config
 from monitor.cycle import deliver_all, housekeeping, run_cycle
 from monitor.store import StorageError, Store
+from monitor.texts import Said
 
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "deliver"
@@ -45,6 +46,11 @@ START_SPACING_SECONDS = 5.0  # between the accounts' first cycles (less when the
 
 class AlreadyRunning(Exception):
     """Another daemon holds the state directory."""
+
+    def __init__(self, pid: str, state_dir: Path) -> None:
+        super().__init__(f"another ozon-monitor daemon (pid {pid}) is running on {state_dir}; stop it first "
+                         f"(systemctl stop ozon-monitor) or give this one another state_dir")
+        self.pid, self.state_dir = pid, state_dir
 
 
 def notify(*states: str) -> bool:
@@ -90,8 +96,7 @@ def state_lock(state_dir: Path) -> Iterator[None]:
         handle.seek(0)
         other = handle.read().strip() or "unknown"
         handle.close()
-        raise AlreadyRunning(f"another ozon-monitor daemon (pid {other}) is running on {state_dir}; stop it first "
-                             f"(systemctl stop ozon-monitor) or give this one another state_dir") from None
+        raise AlreadyRunning(other, state_dir) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
@@ -250,8 +255,9 @@ class Daemon:
         try:
             new = load_config(self.config_path)
             if new.monitor.state_dir != old.monitor.state_dir:
-                raise ConfigError(f"{self.config_path}: monitor.state_dir: cannot change while running "
-                                  f"(from {old.monitor.state_dir} to {new.monitor.state_dir}); restart instead")
+                raise ConfigError([Said("config.in_file", path=self.config_path, what=Said(
+                    "config.at", where="monitor.state_dir", what=Said("config.state_dir_changed", old=old.monitor.state_dir,
+                                                                      new=new.monitor.state_dir)))])
         except ConfigError as exc:
             reason = str(exc).replace("\n", "; ")
             log.error("reload refused, the running config is kept: %s", reason)

@@ -28,12 +28,15 @@ def folder(state_dir: Path) -> Path:
 
 
 def save(state_dir: Path, rule: str, account: str, fingerprint: str, text: str) -> Path:
-    """Write (or rewrite) the draft of one problem; return its path."""
+    """Write the draft of one problem, or rewrite it when its text changed; return its path."""
     directory = folder(state_dir)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{rule}-{account}-{fingerprint}.txt"
+    text = text.rstrip("\n") + "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return path
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
 

@@ -18,7 +18,7 @@ from monitor.store import Store
 from monitor.sources import coverage
 from monitor.sources.base import account_info
 from monitor.sources.postings import order_times
-from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, when
+from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, count_of, number, say, when
 from rules.sales import SalesDropConfig, detection_floor
 
 
@@ -61,7 +61,7 @@ def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out
         moments = [i.last_success for i in items if i.last_success is not None]
         since = when(min(moments), language, tz) if len(moments) == len(items) else words["never"]
         sources = ", ".join(names.get(i.source, i.source) for i in items)
-        print(f"  ! {words['unchecked']}: {sources} — {why}; {words['last_read']}: {since}\n    ({reason})", file=out)
+        print(f"  ! {words['unchecked']}: {sources} — {why}; {words['last_read']}: {since}", file=out)
 
 
 def print_delivery(delivery: Delivery, language: str, out: TextIO | None = None) -> None:
@@ -81,7 +81,8 @@ def status_of(settings: Settings, store: Store, now: datetime, daemon_pid: int |
         accounts.append({
             "name": account.name, "client_id": account.client_id,
             "key_expires_at": info.get("key_expires_at"),
-            "sources": [{"source": r["source"], "last_success": r["synced_until"], "error": r["last_error"]}
+            "sources": [{"source": r["source"], "last_success": r["synced_until"], "error": r["last_error"],
+                         "error_kind": r.get("error_kind"), "error_method": r.get("error_method")}
                         for r in store.cursors(account.name)],
             "last_cycle": {"started_at": cycle.get("started_at"), "finished_at": cycle.get("finished_at")},
             "next_run_at": cycle.get("next_run_at") if daemon_pid else None,
@@ -120,39 +121,50 @@ def _floor(settings: Settings, store: Store, account: str, now: datetime) -> dic
     return asdict(floor) if floor else None
 
 
-def print_status(status: dict[str, Any], tz: ZoneInfo, out: TextIO | None = None) -> None:
+def print_status(status: dict[str, Any], lang: str, tz: ZoneInfo, out: TextIO | None = None) -> None:
     out = out or sys.stdout
 
     def at(value: str | None) -> str:
-        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
+        return when(datetime.fromisoformat(value), lang, tz) if value else say(lang, "cli.never")
+
+    def line(key: str, **params: Any) -> None:
+        print(say(lang, key, **params), file=out)
     daemon = status["daemon"]
-    print(f"daemon: {'running' if daemon['running'] else 'not running'}"
-          + (f" (pid {daemon['pid']})" if daemon["pid"] else ""), file=out)
-    print(f"state file: {status['state_file']['path']} ({status['state_file']['bytes'] / 1e6:.1f} MB)", file=out)
+    line("status.daemon_running" if daemon["running"] else "status.daemon_stopped", pid=daemon["pid"] or "-")
+    line("status.state_file", path=status["state_file"]["path"],
+         size=number(status["state_file"]["bytes"] / 1e6, lang))
+    names, kinds = SOURCE_NAMES[lang], ERROR_KINDS[lang]
     for account in status["accounts"]:
-        print(f"account {account['name']} (Client-Id {account['client_id']})", file=out)
-        print(f"  API key expires: {at(account['key_expires_at']) if account['key_expires_at'] else 'unknown'}",
-              file=out)
-        print(f"  last cycle: {at(account['last_cycle']['finished_at'])}; next: "
-              f"{at(account['next_run_at']) if account['next_run_at'] else '-'}", file=out)
+        line("status.shop", name=account["name"], client_id=account["client_id"])
+        line("status.key_expires", at=at(account["key_expires_at"]) if account["key_expires_at"]
+             else say(lang, "status.unknown"))
+        line("status.cycle", last=at(account["last_cycle"]["finished_at"]),
+             next=at(account["next_run_at"]) if account["next_run_at"] else "—")
         for source in account["sources"]:
-            state = f"error: {source['error']}" if source["error"] else "ok"
-            print(f"  {source['source']:<16} synced {at(source['last_success'])}  {state}", file=out)
+            state = say(lang, "status.source_ok") if not source["error"] else \
+                kinds.get(source["error_kind"] or "other", kinds["other"]) + \
+                (f" ({source['error_method']})" if source["error_method"] else "")
+            line("status.source", source=names.get(source["source"], source["source"]),
+                 at=at(source["last_success"]), state=state)
         alerts = account["open_alerts"]
-        print(f"  open alerts: {sum(alerts.values())}"
-              + (f" ({', '.join(f'{s} {n}' for s, n in sorted(alerts.items()))})" if alerts else ""), file=out)
+        line("status.alerts", count=sum(alerts.values()), detail=", ".join(
+            f"{WORDS[lang][s].lower()} — {n}" for s, n in sorted(alerts.items())) or "—")
         floor = account["detection_floor"]
-        print("  detection floor: " + (
-            f"at {floor['orders_per_day']:g} orders a day no monitor can tell a full stop from a quiet spell in less "
-            f"than {floor['stop_hours']:g} h, or a fall to half in less than {floor['half_hours']:g} h (median "
-            "over the hours of the week)" if floor else "not known yet (needs two weeks of synced orders)"), file=out)
+        if floor:
+            line("status.floor", orders=count_of(round(floor["orders_per_day"]), "order", lang),
+                 stop=count(round(floor["stop_hours"]), "hour", lang, 0),
+                 half=count(round(floor["half_hours"]), "hour", lang, 0))
+        else:
+            line("status.floor_unknown")
         errors = account["api_errors_24h"]
-        print(f"  API errors in 24 h: {sum(e['count'] for e in errors)}"
-              + "".join(f"\n    {e['method']} {e['outcome']}: {e['count']}, last {at(e['last'])}" for e in errors),
-              file=out)
+        line("status.api_errors", count=sum(e["count"] for e in errors))
+        for e in errors:
+            line("status.api_error", method=e["method"], outcome=e["outcome"], count=e["count"], last=at(e["last"]))
     box = status["outbox"]
-    print(f"outbox: {box['waiting']} waiting, {box['undeliverable']} undeliverable", file=out)
+    line("status.outbox", waiting=box["waiting"], undeliverable=box["undeliverable"])
     for m in box["messages"]:
-        state = "UNDELIVERABLE" if m["undeliverable"] else f"next try {at(m['next_attempt_at'])}"
-        print(f"  {m['id']}  {m['channel']:<10} {m['account']:<12} {m['events']} event(s)  attempts {m['attempts']}  "
-              f"{state}" + (f"  last error: {m['last_error']}" if m["last_error"] else ""), file=out)
+        state = say(lang, "status.undeliverable") if m["undeliverable"] else \
+            say(lang, "status.next_try", at=at(m["next_attempt_at"]))
+        line("status.message", id=m["id"][:8], channel=m["channel"], account=m["account"],
+             attempts=count(m["attempts"], "attempt", lang, 0), state=state,
+             error=say(lang, "status.last_error", error=m["last_error"]) if m["last_error"] else "")

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from monitor import logs
+from monitor.texts import Said
 
 _CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
 
@@ -48,30 +49,38 @@ def secret_path(value: Path) -> Path:
     return resolve(value)
 
 
+def os_error(exc: OSError) -> Said:
+    """Why a file cannot be used, in the seller's words where the cause is a common one."""
+    if isinstance(exc, FileNotFoundError):
+        return Said("os.missing")
+    if isinstance(exc, PermissionError):
+        return Said("os.denied")
+    return Said("os.other", error=exc.strerror or type(exc).__name__)
+
+
 def read_secret(env: str | None, file: Path | None, what: str, *, token: bool = True) -> str | None:
     """A secret from an environment variable or a file (None when neither is set), without the
     byte-order mark and the line ends a Windows editor or `echo` adds; raise ValueError naming
     the source when it is set but unreadable, empty, or more than one line, or (a `token`: a key
     sent in a header or a URL) not printable ASCII without spaces; never quoting the secret."""
     if env is not None:
-        where, value = f"{what}_env: environment variable {env}", os.environ.get(env, "")
+        where, value = f"{what}_env: {env}", os.environ.get(env, "")
     elif file is not None:
         where = f"{what}_file: {file}"
         try:
             value = file.read_text(encoding="utf-8-sig")
         except OSError as exc:
-            raise ValueError(f"{where}: cannot be read: {exc.strerror}") from None
+            raise Said("secret.unreadable", where=where, why=os_error(exc)) from None
         except UnicodeDecodeError:
-            raise ValueError(f"{where}: is not text (save it as UTF-8 or plain ASCII)") from None
+            raise Said("secret.not_text", where=where) from None
     else:
         return None
     value = value.strip().removeprefix("\ufeff").strip()
     if not value:
-        raise ValueError(f"{where} is not set or empty" if env is not None else f"{where} is empty")
+        raise Said("secret.env_empty" if env is not None else "secret.file_empty", where=where)
     if not value.isprintable():
-        raise ValueError(f"{where}: holds more than one line; put only the {what.replace('_', ' ')} in it")
+        raise Said("secret.lines", where=where)
     if token and (not value.isascii() or any(c.isspace() for c in value)):
-        raise ValueError(f"{where}: holds spaces or characters other than Latin letters, digits and punctuation; "
-                         f"put only the {what.replace('_', ' ')} in it")
+        raise Said("secret.not_a_token", where=where)
     logs.hide(value)
     return value

@@ -50,9 +50,6 @@ class Text:
     def when(self, moment: datetime) -> str:
         return texts.when(moment, self.lang, self.tz)
 
-    def when_tz(self, moment: datetime) -> str:
-        return f"{self.when(moment)} ({self.tz.key})"
-
     def clock(self, moment: datetime) -> str:
         return texts.clock(moment, self.now, self.lang, self.tz)
 
@@ -110,7 +107,7 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
         title = t.say("sales_drop.orders_below_usual_since", who=' ' + who if who else '', drop_share=t.pct(e.drop_share), started_at=t.clock(f.started_at), who2=' of ' + who if who else '')
     observed = t.say("sales_drop.in_last_against_usual_for", window_hours=t.count(e.window_hours, 'hour', 0), observed=t.count(e.observed, 'order', 0), expected=t.count(e.expected, 'order'), usual_per_day=t.count(e.usual_per_day, 'order', 0), drop_share=t.pct(e.drop_share))
     if e.last_order_at:
-        observed += t.say("sales_drop.last_order", last_order_at=t.when_tz(e.last_order_at))
+        observed += t.say("sales_drop.last_order", last_order_at=t.when(e.last_order_at))
     short = [s for s in e.top_skus[:3] if s.expected >= 1]
     if short:
         observed += t.say("sales_drop.missing_most") + "; ".join(
@@ -127,7 +124,7 @@ def _sales_stopped(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(SalesStoppedEvidence)
     who = t.sku(f, e.sku)
     causes = [texts.CAUSES[t.lang][c] for c in e.causes]
-    observed = t.say("sales_stopped.no_orders_of_since_it", who=who, last_order_at=t.when_tz(e.last_order_at), history_days=t.count(e.history_days, 'day', 0), orders_in_history=t.count(e.orders_in_history, 'order', 0), expected_orders_since=t.num(e.expected_orders_since))
+    observed = t.say("sales_stopped.no_orders_of_since_it", who=who, last_order_at=t.when(e.last_order_at), history_days=t.count(e.history_days, 'day', 0), orders_in_history=t.count(e.orders_in_history, 'order', 0), expected_orders_since=t.num(e.expected_orders_since))
     advice = t.say("sales_stopped.likely_cause", causes="; ".join(causes)) if causes else \
         t.say("sales_stopped.stock_and_card_fine")
     return Parts(t.say("sales_stopped.has_not_sold_since", who=who, last_order_at=t.clock(e.last_order_at), last_order_at2=t.ago(e.last_order_at)),
@@ -184,7 +181,7 @@ def _cancellations(f: Finding, t: Text) -> Parts:
 def _shipment_deadline(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(ShipmentDeadlineEvidence)
     postings = t.count(e.postings, "posting", 0)
-    deadline = t.when_tz(e.earliest_deadline)
+    deadline = t.when(e.earliest_deadline)
     if e.kind == "late":
         title = t.say("shipment_deadline.shipment_overdue_since", postings=postings, earliest_deadline=t.clock(e.earliest_deadline))
         observed = t.say("shipment_deadline.not_handed_over_after_their", postings=postings, deadline=deadline, packed_waiting_courier=e.packed_waiting_courier, share_days=t.count(e.share_days, 'day', 0), late_share_percent=t.num(e.late_share_percent))
@@ -277,12 +274,12 @@ def _api_access(f: Finding, t: Text) -> Parts:
     e = f.evidence
     if isinstance(e, KeyExpiryEvidence):
         return Parts(t.say("api_access.api_key_expires_in", days_left=t.count(e.days_left, 'day')),
-                     t.say("api_access.seller_api_key_expires", expires_at=t.when_tz(e.expires_at)),
+                     t.say("api_access.seller_api_key_expires", expires_at=t.when(e.expires_at)),
                      t.say("api_access.create_new_key_in_cabinet"))
     e = f.evidence_as(SourceEvidence)
     names = texts.SOURCE_NAMES[t.lang]
     sources = ", ".join(names.get(s, s) for s in (e.sources or (e.source,)))
-    last = t.when_tz(e.last_success) if e.last_success else t.say("api_access.never")
+    last = t.when(e.last_success) if e.last_success else t.say("api_access.never")
     why = texts.ERROR_KINDS[t.lang][e.error_kind] if e.error_kind else \
         t.say("api_access.data_has_not_been_updated")
     since = t.say("api_access.since", last_success=t.clock(e.last_success)) if e.last_success else ""
@@ -334,7 +331,7 @@ def checked_lines(f: Finding, t: Text) -> list[str]:
     per_sku: dict[int, list[str]] = {}
     for check in f.checks:
         fine, broken = words[check.kind]
-        value = t.when_tz(datetime.fromisoformat(check.value)) if check.kind == "postings_fresh" and check.value \
+        value = t.when(datetime.fromisoformat(check.value)) if check.kind == "postings_fresh" and check.value \
             else check.value
         text = (fine if check.ok else broken).format(value=value)
         if check.sku is None:
@@ -364,7 +361,7 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
             f"{L['topic']}: {texts.TOPICS[language][topic]}",
             f"{L['subject']}: {parts.title}",
             f"{L['seller']}: {finding.client_id} ({L['shop']} «{finding.account}»)",
-            f"{L['since']}: {t.when_tz(finding.started_at)}",
+            f"{L['since']}: {t.when(finding.started_at)}",
             f"{L['observed']}: {parts.observed}",
         ]
         if finding.affected_postings:
@@ -385,7 +382,7 @@ def fallback(finding: Finding, language: str, tz: ZoneInfo) -> Rendered:
     t = Text(language, tz, finding.started_at)
     title = t.say("fallback.problem", rule=finding.rule, entity=finding.entity)
     items = [*finding.affected_postings[:MAX_LISTED], *(t.sku(finding, s) for s in finding.affected_skus[:MAX_LISTED])]
-    explanation = t.say("fallback.started", started_at=t.when_tz(finding.started_at))
+    explanation = t.say("fallback.started", started_at=t.when(finding.started_at))
     if items:
         explanation += " " + t.say("fallback.affected") + ", ".join(items) + "."
     return Rendered(title, explanation, None)

@@ -16,6 +16,27 @@ def say(language: str, key: str, **params: Any) -> str:
     return LANGUAGES[language].messages[key].format(**params)
 
 
+class Said(ValueError):
+    """An error that speaks the seller's language: a message id and its parameters, any of which
+    may itself be a `Said`. `str()` is the English text, for logs and tracebacks."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+    def text(self, language: str) -> str:
+        return say(language, self.key, **{name: value.text(language) if isinstance(value, Said) else value
+                                          for name, value in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
+def rule_name(rule: str, language: str) -> str:
+    """A rule as the seller names the problem: "Падение продаж", not `sales_drop`."""
+    return LANGUAGES[language].messages.get(f"rule.{rule}", rule)
+
+
 def plural_form(number: float, noun: str, language: str) -> str:
     """The form of `noun` that goes with `number` in `language`."""
     lang = LANGUAGES[language]
@@ -58,14 +79,22 @@ def day(value: date, language: str) -> str:
     return value.strftime(LANGUAGES[language].day)
 
 
+def zone(moment: datetime, language: str, tz: ZoneInfo) -> str:
+    """The zone's short name as the seller writes it: "МСК", "МСК+2"; never "Europe/Moscow"."""
+    local = moment.astimezone(tz)
+    return LANGUAGES[language].zone(local.utcoffset() or timedelta(), local.tzname() or "")
+
+
 def when(moment: datetime, language: str, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime(LANGUAGES[language].when)
+    """"05.12.2026 14:05 МСК"."""
+    return f"{moment.astimezone(tz).strftime(LANGUAGES[language].when)} {zone(moment, language, tz)}"
 
 
 def clock(moment: datetime, reference: datetime, language: str, tz: ZoneInfo) -> str:
-    """"09:55" when `moment` is on the same local day as `reference`, else with the date."""
+    """"09:55 МСК" when `moment` is on the same local day as `reference`, else with the date."""
     local, ref = moment.astimezone(tz), reference.astimezone(tz)
-    return local.strftime("%H:%M" if local.date() == ref.date() else LANGUAGES[language].clock_other_day)
+    shown = local.strftime("%H:%M" if local.date() == ref.date() else LANGUAGES[language].clock_other_day)
+    return f"{shown} {zone(moment, language, tz)}"
 
 
 def chance(p_value: float, language: str) -> str:

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class TimeSeries:
     start: datetime
     step: timedelta
     values: np.ndarray
-    notes: list[str] = field(default_factory=list)  # what reading had to repair
+    notes: list[Note] = field(default_factory=list)  # what reading had to repair
 
     def at(self, index: int) -> datetime:
         return self.start + self.step * index
@@ -53,6 +53,17 @@ class Episode:
     expected: float
     score: float  # log likelihood ratio (counts) or CUSUM in robust sigmas (levels)
     what: str  # "stop", "change" (counts) or "shift" (levels)
+
+
+Note = tuple[str, dict[str, Any]]  # a message id (`detect.*` in monitor/i18n) and its parameters
+
+
+class UnreadableSeries(ValueError):
+    """The file cannot be read as a series: a message id and its parameters for the seller."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(f"{key}: {params}")
+        self.key, self.params = key, params
 
 
 def _parse_time(text: str, tz: tzinfo) -> datetime:
@@ -95,16 +106,16 @@ def read_series(path: Path, tz: tzinfo, kind: Kind | None = None) -> tuple[TimeS
     ignored; comma, semicolon or tab separated; UTF-8 or, as Russian Excel saves it,
     Windows-1251), put them on a regular step, and say what was repaired. Naive timestamps are local time in `tz`. Raises ValueError naming the file
     and line of the first unreadable row."""
-    repaired = []
+    repaired: list[Note] = []
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
+        raise UnreadableSeries("detect.unreadable", path=path, error=exc.strerror) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # Russian Excel saves CSV in Windows-1251
         text = raw.decode("cp1251")
-        repaired.append("read as Windows-1251 (not UTF-8), as Russian Excel saves CSV")
+        repaired.append(("detect.cp1251", {}))
     # A ";" or a tab on every line decides (Russian Excel writes ";" and decimal commas, and a
     # header such as "Выручка, руб." would make the sniffer pick ","); otherwise it guesses.
     lines = [line for line in text.splitlines()[:50] if line.strip()]
@@ -128,31 +139,30 @@ def read_series(path: Path, tz: tzinfo, kind: Kind | None = None) -> tuple[TimeS
         except (ValueError, IndexError):
             if not points and number <= 2:  # a header
                 continue
-            raise ValueError(f"{path}:{number}: expected a timestamp and a number in the first two columns, got "
-                             f"{','.join(row)[:80]!r}") from None
+            raise UnreadableSeries("detect.bad_row", path=path, line=number, row=",".join(row)[:80]) from None
         points.append((moment.astimezone(timezone.utc), value))
     if len(points) < 3:
-        raise ValueError(f"{path}: needs at least 3 points, found {len(points)}")
+        raise UnreadableSeries("detect.too_short", path=path, found=len(points))
     series, kind = regularise(points, kind, str(path))
     return replace(series, notes=repaired + list(series.notes)) if repaired else series, kind
 
 
 def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: str) -> tuple[TimeSeries, Kind]:
-    notes = []
+    notes: list[Note] = []
     if any(b[0] < a[0] for a, b in zip(points, points[1:])):
-        notes.append("rows out of time order were sorted")
+        notes.append(("detect.sorted", {}))
     by_time: dict[datetime, float] = {}
     for moment, value in points:
         by_time[moment] = value  # a repeated timestamp: the last row wins (exports repeat rows)
     if len(by_time) < len(points):
-        notes.append(f"{len(points) - len(by_time)} repeated timestamps: the last value of each kept")
+        notes.append(("detect.repeated", {"count": len(points) - len(by_time)}))
     times = sorted(by_time)
     values = np.array([by_time[t] for t in times])
     finite = values[~np.isnan(values)]
     if kind is None:
         kind = "count" if len(finite) and (finite >= 0).all() and np.allclose(finite, np.round(finite)) else "level"
     if kind == "count" and len(finite) and (finite < 0).any():
-        raise ValueError(f"{name}: --kind count needs values of 0 or more; found {finite.min():g}")
+        raise UnreadableSeries("detect.negative", path=name, value=f"{finite.min():g}")
     gaps = Counter(b - a for a, b in zip(times, times[1:]))
     step = gaps.most_common(1)[0][0]
     if abs(step - DAY) <= timedelta(hours=1):
@@ -162,7 +172,7 @@ def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: st
     slack = timedelta(hours=1) if step == DAY else timedelta(0)  # a local midnight moves by the DST hour
     moved = sum(1 for t, i in zip(times, index) if abs(t - (start + step * int(i))) > slack)
     if moved:
-        notes.append(f"{moved} points off the {_span(step)} step were put on the nearest one")
+        notes.append(("detect.moved", {"count": moved, "minutes": int(step.total_seconds() // 60)}))
     bins = int(index[-1]) + 1
     total = np.bincount(index, weights=np.nan_to_num(values), minlength=bins)
     seen = np.bincount(index, weights=(~np.isnan(values)).astype(float), minlength=bins)
@@ -170,18 +180,12 @@ def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: st
         total = np.where(seen > 0, total / np.maximum(seen, 1), 0.0)
     merged = int(len(index) - len(np.unique(index)))
     if merged:
-        notes.append(f"{merged} points sharing a step were {'added up' if kind == 'count' else 'averaged'}")
+        notes.append(("detect.added" if kind == "count" else "detect.averaged", {"count": merged}))
     regular = np.where(seen > 0, total, np.nan)
     missing = int(np.isnan(regular).sum())
     if missing:
-        notes.append(f"{missing} of {bins} steps have no value: not judged, not counted as zero")
+        notes.append(("detect.missing", {"count": missing, "of": bins}))
     return TimeSeries(start, step, regular, notes), kind
-
-
-def _span(step: timedelta) -> str:
-    minutes = step.total_seconds() / 60
-    return f"{minutes / 1440:g}-day" if minutes >= 1440 else f"{minutes / 60:g}-hour" if minutes >= 60 \
-        else f"{minutes:g}-minute"
 
 
 def detect(series: TimeSeries, kind: Kind, tz: tzinfo, directions: tuple[Direction, ...] = ("down", "up"),
@@ -197,7 +201,7 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
     step = series.step.total_seconds()
     baseline = intensity.learn(series.values, series.start.timestamp(), step, tz)
     if not baseline.expected.any():
-        series.notes.append("nothing judged: counts need two weeks of whole days before the first step judged")
+        series.notes.append(("detect.too_little", {}))
     counts = np.nan_to_num(series.values)
     expected = np.where(np.isnan(series.values), 0.0, baseline.expected)  # a missing step is not judged
     span = max(int(math.ceil(WEEK / series.step)), 14)

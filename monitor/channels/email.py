@@ -19,7 +19,7 @@ from monitor.charts import anomaly_chart
 from monitor.deadline import within
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
-from monitor.texts import WORDS
+from monitor.texts import WORDS, Said
 
 
 class EmailConfig(ChannelConfig):
@@ -43,7 +43,7 @@ class EmailConfig(ChannelConfig):
     def addresses(cls, value: list[str]) -> list[str]:
         bad = [a for a in value if "@" not in a or " " in a.strip()]
         if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+            raise Said("config.not_email", values=", ".join(bad))
         return value
 
     @property

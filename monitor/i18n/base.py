@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -12,6 +13,7 @@ class Language:
     plural: Callable[[float], int]  # the index in a noun's forms that goes with a number (CLDR plural rule)
     decimal: str  # how numbers are written
     group: str
+    zone: Callable[[timedelta, str], str]  # a zone's short name from its UTC offset and tzname: "МСК+2"
     day: str  # strftime formats: a date, a moment, a moment on another day than the reference
     when: str
     clock_other_day: str
@@ -30,6 +32,8 @@ class Language:
     labels: dict[str, str]
     causes: dict[str, str]
     weekdays: tuple[str, ...]
+    alert_states: dict[str, str]  # an alert as the seller sees it: open, acknowledged, resolved
+    alert_events: dict[str, str]  # what happened to it (backtest)
     messages: dict[str, str]
     # A whole after "of" ("из 21 заказа"): its own forms and rule where the language has them.
     of_nouns: dict[str, tuple[str, ...]] = field(default_factory=dict)

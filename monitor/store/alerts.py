@@ -16,10 +16,15 @@ class AlertTables(Database):
         where = "" if include_resolved else "where status = 'firing'"
         return list(self.db.query(f"select * from alerts {where} order by status, severity, first_seen"))
 
-    def open_alerts_matching(self, prefix: str) -> list[str]:
-        """Fingerprints of open alerts that start with `prefix`."""
+    def open_alerts_matching(self, key: str) -> list[str]:
+        """Fingerprints of open alerts numbered `key` or, failing that, starting with `key`."""
+        if key.isdigit():
+            found = [r[0] for r in self.db.execute("select fingerprint from alerts where number = ? and "
+                                                   "status = 'firing'", [int(key)])]
+            if found:
+                return found
         return [r[0] for r in self.db.execute("select fingerprint from alerts where fingerprint like ? and "
-                                              "status = 'firing'", [prefix + "%"])]
+                                              "status = 'firing'", [key + "%"])]
 
     def acknowledge(self, fingerprint: str, now: datetime, note: str) -> None:
         with self.transaction():
@@ -30,6 +35,9 @@ class AlertTables(Database):
         return list(self.db.query(f"select * from alerts where {where} order by first_seen", args))
 
     def save_alert(self, row: dict[str, Any]) -> None:
+        """Insert or update an alert; a new one takes the next short number."""
+        if self.alert(row["fingerprint"]) is None:
+            row = {**row, "number": self.db.execute("select coalesce(max(number), 0) + 1 from alerts").fetchone()[0]}
         self.db.table("alerts").upsert(row, pk="fingerprint")
 
     def alert_counts(self, account: str) -> dict[str, int]:

@@ -14,6 +14,8 @@ from typing import Any, Self
 
 import sqlite_utils
 
+from monitor.texts import Said
+
 from monitor.store.schema import migrations
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ def parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def state_dir_problem(folder: Path) -> str | None:
+def state_dir_problem(folder: Path) -> Said | None:
     """Why the state directory cannot be created or written, or None when it can."""
     probe = folder / ".ozon-monitor-write-test"
     try:
@@ -41,13 +43,13 @@ def state_dir_problem(folder: Path) -> str | None:
         probe.write_text("ok", encoding="utf-8")
         probe.unlink()
     except FileExistsError:
-        return f"{folder} is a file, not a folder"
+        return Said("state.is_file", folder=folder)
     except NotADirectoryError:
-        return f"{folder} lies under a file, not a folder"
+        return Said("state.under_file", folder=folder)
     except PermissionError:
-        return f"{folder} cannot be written: permission denied (let the user running ozon-monitor write to it)"
+        return Said("state.denied", folder=folder)
     except OSError as exc:
-        return f"{folder} cannot be written: {exc.strerror}"
+        return Said("state.other", folder=folder, error=exc.strerror)
     return None
 
 

@@ -165,3 +165,14 @@ def m011_delivery_progress(db: sqlite_utils.Database) -> None:
     """What of a message got through before a failure (the recipients that took an e-mail, the
     parts of a long Telegram message), so a retry sends only the rest."""
     db.table("outbox").add_column("progress", str)
+
+
+@migrations()
+def m012_alert_numbers(db: sqlite_utils.Database) -> None:
+    """A short number per alert a seller can type ("alerts ack 3"), in the order they began, and
+    the count of affected postings or products when the alert was last said, so a count that
+    grows past a step is said again as a worsening."""
+    db.table("alerts").add_column("number", int)
+    db.table("alerts").add_column("said_size", int)
+    db.execute("update alerts set number = (select count(*) from alerts a where a.first_seen < alerts.first_seen "
+               "or (a.first_seen = alerts.first_seen and a.rowid <= alerts.rowid))")
