@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except StorageError as exc:
         problem, fix = STORAGE[lang].get(exc.kind, STORAGE[lang]["other"])
+        problem += f" ({exc.problem})" if exc.kind == "other" else ""  # what SQLite said, when no kind names it
         print(say(lang, "cli.state_error", path=exc.path, problem=problem, fix=fix), file=sys.stderr)
         return 3
     except sqlite3.Error as exc:  # a fault the store did not name (a read of a file damaged under it)
@@ -246,7 +247,7 @@ def _check(args: argparse.Namespace) -> int:
                          ensure_ascii=False, indent=2))
     else:
         for result in results:
-            print_result(result, language, settings.monitor.tz)
+            print_result(result, language, settings.monitor.tz, detail=args.verbose)
         print_delivery(delivery, language)
     return 1 if any(r.unchecked or r.interrupted for r in results) or delivery.failed else 0
 

@@ -22,6 +22,7 @@ from monitor.cycle import deliver_all, run_cycle
 from monitor.report import print_delivery, print_result
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
 from monitor.simulator.world import MSK
+from monitor.texts import count, say, when
 
 SHOPS = ("demo-shop", "second-shop")
 
@@ -65,22 +66,21 @@ def run_demo(output: Path, seed: int, language: str) -> int:
             encoding="utf-8")
         settings = load_config(config)
         tz = settings.monitor.tz
-        print(f"Simulated time: {now.astimezone(tz):%Y-%m-%d %H:%M} ({settings.monitor.timezone}).")
+        print(say(language, "demo.time", at=when(now, language, tz)))
         for shop, scenario in scenarios.items():
-            print(f"Shop {shop} (Client-Id {scenario.client_id}): {scenario.skus} SKUs, "
-                  f"~{scenario.orders_per_day:.0f} orders/day, {scenario.history_days} days of history. Incidents:")
+            print(say(language, "demo.shop", shop=shop, client_id=scenario.client_id, skus=scenario.skus,
+                      orders=count(scenario.orders_per_day, "order", language),
+                      days=count(scenario.history_days, "day", language)))
             for incident in scenario.incidents:
                 skus = f" (SKU {', '.join(map(str, incident.skus))})" if incident.skus else ""
-                print(f"  {incident.kind}{skus} since {incident.start.astimezone(tz):%Y-%m-%d %H:%M}")
+                print("  " + say(language, "demo.since", what=say(language, f"demo.{incident.kind}"), skus=skus,
+                                 at=when(incident.start, language, tz)))
         print()
         cycles = []
-        for title, later in (("Cycle 1: first sync (backfill), evaluation, one message per shop", timedelta(0)),
-                             ("Cycle 2, ten minutes later: the same problems, nothing is repeated",
-                              timedelta(minutes=10)),
-                             ("Cycle 3, eight hours later: the first shop's orders came back an hour after cycle 1",
-                              timedelta(hours=8))):
+        for title, later in (("demo.cycle_1", timedelta(0)), ("demo.cycle_2", timedelta(minutes=10)),
+                             ("demo.cycle_3", timedelta(hours=8))):
             clock["now"] = now + later
-            print(f"== {title} ==")
+            print(f"== {say(language, title)} ==")
             results = [run_cycle(settings, shop, now=clock["now"]) for shop in SHOPS]
             for result in results:
                 print_result(result, language, tz)
@@ -89,14 +89,13 @@ def run_demo(output: Path, seed: int, language: str) -> int:
             cycles.append((results, delivery))
             print()
     for number, (results, delivery) in enumerate(cycles, start=1):
-        said = ", ".join(f"{r.account}: {len(r.notified)}" for r in results)
-        print(f"Cycle {number}: alert events {said}; messages sent {delivery.delivered}.")
-    print(f"Config: {config}\nState: {settings.monitor.state_dir}\n"
-          f"Support request drafts: {settings.monitor.state_dir / 'drafts'}\n"
-          f"Delivered notifications: {output / 'notifications'}")
+        said = ", ".join(f"{r.account} — {len(r.notified)}" for r in results)
+        print(say(language, "demo.total", number=number, said=said, sent=delivery.delivered))
+    print(say(language, "demo.where", config=config, state=settings.monitor.state_dir,
+              drafts=settings.monitor.state_dir / "drafts", sent=output / "notifications"))
     first_results = cycles[0][0]
     failed = any(r.sync.errors for results, _ in cycles for r in results) or any(d.failed for _, d in cycles)
     if not all(r.findings for r in first_results):
-        print("The demo expected an alert for every shop and one raised none; please report this.", file=sys.stderr)
+        print(say(language, "demo.nothing"), file=sys.stderr)
         failed = True
     return 1 if failed else 0

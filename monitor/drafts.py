@@ -61,7 +61,7 @@ def listed(state_dir: Path) -> list[Draft]:
         lines = path.read_text(encoding="utf-8").splitlines()
         resolved = bool(lines) and any(lines[0].startswith(mark) for mark in RESOLVED_MARK.values())
         body = lines[2:] if resolved else lines
-        drafts.append(Draft(path, body[1] if len(body) > 1 else "", resolved))
+        drafts.append(Draft(path, body[2] if len(body) > 2 else "", resolved))  # after the instruction and a blank
     return drafts
 
 

@@ -18,16 +18,20 @@ from monitor.store import Store
 from monitor.sources import coverage
 from monitor.sources.base import account_info
 from monitor.sources.postings import order_times
-from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, count_of, number, say, when
+from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, count_of, number, rule_name, say, when
 from rules.sales import SalesDropConfig, detection_floor
 
 
-def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO | None = None) -> None:
+def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO | None = None,
+                 detail: bool = False) -> None:
+    """What one shop's cycle found; `detail` adds each failure as the API said it (--verbose)."""
     out = out or sys.stdout
     words = SUMMARY[language]
-    fetched = ", ".join(f"{source}: {count(n, 'record', language, 0)}" for source, n in result.sync.fetched.items())
+    names = SOURCE_NAMES[language]
+    fetched = ", ".join(f"{names.get(source, source)} — {count(n, 'record', language, 0)}"
+                        for source, n in result.sync.fetched.items())
     print(f"{words['shop']} {result.account}: {words['synced']} {fetched or words['nothing_new']}", file=out)
-    print_unchecked(result.unchecked, language, tz, out)
+    print_unchecked(result.unchecked, language, tz, out, detail)
     if result.interrupted:
         print(f"  {words['interrupted']}", file=out)
     elif result.unchecked and not result.findings:
@@ -38,18 +42,19 @@ def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO |
     for finding in result.findings:
         rendered = result.rendered[finding.fingerprint]
         state = words["new"] if finding.fingerprint in said else words["still_open"]
-        print(f"\n  [{WORDS[language][finding.severity]}] {finding.rule}: {rendered.title} ({state})", file=out)
+        print(f"\n  [{WORDS[language][finding.severity]}] {rule_name(finding.rule, language)}: "
+              f"{rendered.title} ({state})", file=out)
         print("\n".join("  " + line for line in rendered.explanation.splitlines()), file=out)
         if rendered.support_request:
             print(f"\n  --- {words['request']} ---", file=out)
             print("\n".join("  " + line for line in rendered.support_request.splitlines()), file=out)
     for event in result.notified:
         if event.event == "resolved":
-            print(f"\n  [{words['resolved']}] {event.rule}: {event.title}", file=out)
+            print(f"\n  [{words['resolved']}] {rule_name(event.rule, language)}: {event.title}", file=out)
             print("\n".join("  " + line for line in event.explanation.splitlines()), file=out)
 
 
-def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out: TextIO) -> None:
+def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out: TextIO, detail: bool = False) -> None:
     """One line per cause: which sources could not be read, since when, and why."""
     words, names = SUMMARY[language], SOURCE_NAMES[language]
     by_cause: dict[str, list[Unchecked]] = {}
@@ -62,6 +67,8 @@ def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out
         since = when(min(moments), language, tz) if len(moments) == len(items) else words["never"]
         sources = ", ".join(names.get(i.source, i.source) for i in items)
         print(f"  ! {words['unchecked']}: {sources} — {why}; {words['last_read']}: {since}", file=out)
+        if detail:
+            print(f"    ({reason})", file=out)
 
 
 def print_delivery(delivery: Delivery, language: str, out: TextIO | None = None) -> None:

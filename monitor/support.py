@@ -9,6 +9,7 @@ lists a few postings and products; the draft file keeps them all.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
@@ -65,8 +66,13 @@ class Text:
     def pct(self, share: float) -> str:
         return f"{self.num(share * 100, 0)}%"
 
-    def count(self, value: float, noun: str, digits: int = 1) -> str:
+    def count(self, value: float, noun: str, digits: int = 0) -> str:
         return texts.count(value, noun, self.lang, digits)
+
+    def days_ahead(self, days: float) -> str:
+        """Time left in whole days with the date it runs out: "8 дней (14.12)"."""
+        end = (self.now + timedelta(days=days)).astimezone(self.tz)
+        return f"{self.count(math.floor(days), 'day')} ({end.strftime(LANGUAGES[self.lang].short_day)})"
 
     def of(self, value: int, noun: str) -> str:
         return texts.count_of(value, noun, self.lang)
@@ -86,8 +92,8 @@ class Text:
 
 @dataclass(frozen=True)
 class Parts:
-    """What a rule's renderer says: `observed` holds facts for support, `chance` the p-value
-    for the seller's explanation; `checked`, `ask` and `urgency` matter when support can help."""
+    """What a rule's renderer says: `observed` holds facts for support; `checked`, `ask` and
+    `urgency` matter when support can help."""
 
     title: str
     observed: str
@@ -95,7 +101,6 @@ class Parts:
     checked: tuple[str, ...] = ()
     ask: str = ""
     urgency: str = ""
-    chance: float | None = None
 
 
 def _sales_drop(f: Finding, t: Text) -> Parts:
@@ -105,32 +110,32 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
         title = t.say("sales_drop.no_orders_since", who=' ' + who if who else '', last_order_at=t.clock(e.last_order_at), last_order_at2=t.ago(e.last_order_at), who2=' of ' + who if who else '')
     else:
         title = t.say("sales_drop.orders_below_usual_since", who=' ' + who if who else '', drop_share=t.pct(e.drop_share), started_at=t.clock(f.started_at), who2=' of ' + who if who else '')
-    observed = t.say("sales_drop.in_last_against_usual_for", window_hours=t.count(e.window_hours, 'hour', 0), observed=t.count(e.observed, 'order', 0), expected=t.count(e.expected, 'order'), usual_per_day=t.count(e.usual_per_day, 'order', 0), drop_share=t.pct(e.drop_share))
+    observed = t.say("sales_drop.in_last_against_usual_for", window_hours=t.count(e.window_hours, 'hour', 0), observed=t.count(e.observed, 'order', 0), expected=t.count(e.expected, 'order'), usual_per_day=t.count(e.usual_per_day, 'order', 0), fall=t.say("sales_drop.stopped") if e.observed == 0 else t.say("sales_drop.fewer", drop_share=t.pct(e.drop_share)))
     if e.last_order_at:
         observed += t.say("sales_drop.last_order", last_order_at=t.when(e.last_order_at))
     short = [s for s in e.top_skus[:3] if s.expected >= 1]
     if short:
         observed += t.say("sales_drop.missing_most") + "; ".join(
-            t.say("sales_drop.instead_of", f=t.sku(f, s.sku), observed=s.observed, expected=t.num(s.expected)) for s in short) + "."
+            t.say("sales_drop.instead_of", f=t.sku(f, s.sku), observed=s.observed, expected=t.num(s.expected, 0)) for s in short) + "."
     return Parts(
         title, observed,
         t.say("sales_drop.far_fewer_orders_than_usual"),
         (),
         t.say("sales_drop.please_check_whether_products_are"),
-        t.say("sales_drop.high_shop_is_losing_sales"), e.p_value)
+        t.say("sales_drop.high_shop_is_losing_sales"))
 
 
 def _sales_stopped(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(SalesStoppedEvidence)
     who = t.sku(f, e.sku)
     causes = [texts.CAUSES[t.lang][c] for c in e.causes]
-    observed = t.say("sales_stopped.no_orders_of_since_it", who=who, last_order_at=t.when(e.last_order_at), history_days=t.count(e.history_days, 'day', 0), orders_in_history=t.count(e.orders_in_history, 'order', 0), expected_orders_since=t.num(e.expected_orders_since))
+    observed = t.say("sales_stopped.no_orders_of_since_it", who=who, last_order_at=t.when(e.last_order_at), history_days=t.count(e.history_days, 'day', 0), orders_in_history=t.count(e.orders_in_history, 'order', 0), expected_orders_since=t.num(e.expected_orders_since, 0))
     advice = t.say("sales_stopped.likely_cause", causes="; ".join(causes)) if causes else \
         t.say("sales_stopped.stock_and_card_fine")
     return Parts(t.say("sales_stopped.has_not_sold_since", who=who, last_order_at=t.clock(e.last_order_at), last_order_at2=t.ago(e.last_order_at)),
                  observed, advice, (),
                  t.say("sales_stopped.please_check_why_product_is"),
-                 t.say("sales_stopped.medium_product_is_not_selling"), e.p_value)
+                 t.say("sales_stopped.medium_product_is_not_selling"))
 
 
 def _traffic_drop(f: Finding, t: Text) -> Parts:
@@ -144,28 +149,28 @@ def _traffic_drop(f: Finding, t: Text) -> Parts:
         t.say("traffic_drop.product_is_shown_or_added"),
         (),
         t.say("traffic_drop.please_check_whether_product_was"),
-        t.say("traffic_drop.medium"), e.p_value)
+        t.say("traffic_drop.medium"))
 
 
 def _returns_spike(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(ReturnsSpikeEvidence)
     who = t.sku(f, e.sku) if e.sku else t.say("returns_spike.shop")
-    observed = t.say("returns_spike.of_for_placed_in_last", orders=t.of(e.orders, 'order'), who=who, cohort_days=t.count(e.cohort_days, 'day', 0), returns=e.returns, usual_rate=t.pct(e.usual_rate), expected=t.num(e.expected), top_reason=e.top_reason, top_reason_share=t.pct(e.top_reason_share), orders2=t.count(e.orders, 'order', 0))
+    observed = t.say("returns_spike.of_for_placed_in_last", orders=t.of(e.orders, 'order'), who=who, cohort_days=t.count(e.cohort_days, 'day', 0), returns=e.returns, usual_rate=t.pct(e.usual_rate), expected=t.num(e.expected, 0), top_reason=e.top_reason, top_reason_share=t.pct(e.top_reason_share), orders2=t.count(e.orders, 'order', 0))
     return Parts(
         t.say("returns_spike.returns_spike_for_since", who=who, day=t.day(f.started_at.astimezone(t.tz).date())), observed,
         t.say("returns_spike.support_cannot_cancel_returns_guaranteed"),
         (),
         t.say("returns_spike.please_check_whether_goods_are"),
-        t.say("returns_spike.medium"), e.p_value)
+        t.say("returns_spike.medium"))
 
 
 def _cancellations(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(CancellationsEvidence)
     forecast = ""
     if e.days_to_danger is not None and e.share_percent < e.danger_percent:
-        forecast = t.say("cancellations.at_current_trend_it_crosses", danger_percent=t.num(e.danger_percent), days_to_danger=t.count(e.days_to_danger, 'day'))
+        forecast = t.say("cancellations.at_current_trend_it_crosses", danger_percent=t.num(e.danger_percent), days_to_danger=t.days_ahead(e.days_to_danger))
     elif e.days_to_warning is not None and e.share_percent < e.warning_percent:
-        forecast = t.say("cancellations.at_current_trend_it_crosses_2", warning_percent=t.num(e.warning_percent), days_to_warning=t.count(e.days_to_warning, 'day'))
+        forecast = t.say("cancellations.at_current_trend_it_crosses_2", warning_percent=t.num(e.warning_percent), days_to_warning=t.days_ahead(e.days_to_warning))
     if e.measured_by == "ozon_index":
         observed = t.say("cancellations.ozon_s_fbs_error_index", window_days=t.count(e.window_days, 'day', 0), share_percent=t.num(e.share_percent), cancelled=e.cancelled, late=e.late, charges=t.num(e.charges, 0), warning_percent=t.num(e.warning_percent), danger_percent=t.num(e.danger_percent), forecast=forecast)
         return Parts(
@@ -213,8 +218,8 @@ def _stock_out(f: Finding, t: Text) -> Parts:
     if e.available <= 0:
         title = t.say("stock_out.out_of_stock", who=who, scheme=scheme)
     else:
-        title = t.say("stock_out.runs_out_in", who=who, days_of_cover=t.count(e.days_of_cover, 'day'), scheme=scheme)
-    observed = t.say("stock_out.units_left_at_sold_day", available=e.available, daily_sales=t.num(e.daily_sales, 2), days_of_cover=t.count(e.days_of_cover, 'day'), warn_days=t.count(e.warn_days, 'day'))
+        title = t.say("stock_out.runs_out_in", who=who, days_of_cover=t.days_ahead(e.days_of_cover), scheme=scheme)
+    observed = t.say("stock_out.units_left_at_sold_day", available=e.available, daily_sales=t.num(e.daily_sales, 2), days_of_cover=t.days_ahead(e.days_of_cover), warn_days=t.count(e.warn_days, 'day'))
     return Parts(title, observed, t.say("stock_out.support_cannot_help_here_restock"))
 
 
@@ -227,9 +232,9 @@ def _rating_risk(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(RatingRiskEvidence)
     forecast = ""
     if e.days_to_danger is not None:
-        forecast = t.say("rating_risk.at_current_trend_it_reaches", days_to_danger=t.count(e.days_to_danger, 'day'))
+        forecast = t.say("rating_risk.at_current_trend_it_reaches", days_to_danger=t.days_ahead(e.days_to_danger))
     elif e.days_to_warning is not None:
-        forecast = t.say("rating_risk.at_current_trend_it_reaches_2", days_to_warning=t.count(e.days_to_warning, 'day'))
+        forecast = t.say("rating_risk.at_current_trend_it_reaches_2", days_to_warning=t.days_ahead(e.days_to_warning))
     value = t.num(e.value, 2) if e.value is not None else "—"
     observed = t.say("rating_risk.status_warning_at_blocking_at", name=e.name, value=value, status=t.status(e.status), warning_threshold=t.num(e.warning_threshold, 2), danger_threshold=t.num(e.danger_threshold, 2), forecast=forecast)
     return Parts(t.say("rating_risk.rating_at_risk", name=e.name, value=value),
@@ -273,7 +278,7 @@ def _finance_anomaly(f: Finding, t: Text) -> Parts:
 def _api_access(f: Finding, t: Text) -> Parts:
     e = f.evidence
     if isinstance(e, KeyExpiryEvidence):
-        return Parts(t.say("api_access.api_key_expires_in", days_left=t.count(e.days_left, 'day')),
+        return Parts(t.say("api_access.api_key_expires_in", days_left=t.days_ahead(e.days_left)),
                      t.say("api_access.seller_api_key_expires", expires_at=t.when(e.expires_at)),
                      t.say("api_access.create_new_key_in_cabinet"))
     e = f.evidence_as(SourceEvidence)
@@ -329,6 +334,9 @@ def checked_lines(f: Finding, t: Text) -> list[str]:
     words = texts.CHECKS[t.lang]
     lines: list[str] = []
     per_sku: dict[int, list[str]] = {}
+    skus = {c.sku for c in f.checks if c.sku is not None}
+    folded = {c.kind for c in f.checks if c.sku is not None} - {c.kind for c in f.checks if not c.ok}
+    folded = folded if len(skus) > 1 else set()  # what holds for every listed product: said once
     for check in f.checks:
         fine, broken = words[check.kind]
         value = t.when(datetime.fromisoformat(check.value)) if check.kind == "postings_fresh" and check.value \
@@ -336,8 +344,9 @@ def checked_lines(f: Finding, t: Text) -> list[str]:
         text = (fine if check.ok else broken).format(value=value)
         if check.sku is None:
             lines.append(text)
-        else:
+        elif check.kind not in folded:
             per_sku.setdefault(check.sku, []).append(text)
+    lines += [t.say(f"checks.all_{kind}") for kind in words if kind in folded]
     lines += [f"{t.sku(f, sku)}: {', '.join(found)}" for sku, found in per_sku.items()]
     return lines
 
@@ -348,30 +357,33 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
     t = Text(language, tz, now or finding.started_at + timedelta(0))
     parts = RENDERERS[finding.rule](finding, t)
     L = texts.LABELS[language]
-    explanation = f"{parts.observed[:1].upper()}{parts.observed[1:]}"
-    if parts.chance is not None:
-        explanation += " " + L["chance"].format(chance=texts.chance(parts.chance, language))
-    explanation += f"\n{parts.advice}"
+    explanation = f"{parts.observed[:1].upper()}{parts.observed[1:]}\n{parts.advice}"
     topic = finding.topic
     if topic is None:
         return Rendered(parts.title, explanation, None)
 
     def request(limit: int | None) -> str:
         lines = [
-            f"{L['topic']}: {texts.TOPICS[language][topic]}",
+            L["topic"].format(topic=texts.TOPICS[language][topic]),
+            "",
             f"{L['subject']}: {parts.title}",
             f"{L['seller']}: {finding.client_id} ({L['shop']} «{finding.account}»)",
             f"{L['since']}: {t.when(finding.started_at)}",
             f"{L['observed']}: {parts.observed}",
         ]
+        more = L["more"].format(code=finding.fingerprint[:8], n="{n}")
         if finding.affected_postings:
-            lines.append(f"{L['postings']}: " + _listed(finding.affected_postings, limit, L))
+            lines.append(f"{L['postings']}: " + _listed(finding.affected_postings, limit, more))
         if finding.affected_skus:
-            lines.append(f"{L['affected']}: " + _listed([t.sku(finding, s) for s in finding.affected_skus], limit, L))
+            lines.append(f"{L['affected']}: " + _listed([t.sku(finding, s) for s in finding.affected_skus], limit, more))
         checked = [*checked_lines(finding, t), *parts.checked]
         if checked:
             lines.append(f"{L['checked']}: " + "; ".join(checked) + ".")
-        lines += [f"{L['ask']}: {parts.ask}", f"{L['urgency']}: {parts.urgency}."]
+        # A request that lists a product the monitor found not selling asks about that, never
+        # about an outage on Ozon's side the monitor did not see.
+        ask = t.say("checks.ask_about_failed") if finding.rule == "sales_drop" and \
+            any(not c.ok and c.sku is not None for c in finding.checks) else parts.ask
+        lines += [f"{L['ask']}: {ask}", f"{L['urgency']}: {parts.urgency}."]
         return "\n".join(lines)
     return Rendered(parts.title, explanation, request(MAX_LISTED), request(None))
 
@@ -388,7 +400,8 @@ def fallback(finding: Finding, language: str, tz: ZoneInfo) -> Rendered:
     return Rendered(title, explanation, None)
 
 
-def _listed(items: list[str], limit: int | None, labels: dict[str, str]) -> str:
+def _listed(items: list[str], limit: int | None, more: str) -> str:
+    """Up to `limit` items, then how many more and where the full list is."""
     if limit is None or len(items) <= limit:
         return ", ".join(items)
-    return f"{', '.join(items[:limit])} {labels['more'].format(n=len(items) - limit)}"
+    return f"{', '.join(items[:limit])} {more.format(n=len(items) - limit)}"

@@ -3,7 +3,6 @@ a number, a count, a span and a moment are written there ("1 заказ", "2 з�
 "21 заказ"; "1 234,5"; "05.12.2026 14:05")."""
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,8 +49,8 @@ def number(value: float, language: str, digits: int = 1) -> str:
     return text.replace(",", "\0").replace(".", lang.decimal).replace("\0", lang.group)
 
 
-def count(value: float, noun: str, language: str, digits: int = 1) -> str:
-    """"5 заказов", "1 order", "2,5 дня"."""
+def count(value: float, noun: str, language: str, digits: int = 0) -> str:
+    """"5 заказов", "1 order"; `digits` for a measure that is not a count ("2,5 дня")."""
     return f"{number(value, language, digits)} {plural_form(round(value, digits), noun, language)}"
 
 
@@ -95,12 +94,6 @@ def clock(moment: datetime, reference: datetime, language: str, tz: ZoneInfo) ->
     local, ref = moment.astimezone(tz), reference.astimezone(tz)
     shown = local.strftime("%H:%M" if local.date() == ref.date() else LANGUAGES[language].clock_other_day)
     return f"{shown} {zone(moment, language, tz)}"
-
-
-def chance(p_value: float, language: str) -> str:
-    """A p-value as odds a seller reads: "меньше 1 из 10 000"."""
-    odds = 10 ** min(max(int(-math.log10(max(p_value, 1e-300))), 1), 9)
-    return LANGUAGES[language].chance.format(odds=number(odds, language, 0))
 
 
 # The tables of every language, by language code (`STATUSES["ru"]["OK"]`).

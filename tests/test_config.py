@@ -29,7 +29,7 @@ def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path:
 
 @pytest.mark.parametrize("body, expected", [
     ("[monitor\n", "not valid TOML"),
-    ("[rules.sales_drop]\nmin_drop = 'high'\n", "rules.sales_drop.min_drop: Input should be a valid number"),
+    ("[rules.sales_drop]\nmin_drop = 'high'\n", "rules.sales_drop.min_drop: expected a number without quotes"),
     ("[rules.sales_drop]\nwindow = 3\n", "rules.sales_drop.window: unknown key"),
     ("[rules.no_such_rule]\nenabled = true\n", "rules.no_such_rule: unknown rule; valid rules: api_access, cancellations, card_problems"),
     ("[[channels]]\ntype = \"pager\"\n", "channels[1].type: unsupported channel type; valid types: email, file, "
@@ -60,7 +60,7 @@ def test_missing_env_secret_names_the_variable(write_config, monkeypatch: pytest
     path = write_config()
     path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key_env = "SHOP_KEY"'))
     monkeypatch.delenv("SHOP_KEY", raising=False)
-    with pytest.raises(ConfigError, match=r"accounts\[0\] \(shop\): api_key_env: environment variable SHOP_KEY"):
+    with pytest.raises(ConfigError, match=r"accounts\[0\] \(shop\): api_key_env: SHOP_KEY: the environment variable is not set"):
         load_config(path)
 
 
@@ -94,13 +94,15 @@ def test_cli_exits_2_with_one_message_and_never_prints_the_secret(write_config, 
                                              'api_key = "TOP-SECRET-123"\nclient_id_typo = 1'))
     assert main(["config", "validate", str(path)]) == 2
     out, err = capsys.readouterr()
-    assert "accounts[0].client_id_typo: unknown key" in err
+    assert err.startswith("Ошибка в настройках:") and "accounts[0].client_id_typo: такого ключа нет" in err
     assert "TOP-SECRET-123" not in out + err
+    assert main(["--lang", "en", "config", "validate", str(path)]) == 2
+    assert "accounts[0].client_id_typo: unknown key" in capsys.readouterr().err
 
 
 def test_cli_validate_accepts_a_good_file(write_config, capsys) -> None:
     assert main(["config", "validate", str(write_config())]) == 0
-    assert "OK" in capsys.readouterr().out
+    assert "настройки в порядке (1 магазин, 1 канал" in capsys.readouterr().out
 
 
 def test_secret_is_not_in_repr(write_config) -> None:
@@ -114,7 +116,7 @@ def test_validate_passes_the_example_and_warns_about_an_unreadable_key(monkeypat
     monkeypatch.delenv("OZON_API_KEY", raising=False)
     assert main(["config", "validate", str(ROOT / "config.example.toml")]) == 0
     err = capsys.readouterr().err
-    assert "warning:" in err and "environment variable OZON_API_KEY is not set" in err
+    assert err.startswith("предупреждение:") and "api_key_env: OZON_API_KEY: переменная окружения не задана" in err
 
 
 def test_strict_validate_and_check_fail_with_2_when_the_key_is_unreadable(write_config, monkeypatch, capsys) -> None:
@@ -123,7 +125,7 @@ def test_strict_validate_and_check_fail_with_2_when_the_key_is_unreadable(write_
     monkeypatch.delenv("SHOP_KEY", raising=False)
     assert main(["config", "validate", "--strict", str(path)]) == 2
     assert main(["check", "--config", str(path)]) == 2
-    assert "SHOP_KEY is not set" in capsys.readouterr().err
+    assert "SHOP_KEY: переменная окружения не задана" in capsys.readouterr().err
 
 
 def test_example_documents_every_rule_key_with_its_default() -> None:
@@ -162,7 +164,7 @@ def test_email_and_webhook_channels_validate_and_report_missing_secrets(write_co
     path = write_config('[[channels]]\ntype = "email"\nhost = "smtp.example.ru"\nsender = "a@example.ru"\n'
                         'to = ["b@example.ru"]\n\n[[channels]]\ntype = "telegram"\nchat_id = "1"\n'
                         'token_env = "TG_TOKEN"\n')
-    with pytest.raises(ConfigError, match=r"channels\[2\] \(telegram\): token_env: environment variable TG_TOKEN"):
+    with pytest.raises(ConfigError, match=r"channels\[2\] \(telegram\): token_env: TG_TOKEN: the environment variable"):
         load_config(path)
     settings = load_config(path, require_secrets=False)
     assert [c.name for c in settings.channels] == ["file", "email", "telegram"]

@@ -58,7 +58,7 @@ def test_a_closed_port_is_said_within_seconds_and_never_reads_as_no_problems(wri
     took = time.monotonic() - started
     out = capsys.readouterr().out
     assert took < 15, took
-    assert "не удаётся подключиться к серверу Ozon" in out and "connection refused" in out
+    assert "не удаётся подключиться к серверу Ozon" in out
     assert "проблем не найдено" not in out and "Монитор не видит заказы" in out
     assert main(["check", "--config", str(config), "--json"]) == 1
     answer = json.loads(capsys.readouterr().out)
@@ -80,7 +80,6 @@ def test_a_429_storm_ends_at_the_budget_and_says_rate_limit(write_config, capsys
     assert took < 15, took
     assert "Ozon ограничивает частоту запросов (HTTP 429)" in out and "проблем не найдено" not in out
     assert calls == 0  # every call was answered 429 by the fault before it reached the API
-    assert "HTTP 429 on every try" in out
 
 
 @pytest.mark.parametrize("api", ["hanging", "closed port"])
@@ -204,9 +203,9 @@ def test_a_state_dir_that_is_a_file_is_named_with_exit_3_and_validate_refuses_it
     config = write_config()
     checked = cli("check", "--config", str(config))
     assert checked.returncode == 3 and "Traceback" not in checked.stderr
-    assert f"{tmp_path / 'state'}: is a file, not a folder" in checked.stderr
+    assert f"{tmp_path / 'state'}: это файл, а не папка" in checked.stderr
     validated = cli("config", "validate", str(config))
-    assert validated.returncode == 2 and "monitor.state_dir" in validated.stderr and "is a file" in validated.stderr
+    assert validated.returncode == 2 and "monitor.state_dir" in validated.stderr and "это файл, а нужна папка" in validated.stderr
 
 
 def test_a_corrupted_state_file_is_moved_aside_and_rebuilt_from_the_api(settings, simulator, caplog) -> None:
@@ -258,7 +257,7 @@ def test_an_unwritable_state_dir_is_named_with_exit_3(write_config, tmp_path) ->
         pytest.skip("as root, needs a private mount namespace (unshare -m) to make the folder read-only")
     result = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=60)
     assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
-    assert str(state) in result.stderr and "cannot be written" in result.stderr
+    assert str(state) in result.stderr and "нет прав на запись" in result.stderr
 
 
 def test_a_full_disk_is_named_with_exit_3_and_nothing_committed_is_lost(write_config, tmp_path, simulator) -> None:
@@ -273,7 +272,7 @@ def test_a_full_disk_is_named_with_exit_3_and_nothing_committed_is_lost(write_co
               f".fetchone()[0])\"")
     result = subprocess.run(["unshare", "-m", "sh", "-c", script], env=ENV, capture_output=True, text=True,
                             timeout=120)
-    assert "rc=3" in result.stdout and "the disk is full" in result.stderr, result.stdout + result.stderr
+    assert "rc=3" in result.stdout and "закончилось место на диске" in result.stderr, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert int(result.stdout.split("rows ")[1]) > 0  # the pages committed before the disk filled stay
 
@@ -363,7 +362,7 @@ def test_a_second_daemon_on_the_same_state_refuses_and_names_the_first(write_con
         first.wait_for("started:", timeout=20)
         second = cli("run", "--config", str(config), timeout=30)
         assert second.returncode == 3 and "Traceback" not in second.stderr
-        assert f"another ozon-monitor daemon (pid {first.process.pid}) is running on {tmp_path / 'state'}" \
+        assert f"Монитор уже запущен (процесс {first.process.pid}) с папкой состояния {tmp_path / 'state'}" \
             in second.stderr
         first.stop()
     assert first.process.returncode == 0
@@ -459,8 +458,8 @@ def test_a_secret_saved_by_a_windows_editor_or_echo_is_read(write_config, synced
     assert main(["check", "--config", str(config)]) == 0, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content, said", [("demo-key\nother-key\n", "holds more than one line"),
-                                           ("demo key", "holds spaces or characters")])
+@pytest.mark.parametrize("content, said", [("demo-key\nother-key\n", "в файле несколько строк"),
+                                           ("demo key", "в ключе пробелы")])
 def test_a_secret_that_cannot_be_a_key_names_its_file(write_config, tmp_path, capsys, content: str,
                                                       said: str) -> None:
     config = write_config()
@@ -617,7 +616,7 @@ def test_an_api_answering_a_byte_a_second_is_cut_off_by_the_requests_time_limit(
     took = time.monotonic() - started
     out = capsys.readouterr().out
     assert took < 20, took  # one budget, not minutes of bytes
-    assert re.search(r"no complete answer within \d s", out) and "Монитор не видит заказы" in out
+    assert "Ozon не отвечает вовремя" in out and "Монитор не видит заказы" in out
 
 
 def _queue(store: Store, channels: list, now: datetime, long: bool = False) -> None:
@@ -765,6 +764,6 @@ def test_status_after_the_state_file_was_deleted_under_the_daemon_says_it_is_gon
         config = settings.monitor.state_dir.parent / "config.toml"
         assert main(["status", "--config", str(config)]) == 3
         err = capsys.readouterr().err
-        assert f"{settings.monitor.state_dir / Store.FILENAME}: does not exist" in err and "disk I/O" not in err
+        assert f"{settings.monitor.state_dir / Store.FILENAME}: файла нет" in err and "disk I/O" not in err
     finally:
         daemon_side.close()

@@ -80,7 +80,7 @@ def test_backup_is_whole_while_another_connection_writes(synced_shop, tmp_path: 
     finally:
         stop.set()
         writer.join()
-    assert "state file copied to" in capsys.readouterr().out
+    assert "Копия файла состояния записана в" in capsys.readouterr().out
     copy = sqlite3.connect(tmp_path / "copy.db")
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = Store.in_dir(settings.monitor.state_dir)
@@ -88,7 +88,7 @@ def test_backup_is_whole_while_another_connection_writes(synced_shop, tmp_path: 
     assert copy.execute("select count(*) from api_errors").fetchone()[0] % 50 == 0  # whole transactions only
     assert main(["backup", str(tmp_path / "no" / "such" / "copy.db"), "--config", config]) == 3
     err = capsys.readouterr().err
-    assert "backup failed" in err and str(tmp_path / "no" / "such" / "copy.db") in err
+    assert "backup failed" in err and str(tmp_path / "no" / "such" / "copy.db") in err and "ошибка SQLite" in err
     assert not list((tmp_path).glob(".copy.db.partial"))
 
 
@@ -103,7 +103,7 @@ def test_a_read_only_command_names_a_damaged_state_file_and_moves_nothing(write_
     argv = [str(tmp_path / "copy.db") if word == "COPY" else word for word in command]
     assert main([*argv, "--config", str(config)]) == 3
     err = capsys.readouterr().err
-    assert f"{state / 'ozon-monitor.db'}: is damaged" in err and "ozon-monitor check" in err
+    assert f"{state / 'ozon-monitor.db'}: файл повреждён" in err and "ozon-monitor check" in err
     assert [p.name for p in state.iterdir()] == ["ozon-monitor.db"]  # nothing moved aside, nothing created
     assert (state / "ozon-monitor.db").read_text() == "not a database"
     assert not (tmp_path / "copy.db").exists()
@@ -113,7 +113,7 @@ def test_status_before_the_first_run_says_the_state_file_is_missing_and_creates_
                                                                                        tmp_path: Path, capsys) -> None:
     config = write_config()
     assert main(["status", "--config", str(config)]) == 3
-    assert "does not exist" in capsys.readouterr().err
+    assert "ozon-monitor.db: файла нет" in capsys.readouterr().err
     assert not (tmp_path / "state" / "ozon-monitor.db").exists()
 
 

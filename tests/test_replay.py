@@ -74,7 +74,7 @@ def test_detect_finds_a_90_percent_drop_over_six_evening_hours_with_its_end(tmp_
 def test_detect_is_quiet_on_a_normal_series(tmp_path: Path, capsys) -> None:
     path = hourly_csv(tmp_path / "orders.csv", [])
     assert main(["detect", "--csv", str(path)]) == 0
-    assert "0 episodes" in capsys.readouterr().out
+    assert "найдено: 0 эпизодов" in capsys.readouterr().out
 
 
 def test_detect_reads_a_messy_export_as_the_clean_one(tmp_path: Path, capsys) -> None:
@@ -141,10 +141,10 @@ def test_detect_reads_a_csv_as_russian_excel_saves_it(tmp_path: Path, capsys) ->
 
 
 @pytest.mark.parametrize("content, args, message", [
-    ("timestamp,value\n2026-11-01T00:00:00,1\nyesterday,2\n", [], "orders.csv:3: expected a timestamp"),
-    ("2026-11-01T00:00:00,1\n", [], "needs at least 3 points"),
-    ("2026-11-01,1\n2026-11-02,-2\n2026-11-03,1\n", ["--kind", "count"], "needs values of 0 or more"),
-    ("2026-11-01,1\n2026-11-02,2\n2026-11-03,1\n", ["--tz", "Mars/Olympus"], "not a known time zone"),
+    ("timestamp,value\n2026-11-01T00:00:00,1\nyesterday,2\n", [], "orders.csv, строка 3: в первых двух столбцах нужны дата и число"),
+    ("2026-11-01T00:00:00,1\n", [], "нужно хотя бы 3 строки с данными, найдено 1"),
+    ("2026-11-01,1\n2026-11-02,-2\n2026-11-03,1\n", ["--kind", "count"], "значения должны быть не меньше 0, а есть -2"),
+    ("2026-11-01,1\n2026-11-02,2\n2026-11-03,1\n", ["--tz", "Mars/Olympus"], "неизвестный часовой пояс"),
 ])
 def test_detect_names_the_problem_of_a_bad_csv(tmp_path: Path, capsys, content: str, args: list[str],
                                                message: str) -> None:
@@ -156,7 +156,7 @@ def test_detect_names_the_problem_of_a_bad_csv(tmp_path: Path, capsys, content: 
 
 def test_detect_refuses_a_rule_without_a_series_detector(tmp_path: Path, capsys) -> None:
     assert main(["detect", "--rule", "card_problems", "--csv", str(tmp_path / "x.csv")]) == 2
-    assert "choose one of: sales_drop" in capsys.readouterr().err
+    assert "нет детектора ряда; есть: sales_drop" in capsys.readouterr().err
 
 
 def test_detect_spots_a_commission_jump_in_a_daily_series(tmp_path: Path, capsys) -> None:

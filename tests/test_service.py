@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor import texts
 from monitor.cli import main
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
 from tests.conftest import ROOT, Daemon, account, config_file
@@ -221,9 +222,9 @@ def test_status_tells_what_a_seller_needs_to_know(shop: SimulatorServer, tmp_pat
     assert locked["detection_floor"] is None  # nothing synced
     assert main(["status", "--config", str(config)]) == 0
     text = capsys.readouterr().out
-    assert "daemon: not running" in text and "API errors in 24 h: 0" in text
-    assert f"no monitor can tell a full stop from a quiet spell in less than {floor['stop_hours']:g} h" in text
-    assert "API errors in 24 h: 1\n    /v1/roles 404: 1, last " in text
+    assert "Монитор: не запущен" in text and "ошибок API за сутки: 0" in text
+    assert f"нельзя отличить от затишья быстрее чем за {texts.count(round(floor['stop_hours']), 'hour', 'ru')}" in text
+    assert "ошибок API за сутки: 1\n    /v1/roles — 404: 1, последняя " in text
 
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
@@ -306,7 +307,7 @@ def test_no_secret_ever_reaches_a_log_an_output_or_a_file(tmp_path: Path) -> Non
             daemon.wait_for("cycle done: account=good ")
             daemon.stop()
         outputs.append(daemon.text)
-    assert "HTTP 429" in outputs[1] and "could not connect" in outputs[1] and "FAILED" in outputs[2]
+    assert "(HTTP 429)" in outputs[1] and "не удалось отправить" in outputs[1] and "НЕ ОТПРАВЛЕНО" in outputs[2]
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name not in ("key", "smtp", "hook", "bot")
              and p.suffix != ".key"]
     assert any(p.name == "ozon-monitor.db" for p in files) and any("drafts" in p.parts for p in files)

@@ -95,7 +95,7 @@ def test_check_with_several_shops_sends_one_shop_per_message_and_a_backlog_stays
     for name in names:
         failed = "\n  ! " in blocks[name]
         assert failed == (name == "locked"), f"{name}: {blocks[name][:300]}"
-    assert "Invalid Api-Key" in blocks["locked"]
+    assert "Ozon не принимает API-ключ или Client-Id" in blocks["locked"]
     settings = load_config(config)
     later = deliver_all(settings, datetime.now(timezone.utc) + timedelta(minutes=3))  # the retry of the backlog
     assert later.delivered == 1 and later.failed == 0

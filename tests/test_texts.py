@@ -54,7 +54,7 @@ def test_every_catalogue_has_every_message_and_table_entry() -> None:
 
 def test_english_plural_and_counts_read_naturally() -> None:
     assert texts.count(1, "order", "en") == "1 order" and texts.count(3, "day", "en") == "3 days"
-    assert texts.count(21, "day", "ru") == "21 день" and texts.count(2.5, "day", "ru") == "2,5 дня"
+    assert texts.count(21, "day", "ru") == "21 день" and texts.count(2.5, "day", "ru", 1) == "2,5 дня"
     assert texts.count(1234, "posting", "ru", 0) == "1\u00a0234 отправления"
     assert texts.duration(timedelta(hours=5, minutes=2), "ru") == "5 часов"
     assert texts.duration(timedelta(minutes=75), "ru") == "1 час 15 минут"
@@ -123,12 +123,12 @@ def test_every_sample_goes_through_every_channel_format(language: str) -> None:
 
 def test_a_stop_title_says_since_when_and_how_long() -> None:
     stop = render(SAMPLES["sales_drop/stop"], "ru", MSK, NOW)
-    assert stop.title == "Нет заказов с 10:00 (5 часов)"  # 07:00 UTC is 10:00 in Moscow
-    assert render(SAMPLES["sales_drop/stop"], "en", MSK, NOW).title == "No orders since 10:00 (5 hours)"
+    assert stop.title == "Нет заказов с 10:00 МСК (5 часов)"  # 07:00 UTC is 10:00 in Moscow
+    assert render(SAMPLES["sales_drop/stop"], "en", MSK, NOW).title == "No orders since 10:00 MSK (5 hours)"
     late = render(SAMPLES["shipment_deadline/late"], "ru", MSK, NOW)
-    assert late.title == "Просрочена отгрузка: 21 отправление с 12:00"
+    assert late.title == "Просрочена отгрузка: 21 отправление с 12:00 МСК"
     due = render(SAMPLES["shipment_deadline/due"], "ru", MSK, NOW)
-    assert due.title == "Скоро срок отгрузки: 1 отправление до 17:00"
+    assert due.title == "Скоро срок отгрузки: 1 отправление до 17:00 МСК"
 
 
 def test_a_failing_renderer_falls_back_to_plain_words_in_the_sellers_language(caplog) -> None:
@@ -165,7 +165,7 @@ def test_a_resolved_message_says_when_it_was_last_seen_and_carries_no_severity()
     message = Message(id="m", account="shop", client_id=123456, created_at=NOW.isoformat(), language="ru",
                       events=(done,))
     text = full_text(message)
-    assert done.explanation == ("Больше не наблюдается (проверка 18.11.2026 17:00); последний раз — 18.11.2026 "
-                                "16:00. Длилось не меньше 6 часов.")
+    assert done.explanation == ("Больше не наблюдается (проверка 18.11.2026 17:00 МСК); последний раз — "
+                                "18.11.2026 16:00 МСК. Длилось не меньше 6 часов.")
     assert "СРОЧНО" not in text and text.count(done.title) == 1 and done.support_request is None
     assert subject(message) == f"Решено: {done.title}"

@@ -17,7 +17,7 @@ class Language:
     day: str  # strftime formats: a date, a moment, a moment on another day than the reference
     when: str
     clock_other_day: str
-    chance: str  # "less than 1 in {odds}"
+    short_day: str  # a date in the coming weeks: "14.12"
     quote: str  # a product name in quotes: «{}» or "{}"
     nouns: dict[str, tuple[str, ...]]  # a noun's forms, in the plural rule's order
     statuses: dict[str, str]

@@ -29,7 +29,7 @@ LANGUAGE = Language(
     day="%Y-%m-%d",
     when="%Y-%m-%d %H:%M",
     clock_other_day="%b %d %H:%M",
-    chance="less than 1 in {odds}",
+    short_day="%b %d",
     quote="\"{}\"",
     nouns={
         "order": ("order", "orders"),
@@ -168,7 +168,7 @@ LANGUAGE = Language(
     },
     # The parts of a support request.
     labels={
-        "topic": "Topic in the support chat",
+        "topic": "In the support chat pick the section \"{topic}\" and paste the text below.",
         "subject": "Subject",
         "seller": "Seller ID (Client-Id)",
         "shop": "shop",
@@ -179,8 +179,7 @@ LANGUAGE = Language(
         "checked": "Already checked",
         "ask": "Request",
         "urgency": "Urgency",
-        "more": "and {n} more — the full list is in the attached file",
-        "chance": "Chance that this is a coincidence: {chance}.",
+        "more": "and {n} more (the full list is in the request file: ozon-monitor drafts show {code})",
     },
     # Why a product may not sell (rules.sales causes).
     causes={
@@ -195,7 +194,9 @@ LANGUAGE = Language(
     alert_events={"fired": "opened", "escalated": "got worse", "repeat": "reminder", "resolved": "resolved"},
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
-        "sales_drop.in_last_against_usual_for": "{observed} in the last {window_hours}, against {expected} usual for these hours and weekdays (a usual day brings about {usual_per_day}), {drop_share} fewer.",
+        "sales_drop.in_last_against_usual_for": "{observed} in the last {window_hours}, against {expected} usual for these hours and weekdays (a usual day brings about {usual_per_day}){fall}.",
+        "sales_drop.stopped": ": orders have stopped",
+        "sales_drop.fewer": ", {drop_share} fewer",
         "sales_stopped.no_orders_of_since_it": "no orders of {who} since {last_order_at}. It had {orders_in_history} in {history_days}; given the shop's other orders since then, about {expected_orders_since} were due.",
         "traffic_drop.on_against_usual_add_to": "{who} on {day}: {views} against a usual {usual_views}; add-to-cart share {to_cart_share} against a usual {usual_to_cart_share}.",
         "returns_spike.of_for_placed_in_last": "{returns} of the {orders2} for {who} placed in the last {cohort_days} have already come back, against about {expected} by now at the usual return rate ({usual_rate}). Main reason: \"{top_reason}\" ({top_reason_share} of returns).",
@@ -239,7 +240,7 @@ LANGUAGE = Language(
         "shipment_deadline.shipment_due_soon_by": "Shipment due soon: {postings} by {earliest_deadline}",
         "shipment_deadline.must_be_handed_over_within": "{postings} must be handed over within {warn_hours} (the first by {deadline}).",
         "shipment_deadline.pack_and_hand_over_postings": "Pack and hand over the postings in time.",
-        "shipment_deadline.packed_postings_were_not_collected": "Packed postings were not collected by the courier. Please arrange the pick-up and waive the late-shipment charge.",
+        "shipment_deadline.packed_postings_were_not_collected": "If the courier did not come or did not collect the packed postings, please arrange a pickup and do not charge the late-shipment fine for these postings.",
         "shipment_deadline.high_late_charges_apply": "high — late charges apply",
         "stuck_in_delivery.stuck_in_delivery_over": "Stuck in delivery: {postings}, over {max_days}",
         "stuck_in_delivery.looks_like_loss_in_transit": "Looks like a loss in transit: send a search request.",
@@ -351,6 +352,10 @@ LANGUAGE = Language(
         "os.missing": "no such file",
         "os.denied": "permission denied",
         "os.other": "{error}",
+        "checks.all_stock": "every listed product is in stock",
+        "checks.all_card_status": "every card is on sale",
+        "checks.all_price_quarantine": "no price is in quarantine",
+        "checks.ask_about_failed": "Some of the listed products do not sell for the reasons under \"Already checked\". Please explain what must be done to put them back on sale.",
         # The seller's names of the rules (alerts list, silences, backtest).
         "rule.sales_drop": "Sales drop",
         "rule.sales_stopped": "Product stopped selling",
@@ -457,5 +462,27 @@ LANGUAGE = Language(
         "detect.averaged": "{count} points sharing a step were averaged",
         "detect.missing": "{count} of {of} steps have no value: not judged, not counted as zero",
         "detect.too_little": "nothing judged: counts need two weeks of whole days before the first step judged",
+        # `ozon-monitor demo` (monitor/demo.py) and its simulated incidents.
+        "demo.time": "Simulated time: {at}.",
+        "demo.shop": "Shop {shop} (Client-Id {client_id}): {skus} SKUs, about {orders} a day, {days} of history. Incidents:",
+        "demo.since": "{what}{skus} since {at}",
+        "demo.sales_stop": "orders stop",
+        "demo.sales_drop": "orders fall",
+        "demo.returns_spike": "returns spike",
+        "demo.late_shipments": "FBS postings handed over late",
+        "demo.seller_cancellations": "the seller cancels FBS postings",
+        "demo.stock_out": "stock runs out",
+        "demo.card_blocked": "a card blocked by moderation",
+        "demo.rating_slide": "the seller rating slides",
+        "demo.commission_jump": "the commission jumps",
+        "demo.key_expiry": "the API key expires",
+        "demo.traffic_drop": "views fall",
+        "demo.lost_parcels": "postings lost in delivery",
+        "demo.cycle_1": "Cycle 1: first sync (backfill), evaluation, one message per shop",
+        "demo.cycle_2": "Cycle 2, ten minutes later: the same problems, nothing is repeated",
+        "demo.cycle_3": "Cycle 3, eight hours later: the first shop's orders came back an hour after cycle 1",
+        "demo.total": "Cycle {number}: alert events {said}; messages sent: {sent}.",
+        "demo.where": "Config: {config}\nState: {state}\nSupport request drafts: {drafts}\nDelivered notifications: {sent}",
+        "demo.nothing": "The demo expected an alert for every shop and one raised none; please report this.",
     },
 )

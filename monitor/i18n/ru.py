@@ -47,7 +47,7 @@ LANGUAGE = Language(
     day="%d.%m.%Y",
     when="%d.%m.%Y %H:%M",
     clock_other_day="%d.%m %H:%M",
-    chance="меньше 1 из {odds}",
+    short_day="%d.%m",
     quote="«{}»",
     nouns={
         "order": ("заказ", "заказа", "заказов"),
@@ -186,7 +186,7 @@ LANGUAGE = Language(
     },
     # The parts of a support request.
     labels={
-        "topic": "Тема в чате поддержки",
+        "topic": "В чате поддержки выберите раздел «{topic}» и вставьте текст ниже.",
         "subject": "Тема обращения",
         "seller": "Seller ID (Client-Id)",
         "shop": "магазин",
@@ -197,8 +197,7 @@ LANGUAGE = Language(
         "checked": "Что уже проверено",
         "ask": "Просьба",
         "urgency": "Срочность",
-        "more": "и ещё {n} — полный список в приложенном файле",
-        "chance": "Вероятность, что это случайность: {chance}.",
+        "more": "и ещё {n} (полный список — в файле обращения: ozon-monitor drafts show {code})",
     },
     # Why a product may not sell (rules.sales causes).
     causes={
@@ -213,7 +212,9 @@ LANGUAGE = Language(
     alert_events={"fired": "открыта", "escalated": "стало хуже", "repeat": "напоминание", "resolved": "решена"},
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
-        "sales_drop.in_last_against_usual_for": "за последние {window_hours} — {observed}, а обычно в эти часы и дни недели — {expected} (обычный день приносит около {usual_per_day}), на {drop_share} меньше.",
+        "sales_drop.in_last_against_usual_for": "за последние {window_hours} — {observed}, а обычно в эти часы и дни недели — {expected} (обычный день приносит около {usual_per_day}){fall}.",
+        "sales_drop.stopped": ": заказы остановились",
+        "sales_drop.fewer": ", на {drop_share} меньше",
         "sales_stopped.no_orders_of_since_it": "по товару {who} нет заказов с {last_order_at}. За {history_days} было {orders_in_history}; судя по заказам остальных товаров магазина за это время, их должно было прийти около {expected_orders_since}.",
         "traffic_drop.on_against_usual_add_to": "{who} за {day}: {views} при обычных {usual_views}; доля добавлений в корзину {to_cart_share} при обычной {usual_to_cart_share}.",
         "returns_spike.of_for_placed_in_last": "из {orders} {who} за последние {cohort_days} уже вернули {returns}, а при обычной доле возвратов ({usual_rate}) к этому сроку вернули бы около {expected}. Главная причина: «{top_reason}» ({top_reason_share} возвратов).",
@@ -257,7 +258,7 @@ LANGUAGE = Language(
         "shipment_deadline.shipment_due_soon_by": "Скоро срок отгрузки: {postings} до {earliest_deadline}",
         "shipment_deadline.must_be_handed_over_within": "{postings} нужно передать в доставку в ближайшие {warn_hours} (первое — до {deadline}).",
         "shipment_deadline.pack_and_hand_over_postings": "Соберите и передайте отправления до срока.",
-        "shipment_deadline.packed_postings_were_not_collected": "Собранные отправления не забрал курьер. Просим организовать забор и не начислять штраф за опоздание.",
+        "shipment_deadline.packed_postings_were_not_collected": "Если курьер не приезжал или не забрал собранные отправления, просим организовать забор и не начислять штраф за опоздание по этим отправлениям.",
         "shipment_deadline.high_late_charges_apply": "высокая — штрафы за опоздание",
         "stuck_in_delivery.stuck_in_delivery_over": "Зависли в доставке: {postings}, дольше {max_days}",
         "stuck_in_delivery.looks_like_loss_in_transit": "Похоже на потерю в доставке: отправьте запрос на поиск.",
@@ -369,6 +370,10 @@ LANGUAGE = Language(
         "os.missing": "файла нет",
         "os.denied": "нет прав на чтение",
         "os.other": "ошибка системы: {error}",
+        "checks.all_stock": "у всех перечисленных товаров есть остаток",
+        "checks.all_card_status": "все карточки в продаже",
+        "checks.all_price_quarantine": "цены не в карантине",
+        "checks.ask_about_failed": "Часть перечисленных товаров не продаётся по причинам, указанным в «Что уже проверено». Поясните, пожалуйста, что нужно сделать, чтобы вернуть их в продажу.",
         # The seller's names of the rules (alerts list, silences, backtest).
         "rule.sales_drop": "Падение продаж",
         "rule.sales_stopped": "Товар перестал продаваться",
@@ -475,5 +480,27 @@ LANGUAGE = Language(
         "detect.averaged": "точек в одном шаге: {count}; взято среднее",
         "detect.missing": "шагов без значения: {count} из {of}; они не оцениваются и не считаются нулём",
         "detect.too_little": "ничего не оценено: нужно две недели полных дней до первой оцениваемой точки",
+        # `ozon-monitor demo` (monitor/demo.py) and its simulated incidents.
+        "demo.time": "Время симулятора: {at}.",
+        "demo.shop": "Магазин {shop} (Client-Id {client_id}): SKU — {skus}, около {orders} в день, история за {days}. Что происходит:",
+        "demo.since": "{what}{skus}, с {at}",
+        "demo.sales_stop": "заказы остановились",
+        "demo.sales_drop": "заказов стало меньше",
+        "demo.returns_spike": "всплеск возвратов",
+        "demo.late_shipments": "отправления FBS передаются в доставку с опозданием",
+        "demo.seller_cancellations": "продавец отменяет отправления FBS",
+        "demo.stock_out": "товар заканчивается",
+        "demo.card_blocked": "карточка заблокирована модерацией",
+        "demo.rating_slide": "рейтинг продавца снижается",
+        "demo.commission_jump": "выросла комиссия",
+        "demo.key_expiry": "истекает API-ключ",
+        "demo.traffic_drop": "упали просмотры",
+        "demo.lost_parcels": "отправления теряются в доставке",
+        "demo.cycle_1": "Проверка 1: первая загрузка истории, оценка, по одному сообщению на магазин",
+        "demo.cycle_2": "Проверка 2, через 10 минут: те же проблемы, повторов нет",
+        "demo.cycle_3": "Проверка 3, через 8 часов: заказы первого магазина вернулись через час после проверки 1",
+        "demo.total": "Проверка {number}: событий по магазинам {said}; отправлено сообщений: {sent}.",
+        "demo.where": "Настройки: {config}\nСостояние: {state}\nОбращения в поддержку: {drafts}\nОтправленные уведомления: {sent}",
+        "demo.nothing": "Демонстрация ждала проблему в каждом магазине, а в одном ничего не нашлось; сообщите, пожалуйста, разработчикам.",
     },
 )
