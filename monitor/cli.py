@@ -25,6 +25,7 @@ from monitor.alerts import silenced_by
 from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.i18n import LANGUAGES
+from monitor.secrets import os_error
 from monitor.report import print_delivery, print_result, print_status, status_of
 from monitor.store import StorageError, Store, parse, state_dir_problem
 from monitor.sources import Progress
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     lang = _language(args)
+    logs.speak(lang)
     logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     if not args.verbose:  # a line per HTTP request or per job run is noise in a service's log
         for noisy in ("httpx", "apscheduler"):
@@ -76,6 +78,15 @@ def _language(args: argparse.Namespace, settings: Settings | None = None) -> str
     except (OSError, TypeError, KeyError, ValueError):
         configured = None
     return configured if configured in LANGUAGES else "ru"
+
+
+def _settings(args: argparse.Namespace, *, require_secrets: bool = True) -> Settings:
+    """The config, speaking the language --lang or $OZON_MONITOR_LANG asks for, alert texts too."""
+    settings = load_config(args.config, require_secrets=require_secrets)
+    lang = _language(args, settings)
+    if lang == settings.monitor.language:
+        return settings
+    return settings.model_copy(update={"monitor": settings.monitor.model_copy(update={"language": lang})})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -228,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    settings = load_config(args.config)
+    settings = _settings(args)
     language = _language(args, settings)
 
     def one(name: str, progress: Progress | None = None) -> CycleResult:
@@ -293,7 +304,7 @@ def _date_arg(value: str) -> date:
 def _backtest(args: argparse.Namespace) -> int:
     from monitor.backtest import backtest
 
-    settings = load_config(args.config, require_secrets=False)
+    settings = _settings(args, require_secrets=False)
     lang, tz = _language(args, settings), settings.monitor.tz
     start = datetime.combine(args.start, datetime.min.time(), tz)
     end = datetime.combine(args.end + timedelta(days=1), datetime.min.time(), tz)
@@ -346,7 +357,8 @@ def _detect(args: argparse.Namespace) -> int:
     try:
         series, kind = read_series(args.csv, tz, kind)
     except UnreadableSeries as exc:
-        print(say(lang, "cli.error", error=say(lang, exc.key, **exc.params)), file=sys.stderr)
+        params = {k: os_error(v).text(lang) if isinstance(v, OSError) else v for k, v in exc.params.items()}
+        print(say(lang, "cli.error", error=say(lang, exc.key, **params)), file=sys.stderr)
         return 2
     found = detect(series, kind, tz, directions or ("down", "up"), args.false_alarms)
     if args.json:
@@ -381,7 +393,7 @@ def _duration_arg(value: str) -> timedelta:
 def _store(args: argparse.Namespace, *, write: bool = False) -> tuple[Settings, Store, str]:
     """The settings, the state file and the language; a command that only reads never creates,
     upgrades or moves the file aside (a damaged file is named, exit 3, for `check` or `run` to repair)."""
-    settings = load_config(args.config, require_secrets=False)
+    settings = _settings(args, require_secrets=False)
     state_dir = settings.monitor.state_dir
     return settings, Store.in_dir(state_dir) if write else Store.read_only(state_dir), _language(args, settings)
 
@@ -468,7 +480,7 @@ def _alerts_unsilence(args: argparse.Namespace) -> int:
 
 
 def _drafts(args: argparse.Namespace) -> int:
-    settings = load_config(args.config, require_secrets=False)
+    settings = _settings(args, require_secrets=False)
     lang, state_dir = _language(args, settings), settings.monitor.state_dir
     if args.action == "list":
         found = drafts.listed(state_dir)
@@ -514,7 +526,7 @@ def _backup(args: argparse.Namespace) -> int:
 def _test_alert(args: argparse.Namespace) -> int:
     from monitor.channels import send_test
 
-    settings = load_config(args.config)
+    settings = _settings(args)
     lang = _language(args, settings)
     targets = [c for c in settings.channels if args.channel in (None, c.name)]
     if not targets:

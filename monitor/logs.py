@@ -15,11 +15,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from monitor.i18n import LANGUAGES
+
 _JOB: ContextVar[str] = ContextVar("job", default="-")
 _ACCOUNT: ContextVar[str] = ContextVar("account", default="-")
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 _BOT_PATH = re.compile(r"/bot[^/\s]+")  # a Telegram token travels in the URL path: /bot<id>:<secret>/sendMessage
 _SECRETS: set[str] = set()  # every secret read (`hide`), never to appear in a line
+_LANGUAGE: list[str] = ["en"]  # the seller's language, for warnings and errors (`speak`)
+
+
+def speak(language: str) -> None:
+    """Write warnings and errors in `language` from now on (debug and info lines stay English)."""
+    _LANGUAGE[0] = language
 
 
 def hide(secret: str) -> None:
@@ -69,7 +77,25 @@ def setup(level: int) -> None:
 
 class _OneLine(logging.Formatter):
     """A traceback or a multi-line message stays one journal entry: newlines become ' | '; no
-    secret is ever written."""
+    secret is ever written; a warning or an error is in the seller's language."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record)).replace("\n", " | ")
+        return redact(super().format(_said(record))).replace("\n", " | ")
+
+
+def _said(record: logging.LogRecord) -> logging.LogRecord:
+    """The record with its template and level in the seller's language, where the catalogue has them."""
+    language = LANGUAGES[_LANGUAGE[0]]
+    if record.levelno < logging.WARNING or not isinstance(record.msg, str) or record.msg not in language.log:
+        return record
+    level = language.words.get(record.levelname.lower(), record.levelname)
+    args = tuple(_error(arg, language.error_kinds) for arg in record.args) \
+        if isinstance(record.args, tuple) else record.args
+    return logging.makeLogRecord({**record.__dict__, "msg": language.log[record.msg], "levelname": level,
+                                  "args": args})
+
+
+def _error(arg: object, kinds: dict[str, str]) -> object:
+    """A Seller API error (it carries its `kind` and `method`) as the seller's words for its kind."""
+    kind, method = getattr(arg, "kind", None), getattr(arg, "method", None)
+    return f"{method}: {kinds[kind]}" if isinstance(arg, Exception) and kind in kinds and method else arg

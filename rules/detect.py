@@ -110,7 +110,7 @@ def read_series(path: Path, tz: tzinfo, kind: Kind | None = None) -> tuple[TimeS
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise UnreadableSeries("detect.unreadable", path=path, error=exc.strerror) from None
+        raise UnreadableSeries("detect.unreadable", path=path, error=exc) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # Russian Excel saves CSV in Windows-1251

@@ -22,6 +22,7 @@ def plural(number: float) -> int:
 
 LANGUAGE = Language(
     code="en",
+    log={},  # the log calls are written in English
     plural=plural,
     zone=zone,
     decimal=".",
@@ -110,6 +111,7 @@ LANGUAGE = Language(
         "resolved": "Resolved",
         "critical": "URGENT",
         "warning": "WARNING",
+        "error": "ERROR",
         "request": "Request to Ozon seller support (paste into the seller cabinet chat)",
         "digest": "ozon-monitor, shop \"{account}\": {count}",
         "ended": "No longer seen (checked {checked}); last seen {end}. Lasted at least {duration}.",

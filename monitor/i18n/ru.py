@@ -32,8 +32,39 @@ def of_plural(number: int) -> int:
     return 0 if number % 10 == 1 and number % 100 != 11 else 1
 
 
+# The daemon's warnings and errors as journalctl shows them: the English template of each log
+# call (monitor/*) in Russian, with the same %-placeholders in the same order. Debug and info
+# lines stay English.
+LOG = {
+    "rule failed: account=%s rule=%s error=%s": "правило не сработало из-за ошибки: магазин=%s правило=%s ошибка=%s",
+    "rendering failed: account=%s rule=%s error=%s: %s": "текст уведомления не собран, отправлен упрощённый: магазин=%s правило=%s ошибка=%s: %s",
+    "monitor notice not delivered: channel=%s key=%s error=%s": "уведомление о работе монитора не доставлено: канал=%s ключ=%s ошибка=%s",
+    "the state file cannot be used: %s (channels told: %s)": "файл состояния нельзя использовать: %s (каналы оповещены: %s)",
+    "%s; retrying in %.1fs": "%s; повтор через %.1f с",
+    "%s: %d record(s) of this page could not be read and were skipped (%s); the rest is kept": "%s: записей этой страницы не прочитано и пропущено: %d (%s); остальные сохранены",
+    "systemd notification failed: %s": "не удалось сообщить systemd о состоянии: %s",
+    "daemon lock not taken: %s: %s": "не удалось занять файл блокировки: %s: %s",
+    "stopped: a job was still waiting on the network after %.0f s; its uncommitted page is dropped and the next start resumes from the last committed one": "остановлен: задача ждала ответа сети дольше %.0f с; незаписанная страница отброшена, следующий запуск продолжит с последней записанной",
+    "the state file cannot be used: %s": "файл состояния нельзя использовать: %s",
+    "metrics not served: cannot listen on %s: %s; monitoring goes on without them": "метрики не отдаются: нельзя слушать %s: %s; мониторинг продолжается без них",
+    "reload refused, the running config is kept: %s": "новые настройки не приняты, работают прежние: %s",
+    "monitor.metrics_listen changes at the next restart": "monitor.metrics_listen изменится после перезапуска",
+    "cycle failed: account=%s": "проверка магазина прервана ошибкой: магазин=%s",
+    "cycle not recorded for status: %s": "проверка не записана для status: %s",
+    "delivery failed": "отправка уведомлений прервана ошибкой",
+    "housekeeping failed": "очистка старых данных прервана ошибкой",
+    "sync failed: account=%s source=%s error=%s": "данные не загружены: магазин=%s источник=%s ошибка=%s",
+    "delivery failed: channel=%s": "отправка прервана ошибкой: канал=%s",
+    "delivery still running after %.0f s: %s; it records its outcome when it ends": "отправка идёт дольше %.0f с: %s; результат будет записан по окончании",
+    "delivery failed: channel=%s message=%s": "отправка прервана ошибкой: канал=%s сообщение=%s",
+    "state file %s is damaged (%s): moved to %s; a new one is started and the next sync rebuilds it from the Ozon API (alerts, silences and undelivered notifications of the old file are not carried over)": "файл состояния %s повреждён (%s): отложен в %s; начат новый, следующая загрузка восстановит данные из Ozon (проблемы, заглушки и неотправленные уведомления старого файла не переносятся)",
+    "delivery failed: channel=%s account=%s message=%s error=%s%s": "уведомление не доставлено: канал=%s магазин=%s сообщение=%s ошибка=%s%s",
+}
+
+
 LANGUAGE = Language(
     code="ru",
+    log=LOG,
     plural=plural,
     zone=zone,
     of_plural=of_plural,
@@ -128,6 +159,7 @@ LANGUAGE = Language(
         "resolved": "Решено",
         "critical": "СРОЧНО",
         "warning": "ВНИМАНИЕ",
+        "error": "ОШИБКА",
         "request": "Обращение в поддержку Ozon (скопируйте в чат кабинета продавца)",
         "digest": "ozon-monitor, магазин «{account}»: {count}",
         "ended": "Больше не наблюдается (проверка {checked}); последний раз — {end}. Длилось не меньше {duration}.",

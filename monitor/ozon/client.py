@@ -194,7 +194,7 @@ class OzonClient:
                 if refused >= self.CONNECT_TRIES:
                     raise Unreachable(method, f"could not connect to {self.host} ({_reason(exc)})",
                                       "the host is down or base_url is wrong; check the internet connection") from None
-                error: OzonError = ServerError(method, f"could not connect to {self.host}", "retrying once")
+                error: OzonError = NetworkError(method, f"could not connect to {self.host}", "retrying once")
                 delay = 1.0
             except httpx.TimeoutException as exc:
                 self._on_call(method, "timeout")

@@ -88,7 +88,7 @@ def sync_account(client: OzonClient, store: Store, account: str, cfg: MonitorSec
         except OzonError as exc:
             report.seconds[source.name] = time.monotonic() - started
             message = _explain(exc, store, account)
-            log.error("sync failed: account=%s source=%s error=%s", account, source.name, message)
+            log.error("sync failed: account=%s source=%s error=%s", account, source.name, exc)
             pause = DISABLE_FOR.get(type(exc))  # a source cut off by the budget counts as failed too
             store.save_sync_error(account, source.name, message, exc.kind, exc.method, now,
                                   now + pause if pause else None)

@@ -1,0 +1,116 @@
+"""Every command speaks the seller's language: run against the simulator in Russian, no Latin word
+is left but the identifiers a seller knows (SKU, FBS, API, Ozon, Client-Id, commands, keys and
+paths); in English, no Russian is left outside what Ozon's own data says (product names,
+statuses, return reasons, always quoted)."""
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
+
+from .conftest import account, config_file
+
+# Words a Russian seller reads as they are: Ozon's and the trade's terms, the command's own words
+# (typed as shown), config keys, zone names.
+IDENTIFIERS = {
+    "SKU", "FBS", "FBO", "API", "Client", "Id", "ID", "Ozon", "Seller", "SQLite", "TOML", "UTF", "CSV", "HTTP",
+    "Excel", "Windows", "Ctrl", "ozon", "monitor", "systemctl", "alerts", "ack", "drafts", "show", "list", "check",
+    "status", "silences", "config", "example", "toml", "true", "false", "Europe", "Moscow", "accounts", "channels",
+    "https", "file", "webhook", "email", "telegram", "shop", "dead", "kind", "count",
+}
+
+
+def latin_words(text: str) -> list[str]:
+    """Latin words outside identifiers, paths, keys, codes and options."""
+    found = []
+    text = re.sub(r"«[^»]*»|\b\w+=\S*", "", text)  # quoted names; a log line's fields (job=check)
+    for token in re.split(r"[\s,;:()\"'\[\]<>{}]+", text):
+        if not token or re.search(r"[/_\d.\\@*`]", token) or token.startswith("-") \
+                or re.fullmatch(r"[0-9a-f]{8,}", token):
+            continue
+        found += [w for w in re.findall(r"[A-Za-z]{2,}", token) if w not in IDENTIFIERS]
+    return found
+
+
+def russian_outside_quotes(text: str) -> list[str]:
+    unquoted = re.sub(r"«[^»]*»|\"[^\"]*\"", "", text)
+    return re.findall(r"[А-Яа-яЁё]{2,}", unquoted)
+
+
+@pytest.fixture(scope="module")
+def said(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """What every command prints, per language, on one synced shop whose orders stopped a day ago."""
+    now = datetime.now(timezone.utc)
+    scenario = Scenario(seed=5, skus=150, orders_per_day=300,
+                        incidents=[Incident("sales_stop", start=now - timedelta(hours=30))])
+    with SimulatorServer(Simulator(World(scenario))) as server:
+        yield {lang: said_by_commands(tmp_path_factory.mktemp(lang), server.base_url, lang) for lang in ("ru", "en")}
+
+
+def said_by_commands(folder: Path, base_url: str, lang: str) -> str:
+    """Every command's output in `lang`, from a state of its own (alert texts are written in
+    the language of the cycle that raised them)."""
+    config = str(config_file(folder, account(base_url=base_url)))
+    dead = folder / "dead"
+    dead.mkdir()
+    dead_config = str(config_file(dead, account(base_url="http://127.0.0.1:9", timeout=2)))
+    typo = folder / "typo.toml"
+    typo.write_text(Path(config).read_text(encoding="utf-8").replace("history_days", "histroy_days")
+                    .replace("client_id = 123456", 'client_id = "abc"'), encoding="utf-8")
+    series = folder / "orders.csv"
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    series.write_text("\n".join(f"{(start + timedelta(hours=h)).isoformat()},{3 if h % 24 > 8 else 0}"
+                                for h in range(30 * 24)), encoding="utf-8")
+    today = datetime.now(timezone.utc).date()
+    commands = [
+        ["check", "--config", config], ["check", "--config", config], ["status", "--config", config],
+        ["alerts", "list", "--config", config], ["alerts", "ack", "1", "--config", config],
+        ["alerts", "list", "--all", "--config", config], ["alerts", "ack", "99", "--config", config],
+        ["alerts", "silence", "--rule", "stock_out", "--for", "2d", "--reason", "42", "--config", config],
+        ["alerts", "silences", "--config", config], ["alerts", "unsilence", "7", "--config", config],
+        ["drafts", "list", "--config", config], ["drafts", "show", "sales_drop", "--config", config],
+        ["drafts", "show", "nothing", "--config", config],
+        ["backup", str(folder / "copy.db"), "--config", config], ["test-alert", "--config", config],
+        ["config", "validate", config], ["config", "validate", str(typo)], ["status", "--config", str(typo)],
+        ["check", "--config", dead_config], ["status", "--config", str(folder / "missing.toml")],
+        ["detect", "--csv", str(series)], ["detect", "--csv", str(folder / "none.csv")],
+        ["backtest", "--config", config, "--from", str(today - timedelta(days=2)), "--to", str(today)],
+    ]
+    return "\n".join(f"$ {' '.join(command)}\n{run(['--lang', lang, *command])}" for command in commands)
+
+
+def run(argv: list[str]) -> str:
+    """What the command printed, out and err together."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        main(argv)
+    return stdout.getvalue() + stderr.getvalue()
+
+
+def test_every_command_speaks_russian(said: dict[str, str]) -> None:
+    text = said["ru"]
+    assert "Падение продаж" in text and "Ошибка в настройках" in text and "Открытой проблемы «99» нет" in text
+    leaks = {line: latin_words(line) for line in text.splitlines() if not line.startswith("$ ")}
+    assert not {line: words for line, words in leaks.items() if words}
+
+
+def test_every_command_is_complete_in_english(said: dict[str, str]) -> None:
+    text = said["en"]
+    assert "Sales drop" in text and "config error" in text
+    leaks = {line: russian_outside_quotes(line) for line in text.splitlines() if not line.startswith("$ ")}
+    assert not {line: words for line, words in leaks.items() if words}
+
+
+def test_no_zone_id_fraction_or_odds_in_what_a_seller_reads(said: dict[str, str]) -> None:
+    for text in said.values():
+        assert "Europe/Moscow)" not in text and "(UTC)" not in text
+        assert not re.search(r"\d+,\d+ (заказ|отправлен|дн|час)", text)
+        assert "1 из " not in text and "1 in " not in text
