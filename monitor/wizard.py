@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from monitor.config import DEFAULT_BASE_URL, ConfigError, load_config
 from monitor.i18n import LANGUAGES
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AuthError, OzonClient, OzonError
+from monitor.secrets import os_error
+from monitor.texts import ERROR_KINDS, Said, count, day, say
 
 TELEGRAM_API = "https://api.telegram.org"
 SERVICE_STATE_DIR = "/var/lib/ozon-monitor"
@@ -31,8 +34,16 @@ KEY_FILE, TOKEN_FILE, PASSWORD_FILE, SECRET_FILE = "ozon-api-key", "telegram-tok
 
 
 class Abort(Exception):
-    """Init cannot go on; the message says why and what to do."""
+    """Init cannot go on: why and what to do, in the seller's language (`init.*` messages)."""
 
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.said = Said(key, **params)
+
+
+def _lang(args: argparse.Namespace) -> str:
+    """--lang, else the language the config is being written for."""
+    return getattr(args, "lang", None) or args.language
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=Path("config.toml"), help="where to write it (default config.toml)")
@@ -67,73 +78,75 @@ class Asker:
     """Answers from flags first, then from the terminal; never from a terminal when non-interactive."""
 
     def __init__(self, interactive: bool, ask: Callable[[str], str] = input,
-                 secret: Callable[[str], str] = getpass.getpass) -> None:
-        self.interactive, self._ask, self._secret = interactive, ask, secret
+                 secret: Callable[[str], str] = getpass.getpass, language: str = "ru") -> None:
+        self.interactive, self._ask, self._secret, self.lang = interactive, ask, secret, language
 
     def text(self, given: str | None, prompt: str, flag: str, default: str | None = None,
              check: Callable[[str], str | None] = lambda _: None) -> str:
         if given is not None:
             problem = check(given)
             if problem:
-                raise Abort(f"{flag}: {problem}")
+                raise Abort("init.flag_problem", flag=flag, problem=say(self.lang, problem))
             return given
         if not self.interactive:
             if default is not None:
                 return default
-            raise Abort(f"{flag} is required with --non-interactive")
+            raise Abort("init.flag_needed", flag=flag)
         while True:
-            answer = self._ask(f"{prompt}{f' [{default}]' if default else ''}: ").strip() or (default or "")
-            problem = check(answer) if answer else None if default == "" else "an answer is needed"
+            answer = self._ask(f"{say(self.lang, prompt)}{f' [{default}]' if default else ''}: ").strip() or (default or "")
+            problem = check(answer) if answer else None if default == "" else "init.answer_needed"
             if not problem:
                 return answer
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {say(self.lang, problem)}", file=sys.stderr)
 
     def secret(self, env: str | None, prompt: str, flag: str) -> str:
         if env is not None:
             value = os.environ.get(env, "").strip()
             if not value:
-                raise Abort(f"{flag}: environment variable {env} is not set or empty")
+                raise Abort("init.env_empty", flag=flag, env=env)
             return value
         if not self.interactive:
-            raise Abort(f"{flag} is required with --non-interactive (secrets are never taken as arguments)")
+            raise Abort("init.secret_needed", flag=flag)
         while True:
-            value = self._secret(f"{prompt} (not shown): ").strip()
+            value = self._secret(say(self.lang, "init.not_shown", prompt=say(self.lang, prompt))).strip()
             if value:
                 return value
-            print("  an answer is needed", file=sys.stderr)
+            print("  " + say(self.lang, "init.answer_needed"), file=sys.stderr)
 
 
 def run(args: argparse.Namespace, asker: Asker | None = None) -> int:
-    asker = asker or Asker(not args.non_interactive and sys.stdin.isatty())
+    lang = _lang(args)
+    asker = asker or Asker(not args.non_interactive and sys.stdin.isatty(), language=lang)
+    asker.lang = lang
     try:
         return _init(args, asker)
     except Abort as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(say(lang, "cli.error", error=exc.said.text(lang)), file=sys.stderr)
         return 2
     except (KeyboardInterrupt, EOFError):
-        print("\ninit stopped; nothing was written", file=sys.stderr)
+        print("\n" + say(lang, "init.stopped"), file=sys.stderr)
         return 130
 
 
 def _init(args: argparse.Namespace, asker: Asker) -> int:
     config: Path = args.config.expanduser().absolute()
     folder = config.parent
+    lang = asker.lang
     if config.exists() and not args.force:
-        raise Abort(f"{config} exists; pass --force to replace it, or --config for another file")
-    print("Ozon seller account: Settings -> Seller API in the seller cabinet (https://seller.ozon.ru).")
-    client_id = int(asker.text(None if args.client_id is None else str(args.client_id), "Client-Id", "--client-id",
-                               check=lambda v: None if v.isdigit() and int(v) > 0 else "a positive number"))
+        raise Abort("init.config_exists", config=config)
+    print(say(lang, "init.where_key"))
+    client_id = int(asker.text(None if args.client_id is None else str(args.client_id), "init.client_id", "--client-id",
+                               check=lambda v: None if v.isdigit() and int(v) > 0 else "init.positive"))
     while True:
-        key = asker.secret(args.api_key_env, "API key", "--api-key-env")
-        problem = check_key(args.base_url, client_id, key)
+        key = asker.secret(args.api_key_env, "init.api_key", "--api-key-env")
+        problem = check_key(args.base_url, client_id, key, lang)
         if problem is None:
             break
         if not asker.interactive or args.api_key_env is not None:
-            raise Abort(problem)
+            raise Abort("init.as_said", said=problem)
         print(f"  {problem}", file=sys.stderr)
-    channel = asker.text(args.channel, "Where should warnings go: telegram, email, webhook or file", "--channel",
-                         check=lambda v: None if v in ("telegram", "email", "webhook", "file") else
-                         "one of telegram, email, webhook, file")
+    channel = asker.text(args.channel, "init.channel", "--channel",
+                         check=lambda v: None if v in ("telegram", "email", "webhook", "file") else "init.channel_one")
     secrets = {KEY_FILE: key}
     block = {"telegram": _telegram, "email": _email, "webhook": _webhook, "file": _file}[channel](args, asker, secrets)
     state_dir = args.state_dir or (SERVICE_STATE_DIR if folder.is_relative_to("/etc") else "state")
@@ -148,21 +161,22 @@ def _init(args: argparse.Namespace, asker: Asker) -> int:
     try:
         settings = load_config(config)
     except ConfigError as exc:
-        raise Abort(f"the written config does not load:\n{exc}") from None
-    print(f"Wrote {config} and {', '.join(str(folder / n) for n in secrets)} (mode 0600).")
+        raise Abort("init.written_bad", problems=exc.text(lang)) from None
+    print(say(lang, "init.wrote", config=config, secrets=", ".join(str(folder / n) for n in secrets)))
     account = settings.accounts[0]
     outcome = send_test(list(settings.channels), settings.monitor.tz, settings.monitor.language, account.name,
                         account.client_id, datetime.now(timezone.utc).isoformat())
     for name, error in outcome.items():
-        print(f"Test notification through {name}: " + (f"FAILED: {error}" if error else "sent, check that it arrived"))
-    print(f"\nNext: ozon-monitor check --config {config}")
+        print(say(lang, "init.test_failed", channel=name, error=error, config=config) if error
+              else say(lang, "init.test_sent", channel=name))
+    print("\n" + say(lang, "init.next", config=config))
     if folder.is_relative_to("/etc"):
         lines = "\n".join(f"  LoadCredential={n}:{folder / n}" for n in secrets)
-        print(f"As a service (docs/INSTALL.md): the unit needs one line per secret file:\n{lines}")
+        print(say(lang, "init.service", lines=lines))
     return 1 if any(outcome.values()) else 0
 
 
-def check_key(base_url: str, client_id: int, key: str) -> str | None:
+def check_key(base_url: str, client_id: int, key: str, lang: str = "ru") -> str | None:
     """Ask Ozon about the key: None when it works (and say what it may do), else why Ozon
     rejected it; raise Abort when Ozon cannot be asked at all (down, throttling, bad answer)."""
     from monitor.sources import SOURCES
@@ -170,31 +184,32 @@ def check_key(base_url: str, client_id: int, key: str) -> str | None:
     try:
         with OzonClient(base_url, client_id, key, timeout=20, retry_budget=20) as client:
             roles = api.roles(client)
-    except AuthError as exc:
-        return f"Ozon rejected this Client-Id and API key ({exc.message}); copy both again from Settings -> Seller API"
+    except AuthError:
+        return say(lang, "init.key_rejected")
     except OzonError as exc:  # not the key's fault: asking for it again would not help
-        raise Abort(f"the key could not be checked: {exc}") from None
+        raise Abort("init.key_unchecked", why=ERROR_KINDS[lang].get(exc.kind, ERROR_KINDS[lang]["other"]),
+                    method=exc.method) from None
     allowed = {m for r in roles.roles for m in r.methods}
     needed = sorted({m for s in SOURCES for m in s.methods})
     missing = [m for m in needed if m not in allowed]
-    expires = f"expires {roles.expires_at:%Y-%m-%d}" if roles.expires_at else "has no expiry date"
-    print(f"The key works: roles {', '.join(r.name for r in roles.roles) or 'none'}; it {expires}.")
+    expires = say(lang, "init.expires", at=day(roles.expires_at, lang)) if roles.expires_at else \
+        say(lang, "init.no_expiry")
+    print(say(lang, "init.key_works", roles=", ".join(r.name for r in roles.roles) or "—", expires=expires))
     if missing:
-        print(f"It may not call {len(missing)} of the {len(needed)} methods the monitor reads ({', '.join(missing)}); "
-              f"those data go unwatched until the key gets a role that includes them.")
+        print(say(lang, "init.key_missing", missing=len(missing), needed=len(needed), methods=", ".join(missing)))
     return None
 
 
 def _telegram(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
-    print("Telegram: create a bot with @BotFather (/newbot) and copy the token it gives (docs/INSTALL.md).")
-    token = asker.secret(args.telegram_token_env, "Bot token", "--telegram-token-env")
-    chat = args.telegram_chat_id or find_chat(args.telegram_api, token, args.telegram_wait)
+    print(say(asker.lang, "init.telegram"))
+    token = asker.secret(args.telegram_token_env, "init.bot_token", "--telegram-token-env")
+    chat = args.telegram_chat_id or find_chat(args.telegram_api, token, args.telegram_wait, asker.lang)
     secrets[TOKEN_FILE] = token
     api = f"api_url = {_q(args.telegram_api)}\n" if args.telegram_api != TELEGRAM_API else ""
     return f'type = "telegram"\nname = "telegram"\n{api}token_file = {_q(TOKEN_FILE)}\nchat_id = {_q(chat)}\n'
 
 
-def find_chat(api_url: str, token: str, wait: float) -> str:
+def find_chat(api_url: str, token: str, wait: float, lang: str = "ru") -> str:
     """The chat of the latest message to the bot: the seller writes to it (or adds it to a group)
     and this reads the bot's updates until one arrives."""
     base = f"{api_url.rstrip('/')}/bot{token}"
@@ -202,12 +217,11 @@ def find_chat(api_url: str, token: str, wait: float) -> str:
         try:
             me = http.get(f"{base}/getMe").json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise Abort(f"Telegram cannot be reached ({type(exc).__name__}); check the connection or a proxy") from None
+            raise Abort("init.telegram_unreachable", error=type(exc).__name__) from None
         if not me.get("ok"):
-            raise Abort(f"Telegram rejected the bot token ({me.get('description', 'no reason given')}); copy it "
-                        f"again from @BotFather")
-        print(f"Now write any message to @{me['result'].get('username', 'your bot')} in Telegram (or add it to "
-              f"the group that should get the warnings); waiting up to {wait:.0f} s ...", flush=True)
+            raise Abort("init.telegram_rejected")
+        print(say(lang, "init.telegram_write", bot=me["result"].get("username", "bot"),
+                  wait=count(wait, "second", lang)), flush=True)
         deadline, offset = time.monotonic() + wait, 0
         while time.monotonic() < deadline:
             poll = max(1, min(25, int(deadline - time.monotonic())))
@@ -223,33 +237,33 @@ def find_chat(api_url: str, token: str, wait: float) -> str:
                     chat = update.get(kind, {}).get("chat")
                     if chat:
                         name = chat.get("title") or chat.get("username") or chat.get("first_name") or chat["id"]
-                        print(f"Found the chat: {name} (chat_id {chat['id']}).")
+                        print(say(lang, "init.telegram_found", name=name, chat_id=chat["id"]))
                         return str(chat["id"])
-    raise Abort("no message reached the bot in time; write to it and run init again, or pass --telegram-chat-id")
+    raise Abort("init.telegram_silent")
 
 
 def _email(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
-    host = asker.text(args.email_host, "SMTP server (e.g. smtp.yandex.ru)", "--email-host")
+    host = asker.text(args.email_host, "init.smtp_host", "--email-host")
     security = args.email_security
     port = args.email_port or {"starttls": 587, "tls": 465, "plain": 25}[security]
-    username = asker.text(args.email_username, "SMTP login (empty: none)", "--email-username", default="")
+    username = asker.text(args.email_username, "init.smtp_login", "--email-username", default="")
     lines = f'type = "email"\nname = "email"\nhost = {_q(host)}\nport = {port}\nsecurity = {_q(security)}\n'
     if username:
-        secrets[PASSWORD_FILE] = asker.secret(args.email_password_env, "SMTP password", "--email-password-env")
+        secrets[PASSWORD_FILE] = asker.secret(args.email_password_env, "init.smtp_password", "--email-password-env")
         lines += f"username = {_q(username)}\npassword_file = {_q(PASSWORD_FILE)}\n"
-    email = (lambda v: None if "@" in v and " " not in v else "not an e-mail address")
-    sender = asker.text(args.email_from, "From address", "--email-from", default=username if "@" in username else None,
-                        check=email)
-    to = args.email_to or [asker.text(None, "Send warnings to", "--email-to", check=email)]
+    email = (lambda v: None if "@" in v and " " not in v else "init.not_email")
+    sender = asker.text(args.email_from, "init.email_from", "--email-from",
+                        default=username if "@" in username else None, check=email)
+    to = args.email_to or [asker.text(None, "init.email_to", "--email-to", check=email)]
     return lines + f"sender = {_q(sender)}\nto = [{', '.join(_q(a) for a in to)}]\n"
 
 
 def _webhook(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
-    url = asker.text(args.webhook_url, "Webhook URL", "--webhook-url",
-                     check=lambda v: None if v.startswith(("http://", "https://")) else "an http(s):// address")
+    url = asker.text(args.webhook_url, "init.webhook_url", "--webhook-url",
+                     check=lambda v: None if v.startswith(("http://", "https://")) else "init.not_url")
     lines = f'type = "webhook"\nname = "webhook"\nurl = {_q(url)}\nformat = {_q(args.webhook_format)}\n'
     if args.webhook_secret_env:
-        secrets[SECRET_FILE] = asker.secret(args.webhook_secret_env, "Signing secret", "--webhook-secret-env")
+        secrets[SECRET_FILE] = asker.secret(args.webhook_secret_env, "init.webhook_secret", "--webhook-secret-env")
         lines += f"secret_file = {_q(SECRET_FILE)}\n"
     return lines
 
@@ -265,14 +279,14 @@ def _write(folder: Path, config: Path, text: str, secrets: dict[str, str], force
         for name, value in secrets.items():
             path = folder / name
             if path.exists() and not force:
-                raise Abort(f"{path} exists; pass --force to replace it")
+                raise Abort("init.secret_exists", path=path)
             path.unlink(missing_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(value + "\n")
         config.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise Abort(f"cannot write to {folder}: {exc.strerror}") from None
+        raise Abort("init.cannot_write", folder=folder, why=os_error(exc)) from None
 
 
 def _q(value: str) -> str:

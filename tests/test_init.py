@@ -87,8 +87,8 @@ def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: Bot, t
                  "--telegram-token-env", "BOT_TOKEN", "--telegram-api", bot.url, "--telegram-wait", "20"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "The key works: roles Admin read only; it expires " in out and "may not call" not in out
-    assert "Found the chat: Anna (chat_id 424242)" in out
+    assert "Ключ работает: роли Admin read only; действует до " in out and "недоступны" not in out
+    assert "Чат найден: Anna (chat_id 424242)" in out
     settings = load_config(config)
     [channel] = settings.channels
     assert channel.type == "telegram" and channel.chat_id == ["424242"] and channel.api_url == bot.url
@@ -130,7 +130,7 @@ def test_init_asks_again_for_a_rejected_key_and_sets_up_email(simulator: Simulat
         smtp.stop()
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "Ozon rejected this Client-Id and API key" in captured.err  # then asked again
+    assert "Ozon не принял этот Client-Id и API-ключ" in captured.err  # then asked again
     assert asked[0].startswith("Client-Id") and asked[1].startswith("Where should warnings go")
     settings = load_config(config)
     assert settings.monitor.state_dir == tmp_path / "state" and settings.monitor.language == "en"
@@ -147,14 +147,14 @@ def test_init_writes_nothing_when_the_key_is_rejected(simulator: SimulatorServer
     config = tmp_path / "config.toml"
     code = main(["init", "--config", str(config), "--non-interactive", "--client-id", "123456",
                  "--api-key-env", "OZON_KEY", "--base-url", simulator.base_url, "--channel", "file"])
-    assert code == 2 and "Ozon rejected this Client-Id and API key" in capsys.readouterr().err
+    assert code == 2 and "Ozon не принял этот Client-Id и API-ключ" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_init_names_the_missing_flag_and_keeps_an_existing_config(tmp_path: Path, capsys) -> None:
     config = tmp_path / "config.toml"
     assert main(["init", "--config", str(config), "--non-interactive"]) == 2
-    assert "--client-id is required with --non-interactive" in capsys.readouterr().err
+    assert "--client-id обязателен с --non-interactive" in capsys.readouterr().err
     config.write_text("# mine\n")
     assert main(["init", "--config", str(config), "--non-interactive", "--client-id", "1"]) == 2
     assert "exists; pass --force" in capsys.readouterr().err and config.read_text() == "# mine\n"
@@ -172,4 +172,4 @@ def test_init_does_not_ask_for_the_key_again_when_ozon_cannot_be_reached(tmp_pat
     args = _parser().parse_args(["init", "--config", str(tmp_path / "config.toml"), "--base-url", closed])
     code = wizard.run(args, wizard.Asker(True, lambda prompt: "123456", lambda prompt: keys.append(prompt) or "k"))
     assert code == 2 and len(keys) == 1
-    assert "the key could not be checked" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+    assert "ключ не удалось проверить (/v1/roles): не удаётся подключиться к серверу Ozon" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
