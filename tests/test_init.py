@@ -130,7 +130,7 @@ def test_init_asks_again_for_a_rejected_key_and_sets_up_email(simulator: Simulat
         smtp.stop()
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "Ozon не принял этот Client-Id и API-ключ" in captured.err  # then asked again
+    assert "Ozon rejected this Client-Id and API key" in captured.err  # then asked again, in English
     assert asked[0].startswith("Client-Id") and asked[1].startswith("Where should warnings go")
     settings = load_config(config)
     assert settings.monitor.state_dir == tmp_path / "state" and settings.monitor.language == "en"
@@ -157,7 +157,7 @@ def test_init_names_the_missing_flag_and_keeps_an_existing_config(tmp_path: Path
     assert "--client-id обязателен с --non-interactive" in capsys.readouterr().err
     config.write_text("# mine\n")
     assert main(["init", "--config", str(config), "--non-interactive", "--client-id", "1"]) == 2
-    assert "exists; pass --force" in capsys.readouterr().err and config.read_text() == "# mine\n"
+    assert "уже есть; чтобы заменить его, добавьте --force" in capsys.readouterr().err and config.read_text() == "# mine\n"
     os.environ.pop("NO_SUCH_KEY_VAR", None)
     assert main(["init", "--config", str(tmp_path / "other.toml"), "--non-interactive", "--client-id", "1",
                  "--api-key-env", "NO_SUCH_KEY_VAR"]) == 2
