@@ -161,7 +161,7 @@ def test_init_names_the_missing_flag_and_keeps_an_existing_config(tmp_path: Path
     os.environ.pop("NO_SUCH_KEY_VAR", None)
     assert main(["init", "--config", str(tmp_path / "other.toml"), "--non-interactive", "--client-id", "1",
                  "--api-key-env", "NO_SUCH_KEY_VAR"]) == 2
-    assert "--api-key-env: environment variable NO_SUCH_KEY_VAR is not set" in capsys.readouterr().err
+    assert "--api-key-env: переменная окружения NO_SUCH_KEY_VAR не задана" in capsys.readouterr().err
 
 
 def test_init_does_not_ask_for_the_key_again_when_ozon_cannot_be_reached(tmp_path: Path, capsys) -> None:
