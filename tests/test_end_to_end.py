@@ -249,7 +249,7 @@ def test_test_alert_reports_each_channel_and_says_it_is_a_test(write_config, tmp
     assert "file: отправлено" in out and "dead: НЕ ОТПРАВЛЕНО: POST http://127.0.0.1:9/hook: ConnectError" in out
     assert main(["test-alert", "--config", str(path), "--channel", "file"]) == 0
     [text] = [p.read_text() for p in (tmp_path / "out").glob("*.txt")][:1]
-    assert text.startswith("Проверка связи: уведомления ozon-monitor приходят сюда\n") and "[" not in text
+    assert text.startswith("Магазин «shop»: Проверка связи: уведомления ozon-monitor приходят сюда\n") and "[" not in text
 
 
 def test_kill_9_between_state_change_and_delivery_delivers_once_with_the_same_id(

@@ -168,4 +168,4 @@ def test_a_resolved_message_says_when_it_was_last_seen_and_carries_no_severity()
     assert done.explanation == ("Больше не наблюдается (проверка 18.11.2026 17:00 МСК); последний раз — "
                                 "18.11.2026 16:00 МСК. Длилось не меньше 6 часов.")
     assert "СРОЧНО" not in text and text.count(done.title) == 1 and done.support_request is None
-    assert subject(message) == f"Решено: {done.title}"
+    assert subject(message) == f"Магазин «shop»: Решено: {done.title}"

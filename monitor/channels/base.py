@@ -90,9 +90,14 @@ def heading(event: Event, language: str) -> str:
     return f"[{words[event.severity]}] {words[event.event]}: {event.title}"
 
 
+def shop(message: Message) -> str:
+    """"Магазин «main»": every message names its shop, so a seller with several never guesses."""
+    return WORDS[message.language]["shop"].format(account=message.account)
+
+
 def subject(message: Message) -> str:
     if len(message.events) == 1:
-        return heading(message.events[0], message.language)
+        return f"{shop(message)}: {heading(message.events[0], message.language)}"
     return WORDS[message.language]["digest"].format(
         account=message.account, count=count(len(message.events), "notification", message.language, 0))
 
@@ -100,7 +105,8 @@ def subject(message: Message) -> str:
 def full_text(message: Message) -> str:
     """Subject and body for channels with no subject line of their own; a one-event message's
     subject is its heading, so it is not said twice."""
-    return as_text(message) if len(message.events) == 1 else f"{subject(message)}\n\n{as_text(message)}"
+    return f"{shop(message)}: {as_text(message)}" if len(message.events) == 1 else \
+        f"{subject(message)}\n\n{as_text(message)}"
 
 
 def as_text(message: Message) -> str:

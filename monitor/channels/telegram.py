@@ -9,7 +9,7 @@ from typing import Literal
 import httpx
 from pydantic import Field, field_validator
 
-from monitor.channels.base import ChannelConfig, DeliveryError, heading, post
+from monitor.channels.base import ChannelConfig, DeliveryError, heading, post, shop
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS
@@ -99,8 +99,8 @@ def telegram_chunks(message: Message) -> list[str]:
     event too long for one message is sent as plain escaped text cut at line ends."""
     words = WORDS[message.language]
     pieces = []
-    for e in message.events:
-        title = heading(e, message.language)
+    for number, e in enumerate(message.events):
+        title = f"{shop(message)}: " * (number == 0) + heading(e, message.language)
         body = [e.explanation]
         request = e.support_request if e.is_open else None
         block = f"<b>{html.escape(title)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)

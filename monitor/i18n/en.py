@@ -105,6 +105,7 @@ LANGUAGE = Language(
     },
     # Headings and words of the notifications.
     words={
+        "shop": "Shop \"{account}\"",
         "draft_resolved": "[RESOLVED] ",
         "firing": "New problem",
         "escalated": "Got worse",

@@ -153,6 +153,7 @@ LANGUAGE = Language(
     },
     # Headings and words of the notifications.
     words={
+        "shop": "Магазин «{account}»",
         "draft_resolved": "[РЕШЕНО] ",
         "firing": "Новая проблема",
         "escalated": "Стало хуже",
