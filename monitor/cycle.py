@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from monitor import alerts, channels, drafts, facts, metrics, outbox, watchdog
 from monitor.config import Settings
 from monitor.message import Event
 from monitor.ozon.client import OzonClient
-from monitor.store import Store, iso
+from monitor.store import Store, iso, parse
 from monitor.support import Rendered, fallback, render
 from monitor.sources import TABLES, Interrupted, Progress, SyncReport, coverage, sync_account
 from rules import RULES, Finding, run_rules
@@ -111,7 +111,7 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         result.cpu["rules"] = lap()
         for rule, error in verdict.errors.items():
             log.error("rule failed: account=%s rule=%s error=%s", account.name, rule, error)
-        ran, result.findings = verdict.ran, verdict.findings
+        ran, result.findings = verdict.ran, [_first_start(store, f) for f in verdict.findings]
         metrics.record_findings(account.name, ran, (f.rule for f in result.findings))
         result.rendered = {f.fingerprint: render_safely(f, cfg.language, cfg.tz, synced_until or now)
                            for f in result.findings}
@@ -130,6 +130,14 @@ def run_cycle(settings: Settings, account_name: str, *, now: datetime | None = N
         return result
     finally:
         store.close()
+
+
+def _first_start(store: Store, finding: Finding) -> Finding:
+    """An open alert keeps the start it was first said with: its "since" does not wander from
+    cycle to cycle as the rule re-estimates the onset."""
+    row = store.alert(finding.fingerprint)
+    started = parse(row["started_at"]) if row and row["status"] == "firing" else None
+    return replace(finding, started_at=started) if started and started != finding.started_at else finding
 
 
 def render_safely(finding: Finding, language: str, tz: ZoneInfo, now: datetime) -> Rendered:

@@ -69,6 +69,9 @@ class Text:
     def count(self, value: float, noun: str, digits: int = 0) -> str:
         return texts.count(value, noun, self.lang, digits)
 
+    def money(self, rubles: float) -> str:
+        return texts.money(rubles, self.lang)
+
     def days_ahead(self, days: float) -> str:
         """Time left in whole days with the date it runs out: "8 дней (14.12)"."""
         end = (self.now + timedelta(days=days)).astimezone(self.tz)
@@ -113,6 +116,9 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
     observed = t.say("sales_drop.in_last_against_usual_for", window_hours=t.count(e.window_hours, 'hour', 0), observed=t.count(e.observed, 'order', 0), expected=t.count(e.expected, 'order'), usual_per_day=t.count(e.usual_per_day, 'order', 0), fall=t.say("sales_drop.stopped") if e.observed == 0 else t.say("sales_drop.fewer", drop_share=t.pct(e.drop_share)))
     if e.last_order_at:
         observed += t.say("sales_drop.last_order", last_order_at=t.when(e.last_order_at))
+    if e.order_value > 0:
+        observed += t.say("sales_drop.money", lost=t.money(max(e.expected - e.observed, 0) * e.order_value),
+                          value=t.money(e.order_value), per_day=t.money(e.usual_per_day * e.order_value))
     short = [s for s in e.top_skus[:3] if s.expected >= 1]
     if short:
         observed += t.say("sales_drop.missing_most") + "; ".join(
@@ -334,9 +340,11 @@ def checked_lines(f: Finding, t: Text) -> list[str]:
     words = texts.CHECKS[t.lang]
     lines: list[str] = []
     per_sku: dict[int, list[str]] = {}
-    skus = {c.sku for c in f.checks if c.sku is not None}
-    folded = {c.kind for c in f.checks if c.sku is not None} - {c.kind for c in f.checks if not c.ok}
-    folded = folded if len(skus) > 1 else set()  # what holds for every listed product: said once
+    # With several products, what holds for each is said once ("у всех есть остаток"), and of a
+    # check some fail, only those are listed, the rest said once ("остальные карточки в продаже").
+    several = len({c.sku for c in f.checks if c.sku is not None}) > 1
+    failing = {c.kind for c in f.checks if c.sku is not None and not c.ok}
+    passing = {c.kind for c in f.checks if c.sku is not None and c.ok}
     for check in f.checks:
         fine, broken = words[check.kind]
         value = t.when(datetime.fromisoformat(check.value)) if check.kind == "postings_fresh" and check.value \
@@ -344,10 +352,11 @@ def checked_lines(f: Finding, t: Text) -> list[str]:
         text = (fine if check.ok else broken).format(value=value)
         if check.sku is None:
             lines.append(text)
-        elif check.kind not in folded:
+        elif not several or not check.ok:
             per_sku.setdefault(check.sku, []).append(text)
-    lines += [t.say(f"checks.all_{kind}") for kind in words if kind in folded]
+    lines += [t.say(f"checks.all_{kind}") for kind in words if several and kind in passing - failing]
     lines += [f"{t.sku(f, sku)}: {', '.join(found)}" for sku, found in per_sku.items()]
+    lines += [t.say(f"checks.rest_{kind}") for kind in words if several and kind in passing & failing]
     return lines
 
 
@@ -381,8 +390,11 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
             lines.append(f"{L['checked']}: " + "; ".join(checked) + ".")
         # A request that lists a product the monitor found not selling asks about that, never
         # about an outage on Ozon's side the monitor did not see.
-        ask = t.say("checks.ask_about_failed") if finding.rule == "sales_drop" and \
-            any(not c.ok and c.sku is not None for c in finding.checks) else parts.ask
+        failed = {c.sku for c in finding.checks if not c.ok and c.sku is not None}
+        ask = parts.ask
+        if finding.rule == "sales_drop" and failed:
+            ask = t.say("checks.ask_about_failed") + (
+                "" if failed >= set(finding.affected_skus) else " " + t.say("checks.ask_rest", ask=parts.ask[:1].lower() + parts.ask[1:]))
         lines += [f"{L['ask']}: {ask}", f"{L['urgency']}: {parts.urgency}."]
         return "\n".join(lines)
     return Rendered(parts.title, explanation, request(MAX_LISTED), request(None))

@@ -3,6 +3,7 @@ a number, a count, a span and a moment are written there ("1 заказ", "2 з�
 "21 заказ"; "1 234,5"; "05.12.2026 14:05")."""
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +53,14 @@ def number(value: float, language: str, digits: int = 1) -> str:
 def count(value: float, noun: str, language: str, digits: int = 0) -> str:
     """"5 заказов", "1 order"; `digits` for a measure that is not a count ("2,5 дня")."""
     return f"{number(value, language, digits)} {plural_form(round(value, digits), noun, language)}"
+
+
+def money(rubles: float, language: str) -> str:
+    """An estimate in rubles as a person says it: two significant figures ("45 000 ₽")."""
+    if rubles <= 0:
+        return f"0 {LANGUAGES[language].currency}"
+    digits = max(int(math.floor(math.log10(rubles))) - 1, 0)
+    return f"{number(round(rubles, -digits), language, 0)} {LANGUAGES[language].currency}"
 
 
 def count_of(value: int, noun: str, language: str) -> str:

@@ -50,6 +50,7 @@ class SalesDropEvidence:
     last_order_at: datetime | None
     top_skus: tuple[SkuShortfall, ...]
     series: Series
+    order_value: float = 0.0  # the usual sum of one order (of the SKU), rubles; 0: not known
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,18 @@ def _finding(data: AccountData, entity: str, verdict: Verdict, times: np.ndarray
         started_at=last_at if observed == 0 and last_at is not None else onset,
         evidence=SalesDropEvidence("sku" if sku else "account", sku, hours, observed, round(verdict.due, 1),
                                    round(per_day, 1), round(drop, 3), math.exp(-min(verdict.statistic, 690.0)), last_at,
-                                   tuple(top_skus[:10]), _hourly_series(data, times, expected, start)),
+                                   tuple(top_skus[:10]), _hourly_series(data, times, expected, start),
+                                   _order_value(data, sku)),
         topic="technical", affected_skus=[sku] if sku else [r.sku for r in top_skus[:10]])
+
+
+def _order_value(data: AccountData, sku: int | None) -> float:
+    """The median sum of an order over the history (of orders holding `sku`): what one missing
+    order costs the seller, for the money at stake."""
+    orders = data.orders
+    amounts = orders.price if sku is None else orders.price[np.unique(orders.line_posting[orders.line_skus == sku])]
+    amounts = amounts[amounts > 0]
+    return round(float(np.median(amounts)), 0) if len(amounts) else 0.0
 
 
 def _count(times: np.ndarray, start: datetime, end: datetime) -> int:

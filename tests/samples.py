@@ -39,7 +39,7 @@ def samples() -> dict[str, Finding]:
     return {
         "sales_drop/stop": sample("sales_drop", SalesDropEvidence(
             "account", None, 5, 0, 24.0, 150.0, 1.0, 1e-9, stop,
-            (SkuShortfall(111, 3.5, 0), SkuShortfall(222, 2.0, 0)), SERIES), severity="critical", skus=[111, 222],
+            (SkuShortfall(111, 3.5, 0), SkuShortfall(222, 2.0, 0)), SERIES, 1450.0), severity="critical", skus=[111, 222],
             started_at=stop),
         "sales_drop/partial": sample("sales_drop", SalesDropEvidence(
             "account", None, 6, 30, 75.0, 300.0, 0.6, 1e-6, NOW - timedelta(minutes=10), (), SERIES),

@@ -91,16 +91,19 @@ def test_email_arrives_as_text_and_html_with_the_request_and_a_csv(smtp, tmp_pat
     assert "Просрочена отгрузка 0;1-1-1;;;" in lines and "Просрочена отгрузка 0;;5;;" in lines
 
 
-def test_email_attaches_a_chart_of_the_anomaly(smtp, tmp_path: Path) -> None:
+def test_email_shows_a_chart_of_the_anomaly_in_its_body(smtp, tmp_path: Path) -> None:
     controller, box = smtp
     sales = message(rule="sales_drop", started_at="2026-11-18T01:00:00+00:00", series=Series(
         start="2026-11-16T09:00:00+00:00", step_minutes=60, observed=(5,) * 40 + (0,) * 8, expected=(5.5,) * 48,
         low=(3,) * 48, high=(8,) * 48))
     EmailChannel(email_config(controller, tmp_path)).send(sales)
     [(_, mail)] = box.messages
-    charts = [a for a in mail.iter_attachments() if a.get_content_type() == "image/png"]
+    charts = [p for p in mail.walk() if p.get_content_type() == "image/png"]
     assert len(charts) == 1 and charts[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert charts[0].get_filename() == "chart-fp0.png"
+    assert charts[0].get_filename() == "chart-fp0.png" and charts[0].get_content_disposition() == "inline"
+    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_content()
+    assert f"src='cid:{charts[0]['Content-ID'].strip('<>')}'" in html  # shown in the body, not as a file
+    assert not [a for a in mail.iter_attachments() if a.get_content_type() == "image/png"]
 
 
 def test_email_logs_in_when_a_user_is_set(smtp, tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: Bot, t
         assert path.read_text().strip() == value and stat.S_IMODE(path.stat().st_mode) == 0o600
         assert value not in config.read_text() and value not in out
     [sent] = bot.sent
-    assert sent["chat_id"] == "424242" and sent["text"].startswith("<b>Проверка связи: уведомления ozon-monitor приходят сюда</b>")
+    assert sent["chat_id"] == "424242" and sent["text"].startswith("<b>Магазин «main»: Проверка связи: уведомления ozon-monitor приходят сюда</b>")
     assert main(["config", "validate", "--strict", str(config)]) == 0
 
 

@@ -54,13 +54,18 @@ class EmailConfig(ChannelConfig):
         return read_secret(self.password_env, self.password_file, "password", token=False)
 
 
-def as_html(message: Message) -> str:
+def as_html(message: Message, charts: dict[str, str] | None = None) -> str:
+    """The digest as HTML; `charts` maps an event's fingerprint to the content id of its chart,
+    shown under its explanation."""
     words = WORDS[message.language]
     parts = []
     for event in message.events:
         colour = "#b00020" if event.severity == "critical" and event.is_open else "#333"
         parts.append(f"<h3 style='color:{colour}'>{html.escape(heading(event, message.language))}</h3>")
         parts.append("<p>" + html.escape(event.explanation).replace("\n", "<br>") + "</p>")
+        if charts and event.fingerprint in charts:
+            parts.append(f"<p><img src='cid:{charts[event.fingerprint]}' alt='{html.escape(event.title)}' "
+                         f"style='max-width:100%'></p>")
         if event.is_open and event.support_request:
             parts.append(f"<p><b>{html.escape(words['request'])}</b></p>"
                          f"<pre style='white-space:pre-wrap'>{html.escape(event.support_request)}</pre>")
@@ -98,15 +103,19 @@ class EmailChannel:
         mail["Message-ID"] = make_msgid(idstring=message.id, domain="ozon-monitor")
         mail["X-Ozon-Monitor-Id"] = message.id
         mail.set_content(as_text(message))
-        mail.add_alternative(as_html(message), subtype="html")
+        charted = [e for e in message.events if e.is_open and e.series is not None]
+        cids = {e.fingerprint: make_msgid(idstring=f"chart-{e.fingerprint}", domain="ozon-monitor")[1:-1]
+                for e in charted}
+        mail.add_alternative(as_html(message, cids), subtype="html")
+        body = mail.get_body(("html",))  # the HTML part: its charts are shown in it, not as attachments
+        assert isinstance(body, EmailMessage)
+        for event in charted:
+            body.add_related(anomaly_chart(event, message.language, self.tz), maintype="image", subtype="png",
+                             cid=f"<{cids[event.fingerprint]}>", filename=f"chart-{event.fingerprint}.png",
+                             disposition="inline")
         table = affected_csv(message)
         if table is not None:
             mail.add_attachment(table.encode("utf-8"), maintype="text", subtype="csv", filename="affected.csv")
-        for event in message.events:
-            if not event.is_open or event.series is None:
-                continue
-            png = anomaly_chart(event, message.language, self.tz)
-            mail.add_attachment(png, maintype="image", subtype="png", filename=f"chart-{event.fingerprint}.png")
         return mail
 
     def send(self, message: Message) -> None:

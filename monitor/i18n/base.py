@@ -11,6 +11,7 @@ from datetime import timedelta
 class Language:
     code: str
     plural: Callable[[float], int]  # the index in a noun's forms that goes with a number (CLDR plural rule)
+    currency: str  # after a sum in rubles
     decimal: str  # how numbers are written
     group: str
     zone: Callable[[timedelta, str], str]  # a zone's short name from its UTC offset and tzname: "МСК+2"

@@ -25,6 +25,7 @@ LANGUAGE = Language(
     log={},  # the log calls are written in English
     plural=plural,
     zone=zone,
+    currency="RUB",
     decimal=".",
     group=",",
     day="%Y-%m-%d",
@@ -119,6 +120,7 @@ LANGUAGE = Language(
         "ended": "No longer seen (checked {checked}); last seen {end}. Lasted at least {duration}.",
         "chart_observed": "orders per hour",
         "chart_usual": "usual for this hour and weekday (and the usual spread)",
+        "chart_missing": "missing orders",
         "chart_start": "start",
         "csv_header": "problem;posting number;SKU;article;name",
         "test_title": "Connection check: ozon-monitor notifications arrive here",
@@ -199,6 +201,7 @@ LANGUAGE = Language(
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
         "sales_drop.in_last_against_usual_for": "{observed} in the last {window_hours}, against {expected} usual for these hours and weekdays (a usual day brings about {usual_per_day}){fall}.",
+        "sales_drop.money": " About {lost} of sales missed so far (a usual order is about {value}, a usual day about {per_day}).",
         "sales_drop.stopped": ": orders have stopped",
         "sales_drop.fewer": ", {drop_share} fewer",
         "sales_stopped.no_orders_of_since_it": "no orders of {who} since {last_order_at}. It had {orders_in_history} in {history_days}; given the shop's other orders since then, about {expected_orders_since} were due.",
@@ -359,6 +362,10 @@ LANGUAGE = Language(
         "checks.all_stock": "every listed product is in stock",
         "checks.all_card_status": "every card is on sale",
         "checks.all_price_quarantine": "no price is in quarantine",
+        "checks.rest_stock": "the other products are in stock",
+        "checks.rest_card_status": "the other cards are on sale",
+        "checks.rest_price_quarantine": "no other price is in quarantine",
+        "checks.ask_rest": "For the other products: {ask}",
         "checks.ask_about_failed": "Some of the listed products do not sell for the reasons under \"Already checked\". Please explain what must be done to put them back on sale.",
         # The seller's names of the rules (alerts list, silences, backtest).
         "rule.sales_drop": "Sales drop",

@@ -73,6 +73,7 @@ LANGUAGE = Language(
         "posting": ("отправления", "отправлений"),
         "return": ("возврата", "возвратов"),
     },
+    currency="₽",
     decimal=",",
     group="\u00a0",  # a no-break space: "1 234"
     day="%d.%m.%Y",
@@ -167,6 +168,7 @@ LANGUAGE = Language(
         "ended": "Больше не наблюдается (проверка {checked}); последний раз — {end}. Длилось не меньше {duration}.",
         "chart_observed": "заказы в час",
         "chart_usual": "обычно для этого часа и дня недели (и обычный разброс)",
+        "chart_missing": "недостающие заказы",
         "chart_start": "начало",
         "csv_header": "проблема;номер отправления;SKU;артикул;название",
         "test_title": "Проверка связи: уведомления ozon-monitor приходят сюда",
@@ -247,6 +249,7 @@ LANGUAGE = Language(
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
         "sales_drop.in_last_against_usual_for": "за последние {window_hours} — {observed}, а обычно в эти часы и дни недели — {expected} (обычный день приносит около {usual_per_day}){fall}.",
+        "sales_drop.money": " Упущено около {lost} выручки (обычный заказ — около {value}, обычный день — около {per_day}).",
         "sales_drop.stopped": ": заказы остановились",
         "sales_drop.fewer": ", на {drop_share} меньше",
         "sales_stopped.no_orders_of_since_it": "по товару {who} нет заказов с {last_order_at}. За {history_days} было {orders_in_history}; судя по заказам остальных товаров магазина за это время, их должно было прийти около {expected_orders_since}.",
@@ -407,6 +410,10 @@ LANGUAGE = Language(
         "checks.all_stock": "у всех перечисленных товаров есть остаток",
         "checks.all_card_status": "все карточки в продаже",
         "checks.all_price_quarantine": "цены не в карантине",
+        "checks.rest_stock": "у остальных товаров есть остаток",
+        "checks.rest_card_status": "остальные карточки в продаже",
+        "checks.rest_price_quarantine": "остальные цены не в карантине",
+        "checks.ask_rest": "По остальным товарам: {ask}",
         "checks.ask_about_failed": "Часть перечисленных товаров не продаётся по причинам, указанным в «Что уже проверено». Поясните, пожалуйста, что нужно сделать, чтобы вернуть их в продажу.",
         # The seller's names of the rules (alerts list, silences, backtest).
         "rule.sales_drop": "Падение продаж",
