@@ -113,7 +113,7 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
         title = t.say("sales_drop.no_orders_since", who=' ' + who if who else '', last_order_at=t.clock(e.last_order_at), last_order_at2=t.ago(e.last_order_at), who2=' of ' + who if who else '')
     else:
         title = t.say("sales_drop.orders_below_usual_since", who=' ' + who if who else '', drop_share=t.pct(e.drop_share), started_at=t.clock(f.started_at), who2=' of ' + who if who else '')
-    observed = t.say("sales_drop.in_last_against_usual_for", window_hours=t.count(e.window_hours, 'hour', 0), observed=t.count(e.observed, 'order', 0), expected=t.count(e.expected, 'order'), usual_per_day=t.count(e.usual_per_day, 'order', 0), fall=t.say("sales_drop.stopped") if e.observed == 0 else t.say("sales_drop.fewer", drop_share=t.pct(e.drop_share)))
+    observed = t.say("sales_drop.in_last_against_usual_for", window_hours=t.count(e.window_hours, 'hour', 0), observed=t.count(e.observed, 'order', 0), expected=t.count(e.expected, 'order'), usual_per_day=t.of(round(e.usual_per_day), 'order'), fall=t.say("sales_drop.stopped") if e.observed == 0 else t.say("sales_drop.fewer", drop_share=t.pct(e.drop_share)))
     if e.last_order_at:
         observed += t.say("sales_drop.last_order", last_order_at=t.when(e.last_order_at))
     if e.order_value > 0:
@@ -225,7 +225,7 @@ def _stock_out(f: Finding, t: Text) -> Parts:
         title = t.say("stock_out.out_of_stock", who=who, scheme=scheme)
     else:
         title = t.say("stock_out.runs_out_in", who=who, days_of_cover=t.days_ahead(e.days_of_cover), scheme=scheme)
-    observed = t.say("stock_out.units_left_at_sold_day", available=e.available, daily_sales=t.num(e.daily_sales, 2), days_of_cover=t.days_ahead(e.days_of_cover), warn_days=t.count(e.warn_days, 'day'))
+    observed = t.say("stock_out.units_left_at_sold_day", available=e.available, daily_sales=t.num(e.daily_sales, 2), days_of_cover=t.days_ahead(e.days_of_cover) if e.days_of_cover > 0 else t.count(0, 'day'), warn_days=t.count(e.warn_days, 'day'))
     return Parts(title, observed, t.say("stock_out.support_cannot_help_here_restock"))
 
 

@@ -169,3 +169,19 @@ def test_a_resolved_message_says_when_it_was_last_seen_and_carries_no_severity()
                                 "18.11.2026 16:00 МСК. Длилось не меньше 6 часов.")
     assert "СРОЧНО" not in text and text.count(done.title) == 1 and done.support_request is None
     assert subject(message) == f"Магазин «shop»: Решено: {done.title}"
+
+
+COUNTED = r"(заказ|отправлен|возврат|товар|показ|д(ень|ня|ней)|час|недел|order|posting|return|product|view|day|hour|week)"
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_every_renderer_branch_writes_numbers_a_person_would(language: str) -> None:
+    """Whole counts and days, no odds, no zone id, no "100% fewer" for a stop, in every text of
+    every sample (each branch of each renderer)."""
+    for name, finding in samples().items():
+        rendered = render(finding, language, ZoneInfo("Europe/Moscow"), NOW)
+        for text in (rendered.title, rendered.explanation, rendered.support_request or "", rendered.draft or ""):
+            assert not re.search(rf"\d[,.]\d+ {COUNTED}", text), (name, text)
+            assert not re.search(r"\b1 (из|in) \d", text) and "/" not in re.sub(r"drafts show|/v\d/\S+", "", text), \
+                (name, text)
+            assert "100%" not in text, (name, text)
