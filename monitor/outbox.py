@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from monitor.channels import Channel, ChannelConfig, DeliveryError
 from monitor.config import AlertsSection
 from monitor.message import Event, Message
+from monitor.texts import Said
 from monitor.store import StorageError, Store
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,8 @@ def _deliver_one(store: Store, channel_name: str, channel: Channel | None, accou
     except Exception as failure:  # a channel's bug is a failed try too, retried like any other
         if not isinstance(failure, DeliveryError):
             log.exception("delivery failed: channel=%s message=%s", channel_name, message.id)
-        exc = failure if isinstance(failure, DeliveryError) else DeliveryError(f"{type(failure).__name__}: {failure}")
+        exc = failure if isinstance(failure, DeliveryError) else \
+            DeliveryError(Said("delivery.bug", error=f"{type(failure).__name__}: {failure}"))
         oldest = min(datetime.fromisoformat(r["created_at"]) for r in rows)
         attempts = max(r["attempts"] for r in rows)
         backoff = timedelta(seconds=exc.retry_after) if exc.retry_after else \
@@ -180,7 +182,7 @@ def _deliver_one(store: Store, channel_name: str, channel: Channel | None, accou
         give_up = exc.permanent or now + backoff - oldest > timedelta(hours=retry_hours)
         log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, account,
                     message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
-        store.mark_failed(ids, str(exc), None if give_up else now + backoff, now if give_up else None,
+        store.mark_failed(ids, exc.text(language), None if give_up else now + backoff, now if give_up else None,
                           exc.progress)
         return False
     store.mark_delivered(ids, now)

@@ -13,6 +13,7 @@ from monitor.channels import DeliveryError, FileChannel, FileConfig
 from monitor.config import AlertsSection, MonitorSection, RuleAlerting
 from monitor.message import Message
 from monitor.store import Store
+from monitor.texts import Said
 from monitor.support import render
 from rules import Finding
 from tests.samples import samples
@@ -172,7 +173,7 @@ def test_a_backlog_goes_out_as_one_message_with_a_stable_id(store: Store) -> Non
 
 def test_failures_back_off_then_park_and_permanent_errors_park_at_once(store: Store) -> None:
     cycle(store, [finding()], NOW)
-    flaky = Recorder(fail=DeliveryError("SMTP down"))
+    flaky = Recorder(fail=DeliveryError(Said("delivery.no_connection", where="SMTP mail:25", error="down")))
     assert deliver(store, {"rec": flaky}, NOW) == (0, 1)
     row = store.undelivered()[0]
     assert row["next_attempt_at"] > NOW.isoformat() and row["parked_at"] is None
@@ -183,7 +184,7 @@ def test_failures_back_off_then_park_and_permanent_errors_park_at_once(store: St
         deliver(store, {"rec": flaky}, moment)
     assert timedelta(hours=23) <= moment - NOW <= timedelta(hours=24)
     cycle(store, [finding(entity="other")], NOW)
-    broken = Recorder(fail=DeliveryError("HTTP 404", permanent=True))
+    broken = Recorder(fail=DeliveryError(Said("delivery.refused", where="POST hook", status=404, reply=""), permanent=True))
     deliver(store, {"rec": broken}, NOW)
     assert all(r["parked_at"] for r in store.undelivered())
 

@@ -649,7 +649,7 @@ def test_a_smtp_server_that_greets_a_byte_a_second_never_holds_back_another_chan
     assert took < 5, took  # the mail's limit, not minutes of greeting
     assert written < 1.5, written  # the file channel did not wait for the mail server
     [row] = [r for r in store.undelivered() if r["channel"] == "mail"]
-    assert "no complete answer within 3 s" in row["last_error"]
+    assert "нет полного ответа за 3 с" in row["last_error"]
     store.close()
 
 
@@ -688,7 +688,7 @@ def test_a_recipient_the_smtp_server_refuses_is_named_and_retried_alone(tmp_path
         first = deliver(store, build(configs), "ru", now, 24)
         [row] = store.undelivered()
         assert first.failed == 1 and box.got == ["owner@shop.example"]
-        assert "refused ops@shop.example (450 4.2.1 mailbox busy" in row["last_error"]
+        assert "не принял адреса ops@shop.example (450 4.2.1 mailbox busy" in row["last_error"]
         assert "delivered to owner@shop.example" in row["last_error"] and row["parked_at"] is None
         box.busy.clear()
         later = deliver(store, build(configs), "ru", now + timedelta(hours=1), 24)
@@ -735,7 +735,7 @@ def test_a_long_telegram_message_failing_midway_resumes_after_the_last_part_take
         _queue(store, configs, now, long=True)
         first = deliver(store, build(configs), "ru", now, 24)
         [row] = store.undelivered()
-        assert first.failed == 1 and len(taken) == 1 and "part 2 of" in row["last_error"]
+        assert first.failed == 1 and len(taken) == 1 and "часть 2 из" in row["last_error"]
         later = deliver(store, build(configs), "ru", now + timedelta(hours=1), 24)
         assert later.delivered == 1 and store.undelivered() == []
         assert len(taken) == len(set(taken)) >= 3  # every part once, none repeated

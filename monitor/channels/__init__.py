@@ -47,7 +47,7 @@ def send_test(configs: list[ChannelConfig], tz: ZoneInfo, language: str, account
             channel.send(message)
             outcome[name] = None
         except DeliveryError as exc:
-            outcome[name] = str(exc)
+            outcome[name] = exc.text(language)
     return outcome
 
 

@@ -13,7 +13,7 @@ from pydantic import Field
 from monitor.deadline import within
 from monitor.message import Event, Message
 from monitor.secrets import Strict
-from monitor.texts import WORDS, count
+from monitor.texts import WORDS, Said, count
 
 
 TEST_RULE = "test"  # the rule of the message `test-alert` and `init` send
@@ -30,13 +30,17 @@ class ChannelConfig(Strict):
 
 
 class DeliveryError(Exception):
-    """A message was not delivered: `permanent` tells the outbox not to retry, `retry_after` when to."""
+    """A message was not delivered: why, in the seller's words by `text()` (English by `str()`);
+    `permanent` tells the outbox not to retry, `retry_after` when to."""
 
-    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None,
+    def __init__(self, said: Said, permanent: bool = False, retry_after: float | None = None,
                  progress: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.permanent, self.retry_after = permanent, retry_after
+        super().__init__(str(said))
+        self.said, self.permanent, self.retry_after = said, permanent, retry_after
         self.progress = progress  # what got through (recipients, parts): the retry sends only the rest
+
+    def text(self, language: str) -> str:
+        return self.said.text(language)
 
 
 class Channel(Protocol):
@@ -57,11 +61,12 @@ def post(url: str, shown: str, timeout: float, proxy: str | None, transport: htt
         try:
             response = client.post(url, **request)
         except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: the client closed under the read
-            raise DeliveryError(f"POST {shown}: " + (f"no complete answer within {timeout:g} s" if cut_off.is_set()
-                                                     else type(exc).__name__)) from None
+            raise DeliveryError(Said("delivery.no_answer", where=f"POST {shown}", seconds=f"{timeout:g}")
+                                if cut_off.is_set() else
+                                Said("delivery.no_connection", where=f"POST {shown}", error=type(exc).__name__)) from None
     status = response.status_code
     if status >= 300:
-        raise DeliveryError(f"POST {shown}: HTTP {status} {response.text[:200]}",
+        raise DeliveryError(Said("delivery.refused", where=f"POST {shown}", status=status, reply=response.text[:200]),
                             permanent=400 <= status < 500 and status not in (408, 429),
                             retry_after=_retry_after(response))
     return response

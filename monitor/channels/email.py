@@ -146,24 +146,23 @@ class EmailChannel:
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     if cut_off.is_set():
-                        raise DeliveryError(f"SMTP {c.host}:{c.smtp_port}: no complete answer within "
-                                            f"{c.timeout_seconds:g} s") from None
+                        raise DeliveryError(Said("delivery.no_answer", where=f"SMTP {c.host}:{c.smtp_port}",
+                                                 seconds=f"{c.timeout_seconds:g}")) from None
                     raise
                 finally:
                     smtp.close()  # after a failure, no QUIT: a server that refused us may not answer it
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP login to {c.host} refused ({exc.smtp_code}); check username and password",
-                                permanent=True) from None
+            raise DeliveryError(Said("delivery.smtp_login", host=c.host, code=exc.smtp_code), permanent=True) from None
         except smtplib.SMTPRecipientsRefused as exc:
             refused, reached = exc.recipients, set()
         except (smtplib.SMTPException, OSError, ValueError) as exc:
-            raise DeliveryError(f"SMTP {c.host}:{c.smtp_port}: {type(exc).__name__}: {exc}") from None
+            raise DeliveryError(Said("delivery.no_connection", where=f"SMTP {c.host}:{c.smtp_port}",
+                                     error=f"{type(exc).__name__}: {exc}")) from None
         else:
             reached = set(to) - set(refused)
         if refused:
             delivered = sorted(done | reached)
             said = ", ".join(f"{address} ({code} {_text(reply)})" for address, (code, reply) in refused.items())
-            raise DeliveryError(f"SMTP server refused {said}" + (f"; delivered to {', '.join(delivered)}"
-                                                                  if delivered else ""),
+            raise DeliveryError(Said("delivery.smtp_refused", said=said, delivered=", ".join(delivered) or "—"),
                                 permanent=all(code >= 500 for code, _ in refused.values()),
                                 progress={"delivered_to": delivered})

@@ -8,6 +8,8 @@ from typing import Literal
 
 from monitor.channels.base import ChannelConfig, DeliveryError, full_text
 from monitor.message import Message
+from monitor.secrets import os_error
+from monitor.texts import Said
 
 
 class FileConfig(ChannelConfig):
@@ -38,4 +40,4 @@ class FileChannel:
             tmp.write_text(full_text(message), encoding="utf-8")
             tmp.replace(text_file)
         except OSError as exc:
-            raise DeliveryError(f"cannot write to {self.directory}: {exc.strerror}") from None
+            raise DeliveryError(Said("delivery.file", folder=self.directory, why=os_error(exc))) from None

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from monitor.channels.base import ChannelConfig, DeliveryError, heading, post, shop
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
-from monitor.texts import WORDS
+from monitor.texts import WORDS, Said
 
 TELEGRAM_LIMIT = 4096
 API_URL = "https://api.telegram.org"
@@ -65,10 +65,10 @@ class TelegramChannel:
         c = self.config
         try:
             token = c.token()
-        except ValueError as exc:
-            raise DeliveryError(str(exc), permanent=True) from None
+        except Said as exc:
+            raise DeliveryError(exc, permanent=True) from None
         if not token:
-            raise DeliveryError("the bot token is missing: set token_env or token_file", permanent=True)
+            raise DeliveryError(Said("config.no_bot_token"), permanent=True)
         sent: dict[str, list[int | None]] = {chat: list(ids) for chat, ids in message.progress.get("sent", {}).items()}
         parts = telegram_chunks(message)
         for chat in c.chat_id:
@@ -77,8 +77,10 @@ class TelegramChannel:
                 try:
                     done.append(self._send_part(token, chat, part))
                 except DeliveryError as exc:
-                    where = f"chat {chat}, part {index} of {len(parts)}" if len(parts) > 1 else f"chat {chat}"
-                    raise DeliveryError(f"{exc} ({where})", exc.permanent, exc.retry_after, {"sent": sent}) from None
+                    where = Said("delivery.chat_part", chat=chat, part=index, parts=len(parts)) if len(parts) > 1 \
+                        else Said("delivery.chat", chat=chat)
+                    raise DeliveryError(Said("delivery.where", what=exc.said, where=where), exc.permanent,
+                                        exc.retry_after, {"sent": sent}) from None
 
     def _send_part(self, token: str, chat: str, text: str) -> int | None:
         """One `sendMessage` within the channel's time limit; the id of the message it made."""

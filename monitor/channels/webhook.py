@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from monitor.channels.base import ChannelConfig, DeliveryError, full_text, post
 from monitor.message import Event, Message
 from monitor.secrets import read_secret, secret_path
+from monitor.texts import Said
 
 WEBHOOK_VERSION = "1"
 LINKS = {"seller_cabinet": "https://seller.ozon.ru/app/dashboard/main",
@@ -53,8 +54,8 @@ class WebhookChannel:
         c = self.config
         try:
             secret = c.secret()
-        except ValueError as exc:
-            raise DeliveryError(str(exc), permanent=True) from None
+        except Said as exc:
+            raise DeliveryError(exc, permanent=True) from None
         body = {"json": webhook_payload, "slack": slack_payload,
                 "alertmanager": alertmanager_payload}[c.format](message, self.name)
         raw = json.dumps(body, ensure_ascii=False).encode()

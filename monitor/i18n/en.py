@@ -541,5 +541,16 @@ LANGUAGE = Language(
         "init.webhook_secret": "Signing secret",
         "init.secret_exists": "{path} exists; pass --force to replace it",
         "init.cannot_write": "cannot write to {folder}: {why}",
+        # Why a notification was not delivered (monitor/channels).
+        "delivery.no_answer": "{where}: no complete answer within {seconds} s",
+        "delivery.no_connection": "{where}: {error}",
+        "delivery.refused": "{where}: HTTP {status} {reply}",
+        "delivery.smtp_login": "SMTP login to {host} refused ({code}); check username and password",
+        "delivery.smtp_refused": "SMTP server refused {said}; delivered to {delivered}",
+        "delivery.file": "cannot write to {folder}: {why}",
+        "delivery.chat": "chat {chat}",
+        "delivery.chat_part": "chat {chat}, part {part} of {parts}",
+        "delivery.where": "{what} ({where})",
+        "delivery.bug": "{error}",
     },
 )

@@ -589,5 +589,16 @@ LANGUAGE = Language(
         "init.webhook_secret": "Секрет для подписи",
         "init.secret_exists": "{path} уже есть; чтобы заменить, добавьте --force",
         "init.cannot_write": "нельзя записать в {folder}: {why}",
+        # Why a notification was not delivered (monitor/channels).
+        "delivery.no_answer": "{where}: нет полного ответа за {seconds} с",
+        "delivery.no_connection": "{where}: не удалось связаться ({error})",
+        "delivery.refused": "{where}: получатель ответил ошибкой HTTP {status}",
+        "delivery.smtp_login": "почтовый сервер {host} не принял логин или пароль ({code}); проверьте их",
+        "delivery.smtp_refused": "почтовый сервер не принял адреса {said}; доставлено: {delivered}",
+        "delivery.file": "нельзя записать в {folder}: {why}",
+        "delivery.chat": "чат {chat}",
+        "delivery.chat_part": "чат {chat}, часть {part} из {parts}",
+        "delivery.where": "{what} ({where})",
+        "delivery.bug": "ошибка в программе при отправке ({error}); сообщите, пожалуйста, разработчикам",
     },
 )
