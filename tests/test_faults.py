@@ -689,7 +689,7 @@ def test_a_recipient_the_smtp_server_refuses_is_named_and_retried_alone(tmp_path
         [row] = store.undelivered()
         assert first.failed == 1 and box.got == ["owner@shop.example"]
         assert "не принял адреса ops@shop.example (450 4.2.1 mailbox busy" in row["last_error"]
-        assert "delivered to owner@shop.example" in row["last_error"] and row["parked_at"] is None
+        assert "доставлено: owner@shop.example" in row["last_error"] and row["parked_at"] is None
         box.busy.clear()
         later = deliver(store, build(configs), "ru", now + timedelta(hours=1), 24)
         assert later.delivered == 1 and store.undelivered() == []
