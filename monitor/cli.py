@@ -91,7 +91,7 @@ def _settings(args: argparse.Namespace, *, require_secrets: bool = True) -> Sett
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ozon-monitor", description="Руководство на русском: README.md (раздел «Для продавцов») и docs/INSTALL.md. "
+        prog="ozon-monitor", description="Руководство на русском: README.md (раздел «По-русски: для продавца») и docs/INSTALL.md. "
         "Watches an Ozon seller account through the Seller API and warns before "
         "problems escalate, each warning with a ready request to Ozon seller support.",
         epilog="Exit status: 0 done; 1 done, but a data source or channel failed; 2 bad config or usage; "
@@ -243,8 +243,15 @@ def _check(args: argparse.Namespace) -> int:
     language = _language(args, settings)
 
     def one(name: str, progress: Progress | None = None) -> CycleResult:
+        started = datetime.now(timezone.utc)
         with logs.job("check", name):
-            return run_cycle(settings, name, progress=progress)
+            result = run_cycle(settings, name, progress=progress)
+        store = Store.in_dir(settings.monitor.state_dir)  # `status` says when the shop was last checked
+        try:
+            store.record_cycle(name, started, datetime.now(timezone.utc), None)
+        finally:
+            store.close()
+        return result
     if len(settings.accounts) == 1:
         results = [one(settings.accounts[0].name, _progress(language))]
     else:  # side by side, so a hanging shop costs one cycle budget, not one per shop after it

@@ -150,10 +150,10 @@ def _init(args: argparse.Namespace, asker: Asker) -> int:
     secrets = {KEY_FILE: key}
     block = {"telegram": _telegram, "email": _email, "webhook": _webhook, "file": _file}[channel](args, asker, secrets)
     state_dir = args.state_dir or (SERVICE_STATE_DIR if folder.is_relative_to("/etc") else "state")
-    text = (f"# Written by `ozon-monitor init`; every key and its default: config.example.toml.\n"
+    text = (f"# {say(args.language, 'init.config_head')}\n"
             f"[monitor]\nstate_dir = {_q(state_dir)}\ntimezone = {_q(args.timezone)}\nlanguage = {_q(args.language)}\n\n"
             f"[[accounts]]\nname = {_q(args.name)}\nclient_id = {client_id}\n"
-            f"# A bare name: the file beside this config, or systemd's credential of that name.\n"
+            f"# {say(args.language, 'init.config_key')}\n"
             f"api_key_file = {_q(KEY_FILE)}\n"
             + (f"base_url = {_q(args.base_url)}\n" if args.base_url != DEFAULT_BASE_URL else "")
             + f"\n[[channels]]\n{block}")

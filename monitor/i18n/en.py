@@ -496,6 +496,8 @@ LANGUAGE = Language(
         "demo.where": "Config: {config}\nState: {state}\nSupport request drafts: {drafts}\nDelivered notifications: {sent}",
         "demo.nothing": "The demo expected an alert for every shop and one raised none; please report this.",
         # `ozon-monitor init` (monitor/wizard.py).
+        "init.config_head": "Written by `ozon-monitor init`; every key and its default: config.example.toml.",
+        "init.config_key": "A bare name: the file beside this config, or systemd's credential of that name.",
         "init.flag_problem": "{flag}: {problem}",
         "init.flag_needed": "{flag} is required with --non-interactive",
         "init.answer_needed": "an answer is needed",

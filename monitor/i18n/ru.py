@@ -544,6 +544,8 @@ LANGUAGE = Language(
         "demo.where": "Настройки: {config}\nСостояние: {state}\nОбращения в поддержку: {drafts}\nОтправленные уведомления: {sent}",
         "demo.nothing": "Демонстрация ждала проблему в каждом магазине, а в одном ничего не нашлось; сообщите, пожалуйста, разработчикам.",
         # `ozon-monitor init` (monitor/wizard.py).
+        "init.config_head": "Записано командой ozon-monitor init; все ключи и их значения по умолчанию — в config.example.toml.",
+        "init.config_key": "Имя без пути: файл рядом с этими настройками или одноимённый секрет службы systemd.",
         "init.flag_problem": "{flag}: {problem}",
         "init.flag_needed": "{flag} обязателен с --non-interactive",
         "init.answer_needed": "нужен ответ",
