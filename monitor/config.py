@@ -124,6 +124,7 @@ class AlertsSection(Strict):
     quiet_hours: str = Field("", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     delivery_retry_hours: float = Field(24.0, gt=0, le=168)
     undeliverable_after_minutes: float = Field(60.0, ge=1, le=10080)
+    max_alerts_per_message: int = Field(10, ge=1, le=100)  # the rest are counted, listed by `alerts list`
     rules: dict[str, RuleAlerting] = {}
 
     @field_validator("rules")

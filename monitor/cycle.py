@@ -158,7 +158,7 @@ def deliver_all(settings: Settings, now: datetime | None = None) -> outbox.Deliv
     store = Store.in_dir(cfg.state_dir)
     try:
         done = outbox.deliver(store, channels.build(settings.channels, cfg.tz), cfg.language, now,
-                              settings.alerts.delivery_retry_hours)
+                              settings.alerts.delivery_retry_hours, listed=settings.alerts.max_alerts_per_message)
         for channel, delivered in done.outcomes:
             metrics.NOTIFICATIONS.labels(channel, "delivered" if delivered else "failed").inc()
         watchdog.check(settings, store, now)

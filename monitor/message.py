@@ -65,6 +65,9 @@ def _tuples(stored: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
 
 
+MAX_IN_FULL = 10  # [alerts] max_alerts_per_message
+
+
 @dataclass(frozen=True)
 class Message:
     """What one channel receives for one shop: its id is the same on every retry."""
@@ -77,3 +80,14 @@ class Message:
     events: tuple[Event, ...]
     parts: tuple[str, ...] = field(default=())  # the outbox rows it carries
     progress: dict[str, Any] = field(default_factory=dict)  # what an earlier try got through (channel's own)
+    listed: int = MAX_IN_FULL  # alerts shown in full; the rest are counted (`alerts list`, the drafts)
+
+    @property
+    def shown(self) -> tuple[Event, ...]:
+        """The events a reader gets in full: critical first, at most `listed` of them."""
+        ranked = sorted(self.events, key=lambda e: (not e.is_open, e.severity != "critical"))
+        return tuple(ranked[:self.listed])
+
+    @property
+    def unlisted(self) -> int:
+        return max(len(self.events) - self.listed, 0)

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.channels import Channel, ChannelConfig, DeliveryError
 from monitor.config import AlertsSection
-from monitor.message import Event, Message
+from monitor.message import MAX_IN_FULL, Event, Message
 from monitor.texts import Said
 from monitor.store import StorageError, Store
 
@@ -104,11 +104,12 @@ def claim_is_alive(claimed_by: str) -> bool:
 
 
 def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: datetime,
-            retry_hours: float, budget: float = DELIVERY_BUDGET_SECONDS) -> Delivery:
+            retry_hours: float, budget: float = DELIVERY_BUDGET_SECONDS, listed: int = MAX_IN_FULL) -> Delivery:
     """Send what is due, one message per channel and shop. The channels send side by side, each
     in a thread of its own with its own connection to the state file (claim, send, record, one
     message at a time), so a slow or failing one never holds up another. The step waits at most
-    `budget` seconds; a channel still sending then finishes and records on its own. A state file
+    `budget` seconds; a channel still sending then finishes and records on its own. A message
+    shows `listed` alerts in full and counts the rest. A state file
     that cannot be used is raised here (`StorageError`), as it would be by the step itself."""
     worker = worker_id()
     store.release_claims([c for c in store.claim_holders(now) if not claim_is_alive(c)])
@@ -126,7 +127,7 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
             try:
                 for account in accounts:
                     outcome = _deliver_one(own, channel_name, channels.get(channel_name), account, language, now,
-                                           retry_hours, worker)
+                                           retry_hours, worker, listed)
                     if outcome is not None:
                         with lock:
                             outcomes.append((channel_name, outcome is not False))
@@ -154,7 +155,7 @@ def deliver(store: Store, channels: Mapping[str, Channel], language: str, now: d
 
 
 def _deliver_one(store: Store, channel_name: str, channel: Channel | None, account: str, language: str,
-                 now: datetime, retry_hours: float, worker: str) -> Message | bool | None:
+                 now: datetime, retry_hours: float, worker: str, listed: int) -> Message | bool | None:
     """Claim, send and record the message due to `channel_name` for `account`: the message when
     it went out, False when it failed, None when there was nothing left to claim."""
     rows = store.claimable(channel_name, account, now)
@@ -167,7 +168,7 @@ def _deliver_one(store: Store, channel_name: str, channel: Channel | None, accou
     if channel is None:
         store.mark_failed(ids, f"channel {channel_name!r} is no longer in the config", None, now)
         return False
-    message = merge(rows, message_id, language)
+    message = merge(rows, message_id, language, listed)
     try:
         channel.send(message)
     except Exception as failure:  # a channel's bug is a failed try too, retried like any other
@@ -193,7 +194,7 @@ def _message_id(row_ids: list[str]) -> str:
     return row_ids[0] if len(row_ids) == 1 else hashlib.sha256("|".join(row_ids).encode()).hexdigest()[:20]
 
 
-def merge(rows: list[dict[str, Any]], message_id: str, language: str) -> Message:
+def merge(rows: list[dict[str, Any]], message_id: str, language: str, listed: int = MAX_IN_FULL) -> Message:
     """One message from one or more outbox rows of one channel and one shop."""
     accounts = {r["account"] for r in rows}
     if len(accounts) != 1:
@@ -201,4 +202,5 @@ def merge(rows: list[dict[str, Any]], message_id: str, language: str) -> Message
     events = tuple(Event.from_json(e) for r in rows for e in json.loads(r["payload"])["events"])
     return Message(id=message_id, account=rows[0]["account"], client_id=events[0].client_id,
                    created_at=rows[-1]["created_at"], language=language, events=events,
-                   parts=tuple(r["id"] for r in rows), progress=json.loads(rows[0].get("progress") or "{}"))
+                   parts=tuple(r["id"] for r in rows), progress=json.loads(rows[0].get("progress") or "{}"),
+                   listed=listed)

@@ -10,7 +10,7 @@ lists a few postings and products; the draft file keeps them all.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from monitor import texts
 from monitor.i18n import LANGUAGES
 from rules import Finding
 from rules.access import KeyExpiryEvidence, SourceEvidence
-from rules.base import Product
+from rules.base import Check, Product
 from rules.cards import CardProblemsEvidence
 from rules.finance import ChargeShareEvidence, PayoutMissingEvidence
 from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, StuckInDeliveryEvidence
@@ -116,6 +116,10 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
     observed = t.say("sales_drop.in_last_against_usual_for", window_hours=t.count(e.window_hours, 'hour', 0), observed=t.count(e.observed, 'order', 0), expected=t.count(e.expected, 'order'), usual_per_day=t.of(round(e.usual_per_day), 'order'), fall=t.say("sales_drop.stopped") if e.observed == 0 else t.say("sales_drop.fewer", drop_share=t.pct(e.drop_share)))
     if e.last_order_at:
         observed += t.say("sales_drop.last_order", last_order_at=t.when(e.last_order_at))
+    if e.causes:
+        observed += t.say("sales_drop.likely", causes="; ".join(t.say(
+            "sales_drop.cause", cause=texts.CAUSES[t.lang][c.cause], products=t.count(c.skus, "product"),
+            share=t.pct(c.share)) for c in e.causes))
     if e.order_value > 0:
         observed += t.say("sales_drop.money", lost=t.money(max(e.expected - e.observed, 0) * e.order_value),
                           value=t.money(e.order_value), per_day=t.money(e.usual_per_day * e.order_value))
@@ -250,15 +254,24 @@ def _rating_risk(f: Finding, t: Text) -> Parts:
 
 def _card_problems(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(CardProblemsEvidence)
-    who = t.sku(f, e.sku)
     reasons = "; ".join([*e.reasons, *e.errors]) or e.status_name or e.status_failed
-    observed = t.say("card_problems.card_of_status_moderation_ozon", who=who, status_name=e.status_name, moderate_status=t.status(e.moderate_status), reasons=reasons)
     blocked = f.severity == "critical"
+    if len(e.skus) == 1:
+        who = t.sku(f, e.skus[0])
+        title = t.say("card_problems.card_cannot_sell" if blocked else "card_problems.errors_in_card", who=who)
+        observed = t.say("card_problems.card_of_status_moderation_ozon", who=who, status_name=e.status_name,
+                         moderate_status=t.status(e.moderate_status), reasons=reasons)
+    else:  # one cause, many cards: one alert
+        cards = t.count(len(e.skus), "card")
+        title = t.say("card_problems.cards_cannot_sell" if blocked else "card_problems.cards_with_errors",
+                      cards=cards, reason=(e.errors or e.reasons or (reasons,))[0])  # the error says why
+        observed = t.say("card_problems.cards_of_status", cards=cards, status_name=e.status_name,
+                         moderate_status=t.status(e.moderate_status), reasons=reasons)
     return Parts(
-        t.say("card_problems.card_cannot_sell" if blocked else "card_problems.errors_in_card", who=who), observed,
+        title, observed,
         t.say("card_problems.fix_card_as_ozon_s"),
         (),
-        t.say("card_problems.please_explain_what_exactly_must"),
+        t.say("card_problems.please_explain_what_exactly_must" if len(e.skus) == 1 else "card_problems.explain_many"),
         t.say("card_problems.high_product_cannot_be_sold") if blocked
         else t.say("card_problems.medium"))
 
@@ -345,16 +358,21 @@ def checked_lines(f: Finding, t: Text) -> list[str]:
     several = len({c.sku for c in f.checks if c.sku is not None}) > 1
     failing = {c.kind for c in f.checks if c.sku is not None and not c.ok}
     passing = {c.kind for c in f.checks if c.sku is not None and c.ok}
-    for check in f.checks:
+
+    def said(check: Check) -> str:
         fine, broken = words[check.kind]
         value = t.when(datetime.fromisoformat(check.value)) if check.kind == "postings_fresh" and check.value \
             else check.value
-        text = (fine if check.ok else broken).format(value=value)
+        return (fine if check.ok else broken).format(value=value)
+    alike = {kind for kind in failing - passing if len({said(c) for c in f.checks if c.kind == kind}) == 1}
+    for check in f.checks:
         if check.sku is None:
-            lines.append(text)
-        elif not several or not check.ok:
-            per_sku.setdefault(check.sku, []).append(text)
+            lines.append(said(check))
+        elif not several or (not check.ok and check.kind not in alike):
+            per_sku.setdefault(check.sku, []).append(said(check))
     lines += [t.say(f"checks.all_{kind}") for kind in words if several and kind in passing - failing]
+    lines += [t.say("checks.all_alike", text=said(next(c for c in f.checks if c.kind == kind)))
+              for kind in words if several and kind in alike]
     lines += [f"{t.sku(f, sku)}: {', '.join(found)}" for sku, found in per_sku.items()]
     lines += [t.say(f"checks.rest_{kind}") for kind in words if several and kind in passing & failing]
     return lines
@@ -365,6 +383,11 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
     `now` (default: when the finding's data ends) anchors "since 09:55 (5 hours)"."""
     t = Text(language, tz, now or finding.started_at + timedelta(0))
     parts = RENDERERS[finding.rule](finding, t)
+    if finding.symptom is not None:  # the sales fall this cause explains, said here instead of alone
+        s = finding.symptom
+        parts = replace(parts, observed=parts.observed + t.say(
+            "symptom.orders", orders=t.of(round(s.missing), "order"), hours=t.count(s.hours, "hour"))
+            + (t.say("symptom.money", money=t.money(s.value)) if s.value else "") + ".")
     L = texts.LABELS[language]
     explanation = f"{parts.observed[:1].upper()}{parts.observed[1:]}\n{parts.advice}"
     topic = finding.topic
@@ -388,13 +411,15 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
         checked = [*checked_lines(finding, t), *parts.checked]
         if checked:
             lines.append(f"{L['checked']}: " + "; ".join(checked) + ".")
-        # A request that lists a product the monitor found not selling asks about that, never
-        # about an outage on Ozon's side the monitor did not see.
+        # A sales request whose products the monitor found not selling asks about that first,
+        # never only about an outage on Ozon's side the monitor did not see.
         failed = {c.sku for c in finding.checks if not c.ok and c.sku is not None}
+        explained = finding.evidence.explained if isinstance(finding.evidence, SalesDropEvidence) else 0.0
         ask = parts.ask
-        if finding.rule == "sales_drop" and failed:
-            ask = t.say("checks.ask_about_failed") + (
-                "" if failed >= set(finding.affected_skus) else " " + t.say("checks.ask_rest", ask=parts.ask[:1].lower() + parts.ask[1:]))
+        if finding.rule == "sales_drop" and (failed or explained):
+            rest = t.say("checks.ask_rest", ask=parts.ask[:1].lower() + parts.ask[1:])
+            ask = t.say("checks.ask_about_failed") + ("" if explained >= 0.9 or failed >= set(finding.affected_skus)
+                                                      else " " + rest)
         lines += [f"{L['ask']}: {ask}", f"{L['urgency']}: {parts.urgency}."]
         return "\n".join(lines)
     return Rendered(parts.title, explanation, request(MAX_LISTED), request(None))

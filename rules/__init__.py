@@ -13,14 +13,14 @@ from rules.finance import FINANCE_ANOMALY
 from rules.logistics import CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY
 from rules.rating import RATING_RISK
 from rules.returns import RETURNS_SPIKE
-from rules.sales import SALES_DROP, SALES_STOPPED, TRAFFIC_DROP
+from rules.sales import SALES_DROP, SALES_STOPPED, TRAFFIC_DROP, fold_into_causes
 from rules.stock import STOCK_OUT
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in (
     SALES_DROP, SALES_STOPPED, TRAFFIC_DROP, RETURNS_SPIKE, CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY,
     STOCK_OUT, RATING_RISK, CARD_PROBLEMS, FINANCE_ANOMALY, API_ACCESS)}
 # A SKU's sales stopping is the symptom when its stock ran out or its card was blocked: the
-# cause is reported, the symptom is not.
+# cause is reported, the symptom is not (a shop's fall its causes explain is folded into them).
 SYMPTOMS = {"sales_stopped": ("stock_out", "card_problems"), "sales_drop": ("stock_out", "card_problems")}
 
 
@@ -55,6 +55,7 @@ def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime |
     causes = {(f.rule, sku) for f in result.findings for sku in f.affected_skus}
     result.findings = [f for f in result.findings if not (f.rule in SYMPTOMS and f.entity.startswith("sku:") and any(
         (cause, sku) in causes for cause in SYMPTOMS[f.rule] for sku in f.affected_skus))]
+    result.findings = fold_into_causes(data, result.findings)
     return result
 
 

@@ -369,6 +369,16 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Symptom:
+    """The orders a cause costs: a sales fall it fully explains, said in its alert instead of
+    one of its own (`rules.sales.fold_into_causes`)."""
+
+    hours: int
+    missing: float  # orders missing over the last `hours` on the cause's SKUs
+    value: float  # their usual sum, rubles (0: not known)
+
+
+@dataclass(frozen=True)
 class Finding:
     """One problem with one entity. `entity` makes the fingerprint stable while the problem
     lasts; `evidence` is the rule's own frozen dataclass of numbers (`evidence_as` gives it
@@ -386,6 +396,7 @@ class Finding:
     affected_skus: list[int] = field(default_factory=list)
     products: tuple[Product, ...] = ()  # the affected SKUs as the seller knows them
     checks: tuple[Check, ...] = ()
+    symptom: Symptom | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -2,16 +2,18 @@
 archived by Ozon or made unavailable, with Ozon's own reason text."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+from rules.base import AccountData, Card, Finding, Rule, RuleConfig, finding
 
 
 @dataclass(frozen=True)
 class CardProblemsEvidence:
-    sku: int
-    offer_id: str
-    name: str
+    """Cards with one problem for one reason: one alert for a moderation decision that blocked
+    58 cards, not 58. The status fields are the first card's (the same reason, the same status)."""
+
+    skus: tuple[int, ...]
     kinds: tuple[str, ...]  # declined, unavailable, errors, autoarchived
     status: str
     status_name: str
@@ -26,8 +28,10 @@ class CardProblemsConfig(RuleConfig):
 
 
 def card_problems(data: AccountData, config: CardProblemsConfig) -> list[Finding]:
-    """One finding per card; critical when the card cannot sell (failed, declined, unavailable)."""
-    findings = []
+    """One finding per cause: the cards with the same problems for the same reasons in Ozon's
+    words are one finding (its entity is the reason, so a card joining later grows that alert);
+    critical when the cards cannot sell (failed, declined, unavailable)."""
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[Card]] = {}
     for card in data.cards:
         if card.archived and not card.autoarchived:
             continue  # archived by the seller: a choice, not a problem
@@ -43,13 +47,17 @@ def card_problems(data: AccountData, config: CardProblemsConfig) -> list[Finding
         blocking = {"declined", "unavailable"} & set(kinds)
         if not kinds or (not blocking and not config.include_warnings):
             continue
+        groups.setdefault((tuple(kinds), card.unavailable_reasons, card.errors), []).append(card)
+    findings = []
+    for (problems, reasons, errors), cards in groups.items():
+        first = cards[0]
+        cause = hashlib.sha256("|".join([*problems, *reasons, *errors, first.status_failed]).encode()).hexdigest()[:12]
         findings.append(finding(
-            "card_problems", data, severity="critical" if blocking else "warning", entity=f"sku:{card.sku}",
-            started_at=card.changed_at or data.now,
-            evidence=CardProblemsEvidence(card.sku, card.offer_id, card.name, tuple(kinds), card.status,
-                                          card.status_name, card.moderate_status, card.status_failed,
-                                          card.unavailable_reasons, card.errors),
-            topic="technical", affected_skus=[card.sku]))
+            "card_problems", data, severity="critical" if {"declined", "unavailable"} & set(problems) else "warning",
+            entity=f"cause:{cause}", started_at=min(c.changed_at or data.now for c in cards),
+            evidence=CardProblemsEvidence(tuple(c.sku for c in cards), problems, first.status, first.status_name,
+                                          first.moderate_status, first.status_failed, reasons, errors),
+            topic="technical", affected_skus=[c.sku for c in cards]))
     return findings
 
 

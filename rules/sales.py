@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 
@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from rules import intensity
-from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, finding
+from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, Symptom, finding
 from rules.stats import low_count_p_value, zero_count_p_value
 
 
@@ -38,6 +38,17 @@ class SkuShortfall:
 
 
 @dataclass(frozen=True)
+class CauseShare:
+    """Why some of the missing orders are missing: a cause seen on the SKUs short of orders
+    (stock_zero, card_failed, card_unavailable, price_quarantine, card_archived), how many SKUs
+    it touches and the share of the missing orders they account for."""
+
+    cause: str
+    skus: int
+    share: float
+
+
+@dataclass(frozen=True)
 class SalesDropEvidence:
     scope: Literal["account", "sku"]
     sku: int | None
@@ -51,6 +62,12 @@ class SalesDropEvidence:
     top_skus: tuple[SkuShortfall, ...]
     series: Series
     order_value: float = 0.0  # the usual sum of one order (of the SKU), rubles; 0: not known
+    causes: tuple[CauseShare, ...] = ()  # most first
+
+    @property
+    def explained(self) -> float:
+        """The share of the missing orders the causes account for."""
+        return min(sum(c.share for c in self.causes), 1.0)
 
 
 @dataclass(frozen=True)
@@ -258,14 +275,33 @@ def _finding(data: AccountData, entity: str, verdict: Verdict, times: np.ndarray
     drop = 1 - observed / verdict.due if verdict.due > 0 else 1.0
     elapsed = (data.now - onset).total_seconds() / HOUR  # a stop: none in the last whole hours, so round down
     hours = max(1, math.floor(elapsed) if observed == 0 else math.ceil(elapsed))
+    causes = () if sku else explained_by(data, top_skus, verdict.due - observed)
+    seller_only = bool(causes) and {c.cause for c in causes} == {"stock_zero"} and sum(c.share for c in causes) >= 0.9
     return finding(
         "sales_drop", data, severity="critical" if drop >= 0.9 else "warning", entity=entity,
         started_at=last_at if observed == 0 and last_at is not None else onset,
         evidence=SalesDropEvidence("sku" if sku else "account", sku, hours, observed, round(verdict.due, 1),
                                    round(per_day, 1), round(drop, 3), math.exp(-min(verdict.statistic, 690.0)), last_at,
                                    tuple(top_skus[:10]), _hourly_series(data, times, expected, start),
-                                   _order_value(data, sku)),
-        topic="technical", affected_skus=[sku] if sku else [r.sku for r in top_skus[:10]])
+                                   _order_value(data, sku), causes),
+        topic=None if seller_only else "technical",  # stock is the seller's to fix: no request to support
+        affected_skus=[sku] if sku else [r.sku for r in top_skus[:10]])
+
+
+def explained_by(data: AccountData, shortfall: list[SkuShortfall], missing: float) -> tuple[CauseShare, ...]:
+    """The causes seen on the SKUs short of orders (out of stock, card blocked or hidden, price in
+    quarantine, archived), each with the share of the `missing` orders its SKUs account for."""
+    if missing <= 0:
+        return ()
+    cards, stock = {c.sku: c for c in data.cards}, _free_stock(data)
+    per_cause: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for row in shortfall:
+        causes = _likely_causes(cards.get(row.sku), stock.get(row.sku))
+        if causes:  # one cause per SKU, the first that applies, so no order is counted twice
+            per_cause[causes[0]][0] += 1
+            per_cause[causes[0]][1] += row.expected - row.observed
+    shares = [CauseShare(cause, int(n), round(min(lost / missing, 1.0), 2)) for cause, (n, lost) in per_cause.items()]
+    return tuple(sorted((c for c in shares if c.share >= 0.05), key=lambda c: -c.share))
 
 
 def _order_value(data: AccountData, sku: int | None) -> float:
@@ -314,6 +350,29 @@ def _sku_shortfall(data: AccountData, onset: float, due: float) -> list[SkuShort
 
 
 SALES_DROP = Rule("sales_drop", SalesDropConfig, sales_drop, needs_postings=True)
+CAUSE_RULES = ("card_problems", "stock_out")
+
+
+def fold_into_causes(data: AccountData, findings: list[Finding]) -> list[Finding]:
+    """A shop's sales fall that its causes explain (at least 90% of the missing orders are on
+    SKUs out of stock or with blocked cards, each with its own finding) is not a second alert:
+    it becomes a line in each cause's alert, the orders and rubles that cause costs."""
+    out = list(findings)
+    for sales in [f for f in findings if f.rule == "sales_drop" and f.entity == "account"]:
+        e = sales.evidence_as(SalesDropEvidence)
+        if e.explained < 0.9:
+            continue
+        onset = data.now - timedelta(hours=e.window_hours)
+        short = {r.sku: r.expected - r.observed for r in _sku_shortfall(data, onset.timestamp(), e.expected)}
+        causes = [f for f in out if f.rule in CAUSE_RULES and short.keys() & set(f.affected_skus)]
+        if not causes:
+            continue
+        out.remove(sales)
+        for cause in causes:
+            missing = sum(short.get(sku, 0.0) for sku in cause.affected_skus)
+            out[out.index(cause)] = replace(cause, symptom=Symptom(e.window_hours, round(missing, 1),
+                                                                   round(missing * e.order_value)))
+    return out
 
 
 class SalesStoppedConfig(RuleConfig):

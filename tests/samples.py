@@ -12,7 +12,7 @@ from rules.finance import ChargeShareEvidence, PayoutMissingEvidence
 from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, StuckInDeliveryEvidence
 from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
 from rules.returns import ReturnsSpikeEvidence
-from rules.sales import SalesDropEvidence, SalesStoppedEvidence, SkuShortfall, TrafficDropEvidence
+from rules.sales import CauseShare, SalesDropEvidence, SalesStoppedEvidence, SkuShortfall, TrafficDropEvidence
 from rules.stock import StockOutEvidence
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # 15:00 in Moscow
@@ -39,7 +39,8 @@ def samples() -> dict[str, Finding]:
     return {
         "sales_drop/stop": sample("sales_drop", SalesDropEvidence(
             "account", None, 5, 0, 24.0, 150.0, 1.0, 1e-9, stop,
-            (SkuShortfall(111, 3.5, 0), SkuShortfall(222, 2.0, 0)), SERIES, 1450.0), severity="critical", skus=[111, 222],
+            (SkuShortfall(111, 3.5, 0), SkuShortfall(222, 2.0, 0)), SERIES, 1450.0,
+            (CauseShare("card_failed", 1, 0.15), CauseShare("stock_zero", 1, 0.08))), severity="critical", skus=[111, 222],
             started_at=stop),
         "sales_drop/partial": sample("sales_drop", SalesDropEvidence(
             "account", None, 6, 30, 75.0, 300.0, 0.6, 1e-6, NOW - timedelta(minutes=10), (), SERIES),
@@ -92,11 +93,14 @@ def samples() -> dict[str, Finding]:
             "rating_on_time", "Доставка вовремя", "OK", "trend", 94.1, 93.0, 90.0, True, 5.0, None,
             (95.5, 95.0, 94.6, 94.1)), entity="rating:rating_on_time", topic=None),
         "card_problems/blocked": sample("card_problems", CardProblemsEvidence(
-            111, "ART-111", "Чайник", ("declined",), "failed", "Не прошёл модерацию", "declined", "moderation",
-            ("Товар заблокирован модерацией",), ()), entity="sku:111", severity="critical", skus=[111]),
+            (111,), ("declined",), "failed", "Не прошёл модерацию", "declined", "moderation",
+            ("Товар заблокирован модерацией",), ()), entity="cause:a1", severity="critical", skus=[111]),
+        "card_problems/many": sample("card_problems", CardProblemsEvidence(
+            (111, 222), ("declined",), "failed", "Не прошёл модерацию", "declined", "moderation",
+            ("Фотографии не соответствуют товару",), ()), entity="cause:b2", severity="critical", skus=[111, 222]),
         "card_problems/errors": sample("card_problems", CardProblemsEvidence(
-            222, "ART-222", "Кружка", ("errors",), "price_sent", "Продаётся", "approved", "", (),
-            ("Не заполнен атрибут «Цвет»",)), entity="sku:222", skus=[222]),
+            (222,), ("errors",), "price_sent", "Продаётся", "approved", "", (),
+            ("Не заполнен атрибут «Цвет»",)), entity="cause:c3", skus=[222]),
         "finance_anomaly/payout": sample("finance_anomaly", PayoutMissingEvidence(
             date(2026, 11, 16), 0, 5, 120000.0), entity="payout:2026-11-16", topic="finance"),
         "finance_anomaly/commission": sample("finance_anomaly", ChargeShareEvidence(

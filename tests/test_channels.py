@@ -210,8 +210,10 @@ def test_server_errors_are_retryable_client_errors_permanent() -> None:
 
 
 def test_telegram_chunks_keep_each_event_whole_when_it_fits() -> None:
-    chunks = telegram_chunks(message(events=40))
+    chunks = telegram_chunks(replace(message(events=40), listed=40))
     assert all(len(c) < 4096 for c in chunks) and sum(c.count("Просрочена отгрузка") for c in chunks) == 40
+    capped = telegram_chunks(message(events=40))  # ten in full, the rest counted
+    assert sum(c.count("Просрочена отгрузка") for c in capped) == 10 and "И ещё 30 проблем" in capped[-1]
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def findings_for(*incidents: Incident, now: datetime = NOW, **scenario: object) 
     world = World(Scenario(**{"seed": 7, "skus": 150, "orders_per_day": 200, **scenario}, incidents=list(incidents)))
     run = run_rules(account_data(world, now), CONFIGS)
     assert run.errors == {}
-    return sorted((f.rule, f.severity, f.entity) for f in run.findings)
+    return sorted((f.rule, f.severity, "cause" if f.entity.startswith("cause:") else f.entity) for f in run.findings)
 
 
 @pytest.mark.parametrize("seed, volume", [(21, 40), (22, 150), (23, 400)])
@@ -54,7 +54,7 @@ def test_normal_months_are_quiet_for_every_rule(seed: int, volume: int) -> None:
     (lambda sku: Incident("stock_out", start=NOW - timedelta(days=4), skus=(sku,), days_left=3),
      [("stock_out", "critical", "sku:{sku}:fbs")]),
     (lambda sku: Incident("card_blocked", start=NOW - timedelta(hours=2), skus=(sku,)),
-     [("card_problems", "critical", "sku:{sku}")]),
+     [("card_problems", "critical", "cause")]),
     (Incident("rating_slide", start=NOW - timedelta(days=5), rating="rating_on_time", days=10),
      [("rating_risk", "warning", "rating:rating_on_time")]),
     (Incident("commission_jump", start=NOW - timedelta(days=2), factor=0.25),
@@ -94,7 +94,36 @@ def test_near_misses_stay_quiet(incident) -> None:
 def test_a_blocked_card_silences_the_sales_stop_it_causes() -> None:
     sku = busy_sku()
     found = findings_for(Incident("card_blocked", start=NOW - timedelta(hours=40), skus=(sku,)))
-    assert found == [("card_problems", "critical", f"sku:{sku}")]
+    assert found == [("card_problems", "critical", "cause")]
+
+
+def test_cards_blocked_for_one_reason_are_one_alert_and_the_sales_stop_they_cause_a_line_in_it() -> None:
+    """All 60 cards of a shop blocked by one moderation decision: one card finding listing all
+    60, and no sales alert of its own (the stop is explained: said in the card alert); a second
+    reason on some of them later makes a second finding."""
+    world = World(Scenario(seed=7, skus=60, orders_per_day=200, incidents=[
+        Incident("card_blocked", start=NOW - timedelta(hours=6))]))
+    run = run_rules(account_data(world, NOW), CONFIGS)
+    [cards] = run.findings
+    assert cards.rule == "card_problems" and len(cards.affected_skus) == 60 and cards.severity == "critical"
+    assert cards.symptom is not None and cards.symptom.missing > 20 and cards.symptom.value > 0
+    half = tuple(sorted(p.sku for p in world.products)[:30])
+    later = World(Scenario(seed=7, skus=60, orders_per_day=200, incidents=[
+        Incident("card_blocked", start=NOW - timedelta(hours=6)),
+        Incident("card_blocked", start=NOW - timedelta(hours=1), skus=half, moderation="неверная категория")]))
+    found = [f for f in run_rules(account_data(later, NOW), CONFIGS).findings if f.rule == "card_problems"]
+    assert sorted(len(f.affected_skus) for f in found) == [30, 30] and cards.fingerprint in {f.fingerprint for f in found}
+
+
+def test_a_stop_partly_explained_by_blocked_cards_names_the_cause_with_its_share() -> None:
+    top = sorted(World(Scenario(seed=7, skus=150, orders_per_day=200)).products, key=lambda p: -p.weight)[:3]
+    world = World(Scenario(seed=7, skus=150, orders_per_day=200, incidents=[
+        Incident("card_blocked", start=NOW - timedelta(hours=40), skus=tuple(p.sku for p in top)),
+        Incident("sales_stop", start=NOW - timedelta(hours=4))]))
+    run = run_rules(account_data(world, NOW), CONFIGS)
+    [sales] = [f for f in run.findings if f.rule == "sales_drop"]
+    causes = sales.evidence.causes  # type: ignore[attr-defined]
+    assert [c.cause for c in causes] == ["card_failed"] and causes[0].skus == 3 and 0.05 <= causes[0].share < 0.9
 
 
 def test_stale_postings_hold_back_the_sales_rules_and_say_why() -> None:
@@ -143,3 +172,27 @@ def test_without_any_synced_postings_the_sales_rules_are_held_back_not_run_on_no
     held = {name for name, rule in RULES.items() if rule.needs_postings}
     assert held and not held & run.ran  # their open alerts neither resolve nor repeat
     assert "api_access" in run.ran and "card_problems" in run.ran
+
+
+def test_a_mass_block_is_one_short_message_and_a_long_digest_counts_what_it_does_not_list() -> None:
+    from zoneinfo import ZoneInfo
+
+    from monitor.alerts import event_for
+    from monitor.channels.base import full_text
+    from monitor.channels.telegram import telegram_chunks
+    from monitor.message import Message
+    from monitor.support import render
+
+    world = World(Scenario(seed=7, skus=60, orders_per_day=200, incidents=[
+        Incident("card_blocked", start=NOW - timedelta(hours=6))]))
+    [cards] = run_rules(account_data(world, NOW), CONFIGS).findings
+    event = event_for("firing", cards, render(cards, "ru", ZoneInfo("Europe/Moscow"), NOW), NOW)
+    message = Message(id="m", account="shop", client_id=1, created_at=NOW.isoformat(), language="ru", events=(event,))
+    text = full_text(message)
+    assert len(text.encode()) < 20_000 and len(telegram_chunks(message)) == 1
+    assert "60 карточек не продаются: «Товар не прошёл модерацию: фотографии не соответствуют товару»" in text
+    assert "недостаёт около" in text and "drafts show" in text  # the stop, and where the full list is
+    many = Message(id="m", account="shop", client_id=1, created_at=NOW.isoformat(), language="ru", listed=10,
+                   events=tuple(replace(event, fingerprint=f"f{i}", title=f"Проблема {i}") for i in range(15)))
+    text = full_text(many)
+    assert "Проблема 9" in text and "Проблема 10" not in text and "И ещё 5 проблем" in text

@@ -112,7 +112,7 @@ def test_every_renderer_branch_reads_as_written_by_a_person(name: str, language:
 def test_every_sample_goes_through_every_channel_format(language: str) -> None:
     events = tuple(event_for("firing", f, render(f, language, MSK, NOW), NOW) for f in SAMPLES.values())
     message = Message(id="m", account="shop", client_id=123456, created_at=NOW.isoformat(), language=language,
-                      events=events)
+                      events=events, listed=len(events))
     assert all(e.title in as_text(message) for e in events)
     assert "<h3" in as_html(message) and subject(message).startswith("ozon-monitor")
     assert all(len(chunk) < 4096 for chunk in telegram_chunks(message))

@@ -118,12 +118,19 @@ def as_text(message: Message) -> str:
     """The plain-text digest every channel can fall back to."""
     words = WORDS[message.language]
     blocks = []
-    for event in message.events:
+    for event in message.shown:
         lines = [heading(event, message.language), event.explanation]
         if event.is_open and event.support_request:
             lines += ["", f"--- {words['request']} ---", event.support_request]
         blocks.append("\n".join(lines))
+    if message.unlisted:
+        blocks.append(more(message))
     return "\n\n".join(blocks) + "\n"
+
+
+def more(message: Message) -> str:
+    """What a message that lists only some alerts in full says of the rest."""
+    return WORDS[message.language]["more_alerts"].format(count=count(message.unlisted, "alert_more", message.language))
 
 
 def affected_csv(message: Message) -> str | None:

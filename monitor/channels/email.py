@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from monitor.channels.base import ChannelConfig, DeliveryError, affected_csv, as_text, heading, subject
+from monitor.channels.base import ChannelConfig, DeliveryError, affected_csv, as_text, heading, more, subject
 from monitor.charts import anomaly_chart
 from monitor.deadline import within
 from monitor.message import Message
@@ -59,7 +59,7 @@ def as_html(message: Message, charts: dict[str, str] | None = None) -> str:
     shown under its explanation."""
     words = WORDS[message.language]
     parts = []
-    for event in message.events:
+    for event in message.shown:
         colour = "#b00020" if event.severity == "critical" and event.is_open else "#333"
         parts.append(f"<h3 style='color:{colour}'>{html.escape(heading(event, message.language))}</h3>")
         parts.append("<p>" + html.escape(event.explanation).replace("\n", "<br>") + "</p>")
@@ -69,6 +69,8 @@ def as_html(message: Message, charts: dict[str, str] | None = None) -> str:
         if event.is_open and event.support_request:
             parts.append(f"<p><b>{html.escape(words['request'])}</b></p>"
                          f"<pre style='white-space:pre-wrap'>{html.escape(event.support_request)}</pre>")
+    if message.unlisted:
+        parts.append(f"<p><b>{html.escape(more(message))}</b></p>")
     return "<html><body>" + "\n".join(parts) + "</body></html>"
 
 
@@ -103,7 +105,7 @@ class EmailChannel:
         mail["Message-ID"] = make_msgid(idstring=message.id, domain="ozon-monitor")
         mail["X-Ozon-Monitor-Id"] = message.id
         mail.set_content(as_text(message))
-        charted = [e for e in message.events if e.is_open and e.series is not None]
+        charted = [e for e in message.shown if e.is_open and e.series is not None]
         cids = {e.fingerprint: make_msgid(idstring=f"chart-{e.fingerprint}", domain="ozon-monitor")[1:-1]
                 for e in charted}
         mail.add_alternative(as_html(message, cids), subtype="html")

@@ -9,7 +9,7 @@ from typing import Literal
 import httpx
 from pydantic import Field, field_validator
 
-from monitor.channels.base import ChannelConfig, DeliveryError, heading, post, shop
+from monitor.channels.base import ChannelConfig, DeliveryError, heading, more, post, shop
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS, Said
@@ -101,7 +101,7 @@ def telegram_chunks(message: Message) -> list[str]:
     event too long for one message is sent as plain escaped text cut at line ends."""
     words = WORDS[message.language]
     pieces = []
-    for number, e in enumerate(message.events):
+    for number, e in enumerate(message.shown):
         title = f"{shop(message)}: " * (number == 0) + heading(e, message.language)
         body = [e.explanation]
         request = e.support_request if e.is_open else None
@@ -113,6 +113,8 @@ def telegram_chunks(message: Message) -> list[str]:
         else:
             plain = "\n".join([title, *body, *([words["request"], request] if request else [])])
             pieces += _cut(html.escape(plain))
+    if message.unlisted:
+        pieces.append(f"<i>{html.escape(more(message))}</i>")
     chunks, current = [], ""
     for piece in pieces:
         if current and len(current) + 2 + len(piece) >= TELEGRAM_LIMIT:

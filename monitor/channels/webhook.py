@@ -80,7 +80,7 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 def webhook_payload(message: Message, receiver: str) -> dict[str, Any]:
     """Our versioned JSON (docs/WEBHOOK.md): the message's fields, its events as `alerts`."""
-    fields = {k: v for k, v in asdict(message).items() if k not in ("events", "parts", "progress")}
+    fields = {k: v for k, v in asdict(message).items() if k not in ("events", "parts", "progress", "listed")}
     return {"version": WEBHOOK_VERSION, "type": "ozon-monitor.digest", **fields,
             "alerts": [event_payload(e) for e in message.events]}
 

@@ -52,6 +52,8 @@ LANGUAGE = Language(
         "channel": ("channel", "channels"),
         "episode": ("episode", "episodes"),
         "error": ("error", "errors"),
+        "card": ("card", "cards"),
+        "alert_more": ("alert", "alerts"),
         "attempt": ("attempt", "attempts"),
         "second": ("second", "seconds"),
     },
@@ -107,6 +109,7 @@ LANGUAGE = Language(
     # Headings and words of the notifications.
     words={
         "shop": "Shop \"{account}\"",
+        "more_alerts": "And {count} more: the whole list is in ozon-monitor alerts list, the requests in ozon-monitor drafts list.",
         "draft_resolved": "[RESOLVED] ",
         "firing": "New problem",
         "escalated": "Got worse",
@@ -201,6 +204,10 @@ LANGUAGE = Language(
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
         "sales_drop.in_last_against_usual_for": "{observed} in the last {window_hours}, against {expected} usual for these hours and weekdays (a usual day brings about {usual_per_day}){fall}.",
+        "symptom.orders": " Because of this the shop is missing orders: about {orders} fewer over the last {hours}",
+        "symptom.money": " (about {money} of sales)",
+        "sales_drop.likely": " Likely because: {causes}.",
+        "sales_drop.cause": "{cause}: {products}, {share} of the missing orders",
         "sales_drop.money": " About {lost} of sales missed so far (a usual order is about {value}, a usual day about {per_day}).",
         "sales_drop.stopped": ": orders have stopped",
         "sales_drop.fewer": ", {drop_share} fewer",
@@ -312,6 +319,9 @@ LANGUAGE = Language(
         "sales_drop.instead_of": "{f}: {observed} instead of {expected}",
         "sales_stopped.likely_cause": "Likely cause: {causes}.",
         "sales_stopped.stock_and_card_fine": "Stock and card look fine — check the price and the product's visibility; if all is right, send the request.",
+        "card_problems.cards_cannot_sell": "{cards} cannot sell: \"{reason}\"",
+        "card_problems.cards_with_errors": "{cards} with errors: \"{reason}\"",
+        "card_problems.cards_of_status": "{cards} for one reason: status \"{status_name}\", moderation: {moderate_status}. Ozon's reason: {reasons}.",
         "card_problems.card_cannot_sell": "Card of {who} cannot sell",
         "card_problems.errors_in_card": "Errors in the card of {who}",
         # Config and secret problems (monitor/config.py, monitor/secrets.py): "where: what".
@@ -365,8 +375,10 @@ LANGUAGE = Language(
         "checks.rest_stock": "the other products are in stock",
         "checks.rest_card_status": "the other cards are on sale",
         "checks.rest_price_quarantine": "no other price is in quarantine",
+        "checks.all_alike": "every listed product: {text}",
+        "card_problems.explain_many": "Please explain what exactly must be fixed in these cards, or put them back on sale if the block is a mistake.",
         "checks.ask_rest": "For the other products: {ask}",
-        "checks.ask_about_failed": "Some of the listed products do not sell for the reasons under \"Already checked\". Please explain what must be done to put them back on sale.",
+        "checks.ask_about_failed": "Some of the shop's products do not sell for the reasons named above. Please explain what must be done to put them back on sale.",
         # The seller's names of the rules (alerts list, silences, backtest).
         "rule.sales_drop": "Sales drop",
         "rule.sales_stopped": "Product stopped selling",

@@ -100,6 +100,8 @@ LANGUAGE = Language(
         "channel": ("канал", "канала", "каналов"),
         "episode": ("эпизод", "эпизода", "эпизодов"),
         "error": ("ошибка", "ошибки", "ошибок"),
+        "card": ("карточка", "карточки", "карточек"),
+        "alert_more": ("проблема", "проблемы", "проблем"),
         "attempt": ("попытка", "попытки", "попыток"),
         "second": ("секунда", "секунды", "секунд"),
     },
@@ -155,6 +157,7 @@ LANGUAGE = Language(
     # Headings and words of the notifications.
     words={
         "shop": "Магазин «{account}»",
+        "more_alerts": "И ещё {count}: весь список — ozon-monitor alerts list, тексты обращений — ozon-monitor drafts list.",
         "draft_resolved": "[РЕШЕНО] ",
         "firing": "Новая проблема",
         "escalated": "Стало хуже",
@@ -249,6 +252,10 @@ LANGUAGE = Language(
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
         "sales_drop.in_last_against_usual_for": "за последние {window_hours} — {observed}, а обычно в эти часы и дни недели — {expected} (обычный день приносит около {usual_per_day}){fall}.",
+        "symptom.orders": " Из-за этого магазин недополучает заказы: недостаёт около {orders} за последние {hours}",
+        "symptom.money": " (около {money} выручки)",
+        "sales_drop.likely": " Вероятно, из-за: {causes}.",
+        "sales_drop.cause": "{cause} — {products}, {share} недостающих заказов",
         "sales_drop.money": " Упущено около {lost} выручки (обычный заказ — около {value}, обычный день — около {per_day}).",
         "sales_drop.stopped": ": заказы остановились",
         "sales_drop.fewer": ", на {drop_share} меньше",
@@ -360,6 +367,9 @@ LANGUAGE = Language(
         "sales_drop.instead_of": "{f} — {observed} вместо {expected}",
         "sales_stopped.likely_cause": "Вероятная причина: {causes}.",
         "sales_stopped.stock_and_card_fine": "Остаток и карточка в порядке — проверьте цену и видимость товара; если всё верно, отправьте обращение.",
+        "card_problems.cards_cannot_sell": "{cards} не продаются: «{reason}»",
+        "card_problems.cards_with_errors": "{cards} с ошибками: «{reason}»",
+        "card_problems.cards_of_status": "{cards} по одной причине: статус «{status_name}», модерация: {moderate_status}. Причина по данным Ozon: {reasons}.",
         "card_problems.card_cannot_sell": "Карточка {who} не продаётся",
         "card_problems.errors_in_card": "Ошибки в карточке {who}",
         # Config and secret problems (monitor/config.py, monitor/secrets.py): "where: what".
@@ -413,8 +423,10 @@ LANGUAGE = Language(
         "checks.rest_stock": "у остальных товаров есть остаток",
         "checks.rest_card_status": "остальные карточки в продаже",
         "checks.rest_price_quarantine": "остальные цены не в карантине",
+        "checks.all_alike": "у всех перечисленных товаров: {text}",
+        "card_problems.explain_many": "Поясните, пожалуйста, что именно нужно исправить в этих карточках, или верните их в продажу, если блокировка ошибочна.",
         "checks.ask_rest": "По остальным товарам: {ask}",
-        "checks.ask_about_failed": "Часть перечисленных товаров не продаётся по причинам, указанным в «Что уже проверено». Поясните, пожалуйста, что нужно сделать, чтобы вернуть их в продажу.",
+        "checks.ask_about_failed": "Часть товаров магазина не продаётся по причинам, названным выше. Поясните, пожалуйста, что нужно сделать, чтобы вернуть их в продажу.",
         # The seller's names of the rules (alerts list, silences, backtest).
         "rule.sales_drop": "Падение продаж",
         "rule.sales_stopped": "Товар перестал продаваться",

@@ -439,7 +439,7 @@ class SellerApi:
                             status_description="Карточка заблокирована: нарушение правил размещения")
             errors.append({"code": "moderation_declined", "field": "", "attribute_id": 0, "state": "declined",
                            "level": "ERROR_LEVEL_ERROR",
-                           "texts": {"message": "Товар не прошёл модерацию: фотографии не соответствуют товару",
+                           "texts": {"message": f"Товар не прошёл модерацию: {problem.moderation}",
                                      "description": "Замените изображения и отправьте карточку на повторную модерацию",
                                      "attribute_name": "Изображения", "short_description": "", "hint_code": "",
                                      "params": []}})

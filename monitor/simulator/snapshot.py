@@ -31,7 +31,8 @@ def account_data(world: World, now: datetime, history_days: int = 35, account: s
         problem = world.card_problem(p.sku, now)
         cards.append(Card(p.sku, p.offer_id, p.name, "failed_moderation" if problem else "price_sent",
                           "Не прошёл модерацию" if problem else "Продается", "declined" if problem else "approved",
-                          "failed_moderation" if problem else "", ("photos",) if problem else (),
+                          "failed_moderation" if problem else "",
+                          (f"Товар не прошёл модерацию: {problem.moderation}",) if problem else (),
                           ("Товар заблокирован модерацией",) if problem else (), p.archived, False,
                           problem.start if problem else None))
     levels = world.stock_levels(now)

@@ -52,7 +52,7 @@ INCIDENT_KINDS = {
     "late_shipments": "FBS postings are handed over `delay_hours` after their deadline",
     "seller_cancellations": "the seller cancels `rate` of FBS postings",
     "stock_out": "listed SKUs are not resupplied: `days_left` days of stock, then none",
-    "card_blocked": "listed SKUs' cards fail moderation and stop selling",
+    "card_blocked": "listed SKUs' cards fail moderation for `moderation` and stop selling",
     "rating_slide": "`rating` moves towards its danger threshold, reaching it in `days` days",
     "commission_jump": "the commission share of sales becomes `factor`",
     "key_expiry": "the API key expires `days_left` days after start",
@@ -76,6 +76,7 @@ class Incident:
     days_left: float = 3.0
     rating: str = "rating_on_time"
     days: float = 10.0
+    moderation: str = "фотографии не соответствуют товару"  # card_blocked: the reason moderation gives
 
     def active(self, moment: datetime, sku: int | None = None) -> bool:
         return self.start <= moment and (self.end is None or moment < self.end) \
@@ -506,7 +507,9 @@ class World:
     # --- cards -----------------------------------------------------------------------------
 
     def card_problem(self, sku: int, now: datetime) -> Incident | None:
-        return next((i for i in self.incidents("card_blocked") if i.active(now, sku)), None)
+        """The latest moderation decision on the card (a later one replaces the reason)."""
+        return max((i for i in self.incidents("card_blocked") if i.active(now, sku)), key=lambda i: i.start,
+                   default=None)
 
     # --- rating ----------------------------------------------------------------------------
 
