@@ -36,7 +36,7 @@ def finding_json(finding: Finding, rendered: Rendered) -> dict[str, Any]:
     """A finding with its texts, as `check --json` prints it."""
     data = as_json(finding)
     data.update(fingerprint=finding.fingerprint, title=rendered.title, explanation=rendered.explanation,
-                support_request=rendered.support_request)
+                support_request=rendered.support_request)  # `at_stake` comes with the finding: {rubles, kind}
     return data
 
 
@@ -54,7 +54,9 @@ def event_for(kind: EventKind, finding: Finding, rendered: Rendered, now: dateti
                  explanation=rendered.explanation, started_at=iso(finding.started_at) or "", notified_at=iso(now) or "",
                  support_topic=finding.topic, support_request=rendered.support_request, evidence=evidence,
                  affected_postings=tuple(finding.affected_postings), affected_skus=tuple(finding.affected_skus),
-                 products=finding.products, series=_series(finding.evidence))
+                 products=finding.products, series=_series(finding.evidence),
+                 at_stake_rubles=finding.at_stake.rubles if finding.at_stake else None,
+                 at_stake_kind=finding.at_stake.kind if finding.at_stake else None)
 
 
 def resolved(last: Event, ended_at: datetime, now: datetime, language: str, tz: ZoneInfo) -> Event:

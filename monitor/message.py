@@ -33,6 +33,8 @@ class Event:
     products: tuple[Product, ...] = ()  # the affected SKUs with article (offer id) and name
     ended_at: str | None = None  # resolved: when the problem was last seen
     series: Series | None = None  # for a chart, where the rule has one
+    at_stake_rubles: float | None = None  # what the problem costs, where the data tells (`at_stake_kind`)
+    at_stake_kind: str | None = None  # missed, value, charged, per_day
 
     @property
     def status(self) -> str:

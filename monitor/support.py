@@ -121,8 +121,8 @@ def _sales_drop(f: Finding, t: Text) -> Parts:
             "sales_drop.cause", cause=texts.CAUSES[t.lang][c.cause], products=t.count(c.skus, "product"),
             share=t.pct(c.share)) for c in e.causes))
     if e.order_value > 0:
-        observed += t.say("sales_drop.money", lost=t.money(max(e.expected - e.observed, 0) * e.order_value),
-                          value=t.money(e.order_value), per_day=t.money(e.usual_per_day * e.order_value))
+        observed += t.say("sales_drop.money", value=t.money(e.order_value),
+                          per_day=t.money(e.usual_per_day * e.order_value))
     short = [s for s in e.top_skus[:3] if s.expected >= 1]
     if short:
         observed += t.say("sales_drop.missing_most") + "; ".join(
@@ -383,11 +383,13 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
     `now` (default: when the finding's data ends) anchors "since 09:55 (5 hours)"."""
     t = Text(language, tz, now or finding.started_at + timedelta(0))
     parts = RENDERERS[finding.rule](finding, t)
+    if finding.at_stake is not None:  # the money, once, in the title
+        parts = replace(parts, title=parts.title + t.say(f"money.{finding.at_stake.kind}",
+                                                         money=t.money(finding.at_stake.rubles)))
     if finding.symptom is not None:  # the sales fall this cause explains, said here instead of alone
         s = finding.symptom
         parts = replace(parts, observed=parts.observed + t.say(
-            "symptom.orders", orders=t.of(round(s.missing), "order"), hours=t.count(s.hours, "hour"))
-            + (t.say("symptom.money", money=t.money(s.value)) if s.value else "") + ".")
+            "symptom.orders", orders=t.of(round(s.missing), "order"), hours=t.count(s.hours, "hour")) + ".")
     L = texts.LABELS[language]
     explanation = f"{parts.observed[:1].upper()}{parts.observed[1:]}\n{parts.advice}"
     topic = finding.topic

@@ -369,6 +369,30 @@ class Check:
 
 
 @dataclass(frozen=True)
+class AtStake:
+    """What a problem costs the seller in rubles, as far as the data tells: sales `missed` so
+    far, the `value` of the goods or money concerned, what Ozon `charged`, or sales lost
+    `per_day` while it lasts."""
+
+    rubles: float
+    kind: Literal["missed", "value", "charged", "per_day"]
+
+
+def at_stake(rubles: float, kind: Literal["missed", "value", "charged", "per_day"]) -> AtStake | None:
+    """An amount worth saying (a whole ruble or more), else None."""
+    return AtStake(round(rubles), kind) if rubles >= 1 else None
+
+
+def order_value(data: AccountData, sku: int | None = None) -> float:
+    """The median sum of an order over the history (of the orders holding `sku`): what one
+    missing or returned order is worth to the seller; 0 when the postings carry no sums."""
+    orders = data.orders
+    amounts = orders.price if sku is None else orders.price[np.unique(orders.line_posting[orders.line_skus == sku])]
+    amounts = amounts[amounts > 0]
+    return round(float(np.median(amounts)), 0) if len(amounts) else 0.0
+
+
+@dataclass(frozen=True)
 class Symptom:
     """The orders a cause costs: a sales fall it fully explains, said in its alert instead of
     one of its own (`rules.sales.fold_into_causes`)."""
@@ -397,6 +421,7 @@ class Finding:
     products: tuple[Product, ...] = ()  # the affected SKUs as the seller knows them
     checks: tuple[Check, ...] = ()
     symptom: Symptom | None = None
+    at_stake: AtStake | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+from rules.base import AccountData, Finding, Rule, RuleConfig, at_stake, finding
 from rules.stats import robust_level
 
 
@@ -71,7 +71,8 @@ def finance_anomaly(data: AccountData, config: FinanceAnomalyConfig) -> list[Fin
                             kind, today, round(share, 4), round(median, 4),
                             days[today].postings, round(days[today].sales, 2),
                             round((share - median) * days[today].sales, 2)),
-                        topic="finance", checks=()))
+                        topic="finance", checks=(),
+                        at_stake=at_stake((share - median) * days[today].sales, "charged")))
     findings += _missing_payout(data, config, yesterday)
     return findings
 
@@ -93,7 +94,8 @@ def _missing_payout(data: AccountData, config: FinanceAnomalyConfig, yesterday) 
     return [finding(
         "finance_anomaly", data, severity="warning", entity=f"payout:{due.isoformat()}",
         started_at=datetime.combine(due, datetime.min.time(), data.tz or data.now.tzinfo),
-        evidence=PayoutMissingEvidence(due, weekday, count, round(usual, 2)), topic="finance", checks=())]
+        evidence=PayoutMissingEvidence(due, weekday, count, round(usual, 2)), topic="finance", checks=(),
+        at_stake=at_stake(usual, "value"))]
 
 
 FINANCE_ANOMALY = Rule("finance_anomaly", FinanceAnomalyConfig, finance_anomaly)

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from rules.base import AccountData, Finding, Order, Rule, RuleConfig, Severity, finding
+from rules.base import AccountData, Finding, Order, Rule, RuleConfig, Severity, at_stake, finding
 from rules.stats import days_to_cross
 
 ERROR_INDEX = "rating_general_indicator_fbs_rfbs"
@@ -132,7 +132,8 @@ def _ozon_index(data: AccountData, config: CancellationsConfig, today: datetime,
             source, None if to_warning is None else round(to_warning, 1),
             None if to_danger is None else round(to_danger, 1), config.window_days, "ozon_index",
             sum(e.kind == "SELLER_DELAY" for e in errors), round(sum(e.charge for e in errors), 2)),
-        topic=None, affected_postings=sorted({e.posting_number for e in errors}))]
+        topic=None, affected_postings=sorted({e.posting_number for e in errors}),
+        at_stake=at_stake(sum(e.charge for e in errors), "charged"))]
 
 
 CANCELLATIONS = Rule("cancellations", CancellationsConfig, cancellations, needs_postings=True)
@@ -200,7 +201,7 @@ def stuck_in_delivery(data: AccountData, config: StuckInDeliveryConfig) -> list[
         evidence=StuckInDeliveryEvidence(len(stuck), round(oldest, 1), config.max_days,
                                          round(sum(o.price for o in stuck), 2)),
         topic="logistics", affected_postings=[o.posting_number for o in stuck],
-        affected_skus=sorted({s for o in stuck for s in o.skus}))]
+        affected_skus=sorted({s for o in stuck for s in o.skus}), at_stake=at_stake(sum(o.price for o in stuck), "value"))]
 
 
 STUCK_IN_DELIVERY = Rule("stuck_in_delivery", StuckInDeliveryConfig, stuck_in_delivery)

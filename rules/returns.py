@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from pydantic import Field
 
-from rules.base import AccountData, Finding, Return, Rule, RuleConfig, finding
+from rules.base import AccountData, Finding, Return, Rule, RuleConfig, at_stake, finding, order_value
 from rules.stats import high_count_p_value
 
 DAMAGE_WORDS = ("брак", "поврежд", "damage", "defect")
@@ -108,7 +108,8 @@ def _finding(data: AccountData, config: ReturnsSpikeConfig, entity: str, sku: in
                                       dict(reasons.most_common(5))),
         topic="logistics" if any(word in reason.lower() for word in DAMAGE_WORDS) else None,
         affected_postings=sorted(r.posting_number for r in back),
-        affected_skus=[sku] if sku else sorted({r.sku for r in back}))
+        affected_skus=[sku] if sku else sorted({r.sku for r in back}),
+        at_stake=at_stake(len(back) * order_value(data, sku), "value"))
 
 
 RETURNS_SPIKE = Rule("returns_spike", ReturnsSpikeConfig, returns_spike)

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from rules import intensity
-from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, Symptom, finding
+from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, Symptom, at_stake, finding, order_value
 from rules.stats import low_count_p_value, zero_count_p_value
 
 
@@ -276,6 +276,7 @@ def _finding(data: AccountData, entity: str, verdict: Verdict, times: np.ndarray
     elapsed = (data.now - onset).total_seconds() / HOUR  # a stop: none in the last whole hours, so round down
     hours = max(1, math.floor(elapsed) if observed == 0 else math.ceil(elapsed))
     causes = () if sku else explained_by(data, top_skus, verdict.due - observed)
+    value = order_value(data, sku)
     seller_only = bool(causes) and {c.cause for c in causes} == {"stock_zero"} and sum(c.share for c in causes) >= 0.9
     return finding(
         "sales_drop", data, severity="critical" if drop >= 0.9 else "warning", entity=entity,
@@ -283,8 +284,9 @@ def _finding(data: AccountData, entity: str, verdict: Verdict, times: np.ndarray
         evidence=SalesDropEvidence("sku" if sku else "account", sku, hours, observed, round(verdict.due, 1),
                                    round(per_day, 1), round(drop, 3), math.exp(-min(verdict.statistic, 690.0)), last_at,
                                    tuple(top_skus[:10]), _hourly_series(data, times, expected, start),
-                                   _order_value(data, sku), causes),
+                                   value, causes),
         topic=None if seller_only else "technical",  # stock is the seller's to fix: no request to support
+        at_stake=at_stake(max(verdict.due - observed, 0) * value, "missed"),
         affected_skus=[sku] if sku else [r.sku for r in top_skus[:10]])
 
 
@@ -302,15 +304,6 @@ def explained_by(data: AccountData, shortfall: list[SkuShortfall], missing: floa
             per_cause[causes[0]][1] += row.expected - row.observed
     shares = [CauseShare(cause, int(n), round(min(lost / missing, 1.0), 2)) for cause, (n, lost) in per_cause.items()]
     return tuple(sorted((c for c in shares if c.share >= 0.05), key=lambda c: -c.share))
-
-
-def _order_value(data: AccountData, sku: int | None) -> float:
-    """The median sum of an order over the history (of orders holding `sku`): what one missing
-    order costs the seller, for the money at stake."""
-    orders = data.orders
-    amounts = orders.price if sku is None else orders.price[np.unique(orders.line_posting[orders.line_skus == sku])]
-    amounts = amounts[amounts > 0]
-    return round(float(np.median(amounts)), 0) if len(amounts) else 0.0
 
 
 def _count(times: np.ndarray, start: datetime, end: datetime) -> int:
@@ -371,7 +364,8 @@ def fold_into_causes(data: AccountData, findings: list[Finding]) -> list[Finding
         for cause in causes:
             missing = sum(short.get(sku, 0.0) for sku in cause.affected_skus)
             out[out.index(cause)] = replace(cause, symptom=Symptom(e.window_hours, round(missing, 1),
-                                                                   round(missing * e.order_value)))
+                                                                   round(missing * e.order_value)),
+                                            at_stake=at_stake(missing * e.order_value, "missed"))
     return out
 
 
@@ -420,7 +414,8 @@ def sales_stopped(data: AccountData, config: SalesStoppedConfig) -> list[Finding
             "sales_stopped", data, severity="warning", entity=f"sku:{sku}", started_at=since,
             evidence=SalesStoppedEvidence(sku, since, count, config.history_days, round(expected, 1), p_value,
                                           tuple(causes)),
-            topic=None if "stock_zero" in causes else "technical", affected_skus=[sku]))
+            topic=None if "stock_zero" in causes else "technical", affected_skus=[sku],
+            at_stake=at_stake(expected * order_value(data, sku), "missed")))
     return findings
 
 

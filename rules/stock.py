@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from rules.base import AccountData, Finding, Rule, RuleConfig, finding
+from rules.base import AccountData, Finding, Rule, RuleConfig, at_stake, finding, order_value
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def stock_out(data: AccountData, config: StockOutConfig) -> list[Finding]:
             entity=f"sku:{item.sku}:{item.scheme}", started_at=data.now,
             evidence=StockOutEvidence(item.sku, item.scheme, item.available, round(daily, 2), round(cover, 1),
                                       config.warn_days, data.now + timedelta(days=cover)),
-            topic=None, affected_skus=[item.sku]))
+            topic=None, affected_skus=[item.sku], at_stake=at_stake(daily * order_value(data, item.sku), "per_day")))
     return findings
 
 

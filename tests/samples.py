@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from rules import RULES, Finding
 from rules.access import KeyExpiryEvidence, SourceEvidence
-from rules.base import Check, Product, Series
+from rules.base import AtStake, Check, Product, Series, Symptom
 from rules.cards import CardProblemsEvidence
 from rules.finance import ChargeShareEvidence, PayoutMissingEvidence
 from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, StuckInDeliveryEvidence
@@ -27,10 +27,12 @@ CHECKS = (Check("postings_fresh", True, (NOW - timedelta(minutes=5)).isoformat()
 
 def sample(rule: str, evidence: object, *, entity: str = "account", severity: str = "warning",
            topic: str | None = "technical", postings: list[str] | None = None, skus: list[int] | None = None,
-           started_at: datetime = NOW - timedelta(hours=5)) -> Finding:
+           started_at: datetime = NOW - timedelta(hours=5), at_stake: AtStake | None = None,
+           symptom: Symptom | None = None) -> Finding:
     return Finding(rule=rule, account="shop", client_id=123456, severity=severity, entity=entity,  # type: ignore[arg-type]
                    started_at=started_at, evidence=evidence, topic=topic,  # type: ignore[arg-type]
-                   affected_postings=postings or [], affected_skus=skus or [], products=PRODUCTS, checks=CHECKS)
+                   affected_postings=postings or [], affected_skus=skus or [], products=PRODUCTS, checks=CHECKS,
+                   at_stake=at_stake, symptom=symptom)
 
 
 def samples() -> dict[str, Finding]:
@@ -41,7 +43,7 @@ def samples() -> dict[str, Finding]:
             "account", None, 5, 0, 24.0, 150.0, 1.0, 1e-9, stop,
             (SkuShortfall(111, 3.5, 0), SkuShortfall(222, 2.0, 0)), SERIES, 1450.0,
             (CauseShare("card_failed", 1, 0.15), CauseShare("stock_zero", 1, 0.08))), severity="critical", skus=[111, 222],
-            started_at=stop),
+            started_at=stop, at_stake=AtStake(34800, "missed")),
         "sales_drop/partial": sample("sales_drop", SalesDropEvidence(
             "account", None, 6, 30, 75.0, 300.0, 0.6, 1e-6, NOW - timedelta(minutes=10), (), SERIES),
             started_at=NOW - timedelta(hours=6)),
@@ -49,7 +51,8 @@ def samples() -> dict[str, Finding]:
             "sku", 111, 24, 1, 21.0, 21.0, 0.95, 1e-7, NOW - timedelta(hours=20), (), SERIES),
             entity="sku:111", severity="critical", skus=[111]),
         "sales_stopped/cause": sample("sales_stopped", SalesStoppedEvidence(
-            111, stop, 45, 28, 6.2, 1e-5, ("stock_zero", "card_archived")), entity="sku:111", topic=None, skus=[111]),
+            111, stop, 45, 28, 6.2, 1e-5, ("stock_zero", "card_archived")), entity="sku:111", topic=None, skus=[111],
+            at_stake=AtStake(8990, "missed")),
         "sales_stopped/unexplained": sample("sales_stopped", SalesStoppedEvidence(
             222, stop, 21, 28, 4.0, 1e-5, ()), entity="sku:222", skus=[222]),
         "traffic_drop/views": sample("traffic_drop", TrafficDropEvidence(
@@ -63,14 +66,14 @@ def samples() -> dict[str, Finding]:
             topic=None, postings=POSTINGS, skus=[111, 222]),
         "returns_spike/sku": sample("returns_spike", ReturnsSpikeEvidence(
             111, 25, 1.9, 122, 14, 0.04, 6.7e-16, "Брак или повреждение", 0.88, {"Брак или повреждение": 22}),
-            entity="sku:111", topic="logistics", postings=POSTINGS, skus=[111]),
+            entity="sku:111", topic="logistics", postings=POSTINGS, skus=[111], at_stake=AtStake(36250, "value")),
         "cancellations/danger_ahead": sample("cancellations", CancellationsEvidence(
             7.5, 9, 120, 4.0, 10.0, "ozon", None, 3.0, 14), topic=None, postings=POSTINGS[:9]),
         "cancellations/warning_ahead": sample("cancellations", CancellationsEvidence(
             3.0, 4, 133, 4.0, 10.0, "config", 2.0, None, 14), topic=None, postings=POSTINGS[:4]),
         "cancellations/ozon_index": sample("cancellations", CancellationsEvidence(
             7.5, 9, 160, 4.0, 10.0, "ozon", None, 3.0, 14, "ozon_index", 3, 1840.0), topic=None,
-            postings=POSTINGS[:12]),
+            postings=POSTINGS[:12], at_stake=AtStake(1840, "charged")),
         "cancellations/over": sample("cancellations", CancellationsEvidence(
             12.1, 16, 132, 4.0, 10.0, "ozon", 0.0, 0.0, 14), severity="critical", topic=None, postings=POSTINGS[:16]),
         "shipment_deadline/late": sample("shipment_deadline", ShipmentDeadlineEvidence(
@@ -79,9 +82,11 @@ def samples() -> dict[str, Finding]:
         "shipment_deadline/due": sample("shipment_deadline", ShipmentDeadlineEvidence(
             "due", 1, 0, NOW + timedelta(hours=2), 4.0, 0.0, 7), entity="due", topic=None, postings=POSTINGS[:1]),
         "stuck_in_delivery": sample("stuck_in_delivery", StuckInDeliveryEvidence(2, 25.5, 12.0, 4500.0),
-                                    entity="stuck", topic="logistics", postings=POSTINGS[:2], skus=[111]),
+                                    entity="stuck", topic="logistics", postings=POSTINGS[:2], skus=[111],
+                                    at_stake=AtStake(4500, "value")),
         "stock_out/empty": sample("stock_out", StockOutEvidence(111, "fbs", 0, 3.2, 0.0, 7.0, NOW),
-                                  entity="sku:111:fbs", severity="critical", topic=None, skus=[111]),
+                                  entity="sku:111:fbs", severity="critical", topic=None, skus=[111],
+                                  at_stake=AtStake(4640, "per_day")),
         "stock_out/soon": sample("stock_out", StockOutEvidence(222, "fbo", 5, 2.0, 2.5, 7.0, NOW + timedelta(days=2.5)),
                                  entity="sku:222:fbo", topic=None, skus=[222]),
         "rating_risk/penalty": sample("rating_risk", PenaltyScoreEvidence(), entity="penalty_score",
@@ -97,15 +102,17 @@ def samples() -> dict[str, Finding]:
             ("Товар заблокирован модерацией",), ()), entity="cause:a1", severity="critical", skus=[111]),
         "card_problems/many": sample("card_problems", CardProblemsEvidence(
             (111, 222), ("declined",), "failed", "Не прошёл модерацию", "declined", "moderation",
-            ("Фотографии не соответствуют товару",), ()), entity="cause:b2", severity="critical", skus=[111, 222]),
+            ("Фотографии не соответствуют товару",), ()), entity="cause:b2", severity="critical", skus=[111, 222],
+            at_stake=AtStake(26100, "missed"), symptom=Symptom(5, 18.0, 26100)),
         "card_problems/errors": sample("card_problems", CardProblemsEvidence(
             (222,), ("errors",), "price_sent", "Продаётся", "approved", "", (),
             ("Не заполнен атрибут «Цвет»",)), entity="cause:c3", skus=[222]),
         "finance_anomaly/payout": sample("finance_anomaly", PayoutMissingEvidence(
-            date(2026, 11, 16), 0, 5, 120000.0), entity="payout:2026-11-16", topic="finance"),
+            date(2026, 11, 16), 0, 5, 120000.0), entity="payout:2026-11-16", topic="finance",
+            at_stake=AtStake(120000, "value")),
         "finance_anomaly/commission": sample("finance_anomaly", ChargeShareEvidence(
             "commission_share", date(2026, 11, 17), 0.21, 0.15, 41, 98000.0, 5880.0), entity="commission_share",
-            topic="finance"),
+            topic="finance", at_stake=AtStake(5880, "charged")),
         "finance_anomaly/delivery": sample("finance_anomaly", ChargeShareEvidence(
             "delivery_share", date(2026, 11, 17), 0.12, 0.08, 41, 98000.0, 3920.0), entity="delivery_share",
             topic="finance"),

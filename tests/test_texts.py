@@ -123,8 +123,8 @@ def test_every_sample_goes_through_every_channel_format(language: str) -> None:
 
 def test_a_stop_title_says_since_when_and_how_long() -> None:
     stop = render(SAMPLES["sales_drop/stop"], "ru", MSK, NOW)
-    assert stop.title == "Нет заказов с 10:00 МСК (5 часов)"  # 07:00 UTC is 10:00 in Moscow
-    assert render(SAMPLES["sales_drop/stop"], "en", MSK, NOW).title == "No orders since 10:00 MSK (5 hours)"
+    assert stop.title == "Нет заказов с 10:00 МСК (5 часов), упущено около 35\u00a0000 ₽"  # 07:00 UTC is 10:00 in Moscow
+    assert render(SAMPLES["sales_drop/stop"], "en", MSK, NOW).title == "No orders since 10:00 MSK (5 hours), about 35,000 RUB of sales missed"
     late = render(SAMPLES["shipment_deadline/late"], "ru", MSK, NOW)
     assert late.title == "Просрочена отгрузка: 21 отправление с 12:00 МСК"
     due = render(SAMPLES["shipment_deadline/due"], "ru", MSK, NOW)
@@ -185,3 +185,16 @@ def test_every_renderer_branch_writes_numbers_a_person_would(language: str) -> N
             assert not re.search(r"\b1 (из|in) \d", text) and "/" not in re.sub(r"drafts show|/v\d/\S+", "", text), \
                 (name, text)
             assert "100%" not in text, (name, text)
+
+
+@pytest.mark.parametrize("language, currency", [("ru", "₽"), ("en", "RUB")])
+def test_the_money_at_stake_is_in_the_title_once_and_in_the_json_as_a_number(language: str, currency: str) -> None:
+    priced = {name: f for name, f in samples().items() if f.at_stake is not None}
+    assert {f.rule for f in priced.values()} >= {"sales_drop", "sales_stopped", "returns_spike", "cancellations",
+                                                 "stuck_in_delivery", "stock_out", "card_problems", "finance_anomaly"}
+    for name, finding in priced.items():
+        rendered = render(finding, language, MSK, NOW)
+        amount = texts.money(finding.at_stake.rubles, language)  # type: ignore[union-attr]
+        assert amount.endswith(currency) and amount in rendered.title, (name, rendered.title)
+        event = event_for("firing", finding, rendered, NOW)
+        assert event.at_stake_rubles == finding.at_stake.rubles  # type: ignore[union-attr]

@@ -204,11 +204,14 @@ LANGUAGE = Language(
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
         "sales_drop.in_last_against_usual_for": "{observed} in the last {window_hours}, against {expected} usual for these hours and weekdays (a usual day brings about {usual_per_day}){fall}.",
+        "money.missed": ", about {money} of sales missed",
+        "money.value": ", worth about {money}",
+        "money.charged": ", about {money} charged",
+        "money.per_day": ", about {money} of sales a day",
         "symptom.orders": " Because of this the shop is missing orders: about {orders} fewer over the last {hours}",
-        "symptom.money": " (about {money} of sales)",
         "sales_drop.likely": " Likely because: {causes}.",
         "sales_drop.cause": "{cause}: {products}, {share} of the missing orders",
-        "sales_drop.money": " About {lost} of sales missed so far (a usual order is about {value}, a usual day about {per_day}).",
+        "sales_drop.money": " A usual order is about {value}, a usual day about {per_day}.",
         "sales_drop.stopped": ": orders have stopped",
         "sales_drop.fewer": ", {drop_share} fewer",
         "sales_stopped.no_orders_of_since_it": "no orders of {who} since {last_order_at}. It had {orders_in_history} in {history_days}; given the shop's other orders since then, about {expected_orders_since} were due.",

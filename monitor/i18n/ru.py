@@ -252,11 +252,14 @@ LANGUAGE = Language(
     # What the rules' renderers say (monitor/support.py), keyed by rule and message.
     messages={
         "sales_drop.in_last_against_usual_for": "за последние {window_hours} — {observed}, а обычно в эти часы и дни недели — {expected} (обычный день приносит около {usual_per_day}){fall}.",
+        "money.missed": ", упущено около {money}",
+        "money.value": ", на сумму около {money}",
+        "money.charged": ", удержано около {money}",
+        "money.per_day": ", около {money} выручки в день",
         "symptom.orders": " Из-за этого магазин недополучает заказы: недостаёт около {orders} за последние {hours}",
-        "symptom.money": " (около {money} выручки)",
         "sales_drop.likely": " Вероятно, из-за: {causes}.",
         "sales_drop.cause": "{cause} — {products}, {share} недостающих заказов",
-        "sales_drop.money": " Упущено около {lost} выручки (обычный заказ — около {value}, обычный день — около {per_day}).",
+        "sales_drop.money": " Обычный заказ — около {value}, обычный день — около {per_day}.",
         "sales_drop.stopped": ": заказы остановились",
         "sales_drop.fewer": ", на {drop_share} меньше",
         "sales_stopped.no_orders_of_since_it": "по товару {who} нет заказов с {last_order_at}. За {history_days} было {orders_in_history}; судя по заказам остальных товаров магазина за это время, их должно было прийти около {expected_orders_since}.",
