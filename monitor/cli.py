@@ -181,6 +181,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path)
     p.set_defaults(handler=_drafts)
 
+    p = sub.add_parser("digest", help="print each shop's daily summary now (what [digest] sends)")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--shop", help="only this shop")
+    p.set_defaults(handler=_digest)
+
     p = sub.add_parser("status", help="per account: data sources, next run, open alerts, API errors, key expiry; "
                        "the outbox and the state file")
     p.add_argument("--config", required=True, type=Path)
@@ -518,6 +523,24 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print_status(status, lang, settings.monitor.tz)
     return 1 if status["outbox"]["undeliverable"] else 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from monitor.digest import summary
+
+    settings, store, lang = _store(args)
+    names = [a.name for a in settings.accounts]
+    if args.shop and args.shop not in names:
+        print(say(lang, "cli.silence_account", account=args.shop, valid=", ".join(names)), file=sys.stderr)
+        return 2
+    try:
+        for name in [args.shop] if args.shop else names:
+            event = summary(settings, store, name, datetime.now(timezone.utc))
+            print(f"{say(lang, 'status.shop', name=name, client_id=settings.account(name).client_id)}: {event.title}")
+            print(event.explanation + "\n")
+    finally:
+        store.close()
+    return 0
 
 
 def _backup(args: argparse.Namespace) -> int:

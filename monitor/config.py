@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator, model_validator
@@ -108,6 +108,14 @@ class Account(Strict):
         return SecretStr(read_secret(self.api_key_env, self.api_key_file, "api_key") or "")
 
 
+class DigestSection(Strict):
+    """The daily (or weekly, on Mondays) summary per shop, at `at` in the seller's timezone."""
+
+    every: Literal["off", "daily", "weekly"] = "daily"
+    at: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    channels: list[str] = []  # empty: every channel
+
+
 class RuleAlerting(Strict):
     repeat_hours: float | None = Field(None, gt=0)
     notify_resolved: bool | None = None
@@ -156,6 +164,7 @@ class Settings(BaseSettings):
     accounts: list[Account] = Field(min_length=1)
     rules: RulesSection = RulesSection()
     alerts: AlertsSection = AlertsSection()
+    digest: DigestSection = DigestSection()
     channels: list[AnyChannelConfig] = []
 
     @field_validator("channels", mode="before")
@@ -184,6 +193,14 @@ class Settings(BaseSettings):
                     for c in self.channels]
         if channels != self.channels:
             object.__setattr__(self, "channels", channels)  # frozen: set once, while validating
+        return self
+
+    @model_validator(mode="after")
+    def digest_channels_exist(self) -> Settings:
+        unknown = sorted(set(self.digest.channels) - {c.name for c in self.channels})
+        if unknown:
+            raise Said("config.at", where="digest.channels", what=Said(
+                "config.unknown_channel", names=", ".join(unknown), valid=", ".join(c.name for c in self.channels)))
         return self
 
     @model_validator(mode="after")

@@ -28,7 +28,7 @@ from pathlib import Path
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor import logs, metrics, watchdog
+from monitor import digest, logs, metrics, watchdog
 from monitor.config import ConfigError, Settings, load_config
 from monitor.cycle import deliver_all, housekeeping, run_cycle
 from monitor.store import StorageError, Store
@@ -37,6 +37,8 @@ from monitor.texts import Said
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "deliver"
 HOUSEKEEPING_JOB = "housekeeping"
+DIGEST_JOB = "digest"
+DIGEST_CHECK_MINUTES = 5
 DELIVERY_SECONDS = 60
 HOUSEKEEPING_HOURS = 24
 STOP_GRACE_SECONDS = 8.0  # systemd gives 30 s; a stop must not wait on a hanging HTTP request
@@ -161,6 +163,8 @@ class Daemon:
         metrics_server = self._start_metrics()
         self.scheduler.add_job(self._delivery_job, "interval", id=DELIVERY_JOB, seconds=DELIVERY_SECONDS,
                                coalesce=True, max_instances=1, misfire_grace_time=DELIVERY_SECONDS)
+        self.scheduler.add_job(self._digest_job, "interval", id=DIGEST_JOB, minutes=DIGEST_CHECK_MINUTES,
+                               coalesce=True, max_instances=1, misfire_grace_time=3600)
         self.scheduler.add_job(self._housekeeping_job, "interval", id=HOUSEKEEPING_JOB, hours=HOUSEKEEPING_HOURS,
                                next_run_time=datetime.now(timezone.utc) + timedelta(minutes=5),
                                coalesce=True, max_instances=1, misfire_grace_time=3600)
@@ -344,6 +348,23 @@ class Daemon:
                 return
             if done.delivered or done.failed:
                 log.info("delivery done: delivered=%d failed=%d", done.delivered, done.failed)
+
+    def _digest_job(self) -> None:
+        """Queue each shop's summary once its hour has come (checked every few minutes, so a
+        restart or a sleeping machine sends it late rather than never), then deliver it."""
+        settings = self.settings
+        with logs.job("digest"):
+            try:
+                queued = digest.send_due(settings, datetime.now(timezone.utc))
+            except StorageError as exc:
+                watchdog.storage_fault(settings, exc)
+                return
+            except Exception:
+                log.exception("digest failed")
+                return
+        if queued:
+            self._deliver_now = True
+            self._wake.set()
 
     def _housekeeping_job(self) -> None:
         settings = self.settings

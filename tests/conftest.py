@@ -61,15 +61,17 @@ def account(name: str = "shop", base_url: str = "http://127.0.0.1:9", key_file: 
 
 
 def config_file(folder: Path, accounts: str, *, monitor: str = "", channels: str | None = None, body: str = "",
-                key: str = "demo-key", name: str = "config.toml") -> Path:
+                key: str = "demo-key", name: str = "config.toml", digest: str = 'every = "off"') -> Path:
     """The one config writer: a `[monitor]` section (state in `folder/state`, 35 days of history,
-    plus `monitor` lines), the `accounts` blocks with their key in `folder/key.txt`, `channels`
-    (default: a file channel into `folder/out`) and `body` appended."""
+    plus `monitor` lines), `[digest]` (off unless a test asks: a daemon under test must not meet
+    09:00), the `accounts` blocks with their key in `folder/key.txt`, `channels` (default: a file
+    channel into `folder/out`) and `body` appended."""
     (folder / "key.txt").write_text(key)
     if channels is None:
         channels = f'[[channels]]\ntype = "file"\ndirectory = "{folder / "out"}"\n'
     path = folder / name
-    path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\n{monitor}\n{accounts}{channels}\n{body}',
+    path.write_text(f'[monitor]\nstate_dir = "state"\nhistory_days = 35\n{monitor}\n[digest]\n{digest}\n\n'
+                    f'{accounts}{channels}\n{body}',
                     encoding="utf-8")
     return path
 

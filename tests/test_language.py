@@ -79,6 +79,7 @@ def said_by_commands(folder: Path, base_url: str, lang: str) -> str:
         ["drafts", "list", "--config", config], ["drafts", "show", "sales_drop", "--config", config],
         ["drafts", "show", "nothing", "--config", config],
         ["backup", str(folder / "copy.db"), "--config", config], ["test-alert", "--config", config],
+        ["digest", "--config", config],
         ["config", "validate", config], ["config", "validate", str(typo)], ["status", "--config", str(typo)],
         ["check", "--config", dead_config], ["status", "--config", str(folder / "missing.toml")],
         ["detect", "--csv", str(series)], ["detect", "--csv", str(folder / "none.csv")],

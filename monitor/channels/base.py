@@ -17,6 +17,7 @@ from monitor.texts import WORDS, Said, count
 
 
 TEST_RULE = "test"  # the rule of the message `test-alert` and `init` send
+DIGEST_RULE = "digest"  # the rule of the daily summary (monitor/digest.py)
 
 
 class ChannelConfig(Strict):
@@ -88,7 +89,7 @@ def heading(event: Event, language: str) -> str:
     """"[СРОЧНО] Новая проблема: ..." for open problems; a resolved one carries no severity, and
     the test message says only that it is one."""
     words = WORDS[language]
-    if event.rule == TEST_RULE:
+    if event.rule in (TEST_RULE, DIGEST_RULE):
         return event.title
     if not event.is_open:
         return f"{words['resolved']}: {event.title}"

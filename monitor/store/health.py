@@ -41,6 +41,15 @@ class HealthTables(Database):
             self.db.table("cycles").upsert({"account": account, "started_at": iso(started), "finished_at": iso(finished),
                                       "next_run_at": iso(next_run)}, pk="account")
 
+    def digest_sent(self, account: str) -> datetime | None:
+        row = self.db.execute("select digest_sent_at from cycles where account = ?", [account]).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def record_digest(self, account: str, at: datetime) -> None:
+        with self.transaction():
+            self.db.execute("insert into cycles (account, digest_sent_at) values (?, ?) on conflict (account) do "
+                            "update set digest_sent_at = excluded.digest_sent_at", [account, iso(at)])
+
     def last_cycle(self, account: str) -> dict[str, Any]:
         return next(iter(self._rows("select * from cycles where account = ?", [account])), {})
 

@@ -176,3 +176,9 @@ def m012_alert_numbers(db: sqlite_utils.Database) -> None:
     db.table("alerts").add_column("said_size", int)
     db.execute("update alerts set number = (select count(*) from alerts a where a.first_seen < alerts.first_seen "
                "or (a.first_seen = alerts.first_seen and a.rowid <= alerts.rowid))")
+
+
+@migrations()
+def m013_digest(db: sqlite_utils.Database) -> None:
+    """When each shop's daily summary was last sent, so a restart neither skips nor repeats it."""
+    db.table("cycles").add_column("digest_sent_at", str)
