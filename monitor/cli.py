@@ -26,7 +26,7 @@ from monitor.config import ConfigError, Settings, load_config, secret_problems
 from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.i18n import LANGUAGES
 from monitor.secrets import os_error
-from monitor.report import print_delivery, print_result, print_status, status_of
+from monitor.report import print_delivery, print_result, print_status, status_of, unmatched_overrides
 from monitor.store import StorageError, Store, parse, state_dir_problem
 from monitor.sources import Progress
 from monitor.texts import SOURCE_NAMES, STORAGE, WORDS, Said, count, day, duration, number, rule_name, say, when
@@ -224,6 +224,17 @@ def _validate(args: argparse.Namespace) -> int:
     for problem in secret_problems(settings):
         print(say(lang, "config.secret_warning", problem=Said("config.in_file", path=args.file, what=problem).text(lang)),
               file=sys.stderr)
+    if (settings.monitor.state_dir / Store.FILENAME).exists():  # after the first sync: overrides must name products
+        try:
+            store = Store.read_only(settings.monitor.state_dir)
+        except StorageError:
+            store = None  # a state file check or run will repair: not this command's business
+        if store is not None:
+            try:
+                for warning in unmatched_overrides(settings, store):
+                    print(warning.text(lang), file=sys.stderr)
+            finally:
+                store.close()
     print(say(lang, "cli.config_ok", file=args.file, accounts=count(len(settings.accounts), "shop", lang, 0),
               channels=count(len(settings.channels), "channel", lang, 0), state_dir=settings.monitor.state_dir))
     return 0
@@ -272,6 +283,12 @@ def _check(args: argparse.Namespace) -> int:
         for result in results:
             print_result(result, language, settings.monitor.tz, detail=args.verbose)
         print_delivery(delivery, language)
+        store = Store.read_only(settings.monitor.state_dir)
+        try:
+            for problem in unmatched_overrides(settings, store):
+                print(problem.text(language), file=sys.stderr)
+        finally:
+            store.close()
     return 1 if any(r.unchecked or r.interrupted for r in results) or delivery.failed else 0
 
 

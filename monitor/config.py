@@ -22,7 +22,7 @@ from monitor.i18n import LANGUAGES
 from monitor.secrets import Strict, config_dir, os_error, read_secret, resolve, secret_path
 from monitor.texts import Said
 from rules import RULES
-from rules.base import RuleConfig
+from rules.base import Keyed, RuleConfig
 
 DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
 
@@ -294,6 +294,8 @@ def _describe(err: ErrorDetails) -> Said:
     loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"]).lstrip(".")
     context = err.get("ctx") or {}
     own = context.get("error")
+    if isinstance(own, Keyed):  # a rule config's own check, keyed the same way
+        own = Said(own.key, **own.params)
     if isinstance(own, Said):  # a model's own check
         return Said("config.at", where=loc, what=own) if loc else own
     if err["type"] == "extra_forbidden":

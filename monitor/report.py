@@ -18,7 +18,9 @@ from monitor.store import Store
 from monitor.sources import coverage
 from monitor.sources.base import account_info
 from monitor.sources.postings import order_times
-from monitor.texts import ERROR_KINDS, SOURCE_NAMES, SUMMARY, WORDS, count, count_of, number, rule_name, say, when
+from monitor.sources.products import cards
+from monitor.texts import ERROR_KINDS, Said, SOURCE_NAMES, SUMMARY, WORDS, count, count_of, number, rule_name, say, when
+from rules import RULES
 from rules.sales import SalesDropConfig, detection_floor
 
 
@@ -69,6 +71,25 @@ def print_unchecked(unchecked: list[Unchecked], language: str, tz: ZoneInfo, out
         print(f"  ! {words['unchecked']}: {sources} — {why}; {words['last_read']}: {since}", file=out)
         if detail:
             print(f"    ({reason})", file=out)
+
+
+def unmatched_overrides(settings: Settings, store: Store) -> list[Said]:
+    """Overrides that name products none of the synced shops has (a typo, or a product gone):
+    said as warnings once the cards are synced."""
+    found = []
+    for account in settings.accounts:
+        known = list(cards(store, account.name))
+        if not known:
+            continue  # not synced yet: nothing to say
+        skus, offers = {c.sku for c in known}, {c.offer_id for c in known}
+        for name, config in ((n, getattr(settings.rules, n)) for n in RULES):
+            for index, override in enumerate(config.overrides):
+                missing = [str(s) for s in override.skus if s not in skus] + \
+                          [o for o in override.offer_ids if o not in offers]
+                if missing:
+                    found.append(Said("config.override_unmatched", where=f"rules.{name}.overrides[{index}]",
+                                      products=", ".join(missing), shop=account.name))
+    return found
 
 
 def print_delivery(delivery: Delivery, language: str, out: TextIO | None = None) -> None:

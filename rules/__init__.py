@@ -7,7 +7,7 @@ from typing import Any
 
 from rules.access import API_ACCESS, postings_blocked
 from rules.base import (NO_TIME, AccountData, Card, FbsError, FbsIndex, Finding, MoneyDay, Order, Orders, RatingSeries,
-                        Return, Rule, SourceHealth, Stock, StockDay, TrafficDay)
+                        Return, Rule, RuleConfig, SourceHealth, Stock, StockDay, TrafficDay)
 from rules.cards import CARD_PROBLEMS
 from rules.finance import FINANCE_ANOMALY
 from rules.logistics import CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY
@@ -56,7 +56,25 @@ def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime |
     result.findings = [f for f in result.findings if not (f.rule in SYMPTOMS and f.entity.startswith("sku:") and any(
         (cause, sku) in causes for cause in SYMPTOMS[f.rule] for sku in f.affected_skus))]
     result.findings = fold_into_causes(data, result.findings)
+    result.findings = [f for f in (by_product(f, configs[f.rule], data) for f in result.findings) if f is not None]
     return result
+
+
+def by_product(finding: Finding, config: RuleConfig, data: AccountData) -> Finding | None:
+    """A finding about products as their overrides say: products ignored are left out (the
+    finding goes when none is left), and one about a key product is critical."""
+    if not config.overrides or not finding.entity.startswith(("sku:", "cause:")):
+        return finding
+    offers = {c.sku: c.offer_id for c in data.cards}
+    said = {sku: o for sku in finding.affected_skus if (o := config.override(sku, offers.get(sku, ""))) is not None}
+    kept = [sku for sku in finding.affected_skus if not (sku in said and said[sku].ignore)]
+    if not kept:
+        return None
+    if len(kept) < len(finding.affected_skus):
+        finding = replace(finding, affected_skus=kept, products=tuple(p for p in finding.products if p.sku in kept))
+    if any(sku in said and said[sku].critical for sku in kept):
+        finding = replace(finding, severity="critical")
+    return finding
 
 
 __all__ = ["NO_TIME", "RULES", "AccountData", "Card", "FbsError", "FbsIndex", "Finding", "MoneyDay", "Order", "Orders",

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, Callable, Literal, TypeVar, overload
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 Severity = Literal["warning", "critical"]
 SupportTopic = Literal["technical", "logistics", "finance", "marketing"]
@@ -491,11 +491,68 @@ def as_json(value: Any) -> Any:
     return value
 
 
+class Keyed(ValueError):
+    """A refusal the seller reads: a message id (in monitor/i18n) and its parameters, so the rules
+    stay free of texts."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(f"{key}: {params}")
+        self.key, self.params = key, params
+
+
+class Override(BaseModel):
+    """Settings for some products: `[[rules.<name>.overrides]]` with `skus` and/or `offer_ids`,
+    then `ignore = true` (products phased out or seasonal), `critical = true` (key products:
+    every alert about them is critical), or any key of the rule's own table (`min_drop = 0.2`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    skus: list[int] = []
+    offer_ids: list[str] = []
+    ignore: bool = False
+    critical: bool = False
+
+    @model_validator(mode="after")
+    def names_products(self) -> Override:
+        if not self.skus and not self.offer_ids:
+            raise Keyed("config.override_products")
+        return self
+
+    def matches(self, sku: int, offer_id: str = "") -> bool:
+        return sku in self.skus or bool(offer_id) and offer_id in self.offer_ids
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The rule's own keys this override sets."""
+        return dict(self.model_extra or {})
+
+
 class RuleConfig(BaseModel):
-    """Base of every `[rules.<name>]` table: unknown keys are errors, `enabled` is common."""
+    """Base of every `[rules.<name>]` table: unknown keys are errors, `enabled` is common, and
+    `overrides` set the rule's keys, or ignore or raise products, for some SKUs or articles."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
+    overrides: list[Override] = []
+
+    @model_validator(mode="after")
+    def overrides_set_known_keys(self) -> RuleConfig:
+        own = set(type(self).model_fields) - {"enabled", "overrides"}
+        for index, override in enumerate(self.overrides):
+            unknown = sorted(set(override.settings) - own)
+            if unknown:
+                raise Keyed("config.override_keys", index=index, keys=", ".join(unknown),
+                            valid=", ".join(sorted(own)) or "—")
+            type(self)(**{**self.model_dump(exclude={"overrides"}), **override.settings})  # its values are valid
+        return self
+
+    def override(self, sku: int, offer_id: str = "") -> Override | None:
+        """The first override naming the product, if any."""
+        return next((o for o in self.overrides if o.matches(sku, offer_id)), None)
+
+    def for_product(self, sku: int, offer_id: str = "") -> Any:
+        """This config with the settings an override gives the product (itself when none does)."""
+        found = self.override(sku, offer_id)
+        return self if found is None or not found.settings else self.model_copy(update=found.settings)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rules import intensity
+from rules.base import Keyed
 
 Kind = Literal["count", "level"]
 Direction = Literal["down", "up"]
@@ -58,12 +59,8 @@ class Episode:
 Note = tuple[str, dict[str, Any]]  # a message id (`detect.*` in monitor/i18n) and its parameters
 
 
-class UnreadableSeries(ValueError):
+class UnreadableSeries(Keyed):
     """The file cannot be read as a series: a message id and its parameters for the seller."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(f"{key}: {params}")
-        self.key, self.params = key, params
 
 
 def _parse_time(text: str, tz: tzinfo) -> datetime:

@@ -253,12 +253,14 @@ def _sku_findings(data: AccountData, stream: ShopStream, config: SalesDropConfig
     expected[:, -1] *= stream.expected[-1] / b.expected[-1] if b.expected[-1] > 0 else 0.0
     threshold = intensity.change_threshold(config.sku_false_alarms_per_month / len(judged))
     findings = []
+    offers = {c.sku: c.offer_id for c in data.cards}
     for row, sku in enumerate(judged):
+        own = config.for_product(sku, offers.get(sku, ""))  # its own min_drop, if an override sets one
         scan = intensity.change_scan(counts[row], expected[row], float(dispersion[row]), float(per_day[row]),
-                                     uncertainty=b.uncertainty, min_change=config.min_drop,
+                                     uncertainty=b.uncertainty, min_change=own.min_drop,
                                      max_bins=config.max_onset_hours)[0]
-        if scan.statistic >= threshold and scan.share <= 1 - config.min_drop and scan.observed > 0 \
-                and still_low(counts[row], expected[row], config):  # none at all: sales_stopped says it
+        if scan.statistic >= threshold and scan.share <= 1 - own.min_drop and scan.observed > 0 \
+                and still_low(counts[row], expected[row], own):  # none at all: sales_stopped says it
             verdict = Verdict("drop", scan.statistic, threshold, start + scan.onset * HOUR, scan.observed, scan.due)
             findings.append(_finding(data, f"sku:{sku}", verdict, by_sku[sku], expected[row], start,
                                      float(per_day[row]), [], sku))

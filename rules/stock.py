@@ -40,19 +40,21 @@ def stock_out(data: AccountData, config: StockOutConfig) -> list[Finding]:
                                   recent.quantity[line][kept].tolist()):
         sold[(sku, scheme)] += units
     findings = []
+    offers = {c.sku: c.offer_id for c in data.cards}
     for item in data.stocks:
+        own = config.for_product(item.sku, offers.get(item.sku, ""))  # days of cover of its own, if set
         if item.scheme == "fbo":
             daily, cover = item.daily_sales or 0.0, item.days_of_cover
         else:
             daily = sold[(item.sku, item.scheme)] / config.velocity_days
             cover = item.available / daily if daily else None
-        if daily < config.min_daily_sales or cover is None or cover >= config.warn_days:
+        if daily < own.min_daily_sales or cover is None or cover >= own.warn_days:
             continue
         findings.append(finding(
             "stock_out", data, severity="critical" if item.available <= 0 else "warning",
             entity=f"sku:{item.sku}:{item.scheme}", started_at=data.now,
             evidence=StockOutEvidence(item.sku, item.scheme, item.available, round(daily, 2), round(cover, 1),
-                                      config.warn_days, data.now + timedelta(days=cover)),
+                                      own.warn_days, data.now + timedelta(days=cover)),
             topic=None, affected_skus=[item.sku], at_stake=at_stake(daily * order_value(data, item.sku), "per_day")))
     return findings
 

@@ -196,3 +196,28 @@ def test_a_mass_block_is_one_short_message_and_a_long_digest_counts_what_it_does
                    events=tuple(replace(event, fingerprint=f"f{i}", title=f"Проблема {i}") for i in range(15)))
     text = full_text(many)
     assert "Проблема 9" in text and "Проблема 10" not in text and "И ещё 5 проблем" in text
+
+
+def test_overrides_ignore_raise_and_tune_products() -> None:
+    """A product ignored has no alert, a key product's alert is critical, and a product's own
+    days of cover decide its stock alert; an override setting no key of its rule is refused."""
+    from rules.stock import StockOutConfig
+
+    sku = busy_sku()
+    blocked = Incident("card_blocked", start=NOW - timedelta(hours=40), skus=(sku,))
+    world = World(Scenario(seed=7, skus=150, orders_per_day=200, incidents=[blocked]))
+    data = account_data(world, NOW)
+    ignore = {**CONFIGS, "card_problems": RULES["card_problems"].Config(overrides=[{"skus": [sku], "ignore": True}])}
+    assert [f.rule for f in run_rules(data, ignore).findings] == []
+    low = Incident("stock_out", start=NOW - timedelta(days=1), skus=(sku,), days_left=12)
+    world = World(Scenario(seed=7, skus=150, orders_per_day=200, incidents=[low]))
+    data = account_data(world, NOW)
+    assert run_rules(data, CONFIGS).findings == []  # 11 days of cover: no alert at the default 7
+    offer = next(p.offer_id for p in world.products if p.sku == sku)
+    own = StockOutConfig(overrides=[{"offer_ids": [offer], "warn_days": 21, "critical": True}])
+    [found] = run_rules(data, {**CONFIGS, "stock_out": own}).findings
+    assert (found.rule, found.severity, found.affected_skus) == ("stock_out", "critical", [sku])
+    with pytest.raises(ValueError, match="config.override_keys"):
+        StockOutConfig(overrides=[{"skus": [sku], "min_drop": 0.2}])
+    with pytest.raises(ValueError, match="config.override_products"):
+        StockOutConfig(overrides=[{"warn_days": 3}])
