@@ -269,7 +269,7 @@ def _card_problems(f: Finding, t: Text) -> Parts:
                          moderate_status=t.status(e.moderate_status), reasons=reasons)
     return Parts(
         title, observed,
-        t.say("card_problems.fix_card_as_ozon_s"),
+        t.say("card_problems.fix_card_as_ozon_s" if len(e.skus) == 1 else "card_problems.fix_many"),
         (),
         t.say("card_problems.please_explain_what_exactly_must" if len(e.skus) == 1 else "card_problems.explain_many"),
         t.say("card_problems.high_product_cannot_be_sold") if blocked

@@ -382,6 +382,7 @@ LANGUAGE = Language(
         "checks.rest_card_status": "the other cards are on sale",
         "checks.rest_price_quarantine": "no other price is in quarantine",
         "checks.all_alike": "every listed product: {text}",
+        "card_problems.fix_many": "Fix the cards as Ozon's reason says and send them to moderation again; if the reason is unclear or wrong, send the request.",
         "card_problems.explain_many": "Please explain what exactly must be fixed in these cards, or put them back on sale if the block is a mistake.",
         "checks.ask_rest": "For the other products: {ask}",
         "checks.ask_about_failed": "Some of the shop's products do not sell for the reasons named above. Please explain what must be done to put them back on sale.",
