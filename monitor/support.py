@@ -26,7 +26,7 @@ from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, Stu
 from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
 from rules.returns import ReturnsSpikeEvidence
 from rules.sales import SalesDropEvidence, SalesStoppedEvidence, TrafficDropEvidence
-from rules.stock import StockOutEvidence
+from rules.stock import EmptyStockEvidence, StockOutEvidence
 
 MAX_LISTED = 20
 
@@ -223,12 +223,19 @@ def _stuck_in_delivery(f: Finding, t: Text) -> Parts:
 
 
 def _stock_out(f: Finding, t: Text) -> Parts:
+    if isinstance(f.evidence, EmptyStockEvidence):
+        gone, scheme = f.evidence, f.evidence.scheme.upper()
+        if len(gone.skus) == 1:
+            title = t.say("stock_out.out_of_stock", who=t.sku(f, gone.skus[0]), scheme=scheme)
+        else:
+            title = t.say("stock_out.many_out", products=t.count(len(gone.skus), "product"), scheme=scheme)
+        observed = t.say("stock_out.empty_one", daily_sales=t.num(gone.daily_sales, 1)) if len(gone.skus) == 1 \
+            else t.say("stock_out.empty_selling", products=t.count(len(gone.skus), "product"),
+                       daily_sales=t.num(gone.daily_sales, 1))
+        return Parts(title, observed, t.say("stock_out.support_cannot_help_here_restock"))
     e = f.evidence_as(StockOutEvidence)
     who, scheme = t.sku(f, e.sku), e.scheme.upper()
-    if e.available <= 0:
-        title = t.say("stock_out.out_of_stock", who=who, scheme=scheme)
-    else:
-        title = t.say("stock_out.runs_out_in", who=who, days_of_cover=t.days_ahead(e.days_of_cover), scheme=scheme)
+    title = t.say("stock_out.runs_out_in", who=who, days_of_cover=t.days_ahead(e.days_of_cover), scheme=scheme)
     observed = t.say("stock_out.units_left_at_sold_day", available=e.available, daily_sales=t.num(e.daily_sales, 2), days_of_cover=t.days_ahead(e.days_of_cover) if e.days_of_cover > 0 else t.count(0, 'day'), warn_days=t.count(e.warn_days, 'day'))
     return Parts(title, observed, t.say("stock_out.support_cannot_help_here_restock"))
 

@@ -13,7 +13,7 @@ from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, Stu
 from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
 from rules.returns import ReturnsSpikeEvidence
 from rules.sales import CauseShare, SalesDropEvidence, SalesStoppedEvidence, SkuShortfall, TrafficDropEvidence
-from rules.stock import StockOutEvidence
+from rules.stock import EmptyStockEvidence, StockOutEvidence
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # 15:00 in Moscow
 POSTINGS = [f"0000{n:06d}-0001-1" for n in range(25)]
@@ -84,9 +84,12 @@ def samples() -> dict[str, Finding]:
         "stuck_in_delivery": sample("stuck_in_delivery", StuckInDeliveryEvidence(2, 25.5, 12.0, 4500.0),
                                     entity="stuck", topic="logistics", postings=POSTINGS[:2], skus=[111],
                                     at_stake=AtStake(4500, "value")),
-        "stock_out/empty": sample("stock_out", StockOutEvidence(111, "fbs", 0, 3.2, 0.0, 7.0, NOW),
-                                  entity="sku:111:fbs", severity="critical", topic=None, skus=[111],
+        "stock_out/empty": sample("stock_out", EmptyStockEvidence("fbs", (111,), 3.2),
+                                  entity="empty:fbs", severity="critical", topic=None, skus=[111],
                                   at_stake=AtStake(4640, "per_day")),
+        "stock_out/many_empty": sample("stock_out", EmptyStockEvidence("fbo", (111, 222), 5.5),
+                                       entity="empty:fbo", severity="critical", topic=None, skus=[111, 222],
+                                       at_stake=AtStake(7900, "per_day")),
         "stock_out/soon": sample("stock_out", StockOutEvidence(222, "fbo", 5, 2.0, 2.5, 7.0, NOW + timedelta(days=2.5)),
                                  entity="sku:222:fbo", topic=None, skus=[222]),
         "rating_risk/penalty": sample("rating_risk", PenaltyScoreEvidence(), entity="penalty_score",

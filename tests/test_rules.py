@@ -52,7 +52,7 @@ def test_normal_months_are_quiet_for_every_rule(seed: int, volume: int) -> None:
     (lambda sku: Incident("stock_out", start=NOW - timedelta(days=1), skus=(sku,), days_left=3),
      [("stock_out", "warning", "sku:{sku}:fbs")]),
     (lambda sku: Incident("stock_out", start=NOW - timedelta(days=4), skus=(sku,), days_left=3),
-     [("stock_out", "critical", "sku:{sku}:fbs")]),
+     [("stock_out", "critical", "empty:fbs")]),
     (lambda sku: Incident("card_blocked", start=NOW - timedelta(hours=2), skus=(sku,)),
      [("card_problems", "critical", "cause")]),
     (Incident("rating_slide", start=NOW - timedelta(days=5), rating="rating_on_time", days=10),
@@ -221,3 +221,14 @@ def test_overrides_ignore_raise_and_tune_products() -> None:
         StockOutConfig(overrides=[{"skus": [sku], "min_drop": 0.2}])
     with pytest.raises(ValueError, match="config.override_products"):
         StockOutConfig(overrides=[{"warn_days": 3}])
+
+
+def test_skus_run_dry_together_are_one_stock_alert_and_one_running_low_keeps_its_own() -> None:
+    top = sorted(World(Scenario(seed=7, skus=150, orders_per_day=200)).products, key=lambda p: -p.weight)[:3]
+    world = World(Scenario(seed=7, skus=150, orders_per_day=200, incidents=[
+        Incident("stock_out", start=NOW - timedelta(days=5), skus=(top[0].sku, top[1].sku), days_left=2),
+        Incident("stock_out", start=NOW - timedelta(days=1), skus=(top[2].sku,), days_left=3)]))
+    found = sorted((f.entity, f.severity, sorted(f.affected_skus)) for f in run_rules(account_data(world, NOW), CONFIGS)
+                   .findings)
+    assert found == [("empty:fbs", "critical", sorted([top[0].sku, top[1].sku])),
+                     (f"sku:{top[2].sku}:fbs", "warning", [top[2].sku])]
