@@ -39,6 +39,7 @@ DELIVERY_JOB = "deliver"
 HOUSEKEEPING_JOB = "housekeeping"
 DIGEST_JOB = "digest"
 DIGEST_CHECK_MINUTES = 5
+DIGEST_FIRST_SECONDS = 10  # a summary owed since the service stopped goes out soon after a start
 DELIVERY_SECONDS = 60
 HOUSEKEEPING_HOURS = 24
 STOP_GRACE_SECONDS = 8.0  # systemd gives 30 s; a stop must not wait on a hanging HTTP request
@@ -164,6 +165,7 @@ class Daemon:
         self.scheduler.add_job(self._delivery_job, "interval", id=DELIVERY_JOB, seconds=DELIVERY_SECONDS,
                                coalesce=True, max_instances=1, misfire_grace_time=DELIVERY_SECONDS)
         self.scheduler.add_job(self._digest_job, "interval", id=DIGEST_JOB, minutes=DIGEST_CHECK_MINUTES,
+                               next_run_time=datetime.now(timezone.utc) + timedelta(seconds=DIGEST_FIRST_SECONDS),
                                coalesce=True, max_instances=1, misfire_grace_time=3600)
         self.scheduler.add_job(self._housekeeping_job, "interval", id=HOUSEKEEPING_JOB, hours=HOUSEKEEPING_HOURS,
                                next_run_time=datetime.now(timezone.utc) + timedelta(minutes=5),

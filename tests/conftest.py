@@ -80,9 +80,9 @@ def config_file(folder: Path, accounts: str, *, monitor: str = "", channels: str
 def write_config(tmp_path: Path) -> Callable[..., Path]:
     """Write a config file into tmp_path; `body` is appended to a valid minimal config."""
     def write(body: str = "", *, base_url: str = "http://127.0.0.1:9", accounts: bool = True,
-              key: str = "demo-key", name: str = "config.toml", monitor: str = "") -> Path:
+              key: str = "demo-key", name: str = "config.toml", monitor: str = "", digest: str = 'every = "off"') -> Path:
         return config_file(tmp_path, account(base_url=base_url) if accounts else "", monitor=monitor, body=body,
-                           key=key, name=name)
+                           key=key, name=name, digest=digest)
     return write
 
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from monitor import drafts
@@ -150,12 +151,17 @@ def test_kill_9_in_the_middle_of_a_sync_loses_and_duplicates_nothing(
     assert len(notifications(tmp_path / "out")) == 1
 
 
-def test_daemon_runs_a_cycle_and_stops_cleanly_on_sigterm(
+def test_daemon_runs_a_cycle_sends_the_summary_at_its_hour_and_stops_cleanly_on_sigterm(
         live_simulator: SimulatorServer, write_config: Callable[..., Path], tmp_path: Path) -> None:
-    config = write_config(base_url=live_simulator.base_url)
+    moscow = datetime.now(timezone.utc).astimezone(ZoneInfo("Europe/Moscow"))
+    hour = max(moscow - timedelta(minutes=1), moscow.replace(hour=0, minute=0))  # its hour has just come
+    config = write_config(base_url=live_simulator.base_url, digest=f'every = "daily"\nat = "{hour:%H:%M}"')
     with Daemon(config) as daemon:
         daemon.wait_for(lambda: bool(notifications(tmp_path / "out")))  # the first cycle notified
+        daemon.wait_for(lambda: any(e["rule"] == "digest" for e in notifications(tmp_path / "out")))
         took = daemon.stop()
+    [summary] = [e for e in notifications(tmp_path / "out") if e["rule"] == "digest"]
+    assert summary["title"].startswith("Сводка за ") and "Открытые проблемы: 1" in summary["explanation"]
     assert daemon.process.returncode == 0 and took < 10
     assert "stopped" in daemon.text and "demo-key" not in daemon.text
 
