@@ -29,6 +29,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import digest, logs, metrics, watchdog
+from monitor.bot import Bot
+from monitor.channels import TelegramConfig
 from monitor.config import ConfigError, Settings, load_config
 from monitor.cycle import deliver_all, housekeeping, run_cycle
 from monitor.store import StorageError, Store
@@ -178,6 +180,7 @@ class Daemon:
         for index, account in enumerate(self.settings.accounts):  # staggered: many shops never start in one second
             self._add_cycle(account.name, index * spacing)
         self.scheduler.start()
+        self._start_bots()
         log.info("started: accounts=%s poll_minutes=%s", self._names(),
                  ",".join(str(self._interval(self.settings, a.name)) for a in self.settings.accounts))
         notify("READY=1", f"STATUS={state or 'started: ' + self._names()}")
@@ -350,6 +353,22 @@ class Daemon:
                 return
             if done.delivered or done.failed:
                 log.info("delivery done: delivered=%d failed=%d", done.delivered, done.failed)
+
+    def _start_bots(self) -> None:
+        """One poller thread per Telegram bot token, hearing its chats' commands and buttons until
+        the daemon stops (each long poll is a few seconds, so SIGTERM is heard in them)."""
+        tokens: set[str] = set()
+        for channel in self.settings.channels:
+            if not isinstance(channel, TelegramConfig):
+                continue
+            try:
+                token = channel.token()
+            except ValueError:
+                continue  # the channel's own delivery says why
+            if token and token not in tokens:
+                tokens.add(token)
+                poller = Bot(self.settings, channel, token)
+                threading.Thread(target=poller.run, args=(self.stop,), name=f"bot:{channel.name}", daemon=True).start()
 
     def _digest_job(self) -> None:
         """Queue each shop's summary once its hour has come (checked every few minutes, so a

@@ -161,7 +161,7 @@ def test_daemon_runs_a_cycle_sends_the_summary_at_its_hour_and_stops_cleanly_on_
         daemon.wait_for(lambda: any(e["rule"] == "digest" for e in notifications(tmp_path / "out")))
         took = daemon.stop()
     [summary] = [e for e in notifications(tmp_path / "out") if e["rule"] == "digest"]
-    assert summary["title"].startswith("Сводка за ") and "Открытые проблемы: 1" in summary["explanation"]
+    assert summary["title"].startswith("Сводка за ") and "Монитор" in summary["explanation"]
     assert daemon.process.returncode == 0 and took < 10
     assert "stopped" in daemon.text and "demo-key" not in daemon.text
 

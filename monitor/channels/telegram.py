@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from pydantic import Field, field_validator
 
-from monitor.channels.base import ChannelConfig, DeliveryError, heading, more, post, shop
+from monitor.channels.base import DIGEST_RULE, TEST_RULE, ChannelConfig, DeliveryError, heading, more, post, shop
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS, Said
@@ -70,25 +70,27 @@ class TelegramChannel:
         if not token:
             raise DeliveryError(Said("config.no_bot_token"), permanent=True)
         sent: dict[str, list[int | None]] = {chat: list(ids) for chat, ids in message.progress.get("sent", {}).items()}
-        parts = telegram_chunks(message)
+        parts = telegram_parts(message)
         for chat in c.chat_id:
             done = sent.setdefault(chat, [])
-            for index, part in enumerate(parts[len(done):], start=len(done) + 1):
+            for index, (part, fingerprints) in enumerate(parts[len(done):], start=len(done) + 1):
                 try:
-                    done.append(self._send_part(token, chat, part))
+                    done.append(self._send_part(token, chat, part, buttons(fingerprints, message.language)))
                 except DeliveryError as exc:
                     where = Said("delivery.chat_part", chat=chat, part=index, parts=len(parts)) if len(parts) > 1 \
                         else Said("delivery.chat", chat=chat)
                     raise DeliveryError(Said("delivery.where", what=exc.said, where=where), exc.permanent,
                                         exc.retry_after, {"sent": sent}) from None
 
-    def _send_part(self, token: str, chat: str, text: str) -> int | None:
+    def _send_part(self, token: str, chat: str, text: str, markup: dict[str, Any] | None) -> int | None:
         """One `sendMessage` within the channel's time limit; the id of the message it made."""
         c = self.config
         base = c.api_url.rstrip("/")
+        body: dict[str, Any] = {"chat_id": chat, "text": text, "parse_mode": "HTML", "disable_web_page_preview": True}
+        if markup:
+            body["reply_markup"] = markup
         response = post(f"{base}/bot{token}/sendMessage", f"{base}/bot***/sendMessage", c.timeout_seconds, c.proxy,
-                        self._transport, json={"chat_id": chat, "text": text, "parse_mode": "HTML",
-                                               "disable_web_page_preview": True})
+                        self._transport, json=body)
         try:
             message_id = response.json()["result"]["message_id"]
         except (ValueError, KeyError, TypeError):
@@ -96,11 +98,31 @@ class TelegramChannel:
         return message_id if isinstance(message_id, int) else None
 
 
+def buttons(fingerprints: list[str], language: str) -> dict[str, Any] | None:
+    """Under the open alerts of a part, a row each: acknowledge, silence for 1, 3 or 7 days, the
+    support request. The callback names the alert by its fingerprint; the bot looks it up."""
+    if not fingerprints:
+        return None
+    words = WORDS[language]
+    rows = []
+    for fingerprint in fingerprints:
+        rows.append([{"text": words["button_ack"], "callback_data": f"ack:{fingerprint}"}]
+                    + [{"text": words["button_mute"].format(days=days), "callback_data": f"mute:{fingerprint}:{days}"}
+                       for days in (1, 3, 7)]
+                    + [{"text": words["button_draft"], "callback_data": f"draft:{fingerprint}"}])
+    return {"inline_keyboard": rows}
+
+
 def telegram_chunks(message: Message) -> list[str]:
-    """The digest as Telegram HTML, split between events to stay under 4096 characters; an
-    event too long for one message is sent as plain escaped text cut at line ends."""
+    return [text for text, _ in telegram_parts(message)]
+
+
+def telegram_parts(message: Message) -> list[tuple[str, list[str]]]:
+    """The digest as Telegram HTML, split between events to stay under 4096 characters, each
+    part with the fingerprints of the open alerts in it (for their buttons); an event too long
+    for one message is sent as plain escaped text cut at line ends."""
     words = WORDS[message.language]
-    pieces = []
+    pieces: list[tuple[str, str | None]] = []
     for number, e in enumerate(message.shown):
         title = f"{shop(message)}: " * (number == 0) + heading(e, message.language)
         body = [e.explanation]
@@ -108,20 +130,24 @@ def telegram_chunks(message: Message) -> list[str]:
         block = f"<b>{html.escape(title)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)
         if request:
             block += f"\n\n<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(request)}</pre>"
+        actionable = e.fingerprint if e.is_open and e.rule not in (TEST_RULE, DIGEST_RULE, "monitor") else None
         if len(block) < TELEGRAM_LIMIT:
-            pieces.append(block)
+            pieces.append((block, actionable))
         else:
             plain = "\n".join([title, *body, *([words["request"], request] if request else [])])
-            pieces += _cut(html.escape(plain))
+            cut = _cut(html.escape(plain))
+            pieces += [(piece, actionable if index == len(cut) - 1 else None) for index, piece in enumerate(cut)]
     if message.unlisted:
-        pieces.append(f"<i>{html.escape(more(message))}</i>")
-    chunks, current = [], ""
-    for piece in pieces:
+        pieces.append((f"<i>{html.escape(more(message))}</i>", None))
+    chunks: list[tuple[str, list[str]]] = []
+    current, marks = "", list[str]()
+    for piece, mark in pieces:
         if current and len(current) + 2 + len(piece) >= TELEGRAM_LIMIT:
-            chunks.append(current)
-            current = ""
+            chunks.append((current, marks))
+            current, marks = "", []
         current = f"{current}\n\n{piece}" if current else piece
-    return chunks + ([current] if current else [])
+        marks += [mark] if mark else []
+    return chunks + ([(current, marks)] if current else [])
 
 
 def _cut(text: str) -> list[str]:

@@ -110,6 +110,9 @@ LANGUAGE = Language(
     words={
         "shop": "Shop \"{account}\"",
         "more_alerts": "And {count} more: the whole list is in ozon-monitor alerts list, the requests in ozon-monitor drafts list.",
+        "button_ack": "Got it",
+        "button_mute": "Mute {days} d",
+        "button_draft": "Request",
         "draft_resolved": "[RESOLVED] ",
         "firing": "New problem",
         "escalated": "Got worse",
@@ -592,5 +595,14 @@ LANGUAGE = Language(
         "digest.health_stale": "The monitor cannot see orders: orders data not updated since {last}. Details: ozon-monitor status.",
         "digest.health_failing": "The monitor cannot read: {sources}; orders data updated {last}. Details: ozon-monitor status.",
         "config.unknown_channel": "no such channels: {names}; the config has: {valid}",
+        # The Telegram bot's answers (monitor/bot.py).
+        "bot.help": "Commands: /status, how the shops and the monitor are; /alerts, the open alerts; /digest, yesterday's summary; /help, this. Under each alert: \"Got it\", \"Mute 1/3/7 d\", \"Request\".",
+        "bot.gone": "This alert is resolved or unknown.",
+        "bot.acked": "Alert {title} acknowledged by {who} at {at}. No reminders until it gets worse.",
+        "bot.muted": "Alert {title} muted until {until} ({who}).",
+        "bot.no_draft": "This alert has no support request: support cannot help here.",
+        "bot.since": "since {since}",
+        "bot.status_fresh": "{shop}: orders updated {at}; open alerts: {alerts}, critical: {critical}.",
+        "bot.status_stale": "{shop}: orders NOT updated since {at}; open alerts: {alerts}, critical: {critical}.",
     },
 )

@@ -50,6 +50,15 @@ class HealthTables(Database):
             self.db.execute("insert into cycles (account, digest_sent_at) values (?, ?) on conflict (account) do "
                             "update set digest_sent_at = excluded.digest_sent_at", [account, iso(at)])
 
+    def bot_offset(self, bot: str) -> int:
+        """The first Telegram update of `bot` not yet handled (0: from whatever Telegram keeps)."""
+        row = self.db.execute("select next_update from bot_offsets where bot = ?", [bot]).fetchone()
+        return int(row[0]) if row else 0
+
+    def save_bot_offset(self, bot: str, next_update: int) -> None:
+        with self.transaction():
+            self.db.table("bot_offsets").upsert({"bot": bot, "next_update": next_update}, pk="bot")
+
     def last_cycle(self, account: str) -> dict[str, Any]:
         return next(iter(self._rows("select * from cycles where account = ?", [account])), {})
 

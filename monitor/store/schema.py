@@ -182,3 +182,10 @@ def m012_alert_numbers(db: sqlite_utils.Database) -> None:
 def m013_digest(db: sqlite_utils.Database) -> None:
     """When each shop's daily summary was last sent, so a restart neither skips nor repeats it."""
     db.table("cycles").add_column("digest_sent_at", str)
+
+
+@migrations()
+def m014_bot_offsets(db: sqlite_utils.Database) -> None:
+    """Where each Telegram bot's updates were read up to, so a restart neither loses nor repeats
+    a seller's command or button press."""
+    db.table("bot_offsets").create({"bot": str, "next_update": int}, pk="bot")

@@ -1,0 +1,70 @@
+"""A Telegram Bot API on loopback: hands out queued updates by offset (at once, no long wait),
+records every call (sendMessage, answerCallbackQuery, ...), and can answer 429 a few times."""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+class BotApi:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.throttle = 0  # answer this many next calls with 429
+        self.url = ""
+        self.lock = threading.Lock()
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [body for name, body in self.calls if name == method]
+
+    def answer(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            if self.throttle:
+                self.throttle -= 1
+                return 429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1}}
+            if method == "getUpdates":
+                offset = int(body.get("offset", 0))
+                return 200, {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset]}
+            self.calls.append((method, body))
+            return 200, {"ok": True, "result": {"message_id": len(self.calls)}}
+
+
+@contextmanager
+def bot_api() -> Iterator[BotApi]:
+    api = BotApi()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self, body: dict[str, Any]) -> None:
+            method = urlparse(self.path).path.rsplit("/", 1)[-1]
+            status, answer = api.answer(method, body)
+            raw = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._reply({k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()})
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            self._reply(json.loads(self.rfile.read(length) or b"{}"))
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    api.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
