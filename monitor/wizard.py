@@ -59,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channel", choices=["telegram", "email", "webhook", "file"])
     p.add_argument("--telegram-token-env", metavar="VAR", help="read the bot token from this environment variable")
     p.add_argument("--telegram-chat-id", help="skip finding it from the bot's updates")
+    p.add_argument("--telegram-proxy", metavar="URL", help="http://... or socks5://... where Telegram is blocked")
     p.add_argument("--telegram-api", default=TELEGRAM_API, help=argparse.SUPPRESS)
     p.add_argument("--telegram-wait", type=float, default=300, help="seconds to wait for a message to the bot")
     p.add_argument("--email-host")
@@ -203,21 +204,41 @@ def check_key(base_url: str, client_id: int, key: str, lang: str = "ru") -> str 
 def _telegram(args: argparse.Namespace, asker: Asker, secrets: dict[str, str]) -> str:
     print(say(asker.lang, "init.telegram"))
     token = asker.secret(args.telegram_token_env, "init.bot_token", "--telegram-token-env")
-    chat = args.telegram_chat_id or find_chat(args.telegram_api, token, args.telegram_wait, asker.lang)
+    proxy = args.telegram_proxy
+    while True:  # where Telegram is blocked, ask for a proxy and try again
+        try:
+            chat = args.telegram_chat_id or find_chat(args.telegram_api, token, args.telegram_wait, asker.lang, proxy)
+            break
+        except Unreachable as exc:
+            if not asker.interactive:
+                raise Abort("init.telegram_unreachable", error=exc.error) from None
+            print("  " + say(asker.lang, "init.telegram_unreachable", error=exc.error), file=sys.stderr)
+            proxy = asker.text(None, "init.telegram_proxy", "--telegram-proxy", default="",
+                               check=lambda v: None if v.startswith(("http://", "https://", "socks5://"))
+                               else "init.not_proxy") or None
     secrets[TOKEN_FILE] = token
     api = f"api_url = {_q(args.telegram_api)}\n" if args.telegram_api != TELEGRAM_API else ""
-    return f'type = "telegram"\nname = "telegram"\n{api}token_file = {_q(TOKEN_FILE)}\nchat_id = {_q(chat)}\n'
+    via = f"proxy = {_q(proxy)}\n" if proxy else ""
+    return f'type = "telegram"\nname = "telegram"\n{api}{via}token_file = {_q(TOKEN_FILE)}\nchat_id = {_q(chat)}\n'
 
 
-def find_chat(api_url: str, token: str, wait: float, lang: str = "ru") -> str:
+class Unreachable(Exception):
+    """Telegram cannot be reached from here (blocked, no network, a dead proxy)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def find_chat(api_url: str, token: str, wait: float, lang: str = "ru", proxy: str | None = None) -> str:
     """The chat of the latest message to the bot: the seller writes to it (or adds it to a group)
     and this reads the bot's updates until one arrives."""
     base = f"{api_url.rstrip('/')}/bot{token}"
-    with httpx.Client(timeout=30) as http:
+    with httpx.Client(timeout=30, proxy=proxy) as http:
         try:
             me = http.get(f"{base}/getMe").json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise Abort("init.telegram_unreachable", error=type(exc).__name__) from None
+            raise Unreachable(type(exc).__name__) from None
         if not me.get("ok"):
             raise Abort("init.telegram_rejected")
         print(say(lang, "init.telegram_write", bot=me["result"].get("username", "bot"),

@@ -268,3 +268,14 @@ def test_an_event_longer_than_a_telegram_message_is_cut_into_valid_pieces() -> N
     chunks = telegram_chunks(message(long=True))
     assert len(chunks) >= 2 and all(len(c) < 4096 for c in chunks)
     assert "<pre>" not in "".join(chunks) and "&lt;и т.д.&gt;" in chunks[0]  # escaped, no half-open tags
+
+
+def test_telegram_through_a_socks5_proxy_fails_as_a_delivery_not_a_missing_package(monkeypatch) -> None:
+    """socks5:// is what sellers use where api.telegram.org is blocked: the package it needs is
+    installed, so a dead proxy is a failed delivery to retry, named, never an ImportError."""
+    monkeypatch.setenv("TG_TOKEN", "123:ABC")
+    config = TelegramConfig(type="telegram", chat_id=["1"], token_env="TG_TOKEN", proxy="socks5://127.0.0.1:9",
+                            timeout_seconds=2)
+    with pytest.raises(DeliveryError) as failed:
+        TelegramChannel(config).send(message())
+    assert "ConnectError" in str(failed.value) and "123:ABC" not in str(failed.value) and not failed.value.permanent

@@ -57,7 +57,7 @@ class Bot:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path == f"/bot{TOKEN}/sendMessage":
+                if urlparse(self.path).path == f"/bot{TOKEN}/sendMessage":  # an absolute URL through a proxy
                     bot.sent.append(body)
                     return self._answer({"ok": True, "result": {"message_id": 2}})
                 self._answer({"ok": False, "description": "Not Found"}, 404)
@@ -173,3 +173,28 @@ def test_init_does_not_ask_for_the_key_again_when_ozon_cannot_be_reached(tmp_pat
     code = wizard.run(args, wizard.Asker(True, lambda prompt: "123456", lambda prompt: keys.append(prompt) or "k"))
     assert code == 2 and len(keys) == 1
     assert "ключ не удалось проверить (/v1/roles): не удаётся подключиться к серверу Ozon" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_init_asks_for_a_proxy_when_telegram_cannot_be_reached(simulator: SimulatorServer, bot: Bot,
+                                                                tmp_path: Path, capsys) -> None:
+    """Where api.telegram.org is blocked: the seller is told, asked for a proxy, and the channel
+    is written with it (the fake Bot API doubles as an HTTP proxy for a Bot API it cannot reach)."""
+    blocked = f"http://127.0.0.1:{_closed_port()}"
+    answers = iter(["123456", "telegram", "ftp://nope", bot.url])
+    secrets = iter(["demo-key", TOKEN])
+    config = tmp_path / "config.toml"
+    args = _parser().parse_args(["init", "--config", str(config), "--base-url", simulator.base_url,
+                                 "--telegram-api", blocked, "--telegram-wait", "20"])
+    code = wizard.run(args, wizard.Asker(True, lambda prompt: next(answers), lambda prompt: next(secrets)))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Telegram недоступен (ConnectError); проверьте подключение или прокси" in captured.err
+    assert "нужен адрес вида http://... или socks5://..." in captured.err  # "ftp://nope" asked again
+    [channel] = load_config(config).channels
+    assert channel.proxy == bot.url and channel.chat_id == ["424242"] and len(bot.sent) == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

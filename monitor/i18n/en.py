@@ -553,6 +553,8 @@ LANGUAGE = Language(
         "init.telegram": "Telegram: create a bot with @BotFather (/newbot) and copy the token it gives (docs/INSTALL.md).",
         "init.bot_token": "Bot token",
         "init.telegram_unreachable": "Telegram cannot be reached ({error}); check the connection or a proxy",
+        "init.telegram_proxy": "A proxy for Telegram (http://... or socks5://...; empty: try again without one)",
+        "init.not_proxy": "an address like http://... or socks5://...",
         "init.telegram_rejected": "Telegram rejected the bot token; copy it again from @BotFather",
         "init.telegram_write": "Now write any message to @{bot} in Telegram (or add it to the group that should get the warnings); waiting up to {wait} ...",
         "init.telegram_found": "Found the chat: {name} (chat_id {chat_id}).",

@@ -605,6 +605,8 @@ LANGUAGE = Language(
         "init.telegram": "Telegram: создайте бота у @BotFather (команда /newbot) и скопируйте токен, который он выдаст (docs/INSTALL.md).",
         "init.bot_token": "Токен бота",
         "init.telegram_unreachable": "Telegram недоступен ({error}); проверьте подключение или прокси",
+        "init.telegram_proxy": "Прокси для Telegram (http://... или socks5://...; пусто — попробовать снова без прокси)",
+        "init.not_proxy": "нужен адрес вида http://... или socks5://...",
         "init.telegram_rejected": "Telegram не принял токен бота; скопируйте его заново у @BotFather",
         "init.telegram_write": "Теперь напишите любое сообщение боту @{bot} в Telegram (или добавьте его в группу, куда слать предупреждения); ждём до {wait} ...",
         "init.telegram_found": "Чат найден: {name} (chat_id {chat_id}).",
