@@ -21,7 +21,7 @@ from monitor import drafts, texts
 from monitor.channels.telegram import TelegramConfig
 from monitor.config import Settings
 from monitor.digest import summary
-from monitor.store import Store, parse
+from monitor.store import StorageError, Store, parse
 from monitor.sources import coverage
 from monitor.texts import say, when
 
@@ -49,8 +49,11 @@ class Bot:
                 self.poll_once()
             except Throttled as exc:
                 stop.wait(exc.seconds)
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+            except (httpx.HTTPError, ValueError, KeyError, StorageError) as exc:
                 log.warning("telegram poll failed: %s", type(exc).__name__)
+                stop.wait(POLL_SECONDS)
+            except Exception:  # a bug in one answer must not end the seller's bot
+                log.exception("telegram poll failed: %s", "bug")
                 stop.wait(POLL_SECONDS)
 
     def poll_once(self, wait: int = POLL_SECONDS) -> int:
