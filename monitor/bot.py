@@ -131,7 +131,21 @@ class Bot:
         else:
             done = say(lang, "bot.gone")
         self.call("answerCallbackQuery", {"callback_query_id": press["id"], "text": done[:190]})
+        if action in ("ack", "mute"):
+            self._mark(chat, press, fingerprint, say(lang, f"bot.button_{action}", who=who,
+                                                     at=texts.clock(now, now, lang, self.settings.monitor.tz), days=days))
         self.send(chat, done, reply_to=press.get("message", {}).get("message_id"))
+
+    def _mark(self, chat: str, press: dict[str, Any], fingerprint: str, label: str) -> None:
+        """The pressed alert's row of buttons becomes one line saying who did what and when."""
+        message = press.get("message", {})
+        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+        if not rows or "message_id" not in message:
+            return
+        marked = [[{"text": label, "callback_data": "done"}]
+                  if any(fingerprint in str(b.get("callback_data", "")) for b in row) else row for row in rows]
+        self.call("editMessageReplyMarkup", {"chat_id": chat, "message_id": message["message_id"],
+                                             "reply_markup": {"inline_keyboard": marked}})
 
     def _shop(self, name: str) -> str:
         return texts.WORDS[self.settings.monitor.language]["shop"].format(account=name)

@@ -17,9 +17,10 @@ from .botapi import bot_api
 
 
 def press(update_id: int, chat: int, data: str) -> dict:
+    keyboard = {"inline_keyboard": [[{"text": "Принял", "callback_data": data}]]}
     return {"update_id": update_id, "callback_query": {
         "id": f"q{update_id}", "data": data, "from": {"id": 7, "first_name": "Иван"},
-        "message": {"message_id": 3, "chat": {"id": chat}}}}
+        "message": {"message_id": 3, "chat": {"id": chat}, "reply_markup": keyboard}}}
 
 
 def command(update_id: int, chat: int, text: str) -> dict:
@@ -53,6 +54,8 @@ def test_an_alert_carries_buttons_and_the_ack_button_acks_exactly_that_alert(bot
     [said] = api.sent("answerCallbackQuery")
     assert said["callback_query_id"] == "q3" and said["text"].startswith("Проблема 1. Падение продаж принята: Иван")
     assert [m["chat_id"] for m in api.sent()[1:]] == ["42"]
+    [edited] = api.sent("editMessageReplyMarkup")  # the pressed row says who did it and when
+    assert edited["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("✓ Принято: Иван, ")
     assert Bot(settings, config, "123:SECRET").poll_once() == 0  # a restart does not replay an update
     store.close()
     assert main(["alerts", "list", "--config", str(settings.monitor.state_dir.parent / "config.toml")]) == 0

@@ -598,6 +598,8 @@ LANGUAGE = Language(
         "digest.health_failing": "The monitor cannot read: {sources}; orders data updated {last}. Details: ozon-monitor status.",
         "config.unknown_channel": "no such channels: {names}; the config has: {valid}",
         # The Telegram bot's answers (monitor/bot.py).
+        "bot.button_ack": "✓ Acknowledged: {who}, {at}",
+        "bot.button_mute": "✓ Muted {days} d: {who}, {at}",
         "bot.help": "Commands: /status, how the shops and the monitor are; /alerts, the open alerts; /digest, yesterday's summary; /help, this. Under each alert: \"Got it\", \"Mute 1/3/7 d\", \"Request\".",
         "bot.gone": "This alert is resolved or unknown.",
         "bot.acked": "Alert {title} acknowledged by {who} at {at}. No reminders until it gets worse.",

@@ -650,6 +650,8 @@ LANGUAGE = Language(
         "digest.health_failing": "Монитор не может прочитать: {sources}; данные о заказах обновлены {last}. Подробности — ozon-monitor status.",
         "config.unknown_channel": "таких каналов нет: {names}; есть: {valid}",
         # The Telegram bot's answers (monitor/bot.py).
+        "bot.button_ack": "✓ Принято: {who}, {at}",
+        "bot.button_mute": "✓ Тихо {days} д: {who}, {at}",
         "bot.help": "Команды: /status — как дела у магазинов и монитора, /alerts — открытые проблемы, /digest — сводка за вчера, /help — эта подсказка. Под каждым предупреждением — кнопки: «Принял», «Тихо 1/3/7 д», «Обращение».",
         "bot.gone": "Эта проблема уже решена или её нет.",
         "bot.acked": "Проблема {title} принята: {who}, {at}. Напоминаний не будет, пока не станет хуже.",
