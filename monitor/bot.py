@@ -115,12 +115,15 @@ class Bot:
             self.call("answerCallbackQuery", {"callback_query_id": press["id"], "text": say(lang, "bot.gone")})
             return
         title = f"{row['number']}. {texts.rule_name(row['rule'], lang)}"
+        at = texts.clock(now, now, lang, self.settings.monitor.tz)
         if action == "ack":
             store.acknowledge(fingerprint, now, f"Telegram: {who}")
-            done = say(lang, "bot.acked", title=title, who=who, at=texts.clock(now, now, lang, self.settings.monitor.tz))
+            self._mark(chat, press, fingerprint, say(lang, "bot.button_ack", who=who, at=at))
+            done = say(lang, "bot.acked", title=title, who=who, at=at)
         elif action == "mute" and days in ("1", "3", "7"):
             until = now + timedelta(days=int(days))
             store.add_silence(row["rule"], None, row["account"], until, f"Telegram: {who}", now)
+            self._mark(chat, press, fingerprint, say(lang, "bot.button_mute", who=who, at=at, days=days))
             done = say(lang, "bot.muted", title=title, who=who, until=when(until, lang, self.settings.monitor.tz))
         elif action == "draft":
             found = drafts.find(self.settings.monitor.state_dir, fingerprint)
@@ -131,9 +134,6 @@ class Bot:
         else:
             done = say(lang, "bot.gone")
         self.call("answerCallbackQuery", {"callback_query_id": press["id"], "text": done[:190]})
-        if action in ("ack", "mute"):
-            self._mark(chat, press, fingerprint, say(lang, f"bot.button_{action}", who=who,
-                                                     at=texts.clock(now, now, lang, self.settings.monitor.tz), days=days))
         self.send(chat, done, reply_to=press.get("message", {}).get("message_id"))
 
     def _mark(self, chat: str, press: dict[str, Any], fingerprint: str, label: str) -> None:
