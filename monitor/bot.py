@@ -60,6 +60,7 @@ class Bot:
         """Read and handle the updates Telegram has (waiting up to `wait` s); return how many."""
         store = Store.in_dir(self.settings.monitor.state_dir)
         try:
+            self.remind(store, datetime.now(timezone.utc))
             offset = store.bot_offset(self.key)
             answer = self.http.get(f"{self.base}/getUpdates", params={"offset": offset, "timeout": wait,
                                                                     "allowed_updates": '["message","callback_query"]'})
@@ -84,10 +85,35 @@ class Bot:
                 self.strangers.add(chat)
                 log.warning("telegram update from a chat not in chat_id ignored: chat=%s", chat)
             return
+        text = (message.get("text") or "").strip()
         if press:
             self.answer(store, chat, press)
-        elif (message.get("text") or "").startswith("/"):
-            self.command(store, chat, message["text"].split()[0].split("@")[0])
+        elif text.startswith("/"):
+            self.command(store, chat, text.split()[0].split("@")[0])
+        elif text:
+            self.ticket(store, chat, text[:64])
+
+    def ticket(self, store: Store, chat: str, number: str) -> None:
+        """The number of the request the seller sent, when the bot asked this chat for one."""
+        lang = self.settings.monitor.language
+        if store.take_ticket(chat, number, datetime.now(timezone.utc)) is None:
+            self.send(chat, say(lang, "bot.help"))
+            return
+        self.send(chat, say(lang, "bot.ticket_saved", ticket=number,
+                            hours=texts.count(self.config.remind_hours, "hour", lang)))
+
+    def remind(self, store: Store, now: datetime) -> None:
+        """An alert whose request was sent `remind_hours` ago and that is still open: say so once."""
+        lang = self.settings.monitor.language
+        names = {a.name for a in self.settings.accounts}
+        for row in store.tickets_to_remind(now - timedelta(hours=self.config.remind_hours)):
+            if row["account"] not in names:
+                continue
+            text = say(lang, "bot.reminder", ticket=row["ticket"], title=json.loads(row["finding"])["title"],
+                       shop=self._shop(row["account"]), ago=texts.duration(now - (parse(row["ticket_at"]) or now), lang))
+            for chat in self.config.chat_id:
+                self.send(chat, text)
+            store.mark_reminded(row["fingerprint"], now)
 
     def command(self, store: Store, chat: str, name: str) -> None:
         lang, now = self.settings.monitor.language, datetime.now(timezone.utc)
@@ -125,6 +151,12 @@ class Bot:
             store.add_silence(row["rule"], None, row["account"], until, f"Telegram: {who}", now)
             self._mark(chat, press, fingerprint, say(lang, "bot.button_mute", who=who, at=at, days=days))
             done = say(lang, "bot.muted", title=title, who=who, until=when(until, lang, self.settings.monitor.tz))
+        elif action == "sent":
+            store.ask_ticket(chat, fingerprint, now)
+            self.call("answerCallbackQuery", {"callback_query_id": press["id"]})
+            self.call("sendMessage", {"chat_id": chat, "text": say(lang, "bot.ask_ticket", title=title),
+                                      "reply_markup": {"force_reply": True}})
+            return
         elif action == "draft":
             found = drafts.find(self.settings.monitor.state_dir, fingerprint)
             done = found[0].path.read_text(encoding="utf-8") if found else say(lang, "bot.no_draft")
@@ -142,8 +174,13 @@ class Bot:
         rows = message.get("reply_markup", {}).get("inline_keyboard", [])
         if not rows or "message_id" not in message:
             return
-        marked = [[{"text": label, "callback_data": "done"}]
-                  if any(fingerprint in str(b.get("callback_data", "")) for b in row) else row for row in rows]
+        marked, done = [], False
+        for row in rows:  # the alert's rows become one line
+            if not any(fingerprint in str(b.get("callback_data", "")) for b in row):
+                marked.append(row)
+            elif not done:
+                marked.append([{"text": label, "callback_data": "done"}])
+                done = True
         self.call("editMessageReplyMarkup", {"chat_id": chat, "message_id": message["message_id"],
                                              "reply_markup": {"inline_keyboard": marked}})
 

@@ -100,3 +100,24 @@ def test_the_daemon_polls_its_bot_and_sigterm_stops_it_in_seconds(tmp_path) -> N
             took = daemon.stop()
     assert daemon.process.returncode == 0 and took < 10
     assert api.sent()[0]["text"].startswith("Команды: /status") and "SECRET" not in daemon.text
+
+
+def test_sent_to_support_keeps_the_request_number_and_reminds_once_while_the_problem_persists(bot) -> None:
+    from datetime import timedelta
+
+    settings, config, api, poller = bot
+    store = Store.in_dir(settings.monitor.state_dir)
+    [row] = store.open_alerts("shop")
+    api.updates = [press(1, 42, f"sent:{row['fingerprint']}"), command(2, 42, "TK-48213")]
+    poller.poll_once()
+    asked, saved = api.sent()
+    assert asked["reply_markup"] == {"force_reply": True} and "номер обращения" in asked["text"]
+    assert saved["text"].startswith("Обращение № TK-48213 сохранено. Если через 6 часов")
+    kept = store.alert(row["fingerprint"]) or {}
+    assert kept["ticket"] == "TK-48213"
+    later = datetime.fromisoformat(kept["ticket_at"]) + timedelta(hours=6, minutes=1)
+    poller.remind(store, later)
+    poller.remind(store, later + timedelta(hours=1))  # once
+    [reminder] = api.sent()[2:]
+    assert "обращение № TK-48213 отправлено 6 часов назад, а проблема не ушла" in reminder["text"]
+    store.close()

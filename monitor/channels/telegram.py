@@ -28,6 +28,7 @@ class TelegramConfig(ChannelConfig):
     proxy: str | None = None  # http://... or socks5://..., where api.telegram.org is blocked
     api_url: str = Field(API_URL, pattern=r"^https?://[^\s/]+")  # a self-hosted Bot API server, or tests
     timeout_seconds: float = Field(10.0, gt=0, le=120)
+    remind_hours: float = Field(6.0, gt=0, le=720)  # after "Отправил в поддержку": remind if it persists
 
     _token_file = field_validator("token_file")(lambda value: secret_path(value) if value is not None else None)
 
@@ -99,17 +100,19 @@ class TelegramChannel:
 
 
 def buttons(fingerprints: list[str], language: str) -> dict[str, Any] | None:
-    """Under the open alerts of a part, a row each: acknowledge, silence for 1, 3 or 7 days, the
-    support request. The callback names the alert by its fingerprint; the bot looks it up."""
+    """Under the open alerts of a part, two rows each: acknowledge, the support request, "sent to
+    support"; silence for 1, 3 or 7 days. The callback names the alert by its fingerprint; the
+    bot looks it up."""
     if not fingerprints:
         return None
     words = WORDS[language]
     rows = []
     for fingerprint in fingerprints:
-        rows.append([{"text": words["button_ack"], "callback_data": f"ack:{fingerprint}"}]
-                    + [{"text": words["button_mute"].format(days=days), "callback_data": f"mute:{fingerprint}:{days}"}
-                       for days in (1, 3, 7)]
-                    + [{"text": words["button_draft"], "callback_data": f"draft:{fingerprint}"}])
+        rows.append([{"text": words["button_ack"], "callback_data": f"ack:{fingerprint}"},
+                     {"text": words["button_draft"], "callback_data": f"draft:{fingerprint}"},
+                     {"text": words["button_sent"], "callback_data": f"sent:{fingerprint}"}])
+        rows.append([{"text": words["button_mute"].format(days=days), "callback_data": f"mute:{fingerprint}:{days}"}
+                     for days in (1, 3, 7)])
     return {"inline_keyboard": rows}
 
 

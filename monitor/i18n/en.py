@@ -113,6 +113,7 @@ LANGUAGE = Language(
         "button_ack": "Got it",
         "button_mute": "Mute {days} d",
         "button_draft": "Request",
+        "button_sent": "Sent to support",
         "draft_resolved": "[RESOLVED] ",
         "firing": "New problem",
         "escalated": "Got worse",
@@ -600,6 +601,9 @@ LANGUAGE = Language(
         # The Telegram bot's answers (monitor/bot.py).
         "bot.button_ack": "✓ Acknowledged: {who}, {at}",
         "bot.button_mute": "✓ Muted {days} d: {who}, {at}",
+        "bot.ask_ticket": "Reply to this message with the number of the request you sent about alert {title}.",
+        "bot.ticket_saved": "Request No. {ticket} saved. If the problem is still there in {hours}, I will remind you.",
+        "bot.reminder": "{shop}: request No. {ticket} was sent {ago} ago and the problem persists: {title}. Write to support again, quoting that number.",
         "bot.help": "Commands: /status, how the shops and the monitor are; /alerts, the open alerts; /digest, yesterday's summary; /help, this. Under each alert: \"Got it\", \"Mute 1/3/7 d\", \"Request\".",
         "bot.gone": "This alert is resolved or unknown.",
         "bot.acked": "Alert {title} acknowledged by {who} at {at}. No reminders until it gets worse.",

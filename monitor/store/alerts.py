@@ -30,6 +30,31 @@ class AlertTables(Database):
         with self.transaction():
             self.db.table("alerts").update(fingerprint, {"acked_at": iso(now), "ack_note": note})
 
+    def ask_ticket(self, chat: str, fingerprint: str, now: datetime) -> None:
+        """The bot asked `chat` for the number of the request sent about `fingerprint`."""
+        with self.transaction():
+            self.db.table("bot_pending").upsert({"chat": chat, "fingerprint": fingerprint, "asked_at": iso(now)},
+                                                pk="chat")
+
+    def take_ticket(self, chat: str, ticket: str, now: datetime) -> str | None:
+        """Store `ticket` with the alert `chat` was asked about; return that alert's fingerprint."""
+        with self.transaction():
+            row = self.db.execute("select fingerprint from bot_pending where chat = ?", [chat]).fetchone()
+            if row is None:
+                return None
+            self.db.execute("delete from bot_pending where chat = ?", [chat])
+            self.db.table("alerts").update(row[0], {"ticket": ticket, "ticket_at": iso(now), "ticket_reminded_at": None})
+            return str(row[0])
+
+    def tickets_to_remind(self, before: datetime) -> list[dict[str, Any]]:
+        """Open alerts whose request was sent before `before` and not yet reminded of."""
+        return list(self.db.query("select * from alerts where status = 'firing' and ticket is not null and "
+                                  "ticket_at < ? and ticket_reminded_at is null", [iso(before)]))
+
+    def mark_reminded(self, fingerprint: str, now: datetime) -> None:
+        with self.transaction():
+            self.db.table("alerts").update(fingerprint, {"ticket_reminded_at": iso(now)})
+
     def open_alerts(self, account: str | None = None) -> list[dict[str, Any]]:
         where, args = ("status = 'firing' and account = ?", [account]) if account else ("status = 'firing'", [])
         return list(self.db.query(f"select * from alerts where {where} order by first_seen", args))

@@ -189,3 +189,13 @@ def m014_bot_offsets(db: sqlite_utils.Database) -> None:
     """Where each Telegram bot's updates were read up to, so a restart neither loses nor repeats
     a seller's command or button press."""
     db.table("bot_offsets").create({"bot": str, "next_update": int}, pk="bot")
+
+
+@migrations()
+def m015_tickets(db: sqlite_utils.Database) -> None:
+    """The number of the support request a seller sent for an alert (from the bot's "Отправил в
+    поддержку"), when, and when they were reminded that the problem persists; and which chat the
+    bot asked for a number."""
+    for column in ("ticket", "ticket_at", "ticket_reminded_at"):
+        db.table("alerts").add_column(column, str)
+    db.table("bot_pending").create({"chat": str, "fingerprint": str, "asked_at": str}, pk="chat")
