@@ -43,8 +43,10 @@ def test_an_alert_carries_buttons_and_the_ack_button_acks_exactly_that_alert(bot
     event = Event.from_json(json.loads(row["finding"]))
     TelegramChannel(config).send(Message(id="m", account="shop", client_id=123456, language="ru",
                                          created_at=datetime.now(timezone.utc).isoformat(), events=(event,)))
-    [alert] = api.sent()
+    alert, request = api.sent()  # the short alert with its buttons, then its request to copy
     assert alert["reply_markup"]["inline_keyboard"][0][0] == {"text": "Принял", "callback_data": f"ack:{row['fingerprint']}"}
+    assert request["text"].startswith("<i>Обращение в поддержку Ozon") and "<pre>" in request["text"]
+    assert [m for name, m in api.calls if name == "sendPhoto"]  # the sales chart, as a photo
     api.updates = [press(1, 99, f"ack:{row['fingerprint']}"),  # another chat: ignored, never answered
                    press(2, 99, f"mute:{row['fingerprint']}:7"),
                    press(3, 42, f"ack:{row['fingerprint']}")]
@@ -53,7 +55,7 @@ def test_an_alert_carries_buttons_and_the_ack_button_acks_exactly_that_alert(bot
     assert store.silences(datetime.now(timezone.utc)) == []  # the stranger's mute did nothing
     [said] = api.sent("answerCallbackQuery")
     assert said["callback_query_id"] == "q3" and said["text"].startswith("Проблема 1. Падение продаж принята: Иван")
-    assert [m["chat_id"] for m in api.sent()[1:]] == ["42"]
+    assert [m["chat_id"] for m in api.sent()[2:]] == ["42"]
     [edited] = api.sent("editMessageReplyMarkup")  # the pressed row says who did it and when
     assert edited["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("✓ Принято: Иван, ")
     assert Bot(settings, config, "123:SECRET").poll_once() == 0  # a restart does not replay an update

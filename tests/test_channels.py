@@ -169,12 +169,17 @@ def test_telegram_sends_html_in_chunks_under_4096_to_every_chat(tmp_path: Path, 
     monkeypatch.setenv("TG_TOKEN", "123:ABC")
     route = respx.post("https://api.telegram.org/bot123:ABC/sendMessage").mock(
         return_value=httpx.Response(200, json={"ok": True}))
+    document = respx.post("https://api.telegram.org/bot123:ABC/sendDocument").mock(
+        return_value=httpx.Response(200, json={"ok": True}))
     config = TelegramConfig(type="telegram", chat_id=["-100", 42], token_env="TG_TOKEN")
     TelegramChannel(config).send(message(events=3, long=True))
     bodies = [json.loads(call.request.content) for call in route.calls]
     assert len(bodies) >= 6 and all(len(b["text"]) < 4096 for b in bodies)
     assert bodies[0]["parse_mode"] == "HTML" and [b["chat_id"] for b in bodies].count("-100") == len(bodies) // 2
     assert {b["chat_id"] for b in bodies} == {"-100", "42"}
+    # the alerts first (with their buttons), each request on its own, then the affected list as a file
+    assert any("reply_markup" in b for b in bodies) and any(b["text"].startswith("<i>Обращение") for b in bodies)
+    assert len(document.calls) == 2 and b'filename="affected.csv"' in document.calls[0].request.content
 
 
 @respx.mock

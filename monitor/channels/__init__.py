@@ -30,6 +30,7 @@ else:
 def build(configs: list[ChannelConfig], tz: ZoneInfo | None = None) -> dict[str, Channel]:
     """Channel objects by name; e-mail charts are drawn in the seller's timezone `tz`."""
     return {config.name: EmailChannel(config, tz) if isinstance(config, EmailConfig)
+            else TelegramChannel(config, tz=tz) if isinstance(config, TelegramConfig)
             else CHANNELS[config.type][1](config) for config in configs}
 
 

@@ -3,13 +3,17 @@ HTML split between events under 4096 characters."""
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any, Literal
 
 import httpx
 from pydantic import Field, field_validator
 
-from monitor.channels.base import DIGEST_RULE, TEST_RULE, ChannelConfig, DeliveryError, heading, more, post, shop
+from monitor.channels.base import (DIGEST_RULE, TEST_RULE, ChannelConfig, DeliveryError, affected_csv, heading, more,
+                                   post, shop)
+from monitor.charts import anomaly_chart
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS, Said
@@ -58,8 +62,9 @@ class TelegramChannel:
     recorded, so a retry after a failure resumes after the last part each chat has, and no part
     is ever sent twice."""
 
-    def __init__(self, config: TelegramConfig, transport: httpx.BaseTransport | None = None) -> None:
-        self.name, self.config = config.name, config
+    def __init__(self, config: TelegramConfig, transport: httpx.BaseTransport | None = None,
+                 tz: ZoneInfo | None = None) -> None:
+        self.name, self.config, self.tz = config.name, config, tz or ZoneInfo("Europe/Moscow")
         self._transport = transport
 
     def send(self, message: Message) -> None:
@@ -71,27 +76,36 @@ class TelegramChannel:
         if not token:
             raise DeliveryError(Said("config.no_bot_token"), permanent=True)
         sent: dict[str, list[int | None]] = {chat: list(ids) for chat, ids in message.progress.get("sent", {}).items()}
-        parts = telegram_parts(message)
+        parts = phone_parts(message, self.tz)
         for chat in c.chat_id:
             done = sent.setdefault(chat, [])
-            for index, (part, fingerprints) in enumerate(parts[len(done):], start=len(done) + 1):
+            for index, part in enumerate(parts[len(done):], start=len(done) + 1):
                 try:
-                    done.append(self._send_part(token, chat, part, buttons(fingerprints, message.language)))
+                    done.append(self._send_part(token, chat, part, message.language))
                 except DeliveryError as exc:
                     where = Said("delivery.chat_part", chat=chat, part=index, parts=len(parts)) if len(parts) > 1 \
                         else Said("delivery.chat", chat=chat)
                     raise DeliveryError(Said("delivery.where", what=exc.said, where=where), exc.permanent,
                                         exc.retry_after, {"sent": sent}) from None
 
-    def _send_part(self, token: str, chat: str, text: str, markup: dict[str, Any] | None) -> int | None:
-        """One `sendMessage` within the channel's time limit; the id of the message it made."""
+    def _send_part(self, token: str, chat: str, part: Part, language: str) -> int | None:
+        """One part (a message, a document or a photo) within the channel's time limit; the id of
+        the message it made."""
         c = self.config
         base = c.api_url.rstrip("/")
-        body: dict[str, Any] = {"chat_id": chat, "text": text, "parse_mode": "HTML", "disable_web_page_preview": True}
-        if markup:
-            body["reply_markup"] = markup
-        response = post(f"{base}/bot{token}/sendMessage", f"{base}/bot***/sendMessage", c.timeout_seconds, c.proxy,
-                        self._transport, json=body)
+        if part.file is None:
+            body: dict[str, Any] = {"chat_id": chat, "text": part.text, "parse_mode": "HTML",
+                                    "disable_web_page_preview": True}
+            markup = buttons(list(part.fingerprints), language)
+            if markup:
+                body["reply_markup"] = markup
+            request: dict[str, Any] = {"json": body}
+        else:
+            field = "document" if part.method == "sendDocument" else "photo"
+            request = {"data": {"chat_id": chat, "caption": part.text, "parse_mode": "HTML"},
+                       "files": {field: part.file}}
+        response = post(f"{base}/bot{token}/{part.method}", f"{base}/bot***/{part.method}", c.timeout_seconds,
+                        c.proxy, self._transport, **request)
         try:
             message_id = response.json()["result"]["message_id"]
         except (ValueError, KeyError, TypeError):
@@ -116,29 +130,58 @@ def buttons(fingerprints: list[str], language: str) -> dict[str, Any] | None:
     return {"inline_keyboard": rows}
 
 
+@dataclass(frozen=True)
+class Part:
+    """One thing sent to a chat: a message (with the buttons of the alerts in it), or a file."""
+
+    method: Literal["sendMessage", "sendDocument", "sendPhoto"]
+    text: str  # HTML: the message, or the file's caption
+    fingerprints: tuple[str, ...] = ()
+    file: tuple[str, bytes, str] | None = None  # name, content, type
+
+
+def phone_parts(message: Message, tz: ZoneInfo) -> list[Part]:
+    """What a phone shows well: the short alerts (with their buttons), then each support request
+    as a message of its own in a copyable block, then the affected postings and products as a
+    CSV document, then the chart of each alert that has one as a photo."""
+    words = WORDS[message.language]
+    parts = [Part("sendMessage", text, tuple(marks)) for text, marks in telegram_parts(message)]
+    for event in message.shown:
+        if event.is_open and event.support_request:
+            block = f"<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(event.support_request)}</pre>"
+            parts += [Part("sendMessage", block)] if len(block) < TELEGRAM_LIMIT else \
+                [Part("sendMessage", piece) for piece in _cut(html.escape(event.support_request))]
+    table = affected_csv(message)
+    if table is not None:
+        parts.append(Part("sendDocument", html.escape(words["csv_caption"]),
+                          file=("affected.csv", table.encode("utf-8"), "text/csv")))
+    for event in message.shown:
+        if event.is_open and event.series is not None:
+            parts.append(Part("sendPhoto", html.escape(event.title)[:1000],
+                              file=(f"chart-{event.fingerprint}.png", anomaly_chart(event, message.language, tz),
+                                    "image/png")))
+    return parts
+
+
 def telegram_chunks(message: Message) -> list[str]:
     return [text for text, _ in telegram_parts(message)]
 
 
 def telegram_parts(message: Message) -> list[tuple[str, list[str]]]:
-    """The digest as Telegram HTML, split between events to stay under 4096 characters, each
-    part with the fingerprints of the open alerts in it (for their buttons); an event too long
-    for one message is sent as plain escaped text cut at line ends."""
-    words = WORDS[message.language]
+    """The alerts as Telegram HTML without their requests (those follow, `phone_parts`), split
+    between events to stay under 4096 characters, each part with the fingerprints of the open
+    alerts in it (for their buttons); an event too long for one message is sent as plain escaped
+    text cut at line ends."""
     pieces: list[tuple[str, str | None]] = []
     for number, e in enumerate(message.shown):
         title = f"{shop(message)}: " * (number == 0) + heading(e, message.language)
         body = [e.explanation]
-        request = e.support_request if e.is_open else None
         block = f"<b>{html.escape(title)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)
-        if request:
-            block += f"\n\n<i>{html.escape(words['request'])}</i>\n<pre>{html.escape(request)}</pre>"
         actionable = e.fingerprint if e.is_open and e.rule not in (TEST_RULE, DIGEST_RULE, "monitor") else None
         if len(block) < TELEGRAM_LIMIT:
             pieces.append((block, actionable))
         else:
-            plain = "\n".join([title, *body, *([words["request"], request] if request else [])])
-            cut = _cut(html.escape(plain))
+            cut = _cut(html.escape("\n".join([title, *body])))
             pieces += [(piece, actionable if index == len(cut) - 1 else None) for index, piece in enumerate(cut)]
     if message.unlisted:
         pieces.append((f"<i>{html.escape(more(message))}</i>", None))

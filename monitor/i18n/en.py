@@ -129,6 +129,7 @@ LANGUAGE = Language(
         "chart_usual": "usual for this hour and weekday (and the usual spread)",
         "chart_missing": "missing orders",
         "chart_start": "start",
+        "csv_caption": "The affected postings and products, for Excel",
         "csv_header": "problem;posting number;SKU;article;name",
         "test_title": "Connection check: ozon-monitor notifications arrive here",
         "test_text": "This is a test message; no need to answer it. As you can read it, the channel works: warnings about the shop's problems will arrive here.",
