@@ -80,7 +80,10 @@ class Bot:
         press = update.get("callback_query")
         message = press["message"] if press else update.get("message")
         chat = str((message or {}).get("chat", {}).get("id", ""))
-        if not message or chat not in self.config.chat_id:
+        sender = (press or message or {}).get("from", {})
+        allowed = self.config.allowed_users
+        if not message or chat not in self.config.chat_id or (
+                allowed and str(sender.get("id")) not in allowed and sender.get("username") not in allowed):
             if chat not in self.strangers:
                 self.strangers.add(chat)
                 log.warning("telegram update from a chat not in chat_id ignored: chat=%s", chat)

@@ -59,6 +59,10 @@ def test_an_alert_carries_buttons_and_the_ack_button_acks_exactly_that_alert(bot
     [edited] = api.sent("editMessageReplyMarkup")  # the pressed row says who did it and when
     assert edited["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("✓ Принято: Иван, ")
     assert Bot(settings, config, "123:SECRET").poll_once() == 0  # a restart does not replay an update
+    only_anna = config.model_copy(update={"allowed_users": ["anna"]})  # in a group, only the users listed act
+    api.updates.append(press(4, 42, f"mute:{row['fingerprint']}:1"))
+    Bot(settings, only_anna, "123:SECRET").poll_once()
+    assert store.silences(datetime.now(timezone.utc)) == []
     store.close()
     assert main(["alerts", "list", "--config", str(settings.monitor.state_dir.parent / "config.toml")]) == 0
     assert "[СРОЧНО] принята · shop" in capsys.readouterr().out
@@ -97,7 +101,7 @@ def test_the_daemon_polls_its_bot_and_sigterm_stops_it_in_seconds(tmp_path) -> N
         api.updates = [command(1, 42, "/help")]
         config = config_file(tmp_path, account(), channels=f'[[channels]]\ntype = "telegram"\nname = "tg"\n'
                              f'api_url = "{api.url}"\ntoken_file = "bot"\nchat_id = "42"\n')
-        with Daemon(config) as daemon:
+        with Daemon(config, verbose=True) as daemon:  # the token must stay out even of debug lines
             daemon.wait_for(lambda: bool(api.sent()))  # the command was heard and answered
             took = daemon.stop()
     assert daemon.process.returncode == 0 and took < 10

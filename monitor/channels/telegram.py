@@ -33,6 +33,12 @@ class TelegramConfig(ChannelConfig):
     api_url: str = Field(API_URL, pattern=r"^https?://[^\s/]+")  # a self-hosted Bot API server, or tests
     timeout_seconds: float = Field(10.0, gt=0, le=120)
     remind_hours: float = Field(6.0, gt=0, le=720)  # after "Отправил в поддержку": remind if it persists
+    allowed_users: list[str] = []  # in a group: only these users (ids or @names) act; empty: anyone in chat_id
+
+    @field_validator("allowed_users", mode="before")
+    @classmethod
+    def users_as_text(cls, value: object) -> object:
+        return [str(v).removeprefix("@") for v in value] if isinstance(value, list) else value
 
     _token_file = field_validator("token_file")(lambda value: secret_path(value) if value is not None else None)
 
