@@ -378,6 +378,9 @@ class Daemon:
             try:
                 queued = digest.send_due(settings, datetime.now(timezone.utc))
             except StorageError as exc:
+                if exc.kind == "locked":  # a cycle's long write: the summary waits for the next check
+                    log.warning("digest postponed: %s", exc)
+                    return
                 watchdog.storage_fault(settings, exc)
                 return
             except Exception:

@@ -126,21 +126,25 @@ def send_due(settings: Settings, now: datetime) -> int:
     hold it); return how many shops' summaries were queued."""
     cfg = settings.digest
     store = Store.in_dir(settings.monitor.state_dir)
-    queued = 0
-    try:
-        for account in settings.accounts:
-            if not due(cfg.every, cfg.at, settings.monitor.tz, store.digest_sent(account.name), now):
-                continue
-            event = summary(settings, store, account.name, now)
-            with store.transaction():
-                for channel in settings.channels:
-                    if not cfg.channels or channel.name in cfg.channels:
-                        store.enqueue(uuid.uuid4().hex[:20], channel.name, account.name, [event.to_json()], now, now)
-                store.record_digest(account.name, now)
-            queued += 1
+    try:  # read everything first, on a connection of its own: its snapshot never meets a write
+        events = [summary(settings, store, account.name, now) for account in settings.accounts
+                  if store.last_cycle(account.name).get("finished_at")  # not before the shop's first check
+                  and due(cfg.every, cfg.at, settings.monitor.tz, store.digest_sent(account.name), now)]
     finally:
         store.close()
-    return queued
+    if not events:
+        return 0
+    store = Store.in_dir(settings.monitor.state_dir)
+    try:
+        with store.transaction():
+            for event in events:
+                for channel in settings.channels:
+                    if not cfg.channels or channel.name in cfg.channels:
+                        store.enqueue(uuid.uuid4().hex[:20], channel.name, event.account, [event.to_json()], now, now)
+                store.record_digest(event.account, now)
+    finally:
+        store.close()
+    return len(events)
 
 
 def due(every: str, at: str, tz: ZoneInfo, last_sent: datetime | None, now: datetime) -> bool:

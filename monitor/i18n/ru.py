@@ -54,6 +54,7 @@ LOG = {
     "delivery failed": "отправка уведомлений прервана ошибкой",
     "housekeeping failed": "очистка старых данных прервана ошибкой",
     "digest failed": "сводка не собрана из-за ошибки",
+    "digest postponed: %s": "сводка отложена до следующей проверки: %s",
     "telegram poll failed: %s": "не удалось получить команды из Telegram: %s",
     "telegram update from a chat not in chat_id ignored: chat=%s": "сообщение боту из чужого чата пропущено: чат=%s",
     "telegram %s refused: HTTP %s": "Telegram не принял %s: HTTP %s",
