@@ -44,21 +44,31 @@ class Bot:
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop`; a failed poll waits (on the stop event: SIGTERM is heard at once),
         as long as Telegram asks after a 429, and tries again."""
+        store: Store | None = None
         while not stop.is_set():
             try:
-                self.poll_once()
+                store = store or Store.in_dir(self.settings.monitor.state_dir)  # one connection, this thread's
+                self.poll_once(store)
             except Throttled as exc:
                 stop.wait(exc.seconds)
-            except (httpx.HTTPError, ValueError, KeyError, StorageError) as exc:
+            except StorageError as exc:
+                log.warning("telegram poll failed: %s", exc)
+                if store is not None:
+                    store.close()
+                store = None  # opened afresh next time
+                stop.wait(POLL_SECONDS)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
                 log.warning("telegram poll failed: %s", type(exc).__name__)
                 stop.wait(POLL_SECONDS)
             except Exception:  # a bug in one answer must not end the seller's bot
                 log.exception("telegram poll failed: %s", "bug")
                 stop.wait(POLL_SECONDS)
 
-    def poll_once(self, wait: int = POLL_SECONDS) -> int:
-        """Read and handle the updates Telegram has (waiting up to `wait` s); return how many."""
-        store = Store.in_dir(self.settings.monitor.state_dir)
+    def poll_once(self, store: Store | None = None, wait: int = POLL_SECONDS) -> int:
+        """Read and handle the updates Telegram has (waiting up to `wait` s); return how many.
+        Without a `store`, the state file is opened for this poll alone."""
+        own = store is None
+        store = store or Store.in_dir(self.settings.monitor.state_dir)
         try:
             self.remind(store, datetime.now(timezone.utc))
             offset = store.bot_offset(self.key)
@@ -74,7 +84,8 @@ class Bot:
                     store.save_bot_offset(self.key, int(update["update_id"]) + 1)
             return len(updates)
         finally:
-            store.close()
+            if own:
+                store.close()
 
     def handle(self, store: Store, update: dict[str, Any]) -> None:
         press = update.get("callback_query")
