@@ -259,6 +259,10 @@ def find_chat(api_url: str, token: str, wait: float, lang: str = "ru", proxy: st
                     if chat:
                         name = chat.get("title") or chat.get("username") or chat.get("first_name") or chat["id"]
                         print(say(lang, "init.telegram_found", name=name, chat_id=chat["id"]))
+                        try:  # read: the service's bot must not answer this message again
+                            http.get(f"{base}/getUpdates", params={"offset": offset, "timeout": 0})
+                        except httpx.HTTPError:
+                            pass
                         return str(chat["id"])
     raise Abort("init.telegram_silent")
 
