@@ -261,7 +261,8 @@ def _rating_risk(f: Finding, t: Text) -> Parts:
 
 def _card_problems(f: Finding, t: Text) -> Parts:
     e = f.evidence_as(CardProblemsEvidence)
-    reasons = "; ".join([*e.reasons, *e.errors]) or e.status_name or e.status_failed
+    said = LANGUAGES[t.lang].quote  # Ozon's own words, quoted as such in either language
+    reasons = "; ".join(said.format(r) for r in [*e.reasons, *e.errors]) or e.status_name or e.status_failed
     blocked = f.severity == "critical"
     if len(e.skus) == 1:
         who = t.sku(f, e.skus[0])
@@ -271,7 +272,7 @@ def _card_problems(f: Finding, t: Text) -> Parts:
     else:  # one cause, many cards: one alert
         cards = t.count(len(e.skus), "card")
         title = t.say("card_problems.cards_cannot_sell" if blocked else "card_problems.cards_with_errors",
-                      cards=cards, reason=(e.errors or e.reasons or (reasons,))[0])  # the error says why
+                      cards=cards, reason=(e.errors or e.reasons or (e.status_name,))[0])  # the error says why
         observed = t.say("card_problems.cards_of_status", cards=cards, status_name=e.status_name,
                          moderate_status=t.status(e.moderate_status), reasons=reasons)
     return Parts(
