@@ -1,5 +1,7 @@
-"""A Telegram Bot API on loopback: hands out queued updates by offset (at once, no long wait),
-records every call (sendMessage, answerCallbackQuery, ...), and can answer 429 a few times."""
+"""A Telegram Bot API on loopback: hands out queued updates by offset (at once, no long wait,
+none at all for the first `quiet_polls` polls), records every call (sendMessage,
+answerCallbackQuery, ...), answers 401 to another `token` when one is set, and can answer 429 a
+few times. It also serves as an HTTP proxy to an address it stands in for (an absolute URL)."""
 from __future__ import annotations
 
 import json
@@ -16,18 +18,28 @@ class BotApi:
         self.updates: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.throttle = 0  # answer this many next calls with 429
+        self.quiet_polls = 0  # polls answered with no update, as if nobody had written to the bot yet
+        self.token: str | None = None
         self.url = ""
         self.lock = threading.Lock()
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
         return [body for name, body in self.calls if name == method]
 
-    def answer(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        token, _, method = urlparse(path).path.removeprefix("/bot").partition("/")
         with self.lock:
+            if self.token is not None and token != self.token:
+                return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
             if self.throttle:
                 self.throttle -= 1
                 return 429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1}}
+            if method == "getMe":
+                return 200, {"ok": True, "result": {"id": 1, "is_bot": True, "username": "shop_alerts_bot"}}
             if method == "getUpdates":
+                if self.quiet_polls:
+                    self.quiet_polls -= 1
+                    return 200, {"ok": True, "result": []}
                 offset = int(body.get("offset", 0))
                 return 200, {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset]}
             self.calls.append((method, body))
@@ -40,8 +52,7 @@ def bot_api() -> Iterator[BotApi]:
 
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, body: dict[str, Any]) -> None:
-            method = urlparse(self.path).path.rsplit("/", 1)[-1]
-            status, answer = api.answer(method, body)
+            status, answer = api.answer(self.path, body)
             raw = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

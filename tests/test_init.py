@@ -2,16 +2,11 @@
 loopback plays the bot (getMe, getUpdates, sendMessage), a real SMTP server takes the test mail."""
 from __future__ import annotations
 
-import json
 import os
 import socket
 import stat
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,63 +16,22 @@ from monitor.cli import _parser, main
 from monitor.config import load_config
 from monitor.simulator import SimulatorServer
 
+from .botapi import BotApi, bot_api
+
 TOKEN = "123456:telegram-secret-token"
 
 
-class Bot:
-    """A Telegram bot API on loopback: nobody writes to the bot until `polls_before_message` polls."""
-
-    def __init__(self, polls_before_message: int = 1) -> None:
-        self.polls, self.polls_before_message = 0, polls_before_message
-        self.sent: list[dict[str, Any]] = []
-        bot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, body: dict[str, Any], status: int = 200) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's hook name)
-                url = urlparse(self.path)
-                token, _, method = url.path.removeprefix("/bot").partition("/")
-                if token != TOKEN:
-                    return self._answer({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
-                if method == "getMe":
-                    return self._answer({"ok": True, "result": {"id": 1, "is_bot": True, "username": "shop_alerts_bot"}})
-                bot.polls += 1
-                offset = int(parse_qs(url.query).get("offset", ["0"])[0])
-                updates = [] if bot.polls <= bot.polls_before_message or offset > 7 else [
-                    {"update_id": 7, "message": {"message_id": 1, "text": "hi",
-                                                 "chat": {"id": 424242, "type": "private", "first_name": "Anna"}}}]
-                self._answer({"ok": True, "result": updates})
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if urlparse(self.path).path == f"/bot{TOKEN}/sendMessage":  # an absolute URL through a proxy
-                    bot.sent.append(body)
-                    return self._answer({"ok": True, "result": {"message_id": 2}})
-                self._answer({"ok": False, "description": "Not Found"}, 404)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def bot() -> Iterator[Bot]:
-    fake = Bot()
-    yield fake
-    fake.server.shutdown()
+def bot() -> Iterator[BotApi]:
+    """The Bot API of the seller's new bot: Anna writes to it after the first poll."""
+    with bot_api() as api:
+        api.token, api.quiet_polls = TOKEN, 1
+        api.updates = [{"update_id": 7, "message": {"message_id": 1, "text": "hi",
+                                                    "chat": {"id": 424242, "type": "private", "first_name": "Anna"}}}]
+        yield api
 
 
-def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: Bot, tmp_path: Path, capsys,
+def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: BotApi, tmp_path: Path, capsys,
                                          monkeypatch) -> None:
     monkeypatch.setenv("OZON_KEY", "demo-key")
     monkeypatch.setenv("BOT_TOKEN", TOKEN)
@@ -96,7 +50,7 @@ def test_init_for_telegram_from_a_script(simulator: SimulatorServer, bot: Bot, t
         path = config.parent / name
         assert path.read_text().strip() == value and stat.S_IMODE(path.stat().st_mode) == 0o600
         assert value not in config.read_text() and value not in out
-    [sent] = bot.sent
+    [sent] = bot.sent()
     assert sent["chat_id"] == "424242" and sent["text"].startswith("<b>Магазин «main»: Проверка связи: уведомления ozon-monitor приходят сюда</b>")
     assert main(["config", "validate", "--strict", str(config)]) == 0
 
@@ -175,7 +129,7 @@ def test_init_does_not_ask_for_the_key_again_when_ozon_cannot_be_reached(tmp_pat
     assert "ключ не удалось проверить (/v1/roles): не удаётся подключиться к серверу Ozon" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
 
 
-def test_init_asks_for_a_proxy_when_telegram_cannot_be_reached(simulator: SimulatorServer, bot: Bot,
+def test_init_asks_for_a_proxy_when_telegram_cannot_be_reached(simulator: SimulatorServer, bot: BotApi,
                                                                 tmp_path: Path, capsys) -> None:
     """Where api.telegram.org is blocked: the seller is told, asked for a proxy, and the channel
     is written with it (the fake Bot API doubles as an HTTP proxy for a Bot API it cannot reach)."""
@@ -191,7 +145,7 @@ def test_init_asks_for_a_proxy_when_telegram_cannot_be_reached(simulator: Simula
     assert "Telegram недоступен (ConnectError); проверьте подключение или прокси" in captured.err
     assert "нужен адрес вида http://... или socks5://..." in captured.err  # "ftp://nope" asked again
     [channel] = load_config(config).channels
-    assert channel.proxy == bot.url and channel.chat_id == ["424242"] and len(bot.sent) == 1
+    assert channel.proxy == bot.url and channel.chat_id == ["424242"] and len(bot.sent()) == 1
 
 
 def _closed_port() -> int:
