@@ -43,26 +43,32 @@ class Bot:
 
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop`; a failed poll waits (on the stop event: SIGTERM is heard at once),
-        as long as Telegram asks after a 429, and tries again."""
+        as long as Telegram asks after a 429, and tries again. One connection to the state file,
+        this thread's, opened afresh after it failed."""
         store: Store | None = None
-        while not stop.is_set():
-            try:
-                store = store or Store.in_dir(self.settings.monitor.state_dir)  # one connection, this thread's
-                self.poll_once(store)
-            except Throttled as exc:
-                stop.wait(exc.seconds)
-            except StorageError as exc:
-                log.warning("telegram poll failed: %s", exc)
-                if store is not None:
-                    store.close()
-                store = None  # opened afresh next time
-                stop.wait(POLL_SECONDS)
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
-                log.warning("telegram poll failed: %s", type(exc).__name__)
-                stop.wait(POLL_SECONDS)
-            except Exception:  # a bug in one answer must not end the seller's bot
-                log.exception("telegram poll failed: %s", "bug")
-                stop.wait(POLL_SECONDS)
+        try:
+            while not stop.is_set():
+                try:
+                    store = store or Store.in_dir(self.settings.monitor.state_dir)
+                    self.poll_once(store)
+                except Throttled as exc:
+                    stop.wait(exc.seconds)
+                except StorageError as exc:
+                    log.warning("telegram poll failed: %s", exc)
+                    if store is not None:
+                        store.close()
+                    store = None
+                    stop.wait(POLL_SECONDS)
+                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    log.warning("telegram poll failed: %s", type(exc).__name__)
+                    stop.wait(POLL_SECONDS)
+                except Exception:  # a bug in one answer must not end the seller's bot
+                    log.exception("telegram poll failed: %s", "bug")
+                    stop.wait(POLL_SECONDS)
+        finally:
+            if store is not None:
+                store.close()
+            self.http.close()
 
     def poll_once(self, store: Store | None = None, wait: int = POLL_SECONDS) -> int:
         """Read and handle the updates Telegram has (waiting up to `wait` s); return how many.
@@ -236,9 +242,6 @@ class Bot:
         response = self.http.post(f"{self.base}/{method}", json=body)
         if response.status_code >= 300:
             log.warning("telegram %s refused: HTTP %s", method, response.status_code)
-
-    def close(self) -> None:
-        self.http.close()
 
 
 class Throttled(Exception):

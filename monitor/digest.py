@@ -12,8 +12,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
 from monitor import texts
 from monitor.channels.base import DIGEST_RULE
 from monitor.config import Settings
@@ -54,7 +52,7 @@ def _figures(data: AccountData, day: date, until: datetime | None, lang: str, tz
         return [say(lang, "digest.blind", day=texts.day(day, lang),
                     last=when(until, lang, tz) if until else say(lang, "cli.never"))]
     created, price = data.orders.created, data.orders.price
-    cancelled = np.isin(data.orders.status, ["cancelled"])
+    cancelled = data.orders.status == "cancelled"
 
     def span(first: date, last: date) -> tuple[int, float, int]:
         lo = datetime.combine(first, time(), tz).timestamp()

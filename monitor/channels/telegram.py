@@ -11,9 +11,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, field_validator
 
-from monitor.channels.base import (DIGEST_RULE, TEST_RULE, ChannelConfig, DeliveryError, affected_csv, heading, more,
-                                   post, shop)
+from monitor.channels.base import ChannelConfig, DeliveryError, affected_csv, heading, more, post, shop
 from monitor.charts import anomaly_chart
+from rules import RULES
 from monitor.message import Message
 from monitor.secrets import read_secret, secret_path
 from monitor.texts import WORDS, Said
@@ -183,7 +183,7 @@ def telegram_parts(message: Message) -> list[tuple[str, list[str]]]:
         title = f"{shop(message)}: " * (number == 0) + heading(e, message.language)
         body = [e.explanation]
         block = f"<b>{html.escape(title)}</b>" + "".join(f"\n{html.escape(line)}" for line in body)
-        actionable = e.fingerprint if e.is_open and e.rule not in (TEST_RULE, DIGEST_RULE, "monitor") else None
+        actionable = e.fingerprint if e.is_open and e.rule in RULES else None  # an alert the bot can act on
         if len(block) < TELEGRAM_LIMIT:
             pieces.append((block, actionable))
         else:
