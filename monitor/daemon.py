@@ -34,7 +34,7 @@ from monitor.channels import TelegramConfig
 from monitor.config import ConfigError, Settings, load_config
 from monitor.cycle import deliver_all, housekeeping, run_cycle
 from monitor.store import StorageError, Store
-from monitor.texts import Said
+from monitor.texts import Said, say
 
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "deliver"
@@ -53,8 +53,7 @@ class AlreadyRunning(Exception):
     """Another daemon holds the state directory."""
 
     def __init__(self, pid: str, state_dir: Path) -> None:
-        super().__init__(f"another ozon-monitor daemon (pid {pid}) is running on {state_dir}; stop it first "
-                         f"(systemctl stop ozon-monitor) or give this one another state_dir")
+        super().__init__(say("en", "cli.already_running", pid=pid, state_dir=state_dir))
         self.pid, self.state_dir = pid, state_dir
 
 

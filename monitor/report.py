@@ -32,7 +32,8 @@ def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO |
     names = SOURCE_NAMES[language]
     fetched = ", ".join(f"{names.get(source, source)} — {count(n, 'record', language, 0)}"
                         for source, n in result.sync.fetched.items())
-    print(f"{words['shop']} {result.account}: {words['synced']} {fetched or words['nothing_new']}", file=out)
+    print(f"{WORDS[language]['shop'].format(account=result.account)}: {words['synced']} "
+          f"{fetched or words['nothing_new']}", file=out)
     print_unchecked(result.unchecked, language, tz, out, detail)
     if result.interrupted:
         print(f"  {words['interrupted']}", file=out)

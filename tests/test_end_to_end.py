@@ -68,7 +68,7 @@ def test_check_text_output_is_in_english_when_configured(
     assert main(["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "No orders since " in out and 'In the support chat pick the section "Technical"' in out
-    assert "shop shop: synced" in out and "sent: 1 message" in out
+    assert 'Shop "shop": synced' in out and "sent: 1 message" in out
 
 
 def test_alert_resolves_once_when_sales_come_back(write_config: Callable[..., Path], tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_check_with_several_shops_sends_one_shop_per_message_and_a_backlog_stays
     assert main(["check", "--config", str(config)]) == 1  # a message failed (and the locked shop's key)
     took = time.monotonic() - started
     out = capsys.readouterr().out
-    blocks = {block.split(":")[0].split()[-1]: block for block in out.split("магазин ")[1:]}
+    blocks = {block.split("»")[0]: block for block in out.split("Магазин «")[1:]}
     for name in names:
         failed = "\n  ! " in blocks[name]
         assert failed == (name == "locked"), f"{name}: {blocks[name][:300]}"

@@ -157,7 +157,6 @@ LANGUAGE = Language(
     },
     # What the CLI prints after `check` and in the demo.
     summary={
-        "shop": "shop",
         "synced": "synced",
         "nothing_new": "nothing new",
         "interrupted": "cycle interrupted by a stop; the next start picks it up",

@@ -210,7 +210,6 @@ LANGUAGE = Language(
     },
     # What the CLI prints after `check` and in the demo.
     summary={
-        "shop": "магазин",
         "synced": "загружено",
         "nothing_new": "ничего нового",
         "interrupted": "цикл прерван остановкой; продолжится при следующем запуске",
