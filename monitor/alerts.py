@@ -114,6 +114,8 @@ def reconcile(store: Store, account: str, rules_ran: set[str], findings: list[Fi
                      "status": "firing", "severity": finding.severity, "resolved_at": None,
                      "finding": json.dumps(firing.to_json(), ensure_ascii=False), "last_seen": iso(now)}
             size = len(finding.affected_postings) or len(finding.affected_skus)
+            if row is None:
+                state["number"] = store.next_alert_number()
             if row is None or row["status"] != "firing":
                 state.update(first_seen=iso(now), started_at=iso(finding.started_at), last_notified=iso(now),
                              repeats=0, acked_at=None, ack_note=None, said_size=size)

@@ -60,10 +60,11 @@ class AlertTables(Database):
         return list(self.db.query(f"select * from alerts where {where} order by first_seen", args))
 
     def save_alert(self, row: dict[str, Any]) -> None:
-        """Insert or update an alert; a new one takes the next short number."""
-        if self.alert(row["fingerprint"]) is None:
-            row = {**row, "number": self.db.execute("select coalesce(max(number), 0) + 1 from alerts").fetchone()[0]}
         self.db.table("alerts").upsert(row, pk="fingerprint")
+
+    def next_alert_number(self) -> int:
+        """The short number a new alert takes (`alerts ack 3`)."""
+        return int(self.db.execute("select coalesce(max(number), 0) + 1 from alerts").fetchone()[0])
 
     def alert_counts(self, account: str) -> dict[str, int]:
         """Open alerts per severity."""
