@@ -2,13 +2,17 @@
 (`monitor/sources/`), plus what only the cursors know: how each source's sync stands."""
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from monitor.sources import analytics, finance, postings, products, rating, returns, stocks
 from monitor.sources.base import account_info
 from monitor.sources.fbs_index import fbs_index
 from monitor.store import Store, parse
 from rules import AccountData, Orders, SourceHealth
+
+
+CHARGE_DAYS = 35  # the charges rule compares a day with the four weeks before it
+PRICE_DAYS = 7  # a price index or tariff is compared with a week before
 
 
 def account_data(store: Store, account: str, client_id: int, now: datetime, history_since: datetime | None,
@@ -25,7 +29,7 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
         else Orders.of([]),
         returns=returns.returns_since(store, account, history_since) if history_since else [],
         cards=list(products.cards(store, account)),
-        stocks=stocks.stocks(store, account),
+        stocks=stocks.stocks(store, account, now.astimezone(tz).date()),
         ratings=rating.ratings(store, account),
         penalty_score_exceeded=bool(info.get("penalty_score_exceeded")),
         money=finance.money_days(store, account),
@@ -37,4 +41,6 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
         key_expires_at=parse(info.get("key_expires_at")),
         fbs_index=fbs_index(store, account),
         stock_history=stocks.stock_days(store, account) if replay else [],
+        charges=finance.charges(store, account, now.astimezone(tz).date() - timedelta(days=CHARGE_DAYS)),
+        price_moves=products.price_moves(store, account, now.astimezone(tz).date() - timedelta(days=PRICE_DAYS)),
     )

@@ -20,13 +20,14 @@ from monitor.i18n import LANGUAGES
 from rules import Finding
 from rules.access import KeyExpiryEvidence, SourceEvidence
 from rules.base import Check, Product
-from rules.cards import CardProblemsEvidence
-from rules.finance import ChargeShareEvidence, PayoutMissingEvidence
-from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, StuckInDeliveryEvidence
+from rules.cards import CardProblemsEvidence, PriceIndexEvidence
+from rules.finance import ChargeLevelEvidence, ChargeShareEvidence, FineEvidence, PayoutMissingEvidence, TariffsEvidence
+from rules.logistics import (CancellationsEvidence, OzonCancellationsEvidence, ShipmentDeadlineEvidence,
+                             StuckInDeliveryEvidence)
 from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
-from rules.returns import ReturnsSpikeEvidence
+from rules.returns import ReturnDecisionsEvidence, ReturnsSpikeEvidence, ReturnsStorageEvidence
 from rules.sales import SalesDropEvidence, SalesStoppedEvidence, TrafficDropEvidence
-from rules.stock import EmptyStockEvidence, StockOutEvidence
+from rules.stock import EmptyStockEvidence, StockHealthEvidence, StockOutEvidence
 
 MAX_LISTED = 20
 
@@ -348,11 +349,142 @@ def _api_access(f: Finding, t: Text) -> Parts:
                  checked, ask, urgency)
 
 
+LISTED_LINES = 5  # lines of detail (charges, products) an explanation names before "and N more"
+
+
+def _lines(items: list[str], t: Text) -> str:
+    """Up to `LISTED_LINES` items, then how many more."""
+    more = len(items) - LISTED_LINES
+    return "; ".join(items[:LISTED_LINES]) + (t.say("leaks.and_more", n=more) if more > 0 else "")
+
+
+def _charges(f: Finding, t: Text) -> Parts:
+    quote = LANGUAGES[t.lang].quote
+    if isinstance(f.evidence, ChargeLevelEvidence):
+        level = f.evidence
+        name = quote.format(level.name)
+        return Parts(t.say("charges.level_title", name=name, day=t.day(level.day)),
+                     t.say("charges.level_observed", name=name, day=t.day(level.day), total=t.money(level.total),
+                           usual=t.money(level.usual)),
+                     t.say("charges.level_advice"), (),
+                     t.say("charges.level_ask", name=name, day=t.day(level.day)), t.say("charges.medium"))
+    fines = f.evidence_as(FineEvidence)
+    name = quote.format(fines.name)
+    short = LANGUAGES[t.lang].short_day
+    lines = [f"{unit or '—'} — {t.money(rubles)} ({day.strftime(short)})" for day, unit, rubles in fines.lines]
+    return Parts(t.say("charges.fine_title", name=name, fines=t.count(len(fines.lines), "fine")),
+                 t.say("charges.fine_observed", name=name, fines=t.count(len(fines.lines), "fine"),
+                       total=t.money(fines.total), lines=_lines(lines, t)),
+                 t.say("charges.fine_advice"), (), t.say("charges.fine_ask", name=name), t.say("charges.dispute"))
+
+
+def _tariffs(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(TariffsEvidence)
+    products = t.count(len(f.affected_skus), "product")
+    lines = []
+    for c in e.changes:
+        parts = []
+        if c.percent_before is not None and c.percent_now is not None and c.percent_now != c.percent_before:
+            parts.append(t.say("tariffs.percent", before=t.num(c.percent_before), now=t.num(c.percent_now)))
+        if c.logistics_before is not None and c.logistics_now is not None and c.logistics_now != c.logistics_before:
+            parts.append(t.say("tariffs.logistics", before=t.money(c.logistics_before), now=t.money(c.logistics_now)))
+        lines.append(f"{t.sku(f, c.sku)} {c.scheme.upper()}: {', '.join(parts)}")
+    return Parts(t.say("tariffs.title", products=products, yearly=t.money(e.yearly)),
+                 t.say("tariffs.observed", day=t.day(e.since), of_products=t.of(len(f.affected_skus), "product"),
+                       lines=_lines(lines, t), yearly=t.money(e.yearly)),
+                 t.say("tariffs.advice"))
+
+
+def _price_index(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(PriceIndexEvidence)
+    products = t.count(len(e.items), "product")
+    lines = []
+    for i in e.items:
+        line = t.say("price_index.line", who=t.sku(f, i.sku), was=t.say(f"price_index.{i.was}"),
+                     now=t.say(f"price_index.{i.now}"), price=t.money(i.price), orders=t.count(i.orders, "order"))
+        if i.competitor_price:
+            line += t.say("price_index.competitor", competitor=t.money(i.competitor_price),
+                          gap=t.money(max(i.price - i.competitor_price, 0)))
+        lines.append(line)
+    return Parts(t.say("price_index.title", products=products),
+                 t.say("price_index.observed", of_products=t.of(len(e.items), "product"), lines=_lines(lines, t),
+                       days=t.count(e.sales_days, "day")),
+                 t.say("price_index.advice"))
+
+
+def _return_decisions(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(ReturnDecisionsEvidence)
+    returns = t.count(e.returns, "return")
+    statuses = ", ".join(LANGUAGES[t.lang].quote.format(s) for s in e.statuses)
+    if e.kind == "lost":
+        return Parts(t.say("return_decisions.lost_title", returns=returns),
+                     t.say("return_decisions.lost_observed", returns=returns, value=t.money(e.value),
+                           statuses=statuses),
+                     t.say("return_decisions.lost_advice"), (), t.say("return_decisions.lost_ask"),
+                     t.say("charges.medium"))
+    deadline = e.deadline or f.started_at
+    return Parts(t.say("return_decisions.waiting_title", returns=returns, deadline=t.clock(deadline)),
+                 t.say("return_decisions.waiting_observed", returns=returns, statuses=statuses,
+                       deadline=t.when(deadline), left=t.count(math.floor(e.hours_left), "hour")),
+                 t.say("return_decisions.waiting_advice"))
+
+
+def _returns_storage(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(ReturnsStorageEvidence)
+    returns = t.count(e.returns, "return")
+    place = LANGUAGES[t.lang].quote.format(e.place) if e.place else t.say("returns_storage.place_unknown")
+    observed = t.say("returns_storage.observed", returns=returns, place=place, value=t.money(e.value))
+    if e.paid_since is not None:
+        observed += " " + t.say("returns_storage.paid", since=t.day(e.paid_since.astimezone(t.tz).date()),
+                                storage=t.money(e.storage))
+    if e.disposal_at is not None:
+        observed += " " + t.say("returns_storage.disposal", day=t.day(e.disposal_at.astimezone(t.tz).date()))
+    deadline = t.day(e.disposal_at.astimezone(t.tz).date()) if e.disposal_at else "—"
+    return Parts(t.say("returns_storage.title", returns=returns, place=place), observed,
+                 t.say("returns_storage.advice", day=deadline) if e.disposal_at else
+                 t.say("returns_storage.advice_paid"))
+
+
+def _stock_health(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(StockHealthEvidence)
+    units = t.count(e.units, "unit")
+    if e.kind == "removal":
+        kinds = [t.say(f"stock_health.{k}", n=n) for k, n in (("excess", e.excess), ("defect", e.defect),
+                                                              ("expiring", e.expiring), ("waiting_docs", e.waiting_docs))
+                 if n]
+        return Parts(t.say("stock_health.removal_title", units=units),
+                     t.say("stock_health.removal_observed", units=units, value=t.money(e.value),
+                           kinds=", ".join(kinds), products=t.count(len(e.skus), "product")),
+                     t.say("stock_health.removal_advice"))
+    grade = t.say(f"stock_health.grade_{'SURPLUS' if e.kind == 'SURPLUS' else 'NO_SALES'}")
+    products = t.of(len(e.skus), "product")
+    return Parts(t.say("stock_health.grade_title", grade=grade, of_products=products),
+                 t.say("stock_health.grade_observed", of_products=products, grade=grade, units=units,
+                       value=t.money(e.value), idle=t.count(e.days_without_sales, "day"),
+                       since=t.day(f.started_at.astimezone(t.tz).date())),
+                 t.say("stock_health.grade_advice"))
+
+
+def _ozon_cancellations(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(OzonCancellationsEvidence)
+    scheme, days = e.scheme.upper(), t.count(e.window_days, "day")
+    return Parts(t.say("ozon_cancellations.title", postings=t.count(e.cancelled, "posting"), scheme=scheme,
+                       days=days),
+                 t.say("ozon_cancellations.observed", days=days, cancelled=e.cancelled,
+                       postings=t.of(e.postings, "posting"), total=e.postings,
+                       noun=texts.plural_form(e.postings, "posting", t.lang), scheme=scheme, share=t.num(e.share_percent),
+                       usual=t.num(e.usual_percent), value=t.money(e.value)),
+                 t.say("ozon_cancellations.advice"), (), t.say("ozon_cancellations.ask"),
+                 t.say("ozon_cancellations.high") if f.severity == "critical" else t.say("charges.medium"))
+
+
 RENDERERS: dict[str, Callable[[Finding, Text], Parts]] = {
     "sales_drop": _sales_drop, "sales_stopped": _sales_stopped, "traffic_drop": _traffic_drop,
     "returns_spike": _returns_spike, "cancellations": _cancellations, "shipment_deadline": _shipment_deadline,
     "stuck_in_delivery": _stuck_in_delivery, "stock_out": _stock_out, "rating_risk": _rating_risk,
     "card_problems": _card_problems, "finance_anomaly": _finance_anomaly, "api_access": _api_access,
+    "charges": _charges, "tariffs": _tariffs, "price_index": _price_index, "return_decisions": _return_decisions,
+    "returns_storage": _returns_storage, "stock_health": _stock_health, "ozon_cancellations": _ozon_cancellations,
 }
 
 

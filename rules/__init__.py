@@ -6,19 +6,20 @@ from datetime import datetime
 from typing import Any
 
 from rules.access import API_ACCESS, postings_blocked
-from rules.base import (NO_TIME, AccountData, Card, FbsError, FbsIndex, Finding, MoneyDay, Order, Orders, RatingSeries,
-                        Return, Rule, RuleConfig, SourceHealth, Stock, StockDay, TrafficDay)
-from rules.cards import CARD_PROBLEMS
-from rules.finance import FINANCE_ANOMALY
-from rules.logistics import CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY
+from rules.base import (NO_TIME, AccountData, Card, Charge, FbsError, FbsIndex, Finding, MoneyDay, Order, Orders,
+                        PriceMove, RatingSeries, Return, Rule, RuleConfig, SourceHealth, Stock, StockDay, TrafficDay)
+from rules.cards import CARD_PROBLEMS, PRICE_INDEX
+from rules.finance import CHARGES, FINANCE_ANOMALY, TARIFFS
+from rules.logistics import CANCELLATIONS, OZON_CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY
 from rules.rating import RATING_RISK
-from rules.returns import RETURNS_SPIKE
+from rules.returns import RETURN_DECISIONS, RETURNS_SPIKE, RETURNS_STORAGE
 from rules.sales import SALES_DROP, SALES_STOPPED, TRAFFIC_DROP, fold_into_causes
-from rules.stock import STOCK_OUT
+from rules.stock import STOCK_HEALTH, STOCK_OUT
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in (
     SALES_DROP, SALES_STOPPED, TRAFFIC_DROP, RETURNS_SPIKE, CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY,
-    STOCK_OUT, RATING_RISK, CARD_PROBLEMS, FINANCE_ANOMALY, API_ACCESS)}
+    STOCK_OUT, RATING_RISK, CARD_PROBLEMS, FINANCE_ANOMALY, API_ACCESS, CHARGES, RETURN_DECISIONS, RETURNS_STORAGE,
+    STOCK_HEALTH, PRICE_INDEX, TARIFFS, OZON_CANCELLATIONS)}
 # A SKU's sales stopping is the symptom when its stock ran out or its card was blocked: the
 # cause is reported, the symptom is not (a shop's fall its causes explain is folded into them).
 SYMPTOMS = {"sales_stopped": ("stock_out", "card_problems"), "sales_drop": ("stock_out", "card_problems")}
@@ -77,5 +78,5 @@ def by_product(finding: Finding, config: RuleConfig, data: AccountData) -> Findi
     return finding
 
 
-__all__ = ["NO_TIME", "RULES", "AccountData", "Card", "FbsError", "FbsIndex", "Finding", "MoneyDay", "Order", "Orders",
-           "RatingSeries", "Return", "Rule", "RuleRun", "SourceHealth", "Stock", "StockDay", "TrafficDay", "run_rules"]
+__all__ = ["NO_TIME", "RULES", "AccountData", "Card", "Charge", "FbsError", "FbsIndex", "Finding", "MoneyDay", "Order", "Orders",
+           "PriceMove", "RatingSeries", "Return", "Rule", "RuleRun", "SourceHealth", "Stock", "StockDay", "TrafficDay", "run_rules"]

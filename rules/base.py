@@ -33,7 +33,7 @@ class Order:
     price: float = 0.0
     shipment_deadline: datetime | None = None
     handed_over_at: datetime | None = None
-    seller_cancelled: bool = False
+    cancelled_by: str = ""  # who cancelled it: "seller", "ozon" (Ozon, its system or delivery), "buyer"
 
 
 NO_TIME = float("nan")
@@ -55,15 +55,15 @@ class Orders(Sequence[Order]):
     (`between`, `[a:b]`) are views that share the columns."""
 
     PER_POSTING = ("posting_number", "created", "status", "scheme", "quantity", "price", "shipment_deadline",
-                   "handed_over_at", "seller_cancelled")
+                   "handed_over_at", "cancelled_by")
     __slots__ = (*PER_POSTING, "sku_start", "skus")
 
     def __init__(self, posting_number: np.ndarray, created: np.ndarray, status: np.ndarray, scheme: np.ndarray,
                  quantity: np.ndarray, price: np.ndarray, shipment_deadline: np.ndarray, handed_over_at: np.ndarray,
-                 seller_cancelled: np.ndarray, sku_start: np.ndarray, skus: np.ndarray) -> None:
+                 cancelled_by: np.ndarray, sku_start: np.ndarray, skus: np.ndarray) -> None:
         self.posting_number, self.created, self.status, self.scheme = posting_number, created, status, scheme
         self.quantity, self.price, self.shipment_deadline = quantity, price, shipment_deadline
-        self.handed_over_at, self.seller_cancelled, self.sku_start, self.skus = handed_over_at, seller_cancelled, \
+        self.handed_over_at, self.cancelled_by, self.sku_start, self.skus = handed_over_at, cancelled_by, \
             sku_start, skus
 
     @classmethod
@@ -73,12 +73,12 @@ class Orders(Sequence[Order]):
             [o.posting_number for o in orders], [o.created_at.timestamp() for o in orders], [o.status for o in orders],
             [o.scheme for o in orders], [o.quantity for o in orders], [o.price for o in orders],
             [_epoch(o.shipment_deadline) for o in orders], [_epoch(o.handed_over_at) for o in orders],
-            [o.seller_cancelled for o in orders], [o.skus for o in orders])
+            [o.cancelled_by for o in orders], [o.skus for o in orders])
 
     @classmethod
     def from_columns(cls, posting_number: list[str], created: list[float], status: list[str], scheme: list[str],
                      quantity: list[int], price: list[float], shipment_deadline: list[float],
-                     handed_over_at: list[float], seller_cancelled: list[bool],
+                     handed_over_at: list[float], cancelled_by: list[str],
                      skus: list[tuple[int, ...]]) -> Orders:
         """Columns from lists (one entry per posting, oldest first). Posting numbers are kept as
         bytes, a fifth of the memory of Python strings."""
@@ -88,7 +88,7 @@ class Orders(Sequence[Order]):
                    np.array(status, dtype=object), np.array(scheme, dtype=object),
                    np.array(quantity, dtype=np.int32), np.array(price, dtype=float),
                    np.array(shipment_deadline, dtype=float), np.array(handed_over_at, dtype=float),
-                   np.array(seller_cancelled, dtype=bool), sku_start,
+                   np.array(cancelled_by, dtype=object), sku_start,
                    np.fromiter((s for group in skus for s in group), dtype=np.int64, count=int(sku_start[-1])))
 
     @classmethod
@@ -122,7 +122,7 @@ class Orders(Sequence[Order]):
         return Order(self.posting_number[i].decode(), datetime.fromtimestamp(self.created[i], timezone.utc),
                      self.skus_of(i), self.status[i],
                      self.scheme[i], int(self.quantity[i]), float(self.price[i]), _moment(self.shipment_deadline[i]),
-                     _moment(self.handed_over_at[i]), bool(self.seller_cancelled[i]))
+                     _moment(self.handed_over_at[i]), self.cancelled_by[i])
 
     def __iter__(self) -> Iterator[Order]:
         return (self[i] for i in range(len(self)))
@@ -177,10 +177,48 @@ class Orders(Sequence[Order]):
 
 @dataclass(frozen=True, slots=True)
 class Return:
+    """A return as the rules see it: what came back and why, where it stands (Ozon's status), its
+    value, and its paid storage at the pick-up place with the day Ozon plans to dispose of it."""
+
     posting_number: str
     sku: int
     reason: str
     returned_at: datetime
+    status: str = ""
+    status_name: str = ""
+    changed_at: datetime | None = None
+    value: float = 0.0
+    place: str = ""
+    storage_rubles: float = 0.0
+    storage_since: datetime | None = None
+    disposal_at: datetime | None = None
+    compensation: str = ""  # Ozon's compensation status (sys_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A charge other than a sale's commission and delivery, named by Ozon's type (positive:
+    the seller pays, negative: Ozon pays back)."""
+
+    day: date
+    category: str  # ITEM, NON_ITEM or CONTAINER_FEES
+    unit: str  # the posting, supply or contract it is for
+    type_id: int | None
+    name: str  # Ozon's name of the type; "" until the types are read
+    sku: int | None
+    rubles: float
+
+
+@dataclass(frozen=True, slots=True)
+class PriceMove:
+    """A SKU's price index or tariffs before: either its last good `color_index` and that day,
+    or its tariffs on the earliest day kept (`color_index` ""); the card has today's values."""
+
+    sku: int
+    day: date
+    color_index: str
+    percent: tuple[tuple[str, float], ...]  # (scheme, commission percent)
+    logistics: tuple[tuple[str, float], ...]  # (scheme, logistics rubles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +237,11 @@ class Card:
     archived: bool = False
     autoarchived: bool = False
     changed_at: datetime | None = None
+    price: float = 0.0
+    color_index: str = ""  # Ozon's price index: SUPER, GREEN, YELLOW, RED (COLOR_INDEX_ dropped)
+    competitor_price: float | None = None  # the lowest price of the same product elsewhere
+    percent: tuple[tuple[str, float], ...] = ()  # (scheme, commission percent) now
+    logistics: tuple[tuple[str, float], ...] = ()  # (scheme, logistics rubles) now
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +253,13 @@ class Stock:
     available: int
     days_of_cover: float | None = None
     daily_sales: float | None = None
+    grade: str = ""  # FBO: Ozon's turnover grade (SURPLUS, NO_SALES, ...)
+    turned_on: date | None = None  # the day after its grade was last a selling one, if it turned this week
+    days_without_sales: int | None = None
+    excess: int = 0  # FBO units Ozon asks the seller to take away: surplus, defects, expiring, waiting papers
+    defect: int = 0
+    expiring: int = 0
+    waiting_docs: int = 0
 
 
 @dataclass(frozen=True)
@@ -312,6 +362,8 @@ class AccountData:
     key_expires_at: datetime | None = None
     fbs_index: FbsIndex | None = None
     stock_history: list[StockDay] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
+    price_moves: list[PriceMove] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.orders, Orders):

@@ -1,11 +1,15 @@
 """card_problems: product cards that failed, were declined by moderation, carry errors, were
-archived by Ozon or made unavailable, with Ozon's own reason text."""
+archived by Ozon or made unavailable, with Ozon's own reason text. price_index: selling SKUs
+whose price index turned unfavourable."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from rules.base import AccountData, Card, Finding, Rule, RuleConfig, finding
+from pydantic import Field
+
+from rules.base import AccountData, Card, Finding, Rule, RuleConfig, at_stake, finding
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,54 @@ def card_problems(data: AccountData, config: CardProblemsConfig) -> list[Finding
 
 
 CARD_PROBLEMS = Rule("card_problems", CardProblemsConfig, card_problems)
+
+
+@dataclass(frozen=True)
+class PriceIndexItem:
+    sku: int
+    was: str  # SUPER or GREEN
+    now: str  # YELLOW or RED
+    price: float
+    competitor_price: float | None  # the lowest price elsewhere, when Ozon gives one
+    orders: int  # in the last `sales_days`
+
+
+@dataclass(frozen=True)
+class PriceIndexEvidence:
+    items: tuple[PriceIndexItem, ...]
+    sales_days: int
+    orders: int
+
+
+class PriceIndexConfig(RuleConfig):
+    sales_days: int = Field(28, ge=7, le=90)
+    min_orders: int = Field(3, ge=1)  # SKUs that sold at least this often in `sales_days`
+
+
+def price_index(data: AccountData, config: PriceIndexConfig) -> list[Finding]:
+    """Selling SKUs whose price index turned unfavourable (from SUPER or GREEN to YELLOW or RED)
+    this week: Ozon shows them less. One finding lists them, with the competitors' lowest price,
+    the gap in rubles and the orders at stake."""
+    cards = {c.sku: c for c in data.cards}
+    moved = {m.sku: m for m in data.price_moves if m.color_index and m.sku in cards}
+    if not moved:
+        return []
+    recent = data.orders_between(data.since(config.sales_days), data.now)
+    counts = recent.sku_counts()
+    items = [PriceIndexItem(sku, m.color_index, cards[sku].color_index, cards[sku].price, cards[sku].competitor_price,
+                            counts.get(sku, 0))
+             for sku, m in moved.items() if counts.get(sku, 0) >= config.min_orders]
+    if not items:
+        return []
+    items.sort(key=lambda i: -i.orders)
+    orders = sum(i.orders for i in items)
+    value = sum(i.orders * i.price for i in items) / config.sales_days
+    since = min(moved[i.sku].day for i in items) + timedelta(days=1)
+    return [finding(
+        "price_index", data, severity="warning", entity="index",
+        started_at=datetime.combine(since, datetime.min.time(), data.tz or data.now.tzinfo),
+        evidence=PriceIndexEvidence(tuple(items), config.sales_days, orders), topic=None, checks=(),
+        affected_skus=[i.sku for i in items], at_stake=at_stake(value, "per_day"))]
+
+
+PRICE_INDEX = Rule("price_index", PriceIndexConfig, price_index)

@@ -1,15 +1,16 @@
 """finance_anomaly: commission or logistics charges taking a larger share of sales than usual,
-and a payout day that passed without a payout."""
+and a payout day that passed without a payout. charges: fines, and other charges above their
+usual level. tariffs: a SKU's commission or logistics changed on its card."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import Field
 
-from rules.base import AccountData, Finding, Rule, RuleConfig, at_stake, finding
+from rules.base import AccountData, Charge, Finding, Rule, RuleConfig, at_stake, finding
 from rules.stats import robust_level
 
 
@@ -99,3 +100,151 @@ def _missing_payout(data: AccountData, config: FinanceAnomalyConfig, yesterday) 
 
 
 FINANCE_ANOMALY = Rule("finance_anomaly", FinanceAnomalyConfig, finance_anomaly)
+
+
+FINE_WORDS = ("штраф", "недовлож", "декомпенсац", "неустойк", "нарушени", "penalty", "fine")
+
+
+@dataclass(frozen=True)
+class FineEvidence:
+    """The charges of one fine type in the last days, each with the posting or supply it is for."""
+
+    name: str  # Ozon's name of the type
+    lines: tuple[tuple[date, str, float], ...]  # (day, posting/supply/contract, rubles), oldest first
+    total: float
+    kind: Literal["fine"] = "fine"
+
+
+@dataclass(frozen=True)
+class ChargeLevelEvidence:
+    """A day's total of one kind of charge (storage, a service, advertising) against its usual."""
+
+    name: str
+    day: date
+    total: float
+    usual: float  # the usual day's total (or the highest when it is charged only now and then)
+    kind: Literal["charge_level"] = "charge_level"
+
+
+class ChargesConfig(RuleConfig):
+    fine_words: list[str] = list(FINE_WORDS)  # a charge whose type name holds one of these is a fine
+    new_days: int = Field(7, ge=1, le=30)  # fines dated this recently are reported
+    baseline_days: int = Field(28, ge=7, le=34)
+    min_ratio: float = Field(2.0, gt=1)  # a day's total this many times its usual
+    min_rubles: float = Field(1000.0, ge=0)  # and at least this much above it
+
+
+def _type_name(charge: Charge) -> str:
+    return charge.name or f"#{charge.type_id}"
+
+
+def charges(data: AccountData, config: ChargesConfig) -> list[Finding]:
+    """Fines (a type whose name holds one of `fine_words`) of the last `new_days`, one finding
+    per type with every posting or supply charged; and any other charge whose latest day's
+    total is `min_ratio` times its usual day and `min_rubles` above it (storage, services,
+    advertising). The usual day is the median over `baseline_days` of a type charged on most
+    days, the highest of one charged now and then. Types are named by Ozon's own names."""
+    today = data.local_date(data.now)
+    words = tuple(w.lower() for w in config.fine_words)
+    fines: dict[str, list[Charge]] = defaultdict(list)
+    daily: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    for charge in data.charges:
+        name = _type_name(charge)
+        if any(w in name.lower() for w in words):
+            if charge.rubles > 0 and (today - charge.day).days <= config.new_days:
+                fines[name].append(charge)
+        else:
+            daily[name][charge.day] += charge.rubles
+    findings = []
+    for name, lines in fines.items():
+        total = sum(c.rubles for c in lines)
+        findings.append(finding(
+            "charges", data, severity="warning", entity=f"fine:{name}",
+            started_at=datetime.combine(lines[0].day, datetime.min.time(), data.tz or data.now.tzinfo),
+            evidence=FineEvidence(name, tuple((c.day, c.unit, round(c.rubles, 2)) for c in lines), round(total, 2)),
+            topic="finance", checks=(), affected_postings=sorted({c.unit for c in lines if c.unit}),
+            affected_skus=sorted({c.sku for c in lines if c.sku}), at_stake=at_stake(total, "charged")))
+    for name, days in daily.items():
+        last = max(days)
+        if (today - last).days > 3:
+            continue
+        base = [days.get(last - timedelta(days=k), 0.0) for k in range(1, config.baseline_days + 1)]
+        charged_on = sum(1 for v in base if v > 0)
+        usual = sorted(base)[len(base) // 2] if charged_on >= len(base) / 2 else max(base)
+        total = days[last]
+        if total >= config.min_ratio * usual and total - usual >= config.min_rubles:
+            findings.append(finding(
+                "charges", data, severity="warning", entity=f"level:{name}",
+                started_at=datetime.combine(last, datetime.min.time(), data.tz or data.now.tzinfo),
+                evidence=ChargeLevelEvidence(name, last, round(total, 2), round(usual, 2)), topic="finance", checks=(),
+                at_stake=at_stake(total - usual, "charged")))
+    return findings
+
+
+CHARGES = Rule("charges", ChargesConfig, charges)
+
+
+@dataclass(frozen=True)
+class TariffChange:
+    sku: int
+    scheme: str
+    percent_before: float | None
+    percent_now: float | None
+    logistics_before: float | None
+    logistics_now: float | None
+    yearly: float  # rubles a year more (negative: less) at the SKU's current sales
+
+
+@dataclass(frozen=True)
+class TariffsEvidence:
+    since: date  # the day the old tariffs were last seen
+    changes: tuple[TariffChange, ...]
+    yearly: float  # all together
+
+
+class TariffsConfig(RuleConfig):
+    min_percent: float = Field(0.5, gt=0)  # a commission change of at least this many points
+    min_logistics: float = Field(5.0, gt=0)  # or a logistics change of at least this many rubles
+    sales_days: int = Field(28, ge=7, le=90)  # the sales a yearly cost is counted from
+
+
+def tariffs(data: AccountData, config: TariffsConfig) -> list[Finding]:
+    """SKUs whose commission percent or logistics amount (per scheme, from the card) changed in
+    the last days, with what the change costs a year at the SKU's current sales: the day the
+    API shows it, before the accruals do. Rises of `min_percent` points or `min_logistics`
+    rubles count; the finding lists every SKU of the change."""
+    cards = {c.sku: c for c in data.cards}
+    recent = data.orders_between(data.since(config.sales_days), data.now)
+    units: dict[int, int] = defaultdict(int)
+    line = recent.line_posting
+    for sku, n in zip(recent.line_skus.tolist(), recent.quantity[line].tolist()):
+        units[sku] += n
+    changes, since = [], None
+    for move in data.price_moves:
+        card = cards.get(move.sku)
+        if card is None or move.color_index or not (move.percent or move.logistics):
+            continue
+        before_p, now_p = dict(move.percent), dict(card.percent)
+        before_l, now_l = dict(move.logistics), dict(card.logistics)
+        yearly_units = units.get(move.sku, 0) * 365 / config.sales_days
+        for scheme in sorted(set(before_p) | set(before_l)):
+            dp = (now_p.get(scheme, 0.0) - before_p[scheme]) if scheme in before_p and scheme in now_p else 0.0
+            dl = (now_l.get(scheme, 0.0) - before_l[scheme]) if scheme in before_l and scheme in now_l else 0.0
+            if dp < config.min_percent and dl < config.min_logistics:  # rises only: a fall costs nothing
+                continue
+            yearly = yearly_units * (card.price * dp / 100 + dl)
+            changes.append(TariffChange(move.sku, scheme, before_p.get(scheme), now_p.get(scheme),
+                                        before_l.get(scheme), now_l.get(scheme), round(yearly, 0)))
+            since = move.day if since is None else min(since, move.day)
+    if not changes or since is None:
+        return []
+    changes.sort(key=lambda c: -c.yearly)
+    yearly = sum(c.yearly for c in changes)
+    return [finding(
+        "tariffs", data, severity="warning", entity="tariffs",
+        started_at=datetime.combine(since + timedelta(days=1), datetime.min.time(), data.tz or data.now.tzinfo),
+        evidence=TariffsEvidence(since, tuple(changes), round(yearly, 0)), topic=None, checks=(),
+        affected_skus=list(dict.fromkeys(c.sku for c in changes)))]
+
+
+TARIFFS = Rule("tariffs", TariffsConfig, tariffs)

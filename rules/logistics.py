@@ -1,16 +1,16 @@
 """Logistics rules: seller cancellations against the account's thresholds, shipment deadlines,
-and postings stuck in delivery."""
+postings stuck in delivery, and postings cancelled on Ozon's side."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from rules.base import AccountData, Finding, Order, Rule, RuleConfig, Severity, at_stake, finding
-from rules.stats import days_to_cross
+from rules.stats import days_to_cross, high_count_p_value
 
 ERROR_INDEX = "rating_general_indicator_fbs_rfbs"
 UNFULFILLED = ("awaiting_packaging", "awaiting_deliver")
@@ -78,7 +78,7 @@ def cancellations(data: AccountData, config: CancellationsConfig) -> list[Findin
     def share(end: datetime) -> tuple[float, list[str], int]:
         span = data.orders_between(end - window, end)
         fbs = span.scheme == "fbs"
-        cancelled = [number.decode() for number in span.posting_number[fbs & span.seller_cancelled]]
+        cancelled = [number.decode() for number in span.posting_number[fbs & (span.cancelled_by == "seller")]]
         total = int(fbs.sum())
         return (100 * len(cancelled) / total if total else 0.0), cancelled, total
     current, cancelled, total = share(today)
@@ -185,12 +185,14 @@ class StuckInDeliveryConfig(RuleConfig):
 
 def stuck_in_delivery(data: AccountData, config: StuckInDeliveryConfig) -> list[Finding]:
     """Postings handed over more than `max_days` ago and still delivering: candidates for a
-    lost-order search by support."""
+    lost-order search by support. An FBO posting leaves Ozon's own warehouse and has no
+    hand-over time: its clock starts when it was placed."""
     limit = timedelta(days=config.max_days)
     orders = data.orders
-    handed = sorted(((o.handed_over_at, o) for o in orders.where(
-        (orders.status == "delivering") & (data.now.timestamp() - orders.handed_over_at > limit.total_seconds()))
-        if o.handed_over_at is not None), key=lambda h: h[0])
+    start = np.where(np.isnan(orders.handed_over_at) & (orders.scheme == "fbo"), orders.created, orders.handed_over_at)
+    handed = sorted(((datetime.fromtimestamp(float(start[i]), timezone.utc), orders[int(i)]) for i in np.flatnonzero(
+        (orders.status == "delivering") & (data.now.timestamp() - start > limit.total_seconds()))),
+        key=lambda h: h[0])
     if not handed:
         return []
     first_handed, stuck = handed[0][0], [o for _, o in handed]
@@ -205,3 +207,61 @@ def stuck_in_delivery(data: AccountData, config: StuckInDeliveryConfig) -> list[
 
 
 STUCK_IN_DELIVERY = Rule("stuck_in_delivery", StuckInDeliveryConfig, stuck_in_delivery)
+
+
+@dataclass(frozen=True)
+class OzonCancellationsEvidence:
+    scheme: str
+    cancelled: int
+    postings: int
+    share_percent: float
+    usual_percent: float  # over the `baseline_days` before
+    window_days: int
+    value: float  # the cancelled postings' sum, RUB
+
+
+class OzonCancellationsConfig(RuleConfig):
+    window_days: int = Field(3, ge=1, le=14)
+    baseline_days: int = Field(28, ge=7, le=90)
+    min_cancelled: int = Field(5, ge=1)
+    min_share: float = Field(2.0, gt=0, le=100)  # percent of the scheme's postings
+    usual_floor: float = Field(0.5, ge=0, le=100)  # the usual share assumed at least this, percent
+    alpha: float = Field(1e-4, gt=0, lt=0.5)
+    critical_share: float = Field(10.0, gt=0, le=100)
+
+
+def ozon_cancellations(data: AccountData, config: OzonCancellationsConfig) -> list[Finding]:
+    """Postings cancelled by Ozon, its system or the delivery service (not by the seller or the
+    buyer) over the last `window_days`, per scheme, against the shop's usual share over the
+    `baseline_days` before: more than chance allows (Poisson, `alpha`), at least `min_cancelled`
+    and `min_share` percent. The value is what the cancelled orders were worth."""
+    end = data.now
+    start = end - timedelta(days=config.window_days)
+    if data.history_since is None or data.history_since > start - timedelta(days=config.baseline_days / 2):
+        return []
+    recent = data.orders_between(start, end)
+    before = data.orders_between(start - timedelta(days=config.baseline_days), start)
+    findings = []
+    for scheme in sorted(set(recent.scheme.tolist())):
+        mine = recent.scheme == scheme
+        by_ozon = mine & (recent.cancelled_by == "ozon")
+        n, k = int(mine.sum()), int(by_ozon.sum())
+        base = before.scheme == scheme
+        usual = float((base & (before.cancelled_by == "ozon")).sum()) / max(int(base.sum()), 1)
+        p0 = max(usual, config.usual_floor / 100)
+        share = 100 * k / n if n else 0.0
+        if k < config.min_cancelled or share < config.min_share or high_count_p_value(k, n * p0) >= config.alpha:
+            continue
+        cancelled = recent.where(by_ozon)
+        value = sum(o.price for o in cancelled)
+        findings.append(finding(
+            "ozon_cancellations", data, severity="critical" if share >= config.critical_share else "warning",
+            entity=f"ozon:{scheme}", started_at=cancelled[0].created_at,
+            evidence=OzonCancellationsEvidence(scheme, k, n, round(share, 1), round(100 * usual, 1),
+                                               config.window_days, round(value, 2)),
+            topic="logistics", checks=(), affected_postings=[o.posting_number for o in cancelled],
+            affected_skus=sorted({s for o in cancelled for s in o.skus}), at_stake=at_stake(value, "value")))
+    return findings
+
+
+OZON_CANCELLATIONS = Rule("ozon_cancellations", OzonCancellationsConfig, ozon_cancellations, needs_postings=True)

@@ -1,10 +1,12 @@
 """returns_spike: recent orders coming back more than this account's (or SKU's) own return rate
-explains."""
+explains. return_decisions: returns waiting for the seller's answer before Ozon decides.
+returns_storage: returns at a pick-up place charged for storage or heading for disposal."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -113,3 +115,112 @@ def _finding(data: AccountData, config: ReturnsSpikeConfig, entity: str, sku: in
 
 
 RETURNS_SPIKE = Rule("returns_spike", ReturnsSpikeConfig, returns_spike)
+
+
+# Ozon's return statuses that wait for the seller: Ozon decides itself when the seller does not
+# answer within a day.
+AWAITING_SELLER = ("OnSellerApproval", "OnSellerClarification", "OnSellerClarificationAfterPartialCompensation",
+                   "OfferedPartialCompensation", "CompensationOffered")
+LOST_BY_SLA = "CompensationRejectedBySla"
+DECISION_HOURS = 24
+# Where a return is over for the seller: taken, disposed of, compensated, refused or cancelled.
+RETURN_OVER = ("ReceivedBySeller", "Utilized", "Utilizing", "MoneyReturned", "ReturnCompensated", "Cancelled",
+               "Rejected", "CrmRejected", "MoneyReturnedBySystem", "PartialCompensationReturned", LOST_BY_SLA,
+               "CompensationRejectedBySeller", "CancelledDisputeNotOpen")
+
+
+@dataclass(frozen=True)
+class ReturnDecisionsEvidence:
+    kind: Literal["waiting", "lost"]
+    returns: int
+    value: float
+    hours_left: float  # waiting: of the most urgent one's day; lost: 0
+    deadline: datetime | None  # waiting: when Ozon decides on the most urgent one
+    statuses: tuple[str, ...]  # Ozon's names of the statuses, as shown in the cabinet
+
+
+class ReturnDecisionsConfig(RuleConfig):
+    warn_hours: float = Field(6.0, gt=0, le=24)  # critical with less time left than this
+    lost_days: int = Field(7, ge=1, le=60)  # compensations lost by the deadline this recently are reported
+
+
+def return_decisions(data: AccountData, config: ReturnDecisionsConfig) -> list[Finding]:
+    """Returns waiting for the seller's decision (approve, clarify, accept a compensation), with
+    the hours left of Ozon's 24-hour window: Ozon decides for a seller who does not answer. And
+    compensations Ozon turned down because the seller did not answer in time: money lost."""
+    waiting = sorted((r for r in data.returns if r.status in AWAITING_SELLER and r.changed_at is not None),
+                     key=lambda r: r.changed_at or data.now)
+    findings = []
+    if waiting:
+        deadline = (waiting[0].changed_at or data.now) + timedelta(hours=DECISION_HOURS)
+        left = max(0.0, (deadline - data.now).total_seconds() / 3600)
+        value = sum(r.value for r in waiting)
+        findings.append(finding(
+            "return_decisions", data, severity="critical" if left < config.warn_hours else "warning",
+            entity="waiting", started_at=waiting[0].changed_at or data.now,
+            evidence=ReturnDecisionsEvidence("waiting", len(waiting), round(value, 2), round(left, 1), deadline,
+                                             tuple(dict.fromkeys(r.status_name or r.status for r in waiting))),
+            topic=None, checks=(), affected_postings=[r.posting_number for r in waiting],
+            affected_skus=list(dict.fromkeys(r.sku for r in waiting)), at_stake=at_stake(value, "value")))
+    lost = [r for r in data.returns if r.status == LOST_BY_SLA and r.changed_at is not None
+            and data.now - r.changed_at <= timedelta(days=config.lost_days)]
+    if lost:
+        value = sum(r.value for r in lost)
+        findings.append(finding(
+            "return_decisions", data, severity="warning", entity="lost",
+            started_at=min(r.changed_at or data.now for r in lost),
+            evidence=ReturnDecisionsEvidence("lost", len(lost), round(value, 2), 0.0, None,
+                                             tuple(dict.fromkeys(r.status_name or r.status for r in lost))),
+            topic="finance", checks=(), affected_postings=[r.posting_number for r in lost],
+            affected_skus=list(dict.fromkeys(r.sku for r in lost)), at_stake=at_stake(value, "value")))
+    return findings
+
+
+RETURN_DECISIONS = Rule("return_decisions", ReturnDecisionsConfig, return_decisions)
+
+
+@dataclass(frozen=True)
+class ReturnsStorageEvidence:
+    place: str
+    returns: int
+    value: float  # of the goods that would be lost
+    storage: float  # storage already charged
+    disposal_at: datetime | None  # the earliest planned disposal
+    paid_since: datetime | None  # the earliest start of paid storage
+
+
+class ReturnsStorageConfig(RuleConfig):
+    warn_days: float = Field(5.0, gt=0, le=60)  # disposal planned within this many days
+    critical_days: float = Field(2.0, ge=0, le=60)
+
+
+def returns_storage(data: AccountData, config: ReturnsStorageConfig) -> list[Finding]:
+    """Returns waiting at a pick-up place whose paid storage has begun or that Ozon plans to
+    dispose of within `warn_days`: one finding per place, with the storage already charged,
+    the value to be lost and the earliest disposal date."""
+    horizon = data.now + timedelta(days=config.warn_days)
+    by_place: dict[str, list[Return]] = defaultdict(list)
+    for r in data.returns:
+        if r.status in RETURN_OVER:
+            continue
+        if (r.disposal_at is not None and r.disposal_at <= horizon) or \
+                (r.storage_since is not None and r.storage_since <= data.now):
+            by_place[r.place].append(r)
+    findings = []
+    for place, waiting in sorted(by_place.items()):
+        disposal = min((r.disposal_at for r in waiting if r.disposal_at), default=None)
+        paid = min((r.storage_since for r in waiting if r.storage_since), default=None)
+        value = sum(r.value for r in waiting)
+        soon = disposal is not None and disposal - data.now <= timedelta(days=config.critical_days)
+        findings.append(finding(
+            "returns_storage", data, severity="critical" if soon else "warning", entity=f"place:{place}",
+            started_at=min(m for m in (paid, disposal - timedelta(days=config.warn_days) if disposal else None)
+                           if m is not None),
+            evidence=ReturnsStorageEvidence(place, len(waiting), round(value, 2),
+                                            round(sum(r.storage_rubles for r in waiting), 2), disposal, paid),
+            topic=None, checks=(), affected_postings=[r.posting_number for r in waiting],
+            affected_skus=list(dict.fromkeys(r.sku for r in waiting)), at_stake=at_stake(value, "value")))
+    return findings
+
+
+RETURNS_STORAGE = Rule("returns_storage", ReturnsStorageConfig, returns_storage)

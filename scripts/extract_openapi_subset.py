@@ -14,7 +14,7 @@ PATHS = [
     "/v3/posting/fbo/list", "/v1/analytics/data", "/v1/returns/list", "/v4/product/info/stocks",
     "/v1/analytics/stocks", "/v3/product/list", "/v3/product/info/list", "/v1/rating/summary",
     "/v1/rating/history", "/v1/rating/index/fbs/info", "/v1/rating/index/fbs/posting/list",
-    "/v1/finance/accrual/by-day", "/v1/finance/balance",
+    "/v1/finance/accrual/by-day", "/v1/finance/balance", "/v1/finance/accrual/types",
 ]
 
 

@@ -7,13 +7,15 @@ from datetime import date, datetime, timedelta, timezone
 from rules import RULES, Finding
 from rules.access import KeyExpiryEvidence, SourceEvidence
 from rules.base import AtStake, Check, Product, Series, Symptom
-from rules.cards import CardProblemsEvidence
-from rules.finance import ChargeShareEvidence, PayoutMissingEvidence
-from rules.logistics import CancellationsEvidence, ShipmentDeadlineEvidence, StuckInDeliveryEvidence
+from rules.cards import CardProblemsEvidence, PriceIndexEvidence, PriceIndexItem
+from rules.finance import (ChargeLevelEvidence, ChargeShareEvidence, FineEvidence, PayoutMissingEvidence, TariffChange,
+                           TariffsEvidence)
+from rules.logistics import (CancellationsEvidence, OzonCancellationsEvidence, ShipmentDeadlineEvidence,
+                             StuckInDeliveryEvidence)
 from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
-from rules.returns import ReturnsSpikeEvidence
+from rules.returns import ReturnDecisionsEvidence, ReturnsSpikeEvidence, ReturnsStorageEvidence
 from rules.sales import CauseShare, SalesDropEvidence, SalesStoppedEvidence, SkuShortfall, TrafficDropEvidence
-from rules.stock import EmptyStockEvidence, StockOutEvidence
+from rules.stock import EmptyStockEvidence, StockHealthEvidence, StockOutEvidence
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # 15:00 in Moscow
 POSTINGS = [f"0000{n:06d}-0001-1" for n in range(25)]
@@ -144,6 +146,45 @@ def samples() -> dict[str, Finding]:
         "api_access/stale": sample("api_access", SourceEvidence(
             "data_stale", "fbo", None, None, NOW - timedelta(hours=3), None, ("fbo",)), entity="postings",
             severity="critical", topic=None),
+        "charges/fines": sample("charges", FineEvidence(
+            "Штраф за нарушение сроков отгрузки", tuple((date(2026, 11, 17), p, 500.0) for p in POSTINGS[:7]), 3500.0),
+            entity="fine:Штраф за нарушение сроков отгрузки", topic="finance", postings=POSTINGS[:7], skus=[111],
+            at_stake=AtStake(3500, "charged")),
+        "charges/level": sample("charges", ChargeLevelEvidence(
+            "Размещение товаров на складах Ozon", date(2026, 11, 17), 12400.0, 4100.0),
+            entity="level:Размещение товаров на складах Ozon", topic="finance", at_stake=AtStake(8300, "charged")),
+        "tariffs": sample("tariffs", TariffsEvidence(date(2026, 11, 16), (
+            TariffChange(111, "fbo", 15.0, 18.0, 60.0, 60.0, 14600.0),
+            TariffChange(222, "fbs", 12.0, 12.0, 60.0, 75.0, 5475.0)), 20075.0), entity="tariffs", topic=None,
+            skus=[111, 222]),
+        "price_index": sample("price_index", PriceIndexEvidence((
+            PriceIndexItem(111, "GREEN", "RED", 1450.0, 1190.0, 31), PriceIndexItem(222, "SUPER", "YELLOW", 390.0, None, 4)),
+            28, 35), entity="index", topic=None, skus=[111, 222], at_stake=AtStake(1660, "per_day")),
+        "return_decisions/waiting": sample("return_decisions", ReturnDecisionsEvidence(
+            "waiting", 3, 4200.0, 4.5, NOW + timedelta(hours=4.5), ("На согласовании у продавца",)),
+            entity="waiting", severity="critical", topic=None, postings=POSTINGS[:3], skus=[111],
+            at_stake=AtStake(4200, "value")),
+        "return_decisions/lost": sample("return_decisions", ReturnDecisionsEvidence(
+            "lost", 2, 2900.0, 0.0, None, ("Компенсация отклонена: истёк срок ответа",)), entity="lost",
+            topic="finance", postings=POSTINGS[:2], skus=[222], at_stake=AtStake(2900, "value")),
+        "returns_storage": sample("returns_storage", ReturnsStorageEvidence(
+            "СЦ Хоругвино Возвраты", 4, 5600.0, 180.0, NOW + timedelta(days=3), NOW - timedelta(days=2)),
+            entity="place:СЦ Хоругвино Возвраты", topic=None, postings=POSTINGS[:4], skus=[111, 222],
+            at_stake=AtStake(5600, "value")),
+        "returns_storage/no_place": sample("returns_storage", ReturnsStorageEvidence(
+            "", 1, 900.0, 45.0, None, NOW - timedelta(days=4)), entity="place:", topic=None, postings=POSTINGS[:1],
+            skus=[222]),
+        "stock_health/grade": sample("stock_health", StockHealthEvidence(
+            "NO_SALES", (111, 222), 42, 38000.0, 31), entity="grade:NO_SALES", topic=None, skus=[111, 222],
+            at_stake=AtStake(38000, "value")),
+        "stock_health/surplus": sample("stock_health", StockHealthEvidence(
+            "SURPLUS", (111,), 120, 174000.0, 3), entity="grade:SURPLUS", topic=None, skus=[111]),
+        "stock_health/removal": sample("stock_health", StockHealthEvidence(
+            "removal", (111, 222), 9, 7300.0, 0, 5, 2, 0, 2), entity="removal", topic=None, skus=[111, 222],
+            at_stake=AtStake(7300, "value")),
+        "ozon_cancellations": sample("ozon_cancellations", OzonCancellationsEvidence(
+            "fbo", 24, 190, 12.6, 0.4, 3, 41300.0), entity="ozon:fbo", severity="critical", topic="logistics",
+            postings=POSTINGS[:24], skus=[111, 222], at_stake=AtStake(41300, "value")),
     }
 
 

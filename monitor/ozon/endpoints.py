@@ -32,6 +32,7 @@ FBS_INDEX = "/v1/rating/index/fbs/info"
 FBS_INDEX_POSTINGS = "/v1/rating/index/fbs/posting/list"
 ACCRUALS_BY_DAY = "/v1/finance/accrual/by-day"
 BALANCE = "/v1/finance/balance"
+ACCRUAL_TYPES = "/v1/finance/accrual/types"
 
 POSTING_PAGE = 100  # the maximum the posting lists accept
 ANALYTICS_PAGE = 1000
@@ -122,10 +123,17 @@ def fbs_unfulfilled(client: OzonClient, cutoff_from: datetime, cutoff_to: dateti
         yield page.postings
 
 
-def fbo_postings(client: OzonClient, since: datetime, to: datetime) -> Iterator[list[m.Posting]]:
-    """FBO postings created in [since, to], one page at a time."""
-    body = {"filter": {"since": _iso(since), "to": _iso(to)}, "limit": POSTING_PAGE, "sort_dir": "ASC"}
-    for page in _cursor_pages(client, FBO_LIST, body, m.PostingPage):
+def fbo_postings(client: OzonClient, since: datetime, to: datetime, statuses: Sequence[str] = (),
+                 numbers: Sequence[str] = ()) -> Iterator[list[m.Posting]]:
+    """FBO postings created in [since, to], a page at a time; only those now in one of
+    `statuses`, or only those `numbers` (up to 1000), when given."""
+    flt: dict = {"since": _iso(since), "to": _iso(to)}
+    if statuses:
+        flt["statuses"] = list(statuses)
+    if numbers:
+        flt["posting_numbers"] = list(numbers)
+    for page in _cursor_pages(client, FBO_LIST, {"filter": flt, "limit": POSTING_PAGE, "sort_dir": "ASC"},
+                              m.PostingPage):
         yield page.postings
 
 
@@ -243,6 +251,11 @@ def accruals_for_day(client: OzonClient, day: date) -> list[m.Accrual]:
         if not page.last_id or not page.accruals or page.last_id == last_id:
             return accruals
         last_id = page.last_id
+
+
+def accrual_types(client: OzonClient) -> list[m.AccrualType]:
+    """The names of the accrual types: a charge is named by these, never by a number we keep."""
+    return client.post(ACCRUAL_TYPES, {}, m.AccrualTypes).accrual_types
 
 
 def balance(client: OzonClient, date_from: date, date_to: date) -> m.Balance:

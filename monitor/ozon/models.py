@@ -220,6 +220,25 @@ class ReturnStatus(Model):
     sys_name: str = ""
 
 
+class ReturnStorage(Model):
+    """Paid storage of a return waiting at a pick-up place, and when Ozon will dispose of it."""
+
+    sum: ReturnPrice | None = None
+    days: int | None = None
+    tariffication_start_date: Moment | None = None
+    utilization_forecast_date: Moment | None = None
+
+
+class ReturnPlace(Model):
+    id: int | None = None
+    name: str = ""
+
+
+class ReturnCompensation(Model):
+    status: ReturnStatus = Field(default_factory=ReturnStatus)
+    change_moment: Moment | None = None
+
+
 class ReturnVisual(Model):
     status: ReturnStatus = Field(default_factory=ReturnStatus)
     change_moment: Moment | None = None
@@ -237,6 +256,9 @@ class Return(Model):
     product: ReturnProduct = Field(default_factory=ReturnProduct)
     logistic: ReturnLogistic = Field(default_factory=ReturnLogistic)
     visual: ReturnVisual = Field(default_factory=ReturnVisual)
+    storage: ReturnStorage | None = None
+    place: ReturnPlace | None = None
+    compensation_status: ReturnCompensation | None = None
 
 
 class ReturnsPage(Page):
@@ -279,6 +301,10 @@ class FboStock(Model):
     idc: float | None = None
     days_without_sales: int | None = None
     turnover_grade: str = ""
+    excess_stock_count: int = 0
+    stock_defect_stock_count: int = 0
+    expiring_stock_count: int = 0
+    waiting_docs_stock_count: int = 0
 
 
 class FboStocks(Page):
@@ -348,6 +374,29 @@ class VisibilityDetails(Model):
     has_stock: bool | None = None
 
 
+class IndexData(Model):
+    minimal_price: float | None = None  # a competitor's lowest price (Ozon sends "" when it has none)
+
+    @field_validator("minimal_price", mode="before")
+    @classmethod
+    def empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+class PriceIndexes(Model):
+    color_index: str = ""
+    ozon_index_data: IndexData = Field(default_factory=IndexData)
+    external_index_data: IndexData = Field(default_factory=IndexData)
+
+
+class Commission(Model):
+    """What Ozon takes on a sale under one scheme: percent of the price and the logistics amount."""
+
+    sale_schema: str = ""
+    percent: float | None = None
+    delivery_amount: float | None = None
+
+
 class ProductInfo(Model):
     id: int
     offer_id: str = ""
@@ -361,6 +410,8 @@ class ProductInfo(Model):
     availabilities: list[Availability] = Field(default_factory=list)
     visibility_details: VisibilityDetails = Field(default_factory=VisibilityDetails)
     updated_at: Moment | None = None
+    price_indexes: PriceIndexes = Field(default_factory=PriceIndexes)
+    commissions: list[Commission] = Field(default_factory=list)
 
     _dates = field_validator("updated_at", mode="before")(_blank_to_none)
     _price = field_validator("price", mode="before")(_blank_to_none)
@@ -472,6 +523,26 @@ class AccrualProduct(Model):
     delivery: AccrualDelivery = Field(default_factory=AccrualDelivery)
 
 
+class Fee(Model):
+    """One charge of an accrual: its type (named by /v1/finance/accrual/types) and amount."""
+
+    type_id: int | None = None
+    accrued: Amount = Field(default_factory=Amount)
+
+
+class SkuFees(Model):
+    sku: int | None = None
+    fees: list[Fee] = Field(default_factory=list)
+
+
+class ItemFees(Model):
+    fees: list[SkuFees] = Field(default_factory=list)
+
+
+class ContainerFees(Model):
+    fees: list[Fee] = Field(default_factory=list)
+
+
 class AccrualPosting(Model):
     delivery_schema: str = ""
     products: list[AccrualProduct] = Field(default_factory=list)
@@ -484,11 +555,33 @@ class Accrual(Model):
     accrued_category: str = ""
     total_amount: Amount = Field(default_factory=Amount)
     posting: AccrualPosting | None = None
+    item_fees: ItemFees | None = None
+    non_item_fee: Fee | None = None
+    container_fees: ContainerFees | None = None
+
+    def fees(self) -> list[tuple[int | None, Fee]]:
+        """Every charge that is not a sale's commission or delivery, with its SKU where it has one."""
+        found: list[tuple[int | None, Fee]] = [(x.sku, fee) for x in (self.item_fees.fees if self.item_fees else [])
+                                               for fee in x.fees]
+        if self.non_item_fee is not None:
+            found.append((None, self.non_item_fee))
+        found += [(None, fee) for fee in (self.container_fees.fees if self.container_fees else [])]
+        return found
 
 
 class AccrualPage(Page):
     accruals: list[Accrual]
     last_id: str = ""
+
+
+class AccrualType(Model):
+    id: int
+    name: str = ""
+    description: str = ""
+
+
+class AccrualTypes(Page):
+    accrual_types: list[AccrualType]
 
 
 class BalanceValue(Model):

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, overload
 
 from monitor.ozon import endpoints as api
-from monitor.simulator.world import MSK, RATINGS, SESSIONS_PER_UNIT, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World
+from monitor.simulator.world import (ACCRUAL_TYPES, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES, SESSIONS_PER_UNIT,
+                                     STORAGE_TYPE, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World)
 
 Clock = Callable[[], datetime]
 ACCRUALS_PAGE = 200
@@ -92,6 +93,12 @@ def _decode(token: str) -> dict:
         raise ApiError(400, 3, "invalid cursor") from None
 
 
+# Who cancelled -> (reason id, reason, cancellation_type, cancellation_initiator) as Ozon gives them.
+CANCELLED_BY = {"seller": (352, "Товар закончился у продавца", "seller", "Продавец"),
+                "buyer": (401, "Покупатель отменил заказ", "client", "Клиент"),
+                "ozon": (501, "Отменено Ozon: отправление не прибыло на склад", "ozon", "Ozon")}
+
+
 class SellerApi:
     """Seller API methods by path, answered from a `World` as of `clock()`; cursor pages read
     the snapshot their first page saw."""
@@ -119,6 +126,7 @@ class SellerApi:
             api.FBS_INDEX_POSTINGS: self.fbs_index_postings,
             api.ACCRUALS_BY_DAY: self.accruals_by_day,
             api.BALANCE: self.balance,
+            api.ACCRUAL_TYPES: self.accrual_types,
         }
 
     def _snapshot(self, method: str, body: dict, build: Callable[[dict, datetime], list[dict]],
@@ -204,21 +212,23 @@ class SellerApi:
         since = _time(body, "filter", "since", required=False) or now - timedelta(days=365)
         to = _time(body, "filter", "to", required=False) or now
         _period(since, to)
-        return [self._posting_json(order, now) for order in self._postings("fbo", since, to, now)]
+        flt = body.get("filter") or {}
+        numbers = set(flt.get("posting_numbers") or ())
+        if len(numbers) > 1000:
+            raise ApiError(400, 3, "posting_numbers: at most 1000")
+        items = [self._posting_json(order, now) for order in self._postings("fbo", since, to, now)
+                 if not numbers or order.posting_number in numbers]
+        statuses = set(flt.get("statuses") or ())
+        return [p for p in items if p["status"] in statuses] if statuses else items
 
     def _posting_json(self, order: SimOrder, now: datetime) -> dict:
         product = self.world.by_sku[order.sku]
         state = self.world.status(order, now)
         cancelled = state.status == "cancelled"
-        by_seller = cancelled and state.cancelled_by_seller
-        cancellation = {
-            "cancel_reason_id": (352 if by_seller else 401) if cancelled else 0,
-            "cancel_reason": ("Товар закончился у продавца" if by_seller else "Покупатель отменил заказ")
-            if cancelled else "",
-            "cancellation_type": ("seller" if by_seller else "client") if cancelled else "",
-            "cancellation_initiator": ("Продавец" if by_seller else "Клиент") if cancelled else "",
-            "cancelled_after_ship": False,
-        }
+        by_seller = cancelled and state.cancelled_by == "seller"
+        reason_id, reason, kind, initiator = CANCELLED_BY[state.cancelled_by] if cancelled else (0, "", "", "")
+        cancellation = {"cancel_reason_id": reason_id, "cancel_reason": reason, "cancellation_type": kind,
+                        "cancellation_initiator": initiator, "cancelled_after_ship": False}
         posting: dict[str, Any] = {
             "posting_number": order.posting_number, "order_id": order.order_id, "order_number": order.order_number,
             "status": state.status, "substatus": f"posting_{state.status}", "in_process_at": _iso(order.created_at),
@@ -306,22 +316,27 @@ class SellerApi:
             if returned is None:
                 continue
             moment, reason = returned
-            received = moment + timedelta(days=3)
-            status = ("ReceivedBySeller", "Получен продавцом", 9) if received <= now \
-                else ("ArrivedAtReturnPlace", "Прибыл в место возврата", 4)
-            changed = received if received <= now else moment
+            status, changed = self.world.return_state(order, moment, now)
             key_moment = changed if windows and windows[0] == "visual_status_change_moment" else moment
             if span_from and key_moment < span_from or span_to and key_moment > span_to:
                 continue
-            items.append(self._return_json(order, moment, reason, status, changed))
+            items.append(self._return_json(order, moment, reason, status, changed, now))
         items.sort(key=lambda r: r["id"])
         last_id = int(body.get("last_id") or 0)
         after = [r for r in items if r["id"] > last_id]
         return {"returns": after[:limit], "has_next": len(after) > limit}
 
-    def _return_json(self, order: SimOrder, moment: datetime, reason: str, status: tuple, changed: datetime) -> dict:
+    def _return_json(self, order: SimOrder, moment: datetime, reason: str, status: str, changed: datetime,
+                     now: datetime) -> dict:
         product = self.world.by_sku[order.sku]
         price = product.price * order.quantity
+        left = self.world.left_at_place(moment)
+        paid_from = moment + timedelta(days=1 if left else 5)
+        days = max(0, (now - paid_from).days) if status == "ArrivedAtReturnPlace" else 0
+        storage = {"sum": {"currency_code": "RUB", "price": 15.0 * days}, "days": (now - moment).days,
+                   "tariffication_first_date": _iso(paid_from), "tariffication_start_date": _iso(paid_from),
+                   "arrived_moment": _iso(moment), "utilization_sum": {"currency_code": "RUB", "price": 0.0},
+                   "utilization_forecast_date": _iso(moment + timedelta(days=left.days_left if left else 30))}
         return {
             "id": order.order_id * 10 + 1, "company_id": self.world.scenario.client_id,
             "return_reason_name": reason, "type": "ClientReturn", "schema": order.scheme.capitalize(),
@@ -333,9 +348,10 @@ class SellerApi:
                         "commission_percent": 15.0, "commission": {"currency_code": "RUB", "price": round(price * 0.15, 2)}},
             "logistic": {"return_date": _iso(moment), "technical_return_moment": _iso(moment),
                          "barcode": f"ii{order.order_id}"},
-            "visual": {"status": {"id": status[2], "display_name": status[1], "sys_name": status[0]},
-                       "change_moment": _iso(changed)},
+            "visual": {"status": {"id": RETURN_STATUSES[status][1], "display_name": RETURN_STATUSES[status][0],
+                                  "sys_name": status}, "change_moment": _iso(changed)},
             "place": {"id": 23869688194000, "name": "СЦ Хоругвино Возвраты", "address": "Московская обл., Хоругвино"},
+            "storage": storage,
             "additional_info": {"is_opened": True, "is_super_econom": False},
         }
 
@@ -393,14 +409,14 @@ class SellerApi:
             available = self.world.stock(sku, "fbo", now)
             ads = round(sold[sku] / 28, 2)
             idc = round(available / ads, 1) if ads else 0.0
-            grade = "NO_SALES" if not ads else "DEFICIT" if idc <= 28 else "POPULAR" if idc <= 56 \
-                else "ACTUAL" if idc <= 120 else "SURPLUS"
+            grade, surplus = self.world.turnover_grade(sku, now, idc, bool(ads))
             items.append({"sku": sku, "offer_id": product.offer_id, "name": product.name,
                           "warehouse_id": 15431806189000, "warehouse_name": "Хоругвино", "cluster_id": 4039,
                           "cluster_name": "Москва, МО и Дальние регионы", "available_stock_count": available,
                           "transit_stock_count": 0, "ads": ads, "idc": idc,
                           "days_without_sales": (now - last_sale[sku]).days if sku in last_sale else 28,
-                          "turnover_grade": grade, "item_tags": []})
+                          "turnover_grade": grade, "item_tags": [], "excess_stock_count": surplus,
+                          "stock_defect_stock_count": 0, "expiring_stock_count": 0, "waiting_docs_stock_count": 0})
         return {"items": items}
 
     def product_list(self, body: dict, now: datetime) -> dict:
@@ -446,7 +462,15 @@ class SellerApi:
             availability = {"sku": p.sku, "availability": "UNAVAILABLE", "source": "sds",
                             "reasons": [{"id": 23, "human_text": {"text": "Товар заблокирован модерацией"}}]}
         in_stock = self.world.stock(p.sku, "fbs", now) > 0
-        return {"id": p.product_id, "offer_id": p.offer_id, "sku": p.sku, "name": p.name,
+        color, competitor = self.world.price_index(p.sku, now)
+        percent = self.world.commission_percent(p.sku, now)
+        commissions = [{"sale_schema": scheme, "percent": percent, "value": round(p.price * percent / 100, 2),
+                        "delivery_amount": 60.0, "return_amount": 60.0} for scheme in ("FBO", "FBS")]
+        index_data = {"minimal_price": f"{competitor:.2f}", "minimal_price_currency": "RUB",
+                      "price_index_value": round(p.price / competitor, 2)}
+        return {"price_indexes": {"color_index": f"COLOR_INDEX_{color}", "ozon_index_data": index_data,
+                                  "external_index_data": index_data, "self_marketplaces_index_data": index_data},
+                "commissions": commissions,"id": p.product_id, "offer_id": p.offer_id, "sku": p.sku, "name": p.name,
                 "price": f"{p.price:.2f}", "old_price": f"{p.price * 1.2:.2f}", "min_price": "",
                 "currency_code": "RUB", "is_archived": p.archived, "is_autoarchived": False, "statuses": statuses,
                 "errors": errors, "availabilities": [availability],
@@ -505,7 +529,7 @@ class SellerApi:
             state = self.world.status(order, now)
             price = self.world.by_sku[order.sku].price * order.quantity
             deadline = self.world.shipment_deadline(order)
-            if state.status == "cancelled" and state.cancelled_by_seller:
+            if state.status == "cancelled" and state.cancelled_by == "seller":
                 kind, at, percent = "SELLER_CANCELLATION", state.changed_at, 3.0
             elif (state.handed_over or now) > deadline and state.status != "cancelled" and now > deadline:
                 kind, at, percent = "SELLER_DELAY", deadline, 1.5
@@ -559,7 +583,21 @@ class SellerApi:
                                    "commission_ratio": f"{a.commission / a.sale:.4f}"},
                     "delivery": {"services": [{"type_id": 1, "accrued": _money(-a.delivery)}],
                                  "total_accrued": _money(-a.delivery)}}]}})
-        return accruals
+            fine = self.world.fined(a)
+            if fine:
+                accruals.append({
+                    "accrual_id": a.order.order_id * 10 + 4, "date": day.isoformat(),
+                    "unit_number": a.order.posting_number, "accrued_category": "ITEM", "total_amount": _money(-fine),
+                    "item_fees": {"fees": [{"sku": a.order.sku, "fees": [{"type_id": FINE_TYPE,
+                                                                         "accrued": _money(-fine)}]}]}})
+        start = datetime.combine(day, datetime.min.time(), MSK)
+        if start + timedelta(days=1) <= now:  # storage is charged for a whole day, the next morning
+            storage = self.world.storage_charge(day)
+            accruals.append({"accrual_id": 10**12 + day.toordinal(), "date": day.isoformat(),
+                             "unit_number": f"storage-{day.isoformat()}", "accrued_category": "NON_ITEM",
+                             "total_amount": _money(-storage),
+                             "non_item_fee": {"type_id": STORAGE_TYPE, "accrued": _money(-storage)}})
+        return sorted(accruals, key=lambda a: a["accrual_id"])
 
     def accruals_by_day(self, body: dict, now: datetime) -> dict:
         day = _day(body, "date")
@@ -569,6 +607,9 @@ class SellerApi:
         rest = [a for a in self._accruals(day, now) if a["accrual_id"] > after]
         page = rest[:ACCRUALS_PAGE]
         return {"accruals": page, "last_id": str(page[-1]["accrual_id"]) if len(rest) > ACCRUALS_PAGE else ""}
+
+    def accrual_types(self, body: dict, now: datetime) -> dict:
+        return {"accrual_types": [{"id": i, "name": name, "description": ""} for i, name in ACCRUAL_TYPES.items()]}
 
     def balance(self, body: dict, now: datetime) -> dict:
         start, end = _day(body, "date_from"), _day(body, "date_to")

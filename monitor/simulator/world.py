@@ -44,6 +44,15 @@ HOLIDAYS = {(1, 1): 0.4, (1, 2): 0.6, (1, 3): 0.7, (1, 4): 0.8, (1, 5): 0.8, (1,
             (1, 8): 0.8, (2, 23): 0.8, (3, 8): 0.7, (5, 1): 0.7, (5, 9): 0.6, (6, 12): 0.8, (11, 4): 0.8,
             (11, 11): 2.5, (12, 31): 0.5}
 DEMANDS = ("regular", "irregular")
+# A return's status -> (the name the cabinet shows, Ozon's id).
+RETURN_STATUSES = {"ReceivedBySeller": ("Получен продавцом", 9), "ArrivedAtReturnPlace": ("Прибыл в место возврата", 4),
+                   "OnSellerApproval": ("На согласовании у продавца", 33),
+                   "CompensationRejectedBySla": ("Компенсация отклонена: истёк срок ответа", 41)}
+# Accrual types as /v1/finance/accrual/types names them (ids are the simulator's own).
+ACCRUAL_TYPES = {1: "Логистика", 2: "Размещение товаров на складах Ozon",
+                 3: "Штраф за нарушение сроков отгрузки", 4: "Продвижение: оплата за клик"}
+FINE_TYPE, STORAGE_TYPE = 3, 2
+
 
 INCIDENT_KINDS = {
     "sales_stop": "orders of all or the listed SKUs stop (factor 0)",
@@ -58,6 +67,16 @@ INCIDENT_KINDS = {
     "key_expiry": "the API key expires `days_left` days after start",
     "traffic_drop": "listed SKUs' views and add-to-carts fall to `factor` (the card dropped from search)",
     "lost_parcels": "`rate` of postings handed over after start are never delivered",
+    "charges": "`rate` of the postings delivered each day after start are fined `amount` rubles each",
+    "return_decisions": "`rate` of returns after start wait for the seller's decision; unanswered for a day, "
+                        "Ozon rejects their compensation",
+    "returns_storage": "returns after start are not collected: paid storage starts a day after they arrive, "
+                       "disposal is planned `days_left` days after",
+    "stock_health": "listed SKUs' FBO stock turns SURPLUS, with `amount` units of surplus to take away",
+    "price_index": "listed SKUs' price index turns RED: competitors sell at `factor` of the price",
+    "tariffs": "listed SKUs' commission rises by `points` percentage points",
+    "ozon_cancellations": "Ozon cancels `rate` of the postings placed after start",
+    "fbo_stuck_delivering": "`rate` of FBO postings placed after start never arrive (stay delivering)",
 }
 
 
@@ -77,6 +96,8 @@ class Incident:
     rating: str = "rating_on_time"
     days: float = 10.0
     moderation: str = "фотографии не соответствуют товару"  # card_blocked: the reason moderation gives
+    amount: float = 500.0  # charges: rubles per fine; stock_health: surplus units
+    points: float = 3.0  # tariffs: commission percentage points added
 
     def active(self, moment: datetime, sku: int | None = None) -> bool:
         return self.start <= moment and (self.end is None or moment < self.end) \
@@ -88,7 +109,11 @@ class Incident:
                   "late_shipments": {"delay_hours": self.delay_hours}, "seller_cancellations": {"rate": self.rate},
                   "stock_out": {"days_left": self.days_left}, "rating_slide": {"rating": self.rating, "days": self.days},
                   "commission_jump": {"factor": self.factor}, "key_expiry": {"days_left": self.days_left},
-                  "traffic_drop": {"factor": self.factor}, "lost_parcels": {"rate": self.rate}}
+                  "traffic_drop": {"factor": self.factor}, "lost_parcels": {"rate": self.rate},
+                  "charges": {"rate": self.rate, "amount": self.amount}, "return_decisions": {"rate": self.rate},
+                  "returns_storage": {"days_left": self.days_left}, "stock_health": {"amount": self.amount},
+                  "price_index": {"factor": self.factor}, "tariffs": {"points": self.points},
+                  "ozon_cancellations": {"rate": self.rate}, "fbo_stuck_delivering": {"rate": self.rate}}
         return {"kind": self.kind, "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None,
                 "skus": list(self.skus), **detail.get(self.kind, {})}
 
@@ -238,7 +263,7 @@ class Status:
     changed_at: datetime
     handed_over: datetime | None
     delivered: datetime | None
-    cancelled_by_seller: bool
+    cancelled_by: str  # seller, buyer or ozon ("" when not cancelled)
 
 
 class Irregular:
@@ -308,7 +333,7 @@ class World:
         self._incidents: dict[str, list[Incident]] = {}
         for incident in scenario.incidents:
             self._incidents.setdefault(incident.kind, []).append(incident)
-        self._timelines: dict[str, tuple[datetime | None, bool, datetime, datetime]] = {}
+        self._timelines: dict[str, tuple[datetime | None, str, datetime, datetime]] = {}
         self._settled: dict[date, list[Accrued]] = {}
         self._hours: dict[int, tuple[SimOrder, ...]] = {}  # a world's history is deterministic: compute once
         self._raw_hours: dict[int, tuple[SimOrder, ...]] = {}
@@ -414,38 +439,42 @@ class World:
     # --- lifecycle -------------------------------------------------------------------------
 
     def status(self, order: SimOrder, now: datetime) -> Status:
-        cancel_at, by_seller, handover, delivered = self._timeline(order)
+        cancel_at, by, handover, delivered = self._timeline(order)
         created = order.created_at
         if cancel_at is not None and now >= cancel_at:
-            return Status("cancelled", cancel_at, None, None, by_seller)
+            return Status("cancelled", cancel_at, None, None, by)
         if now >= delivered:
-            return Status("delivered", delivered, handover, delivered, False)
+            return Status("delivered", delivered, handover, delivered, "")
         if now >= handover:
-            return Status("delivering", handover, handover, None, False)
+            return Status("delivering", handover, handover, None, "")
         packed = created + timedelta(hours=2)
         if now >= packed:
-            return Status("awaiting_deliver", packed, None, None, False)
-        return Status("awaiting_packaging", created, None, None, False)
+            return Status("awaiting_deliver", packed, None, None, "")
+        return Status("awaiting_packaging", created, None, None, "")
 
-    def _timeline(self, order: SimOrder) -> tuple[datetime | None, bool, datetime, datetime]:
-        """(cancelled at, by the seller, handed over at, delivered at): fixed once the order exists."""
+    def _timeline(self, order: SimOrder) -> tuple[datetime | None, str, datetime, datetime]:
+        """(cancelled at, by whom, handed over at, delivered at): fixed once the order exists."""
         known = self._timelines.get(order.posting_number)
         if known is not None:
             return known
         created = order.created_at
         seller_cancel = order.scheme == "fbs" and any(
             i.active(created) and order.u_cancel < i.rate for i in self.incidents("seller_cancellations"))
-        cancelled = seller_cancel or order.u_cancel < BASE_CANCEL_RATE
-        by_seller = seller_cancel or (cancelled and order.order_id % 3 == 0)
+        ozon_cancel = not seller_cancel and any(
+            i.active(created) and order.u_cancel > 1 - i.rate for i in self.incidents("ozon_cancellations"))
+        cancelled = seller_cancel or ozon_cancel or order.u_cancel < BASE_CANCEL_RATE
+        by = "ozon" if ozon_cancel else "seller" if seller_cancel or (cancelled and order.order_id % 3 == 0) \
+            else "buyer" if cancelled else ""
         handover = created + timedelta(hours=HANDOVER_HOURS)
         if order.scheme == "fbs":
             for incident in self.incidents("late_shipments"):
                 if incident.active(created):
                     handover = self.shipment_deadline(order) + timedelta(hours=incident.delay_hours)
-        lost = any(i.active(handover) and order.u_return < i.rate for i in self.incidents("lost_parcels"))
+        lost = any(i.active(handover) and order.u_return < i.rate for i in self.incidents("lost_parcels")) or any(
+            i.active(created) and order.scheme == "fbo" and order.u_return < i.rate
+            for i in self.incidents("fbo_stuck_delivering"))
         delivered = handover + (timedelta(days=3650) if lost else timedelta(hours=order.delivery_hours))
-        timeline = (created + timedelta(hours=order.cancel_hours) if cancelled else None, by_seller, handover,
-                    delivered)
+        timeline = (created + timedelta(hours=order.cancel_hours) if cancelled else None, by, handover, delivered)
         self._timelines[order.posting_number] = timeline
         return timeline
 
@@ -574,6 +603,52 @@ class World:
             if incident.active(moment):
                 ratio = incident.factor
         return ratio
+
+    # --- money leaks ---------------------------------------------------------------------
+
+    def fined(self, accrued: Accrued) -> float:
+        """The fine a charges incident puts on a delivered posting (0: none)."""
+        u = (accrued.order.order_id * 7919 % 1000) / 1000
+        return next((i.amount for i in self.incidents("charges") if i.active(accrued.delivered) and u < i.rate), 0.0)
+
+    def storage_charge(self, day: date) -> float:
+        """What FBO storage costs on a day: about 20 rubles per daily order, 10% day to day."""
+        noise = float(np.random.default_rng([self.scenario.seed, day.toordinal(), 91]).lognormal(0, 0.1))
+        return round(self.scenario.orders_per_day * 20 * noise, 2)
+
+    def return_state(self, order: SimOrder, returned: datetime, now: datetime) -> tuple[str, datetime]:
+        """(Ozon's status, since when) of a return: collected by the seller three days after it
+        arrived, unless an incident keeps it waiting for a decision or at the pick-up place."""
+        if any(i.active(returned) and order.u_thin < i.rate for i in self.incidents("return_decisions")):
+            deadline = returned + timedelta(hours=24)
+            return ("OnSellerApproval", returned) if now < deadline else ("CompensationRejectedBySla", deadline)
+        received = returned + timedelta(days=3)
+        if received <= now and not self.left_at_place(returned):
+            return "ReceivedBySeller", received
+        return "ArrivedAtReturnPlace", returned
+
+    def left_at_place(self, returned: datetime) -> Incident | None:
+        return next((i for i in self.incidents("returns_storage") if i.active(returned)), None)
+
+    def turnover_grade(self, sku: int, now: datetime, days_of_cover: float, sold: bool) -> tuple[str, int]:
+        """(Ozon's FBO turnover grade, units of surplus to take away) of a SKU."""
+        if any(i.active(now, sku) for i in self.incidents("stock_health")):
+            return "SURPLUS", int(next(i.amount for i in self.incidents("stock_health") if i.active(now, sku)))
+        grade = "NO_SALES" if not sold else "DEFICIT" if days_of_cover <= 28 else "POPULAR" if days_of_cover <= 56 \
+            else "ACTUAL" if days_of_cover <= 120 else "SURPLUS"
+        return grade, 0
+
+    def price_index(self, sku: int, now: datetime) -> tuple[str, float]:
+        """(colour of the price index, competitors' lowest price): stable per SKU unless an
+        incident makes the competitors cheaper."""
+        product = self.by_sku[sku]
+        incident = next((i for i in self.incidents("price_index") if i.active(now, sku)), None)
+        if incident is not None:
+            return "RED", round(product.price * (incident.factor or 0.8), 2)
+        return ("SUPER" if sku % 2 else "GREEN"), round(product.price * 1.05, 2)
+
+    def commission_percent(self, sku: int, now: datetime) -> float:
+        return 100 * BASE_COMMISSION + sum(i.points for i in self.incidents("tariffs") if i.active(now, sku))
 
     def key_expires_at(self, now: datetime) -> datetime:
         for incident in self.incidents("key_expiry"):

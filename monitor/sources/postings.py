@@ -67,6 +67,34 @@ def pull_fbo(p: Pull) -> int:
     return _save_postings(p, "fbo", api.fbo_postings(p.client, since, p.now))
 
 
+# Who cancelled, from Ozon's cancellation_type: the seller, the buyer, or Ozon's side (Ozon
+# itself, its system, the delivery service).
+CANCELLED_BY = {"seller": "seller", "client": "buyer", "customer": "buyer", "ozon": "ozon", "system": "ozon",
+                "delivery": "ozon"}
+FBO_OPEN = ("awaiting_packaging", "awaiting_deliver", "delivering")
+FBO_NUMBERS = 1000  # posting numbers per request
+
+
+def pull_fbo_open(p: Pull) -> int:
+    """FBO postings still on their way, re-read hourly: the FBO list has no status-change filter,
+    so a posting read when placed would stay "delivering" for ever, or be lost in delivery
+    unseen. The list of open ones by status, then those the store still holds open that the
+    list no longer has (delivered or cancelled since), by number."""
+    p.covered_since = p.history_start
+    seen: set[str] = set()
+    for page in api.fbo_postings(p.client, p.history_start, p.now, statuses=FBO_OPEN):
+        seen.update(posting.posting_number for posting in page)
+        _save_postings(p, "fbo", [page])
+    held = [r[0] for r in p.store.tuples(POSTINGS, "select posting_number from postings where account = ? and "
+                                         "scheme = 'fbo' and status in (?, ?, ?) and created_at >= ?",
+                                         [p.account, *FBO_OPEN, iso(p.history_start)])]
+    closed = [n for n in held if n not in seen]
+    for start in range(0, len(closed), FBO_NUMBERS):
+        _save_postings(p, "fbo", api.fbo_postings(p.client, p.history_start, p.now,
+                                                  numbers=closed[start:start + FBO_NUMBERS]))
+    return p.saved
+
+
 def postings_since(store: Store, account: str, since: datetime) -> Iterator[tuple[Any, ...]]:
     """Postings placed since `since`, oldest first, as tuples streamed from the cursor (the
     bulk of a cycle's reading): (posting_number, created_at, status, scheme, skus "1,2",
@@ -97,7 +125,7 @@ def orders(rows: Iterable[tuple[Any, ...]], chunk: int = 50_000) -> Orders:
         parts.append(Orders.from_columns(
             list(number), [_stamp(t) for t in created], [sys.intern(s or "") for s in status],
             [sys.intern(s or "") for s in scheme], [u or 0 for u in units], [a or 0.0 for a in amount],
-            [_stamp(t) for t in shipment], [_stamp(t) for t in delivering], [c == "seller" for c in cancel_type],
+            [_stamp(t) for t in shipment], [_stamp(t) for t in delivering], [CANCELLED_BY.get(c or "", "") for c in cancel_type],
             [skus_of[text] for text in skus]))
     return Orders.concat(parts)
 

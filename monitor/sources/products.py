@@ -6,19 +6,42 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from monitor.ozon import endpoints as api
+from monitor.ozon import models as m
 from monitor.sources.base import Pull
 from monitor.store import Store, Table, iso, parse
-from rules import Card
+from rules import Card, PriceMove
 
 PRODUCTS = Table("products", {
     "account": str, "product_id": int, "sku": int, "offer_id": str, "name": str, "price": float, "archived": int,
     "autoarchived": int, "status": str, "status_name": str, "status_description": str, "moderate_status": str,
     "validation_status": str, "status_failed": str, "status_updated_at": str, "errors": str, "availability": str,
-    "has_price": int, "has_stock": int, "updated_at": str, "synced_at": str,
+    "has_price": int, "has_stock": int, "updated_at": str, "synced_at": str, "color_index": str,
+    "competitor_price": float, "tariffs": str,
 }, pk=("account", "product_id"))
+# Each SKU's price index and tariffs as last seen each day, so a change shows against the days before.
+PRICE_HISTORY = Table("price_history", {"account": str, "sku": int, "day": str, "color_index": str, "tariffs": str},
+                      pk=("account", "sku", "day"), dated_by="day")
+GOOD_INDEX, BAD_INDEX = ("SUPER", "GREEN"), ("YELLOW", "RED")
+
+
+def _color(c: m.ProductInfo) -> str:
+    return c.price_indexes.color_index.removeprefix("COLOR_INDEX_")
+
+
+def _competitor(c: m.ProductInfo) -> float | None:
+    prices = [x.minimal_price for x in (c.price_indexes.ozon_index_data, c.price_indexes.external_index_data)
+              if x.minimal_price]
+    return min(prices) if prices else None
+
+
+def _tariffs(c: m.ProductInfo) -> str:
+    """{scheme: [commission percent, logistics rubles]} as JSON, for the schemes Ozon gives."""
+    return json.dumps({x.sale_schema.lower(): [x.percent, x.delivery_amount] for x in c.commissions if x.sale_schema},
+                      sort_keys=True)
 
 
 def pull_products(p: Pull) -> int:
@@ -35,8 +58,11 @@ def pull_products(p: Pull) -> int:
             "availability": json.dumps([{"sku": a.sku, "availability": a.availability, "reasons": a.reason_texts()}
                                         for a in c.availabilities], ensure_ascii=False),
             "has_price": _flag(c.visibility_details.has_price), "has_stock": _flag(c.visibility_details.has_stock),
-            "updated_at": iso(c.updated_at), "synced_at": iso(p.now),
+            "updated_at": iso(c.updated_at), "synced_at": iso(p.now), "color_index": _color(c),
+            "competitor_price": _competitor(c), "tariffs": _tariffs(c),
         } for c in page])
+        p.store.save(PRICE_HISTORY, [{"account": p.account, "sku": c.sku, "day": p.today.isoformat(),
+                                      "color_index": _color(c), "tariffs": _tariffs(c)} for c in page if c.sku])
     return p.saved
 
 
@@ -53,7 +79,8 @@ def active_skus(store: Store, account: str) -> list[int]:
 def cards(store: Store, account: str) -> Iterator[Card]:
     """The cards with a SKU, streamed (a big shop has a hundred thousand)."""
     return map(card, store.stream(PRODUCTS, "select sku, offer_id, name, status, status_name, moderate_status, "
-                                  "status_failed, errors, availability, archived, autoarchived, status_updated_at "
+                                  "status_failed, errors, availability, archived, autoarchived, status_updated_at, price, "
+                                  "color_index, competitor_price, tariffs "
                                   "from products where account = ? and sku is not null", [account]))
 
 
@@ -68,4 +95,32 @@ def card(r: dict[str, Any]) -> Card:
                      if e.get("level") != "ERROR_LEVEL_WARNING"),
         unavailable_reasons=tuple(text for a in availability if a["availability"] == "UNAVAILABLE"
                                   for text in a["reasons"]),
-        archived=bool(r["archived"]), autoarchived=bool(r["autoarchived"]), changed_at=parse(r["status_updated_at"]))
+        archived=bool(r["archived"]), autoarchived=bool(r["autoarchived"]), changed_at=parse(r["status_updated_at"]),
+        price=r["price"] or 0.0, color_index=r["color_index"] or "", competitor_price=r["competitor_price"],
+        **_split(r["tariffs"]))
+
+
+def _split(tariffs: str | None) -> dict[str, tuple[tuple[str, float], ...]]:
+    """The stored tariffs as the card's (scheme, percent) and (scheme, logistics) pairs."""
+    found = json.loads(tariffs or "{}")
+    return {"percent": tuple((k, v[0]) for k, v in sorted(found.items()) if v[0] is not None),
+            "logistics": tuple((k, v[1]) for k, v in sorted(found.items()) if v[1] is not None)}
+
+
+def price_moves(store: Store, account: str, since: date) -> list[PriceMove]:
+    """SKUs whose tariffs now differ from the earliest day kept since `since` (with those
+    tariffs), and SKUs now out of favour (YELLOW, RED) that had a good price index since then
+    (with the last good day)."""
+    first = next(iter(store.tuples(PRICE_HISTORY, "select min(day) from price_history where account = ? and day >= ?",
+                                   [account, since.isoformat()])))[0]
+    if first is None:
+        return []
+    tariffs = store.rows((PRODUCTS, PRICE_HISTORY), "select h.sku, h.day, h.tariffs from price_history h join products "
+                         "p on p.account = h.account and p.sku = h.sku where h.account = ? and h.day = ? and "
+                         "h.tariffs != p.tariffs", [account, first])
+    index = store.rows((PRODUCTS, PRICE_HISTORY), "select h.sku, max(h.day) as day, h.color_index from price_history h "
+                       "join products p on p.account = h.account and p.sku = h.sku where h.account = ? and h.day >= ? "
+                       "and h.color_index in (?, ?) and p.color_index in (?, ?) group by h.sku",
+                       [account, first, *GOOD_INDEX, *BAD_INDEX])
+    return ([PriceMove(r["sku"], date.fromisoformat(r["day"]), "", **_split(r["tariffs"])) for r in tariffs]
+            + [PriceMove(r["sku"], date.fromisoformat(r["day"]), r["color_index"], (), ()) for r in index])

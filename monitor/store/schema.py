@@ -199,3 +199,27 @@ def m015_tickets(db: sqlite_utils.Database) -> None:
     for column in ("ticket", "ticket_at", "ticket_reminded_at"):
         db.table("alerts").add_column(column, str)
     db.table("bot_pending").create({"chat": str, "fingerprint": str, "asked_at": str}, pk="chat")
+
+
+@migrations()
+def m016_money_leaks(db: sqlite_utils.Database) -> None:
+    """What the money rules read: a return's place, paid storage, planned disposal and
+    compensation; FBO units to take away; a card's price index and tariffs, and their daily
+    history with the FBO turnover grades'; every charge line with its type, and the types' names."""
+    for column, kind in (("place", str), ("storage_sum", float), ("storage_since", str), ("disposal_at", str),
+                         ("compensation", str)):
+        db.table("returns").add_column(column, kind)
+    for column in ("excess", "defect", "expiring", "waiting_docs"):
+        db.table("fbo_stocks").add_column(column, int)
+    for column, kind in (("color_index", str), ("competitor_price", float), ("tariffs", str)):
+        db.table("products").add_column(column, kind)
+    db.table("price_history").create({"account": str, "sku": int, "day": str, "color_index": str, "tariffs": str},
+                                     pk=("account", "sku", "day"), if_not_exists=True)
+    db.table("fbo_grades").create({"account": str, "sku": int, "day": str, "grade": str},
+                                  pk=("account", "sku", "day"), if_not_exists=True)
+    db.table("fees").create({"account": str, "accrual_id": int, "line": int, "date": str, "category": str,
+                             "unit_number": str, "type_id": int, "sku": int, "amount": float, "synced_at": str},
+                            pk=("account", "accrual_id", "line"), if_not_exists=True)
+    db.table("fees").create_index(["account", "date"], if_not_exists=True)
+    db.table("accrual_types").create({"account": str, "id": int, "name": str, "description": str,
+                                      "synced_at": str}, pk=("account", "id"), if_not_exists=True)
