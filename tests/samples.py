@@ -153,6 +153,8 @@ def samples() -> dict[str, Finding]:
         "charges/level": sample("charges", ChargeLevelEvidence(
             "Размещение товаров на складах Ozon", date(2026, 11, 17), 12400.0, 4100.0),
             entity="level:Размещение товаров на складах Ozon", topic="finance", at_stake=AtStake(8300, "charged")),
+        "charges/unnamed": sample("charges", ChargeLevelEvidence("#3", date(2026, 11, 17), 5200.0, 0.0),
+                                  entity="level:#3", topic="finance", at_stake=AtStake(5200, "charged")),
         "tariffs": sample("tariffs", TariffsEvidence(date(2026, 11, 16), (
             TariffChange(111, "fbo", 15.0, 18.0, 60.0, 60.0, 14600.0),
             TariffChange(222, "fbs", 12.0, 12.0, 60.0, 75.0, 5475.0)), 20075.0), entity="tariffs", topic=None,

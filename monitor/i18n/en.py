@@ -314,6 +314,7 @@ LANGUAGE = Language(
         "charges.level_observed": "on {day} Ozon charged {total} of the type {name}; usually about {usual} a day.",
         "charges.level_advice": "Compare the charge with the current tariffs and the accruals report in the cabinet.",
         "charges.level_ask": "Please check the charge of the type {name} for {day}: it is well above its usual amount.",
+        "charges.type_id": "type No. {id}",
         "charges.medium": "medium",
         "tariffs.title": "Ozon raised the commission or logistics: {products}, about {yearly} a year",
         "tariffs.observed": "after {day} the tariffs of {of_products} rose: {lines}. At current sales that is about {yearly} a year.",

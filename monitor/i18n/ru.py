@@ -368,6 +368,7 @@ LANGUAGE = Language(
         "charges.level_observed": "{day} Ozon начислил {total} по статье {name}; обычно — около {usual} в день.",
         "charges.level_advice": "Сверьте начисление с тарифами и отчётом о начислениях в кабинете.",
         "charges.level_ask": "Просим проверить начисление по статье {name} за {day}: сумма заметно выше обычной.",
+        "charges.type_id": "вида №{id}",
         "charges.medium": "средняя",
         "tariffs.title": "Ozon повысил комиссию или логистику: {products}, около {yearly} в год",
         "tariffs.observed": "после {day} у {of_products} выросли тарифы: {lines}. При нынешних продажах это около {yearly} в год.",
