@@ -11,7 +11,8 @@ from monitor.store import Store
 def card_row(**changes) -> dict:
     row = {"sku": 7, "offer_id": "ART-7", "name": "Лампа", "status": "price_sent", "status_name": "Продаётся",
            "moderate_status": "approved", "status_failed": "", "archived": 0, "autoarchived": 0,
-           "status_updated_at": "2026-11-18T09:00:00+00:00", "availability": "[]", "errors": "[]"}
+           "status_updated_at": "2026-11-18T09:00:00+00:00", "availability": "[]", "errors": "[]", "price": 990.0,
+           "color_index": "GREEN", "competitor_price": None, "tariffs": '{"fbo": [15.0, 60.0], "fbs": [12.0, null]}'}
     return {**row, **changes}
 
 
@@ -25,6 +26,7 @@ def test_card_errors_of_level_warning_do_not_count_and_only_unavailable_reasons_
     assert card.errors == ("no colour", "c")  # the code stands in for a missing text
     assert card.unavailable_reasons == ("blocked", "no stock")
     assert card.changed_at == datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+    assert card.percent == (("fbo", 15.0), ("fbs", 12.0)) and card.logistics == (("fbo", 60.0),)  # unknown: left out
 
 
 def test_a_card_without_a_status_is_unknown_and_never_checked_as_fine() -> None:
