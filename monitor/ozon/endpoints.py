@@ -123,13 +123,11 @@ def fbs_unfulfilled(client: OzonClient, cutoff_from: datetime, cutoff_to: dateti
         yield page.postings
 
 
-def fbo_postings(client: OzonClient, since: datetime, to: datetime, statuses: Sequence[str] = (),
+def fbo_postings(client: OzonClient, since: datetime, to: datetime,
                  numbers: Sequence[str] = ()) -> Iterator[list[m.Posting]]:
-    """FBO postings created in [since, to], a page at a time; only those now in one of
-    `statuses`, or only those `numbers` (up to 1000), when given."""
+    """FBO postings created in [since, to], a page at a time; only those `numbers` (up to 1000)
+    when given."""
     flt: dict = {"since": _iso(since), "to": _iso(to)}
-    if statuses:
-        flt["statuses"] = list(statuses)
     if numbers:
         flt["posting_numbers"] = list(numbers)
     for page in _cursor_pages(client, FBO_LIST, {"filter": flt, "limit": POSTING_PAGE, "sort_dir": "ASC"},

@@ -216,10 +216,8 @@ class SellerApi:
         numbers = set(flt.get("posting_numbers") or ())
         if len(numbers) > 1000:
             raise ApiError(400, 3, "posting_numbers: at most 1000")
-        items = [self._posting_json(order, now) for order in self._postings("fbo", since, to, now)
-                 if not numbers or order.posting_number in numbers]
-        statuses = set(flt.get("statuses") or ())
-        return [p for p in items if p["status"] in statuses] if statuses else items
+        return [self._posting_json(order, now) for order in self._postings("fbo", since, to, now)
+                if not numbers or order.posting_number in numbers]
 
     def _posting_json(self, order: SimOrder, now: datetime) -> dict:
         product = self.world.by_sku[order.sku]

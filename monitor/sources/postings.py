@@ -76,22 +76,19 @@ FBO_NUMBERS = 1000  # posting numbers per request
 
 
 def pull_fbo_open(p: Pull) -> int:
-    """FBO postings still on their way, re-read hourly: the FBO list has no status-change filter,
-    so a posting read when placed would stay "delivering" for ever, or be lost in delivery
-    unseen. The list of open ones by status, then those the store still holds open that the
-    list no longer has (delivered or cancelled since), by number."""
+    """FBO postings the store holds as still on their way, re-read by number hourly: the FBO
+    list has no status-change filter, so a posting read when placed would stay "delivering" for
+    ever (a parcel lost in delivery unseen). Every FBO posting enters the store when placed, so
+    these are all the open ones: a page per hundred, the least the list allows; those read in
+    this very walk are left out."""
     p.covered_since = p.history_start
-    seen: set[str] = set()
-    for page in api.fbo_postings(p.client, p.history_start, p.now, statuses=FBO_OPEN):
-        seen.update(posting.posting_number for posting in page)
-        _save_postings(p, "fbo", [page])
     held = [r[0] for r in p.store.tuples(POSTINGS, "select posting_number from postings where account = ? and "
-                                         "scheme = 'fbo' and status in (?, ?, ?) and created_at >= ?",
-                                         [p.account, *FBO_OPEN, iso(p.history_start)])]
-    closed = [n for n in held if n not in seen]
-    for start in range(0, len(closed), FBO_NUMBERS):
+                                         "scheme = 'fbo' and status in (?, ?, ?) and created_at >= ? and synced_at < ? "
+                                         "order by created_at", [p.account, *FBO_OPEN, iso(p.history_start),
+                                                                 iso(p.now)])]
+    for start in range(0, len(held), FBO_NUMBERS):
         _save_postings(p, "fbo", api.fbo_postings(p.client, p.history_start, p.now,
-                                                  numbers=closed[start:start + FBO_NUMBERS]))
+                                                  numbers=held[start:start + FBO_NUMBERS]))
     return p.saved
 
 
