@@ -205,18 +205,27 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
     threshold = intensity.change_threshold(budget / len(directions), step / 3600)
     recent = intensity.recent_share(counts, expected, at=np.arange(len(counts)))
     found = []
+    judged = np.flatnonzero(baseline.level > 0)
+    days = np.split(judged, np.flatnonzero(np.diff(baseline.day_of_bin[judged])) + 1) if len(judged) else []
     for direction in directions:
-        scans = intensity.change_scan(counts, expected, baseline.dispersion, baseline.per_day,
-                                      uncertainty=baseline.uncertainty, direction=-1 if direction == "down" else 1,
-                                      min_change=min_change, max_bins=span, at=np.arange(len(counts)),
-                                      level=baseline.level, day=baseline.day_of_bin)
+        # Each day is judged with what was learnt before it (as the live rule would have judged
+        # it then): its level, its dispersion and the level's uncertainty, never the last day's.
+        scans: dict[int, intensity.Scan] = {}
+        for bins in days:
+            first = int(bins[0])
+            for i, scan in zip(bins.tolist(), intensity.change_scan(
+                    counts, expected, float(baseline.dispersions[first]), float(baseline.level[first]),
+                    uncertainty=float(baseline.uncertainties[first]), direction=-1 if direction == "down" else 1,
+                    min_change=min_change, max_bins=span, at=bins, level=baseline.level, day=baseline.day_of_bin)):
+                scans[i] = scan
         bound = 1 - min_change if direction == "down" else 1 + min_change
         going = recent <= 1 - min_change / 2 if direction == "down" else recent >= 1 + min_change / 2
-        firing = np.array([s.statistic >= threshold and (s.share <= bound if direction == "down" else s.share >= bound)
-                           for s in scans]) & going
+        firing = np.array([i in scans and scans[i].statistic >= threshold and
+                           (scans[i].share <= bound if direction == "down" else scans[i].share >= bound)
+                           for i in range(len(counts))], dtype=bool) & going
         ended = -1  # a new episode needs evidence that began after the last one ended
         for first, last in _runs(firing, gap=max(1, int(3600 // step))):
-            first = next((i for i in range(first, last + 1) if scans[i].onset > ended), -1)
+            first = next((i for i in range(first, last + 1) if i in scans and scans[i].onset > ended), -1)
             if first < 0:
                 continue
             ended = last + 1
@@ -224,7 +233,7 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
             found.append(Episode(direction, series.at(s.onset), series.at(first + 1),
                                  series.at(last + 1) if last < len(counts) - 1 else None, s.observed,
                                  round(s.due, 2), round(s.statistic, 2), "change"))
-    if "down" in directions and baseline.per_day > 0:
+    if "down" in directions and len(judged):
         found += _stops(series, counts, expected, baseline, budget / len(directions))
     return sorted(_merge(found), key=lambda e: e.onset)
 
@@ -232,8 +241,15 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
 def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baseline: intensity.Baseline,
            budget: float) -> list[Episode]:
     """Steps with nothing at all for longer than chance allows: the due count since the last
-    step with any, against the stop threshold."""
-    h = intensity.stop_threshold(baseline.per_hour, math.hypot(baseline.dispersion, baseline.uncertainty), budget)
+    step with any, against the stop threshold of each step's day (as learnt before it)."""
+    thresholds = {}
+    for level, dispersion, uncertainty in set(zip(baseline.level.tolist(), baseline.dispersions.tolist(),
+                                                  baseline.uncertainties.tolist())):
+        if level > 0:
+            thresholds[(level, dispersion, uncertainty)] = intensity.stop_threshold(
+                level / 24, math.hypot(dispersion, uncertainty), budget)
+    h = np.array([thresholds.get(key, np.inf) for key in zip(baseline.level.tolist(), baseline.dispersions.tolist(),
+                                                              baseline.uncertainties.tolist())])
     due_since = np.zeros(len(counts))
     running = 0.0
     for i, (count, due) in enumerate(zip(counts, expected)):

@@ -45,6 +45,8 @@ class Baseline:
     usable: np.ndarray  # whole, non-holiday days
     uncertainty: float  # relative standard error of the learnt level
     level: np.ndarray  # the level each bin's day was judged with (0 where not judged)
+    dispersions: np.ndarray  # per bin: the dispersion its day was judged with (what was known then)
+    uncertainties: np.ndarray  # per bin: the level's standard error its day was judged with
 
     def due(self, begin: np.ndarray | float, end: np.ndarray | float) -> np.ndarray:
         """Counts due between moments (epoch seconds), bins spread evenly over their span."""
@@ -105,7 +107,7 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
     cal = calendar(start, step, len(counts), tz)
     if not len(counts):
         return Baseline(start, step, np.zeros(0), MIN_DISPERSION, 0.0, cal.day, np.zeros(0), np.zeros(0, bool), 0.0,
-                        np.zeros(0))
+                        np.zeros(0), np.zeros(0), np.zeros(0))
     first_day = int(cal.day[0])
     day_index = cal.day - first_day
     days = int(day_index[-1]) + 1
@@ -122,6 +124,7 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
     by_slot = np.bincount(day_index * cal.slots + cal.slot, weights=values,
                           minlength=days * cal.slots).reshape(days, cal.slots)
     expected, levels = np.zeros(len(counts)), np.zeros(len(counts))
+    dispersions, uncertainties = np.full(len(counts), MIN_DISPERSION), np.zeros(len(counts))
     dispersion, per_day, weight = MIN_DISPERSION, 0.0, 1.0
     for d in range(max(int(day_index[judge_from]), min_history_days), days):
         lo = max(0, d - history_days)
@@ -135,8 +138,15 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
         expected[bins] = level * factors[weekday[d]] * shape[cal.slot[bins]]
         levels[bins] = level
         per_day = level
-    uncertainty = math.sqrt((dispersion**2 + 1 / max(per_day, 1e-9)) / weight) if per_day else 0.0
-    return Baseline(start, step, expected, dispersion, per_day, day_index, totals, usable, uncertainty, levels)
+        dispersions[bins], uncertainties[bins] = dispersion, _uncertainty(dispersion, level, weight)
+    uncertainty = _uncertainty(dispersion, per_day, weight) if per_day else 0.0
+    return Baseline(start, step, expected, dispersion, per_day, day_index, totals, usable, uncertainty, levels,
+                    dispersions, uncertainties)
+
+
+def _uncertainty(dispersion: float, level: float, weight: float) -> float:
+    """The relative standard error of a level learnt from `weight` effective days."""
+    return math.sqrt((dispersion**2 + 1 / max(level, 1e-9)) / weight)
 
 
 def _as_date(local_day: int) -> date:
