@@ -32,7 +32,7 @@ from monitor.sources import Progress
 from monitor.texts import SOURCE_NAMES, STORAGE, WORDS, Said, count, day, duration, number, rule_name, say, when
 from rules import RULES
 from rules.base import as_json
-from rules.detect import RULE_DEFAULTS, UnreadableSeries, detect, read_series
+from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, read_series, russian_holidays
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--false-alarms", type=float, default=0.2, metavar="PER_MONTH",
                    help="budget of false alarms per month of series (default 0.2)")
     p.add_argument("--tz", default="Europe/Moscow", help="zone of timestamps without one (default Europe/Moscow)")
+    p.add_argument("--closed", default="", metavar="DATES",
+                   help="days the shop was closed, not judged: 2026-12-31,2027-01-01..2027-01-08")
+    p.add_argument("--holidays", choices=["ru", "none"], default="ru",
+                   help="also leave Russia's public holidays unjudged (default ru)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_detect)
 
@@ -384,12 +388,19 @@ def _detect(args: argparse.Namespace) -> int:
         print(say(lang, "cli.detect_tz", tz=args.tz), file=sys.stderr)
         return 2
     try:
+        closed = closed_days(args.closed)
+    except ValueError as exc:
+        print(say(lang, "cli.detect_closed", value=str(exc)), file=sys.stderr)
+        return 2
+    try:
         series, kind = read_series(args.csv, tz, kind)
     except UnreadableSeries as exc:
         params = {k: os_error(v).text(lang) if isinstance(v, OSError) else v for k, v in exc.params.items()}
         print(say(lang, "cli.error", error=say(lang, exc.key, **params)), file=sys.stderr)
         return 2
-    found = detect(series, kind, tz, directions or ("down", "up"), args.false_alarms)
+    if args.holidays == "ru":
+        closed |= russian_holidays(series.start.year, series.at(len(series.values)).year)
+    found = detect(series, kind, tz, directions or ("down", "up"), args.false_alarms, closed=closed)
     if args.json:
         print(json.dumps({"kind": kind, "step_seconds": series.step.total_seconds(), "points": len(series.values),
                           "notes": [say("en", key, **params) for key, params in series.notes],

@@ -43,6 +43,7 @@ def run_demo(output: Path, seed: int, language: str) -> int:
                      reason="Брак или повреждение"),
             Incident("rating_slide", start=now - timedelta(days=6), rating="rating_on_time", days=10),
             Incident("key_expiry", start=now - timedelta(hours=1), days_left=9),
+            Incident("charges", start=now - timedelta(days=4), rate=0.05, amount=500.0),
         ]),
         SHOPS[1]: Scenario(seed=seed + 1, client_id=654321, api_key="second-key", skus=80, orders_per_day=60,
                            fbo_share=0.0, history_days=40, incidents=[

@@ -17,7 +17,7 @@ import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -185,18 +185,48 @@ def regularise(points: list[tuple[datetime, float]], kind: Kind | None, name: st
     return TimeSeries(start, step, regular, notes), kind
 
 
+# Russia's public holidays (month, day): the days of the New Year and Christmas break, Defender
+# of the Fatherland Day, Women's Day, Spring and Labour Day, Victory Day, Russia Day, Unity Day.
+RUSSIAN_HOLIDAYS = ((1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7), (1, 8), (2, 23), (3, 8), (5, 1), (5, 9),
+                    (6, 12), (11, 4))
+
+
+def russian_holidays(first_year: int, last_year: int) -> frozenset[date]:
+    return frozenset(date(year, month, day) for year in range(first_year, last_year + 1)
+                     for month, day in RUSSIAN_HOLIDAYS)
+
+
+def closed_days(text: str) -> frozenset[date]:
+    """Days from "2026-12-31,2027-01-01..2027-01-08": dates and ranges, comma-separated. A
+    ValueError names the part that is not one."""
+    days: set[date] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("..")
+        try:
+            begin, end = date.fromisoformat(first.strip()), date.fromisoformat((last or first).strip())
+        except ValueError:
+            raise ValueError(part) from None
+        if end < begin:
+            raise ValueError(part)
+        days.update(begin + timedelta(days=k) for k in range((end - begin).days + 1))
+    return frozenset(days)
+
+
 def detect(series: TimeSeries, kind: Kind, tz: tzinfo, directions: tuple[Direction, ...] = ("down", "up"),
-           false_alarms_per_month: float = 0.2, min_change: float = 0.3) -> list[Episode]:
-    """Every episode in the series, judged causally, oldest first."""
+           false_alarms_per_month: float = 0.2, min_change: float = 0.3,
+           closed: frozenset[date] = frozenset()) -> list[Episode]:
+    """Every episode in the series, judged causally, oldest first. `closed` days are not judged
+    (a closure ends an episode without an alarm); a day closed a year before is expected closed
+    again; an unexpected closure is a stop."""
     if kind == "count":
-        return count_episodes(series, tz, directions, false_alarms_per_month, min_change)
+        return count_episodes(series, tz, directions, false_alarms_per_month, min_change, closed)
     return level_episodes(series, directions, false_alarms_per_month)
 
 
 def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, ...], budget: float,
-                   min_change: float) -> list[Episode]:
+                   min_change: float, closed: frozenset[date] = frozenset()) -> list[Episode]:
     step = series.step.total_seconds()
-    baseline = intensity.learn(series.values, series.start.timestamp(), step, tz)
+    baseline = intensity.learn(series.values, series.start.timestamp(), step, tz, holidays=closed)
     if not baseline.expected.any():
         series.notes.append(("detect.too_little", {}))
     counts = np.nan_to_num(series.values)

@@ -163,7 +163,7 @@ def charges(data: AccountData, config: ChargesConfig) -> list[Finding]:
             started_at=datetime.combine(lines[0].day, datetime.min.time(), data.tz or data.now.tzinfo),
             evidence=FineEvidence(name, tuple((c.day, c.unit, round(c.rubles, 2)) for c in lines), round(total, 2)),
             topic="finance", checks=(), affected_postings=sorted({c.unit for c in lines if c.unit}),
-            affected_skus=sorted({c.sku for c in lines if c.sku}), at_stake=at_stake(total, "charged")))
+            at_stake=at_stake(total, "charged")))  # the postings name the products; a list of SKUs adds nothing
     for name, days in daily.items():
         last = max(days)
         if (today - last).days > 3:

@@ -120,6 +120,7 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
         whole &= np.bincount(day_index, minlength=days) == cal.slots
     weekday = (np.arange(days) + first_day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     holiday = np.array([_as_date(first_day + d) in holidays for d in range(days)], dtype=bool)
+    holiday |= _closed_a_year_ago(totals, whole, first_day)
     usable = whole & ~holiday
     by_slot = np.bincount(day_index * cal.slots + cal.slot, weights=values,
                           minlength=days * cal.slots).reshape(days, cal.slots)
@@ -147,6 +148,24 @@ def learn(counts: np.ndarray, start: float, step: float, tz: tzinfo | None, *, h
 def _uncertainty(dispersion: float, level: float, weight: float) -> float:
     """The relative standard error of a level learnt from `weight` effective days."""
     return math.sqrt((dispersion**2 + 1 / max(level, 1e-9)) / weight)
+
+
+def _closed_a_year_ago(totals: np.ndarray, whole: np.ndarray, first_day: int) -> np.ndarray:
+    """Days whose date a year before was a whole day with nothing at all while the week around
+    it traded: a yearly closure (Christmas Day, New Year, a stocktaking) is expected again and
+    not judged. Only the year before is read, so it is known at the start of the day."""
+    closed = np.zeros(len(totals), dtype=bool)
+    for d in range(len(totals)):
+        moment = _as_date(first_day + d)
+        try:
+            before = (moment.replace(year=moment.year - 1) - date(1970, 1, 1)).days - first_day
+        except ValueError:  # 29 February
+            continue
+        if before < 3 or not whole[before] or totals[before] > 0:
+            continue
+        around = np.concatenate((totals[max(0, before - 3):before], totals[before + 1:before + 4]))
+        closed[d] = len(around) > 0 and float(np.median(around)) >= 3
+    return closed
 
 
 def _as_date(local_day: int) -> date:

@@ -227,3 +227,38 @@ def test_detect_judges_each_step_on_what_came_before_it(seed: int, per_day: floa
         found = detect.detect(detect.TimeSeries(start, timedelta(hours=1), values), "count", MSK)
         return [(e.onset, e.detected, e.direction, e.what) for e in found if e.detected <= onset]
     assert before_onset(changed) == before_onset(clean)
+
+
+def daily_shop(days: int, start: datetime, closed: tuple[int, ...] = (), per_day: float = 30.0) -> np.ndarray:
+    """Hourly orders of a steady shop, nothing at all on the `closed` days (from `start`)."""
+    rng = np.random.default_rng(9)
+    shape = np.concatenate((np.full(8, 0.2), np.full(16, 1.4)))
+    counts = rng.poisson(per_day / 24 * np.tile(shape, days)).astype(float)
+    for day in closed:
+        counts[day * 24:(day + 1) * 24] = 0
+    return counts
+
+
+def test_a_closed_day_is_not_a_stop_when_the_seller_names_it_and_is_one_when_unexpected() -> None:
+    start = datetime(2026, 9, 6, 21, tzinfo=timezone.utc)  # local midnight in Moscow
+    counts = daily_shop(70, start, closed=(60,))
+    closure = (start + timedelta(days=60)).astimezone(MSK).date()
+    series = detect.TimeSeries(start, timedelta(hours=1), counts)
+    unexpected = detect.detect(series, "count", MSK, ("down",))
+    named = detect.detect(series, "count", MSK, ("down",), closed=frozenset({closure}))
+    assert [e.onset.astimezone(MSK).date() for e in unexpected] == [closure]
+    assert named == []
+
+
+def test_a_day_closed_a_year_before_is_expected_closed_again() -> None:
+    start = datetime(2025, 9, 6, 21, tzinfo=timezone.utc)
+    christmas = [(date(year, 12, 25) - date(2025, 9, 7)).days for year in (2025, 2026)]
+    series = detect.TimeSeries(start, timedelta(hours=1), daily_shop(500, start, closed=tuple(christmas)))
+    found = {e.onset.astimezone(MSK).date() for e in detect.detect(series, "count", MSK, ("down",))}
+    assert found & {date(2025, 12, 25), date(2026, 12, 25)} == {date(2025, 12, 25)}  # the second was foretold
+
+
+def test_detect_names_a_closed_list_it_cannot_read(tmp_path: Path, capsys) -> None:
+    path = hourly_csv(tmp_path / "orders.csv", [])
+    assert main(["detect", "--csv", str(path), "--closed", "2026-12-31,31.12.2026"]) == 2
+    assert "«31.12.2026»" in capsys.readouterr().err

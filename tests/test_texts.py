@@ -2,6 +2,8 @@
 request must and must not carry, and a failing renderer that falls back to plain words."""
 from __future__ import annotations
 
+from monitor.simulator.world import INCIDENT_KINDS
+
 import json
 import re
 from dataclasses import replace
@@ -50,6 +52,7 @@ def test_every_catalogue_has_every_message_and_table_entry() -> None:
             if isinstance(theirs, dict) and field.name not in ("of_nouns", "log"):
                 assert mine.keys() == theirs.keys(), (language.code, field.name, mine.keys() ^ theirs.keys())
         assert len(language.weekdays) == 7
+        assert {f"demo.{kind}" for kind in INCIDENT_KINDS} <= language.messages.keys()  # the demo tells each
 
 
 def test_english_plural_and_counts_read_naturally() -> None:
