@@ -21,10 +21,10 @@ PRODUCTS = Table("products", {
     "validation_status": str, "status_failed": str, "status_updated_at": str, "errors": str, "availability": str,
     "has_price": int, "has_stock": int, "updated_at": str, "synced_at": str, "color_index": str,
     "competitor_price": float, "tariffs": str,
-}, pk=("account", "product_id"))
+}, pk=("account", "product_id"), indexes=(("account", "sku"),))
 # Each SKU's price index and tariffs as last seen each day, so a change shows against the days before.
 PRICE_HISTORY = Table("price_history", {"account": str, "sku": int, "day": str, "color_index": str, "tariffs": str},
-                      pk=("account", "sku", "day"), dated_by="day")
+                      pk=("account", "sku", "day"), indexes=(("account", "day"),), dated_by="day")
 GOOD_INDEX, BAD_INDEX = ("SUPER", "GREEN"), ("YELLOW", "RED")
 
 
@@ -115,12 +115,13 @@ def price_moves(store: Store, account: str, since: date) -> list[PriceMove]:
                                    [account, since.isoformat()])))[0]
     if first is None:
         return []
-    tariffs = store.rows((PRODUCTS, PRICE_HISTORY), "select h.sku, h.day, h.tariffs from price_history h join products "
-                         "p on p.account = h.account and p.sku = h.sku where h.account = ? and h.day = ? and "
-                         "h.tariffs != p.tariffs", [account, first])
-    index = store.rows((PRODUCTS, PRICE_HISTORY), "select h.sku, max(h.day) as day, h.color_index from price_history h "
-                       "join products p on p.account = h.account and p.sku = h.sku where h.account = ? and h.day >= ? "
-                       "and h.color_index in (?, ?) and p.color_index in (?, ?) group by h.sku",
-                       [account, first, *GOOD_INDEX, *BAD_INDEX])
+    # Driven from the cards (one key lookup into the history each), never a scan of the history.
+    tariffs = store.rows((PRODUCTS, PRICE_HISTORY), "select h.sku, h.day, h.tariffs from products p cross join "
+                         "price_history h on h.account = p.account and h.sku = p.sku and h.day = ? where "
+                         "p.account = ? and p.sku is not null and h.tariffs != p.tariffs", [first, account])
+    index = store.rows((PRODUCTS, PRICE_HISTORY), "select p.sku, max(h.day) as day, h.color_index from products p "
+                       "cross join price_history h on h.account = p.account and h.sku = p.sku and h.day >= ? "
+                       "where p.account = ? and p.color_index in (?, ?) and h.color_index in (?, ?) group by p.sku",
+                       [first, account, *BAD_INDEX, *GOOD_INDEX])
     return ([PriceMove(r["sku"], date.fromisoformat(r["day"]), "", **_split(r["tariffs"])) for r in tariffs]
             + [PriceMove(r["sku"], date.fromisoformat(r["day"]), r["color_index"], (), ()) for r in index])

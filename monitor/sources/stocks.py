@@ -67,12 +67,12 @@ def stocks(store: Store, account: str, today: date | None = None) -> list[Stock]
                        "sum(defect) as defect, sum(expiring) as expiring, sum(waiting_docs) as waiting "
                        "from fbo_stocks where account = ? group by sku", [account])
     since = (today or date.today()) - timedelta(days=GRADE_DAYS)
+    idle = ", ".join("?" * len(IDLE_GRADES))
     turned = {r["sku"]: date.fromisoformat(r["day"]) + timedelta(days=1) for r in store.rows(
-        (FBO_GRADES, FBO_STOCKS), "select g.sku, max(g.day) as day from fbo_grades g where g.account = ? and "
-        f"g.day >= ? and g.grade not in ({', '.join('?' * len(IDLE_GRADES))}) and g.grade != '' and exists "
-        "(select 1 from fbo_stocks s where s.account = g.account and s.sku = g.sku and s.turnover_grade in "
-        f"({', '.join('?' * len(IDLE_GRADES))})) group by g.sku", [account, since.isoformat(), *IDLE_GRADES,
-                                                                  *IDLE_GRADES])}
+        (FBO_GRADES, FBO_STOCKS), "select s.sku, (select max(g.day) from fbo_grades g where g.account = s.account and "
+        f"g.sku = s.sku and g.day >= ? and g.grade not in ({idle}) and g.grade != '') as day from fbo_stocks s "
+        f"where s.account = ? and s.turnover_grade in ({idle}) group by s.sku",
+        [since.isoformat(), *IDLE_GRADES, account, *IDLE_GRADES]) if r["day"]}
     return ([Stock(r["sku"], r["type"], int(r["available"] or 0)) for r in fbs]
             + [Stock(r["sku"], "fbo", int(r["available"] or 0),
                      (r["available"] or 0) / r["ads"] if r["ads"] else None, r["ads"], r["grade"] or "",

@@ -213,8 +213,10 @@ def m016_money_leaks(db: sqlite_utils.Database) -> None:
         db.table("fbo_stocks").add_column(column, int)
     for column, kind in (("color_index", str), ("competitor_price", float), ("tariffs", str)):
         db.table("products").add_column(column, kind)
+    db.table("products").create_index(["account", "sku"], if_not_exists=True)
     db.table("price_history").create({"account": str, "sku": int, "day": str, "color_index": str, "tariffs": str},
                                      pk=("account", "sku", "day"), if_not_exists=True)
+    db.table("price_history").create_index(["account", "day"], if_not_exists=True)
     db.table("fbo_grades").create({"account": str, "sku": int, "day": str, "grade": str},
                                   pk=("account", "sku", "day"), if_not_exists=True)
     db.table("fees").create({"account": str, "accrual_id": int, "line": int, "date": str, "category": str,
