@@ -273,7 +273,7 @@ def main() -> None:
     parser.add_argument("--quiet-days", type=int, default=30)
     args = parser.parse_args()
     began = time.perf_counter()
-    print(f"{'incident':<30}{'rule':<19}{'recall':>8}{'median h':>10}{'p90 h':>8}{'precision':>11}{'floor h':>9}"
+    print(f"{'incident':<38}{'rule':<19}{'recall':>8}{'median h':>10}{'p90 h':>8}{'precision':>11}{'floor h':>9}"
           f"{'ratio':>7}")
     notes = []
     for case in CASES:
@@ -286,7 +286,7 @@ def main() -> None:
         floors = r["floors"]  # type: ignore[assignment]
         floor = f"{statistics.median(floors):.1f}" if floors else "-"
         ratio = f"{statistics.median(delays) / statistics.median(floors):.2f}" if floors and delays else "-"
-        print(f"{case.kind:<30}{case.rule:<19}{recall:>8.2f}{median:>10}{p90:>8}{precision:>11.2f}{floor:>9}{ratio:>7}")
+        print(f"{case.kind:<38}{case.rule:<19}{recall:>8.2f}{median:>10}{p90:>8}{precision:>11.2f}{floor:>9}{ratio:>7}")
         if r["naive"]:
             notes.append(f"  naive 'today < 50% of yesterday' on {case.kind}: {describe(r['naive'])}")  # type: ignore[arg-type]
             notes.append(f"  ADTK PersistAD on {case.kind}: {r['adtk_note'] or describe(r['adtk'])}")  # type: ignore[arg-type]
