@@ -377,6 +377,10 @@ class AccountData:
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date() if self.tz else moment.date()
 
+    def midnight(self, day: date) -> datetime:
+        """The start of a day in the shop's zone: when a day's problem is said to begin."""
+        return datetime.combine(day, datetime.min.time(), self.tz or self.now.tzinfo)
+
     def orders_between(self, start: datetime, end: datetime) -> Orders:
         """Orders placed in [start, end)."""
         return self.orders.between(start, end)

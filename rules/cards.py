@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import Field
 
@@ -111,7 +111,7 @@ def price_index(data: AccountData, config: PriceIndexConfig) -> list[Finding]:
     since = min(moved[i.sku].day for i in items) + timedelta(days=1)
     return [finding(
         "price_index", data, severity="warning", entity="index",
-        started_at=datetime.combine(since, datetime.min.time(), data.tz or data.now.tzinfo),
+        started_at=data.midnight(since),
         evidence=PriceIndexEvidence(tuple(items), config.sales_days, orders), topic=None, checks=(),
         affected_skus=[i.sku for i in items], at_stake=at_stake(value, "per_day"))]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import Field
@@ -67,7 +67,7 @@ def finance_anomaly(data: AccountData, config: FinanceAnomalyConfig) -> list[Fin
                 if share - median >= max(config.min_increase, config.sigmas * scale):
                     findings.append(finding(
                         "finance_anomaly", data, severity="warning", entity=f"{charge}_share",
-                        started_at=datetime.combine(today, datetime.min.time(), data.tz or data.now.tzinfo),
+                        started_at=data.midnight(today),
                         evidence=ChargeShareEvidence(
                             kind, today, round(share, 4), round(median, 4),
                             days[today].postings, round(days[today].sales, 2),
@@ -94,7 +94,7 @@ def _missing_payout(data: AccountData, config: FinanceAnomalyConfig, yesterday) 
     usual = sorted(data.payouts[d] for d in paid)[len(paid) // 2]
     return [finding(
         "finance_anomaly", data, severity="warning", entity=f"payout:{due.isoformat()}",
-        started_at=datetime.combine(due, datetime.min.time(), data.tz or data.now.tzinfo),
+        started_at=data.midnight(due),
         evidence=PayoutMissingEvidence(due, weekday, count, round(usual, 2)), topic="finance", checks=(),
         at_stake=at_stake(usual, "value"))]
 
@@ -160,7 +160,7 @@ def charges(data: AccountData, config: ChargesConfig) -> list[Finding]:
         total = sum(c.rubles for c in lines)
         findings.append(finding(
             "charges", data, severity="warning", entity=f"fine:{name}",
-            started_at=datetime.combine(lines[0].day, datetime.min.time(), data.tz or data.now.tzinfo),
+            started_at=data.midnight(lines[0].day),
             evidence=FineEvidence(name, tuple((c.day, c.unit, round(c.rubles, 2)) for c in lines), round(total, 2)),
             topic="finance", checks=(), affected_postings=sorted({c.unit for c in lines if c.unit}),
             at_stake=at_stake(total, "charged")))  # the postings name the products; a list of SKUs adds nothing
@@ -175,7 +175,7 @@ def charges(data: AccountData, config: ChargesConfig) -> list[Finding]:
         if total >= config.min_ratio * usual and total - usual >= config.min_rubles:
             findings.append(finding(
                 "charges", data, severity="warning", entity=f"level:{name}",
-                started_at=datetime.combine(last, datetime.min.time(), data.tz or data.now.tzinfo),
+                started_at=data.midnight(last),
                 evidence=ChargeLevelEvidence(name, last, round(total, 2), round(usual, 2)), topic="finance", checks=(),
                 at_stake=at_stake(total - usual, "charged")))
     return findings
@@ -242,7 +242,7 @@ def tariffs(data: AccountData, config: TariffsConfig) -> list[Finding]:
     yearly = sum(c.yearly for c in changes)
     return [finding(
         "tariffs", data, severity="warning", entity="tariffs",
-        started_at=datetime.combine(since + timedelta(days=1), datetime.min.time(), data.tz or data.now.tzinfo),
+        started_at=data.midnight(since + timedelta(days=1)),
         evidence=TariffsEvidence(since, tuple(changes), round(yearly, 0)), topic=None, checks=(),
         affected_skus=list(dict.fromkeys(c.sku for c in changes)))]
 

@@ -64,7 +64,7 @@ def cancellations(data: AccountData, config: CancellationsConfig) -> list[Findin
     the figure Ozon charges by), or where Ozon gives none the share of FBS postings the seller
     cancelled, against the thresholds Ozon reports for the account (config values only as a
     fallback), with a forecast of when the rolling figure crosses them."""
-    today = datetime.combine(data.local_date(data.now), datetime.min.time(), data.tz or data.now.tzinfo)
+    today = data.midnight(data.local_date(data.now))
     window = timedelta(days=config.window_days)
     warning, danger, source = config.warning_percent, config.danger_percent, "config"
     index = next((r for r in data.ratings if r.rating == ERROR_INDEX), None)

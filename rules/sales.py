@@ -485,7 +485,7 @@ def traffic_drop(data: AccountData, config: TrafficDropConfig) -> list[Finding]:
             continue
         findings.append(finding(
             "traffic_drop", data, severity="warning", entity=f"sku:{sku}",
-            started_at=datetime.combine(last_day, datetime.min.time(), data.tz or data.now.tzinfo),
+            started_at=data.midnight(last_day),
             evidence=TrafficDropEvidence(sku, last_day, views, round(usual_views, 1), round(conv, 4),
                                          round(usual_conv, 4), views_fell, conv_fell,
                                          min(p_views if views_fell else 1.0, p_conv if conv_fell else 1.0)),

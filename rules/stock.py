@@ -133,8 +133,7 @@ def stock_health(data: AccountData, config: StockHealthConfig) -> list[Finding]:
             continue
         findings.append(finding(
             "stock_health", data, severity="warning", entity=f"grade:{grade}",
-            started_at=datetime.combine(min(i.turned_on for i in items if i.turned_on), datetime.min.time(),
-                                        data.tz or data.now.tzinfo),
+            started_at=data.midnight(min(i.turned_on for i in items if i.turned_on)),
             evidence=StockHealthEvidence(grade, tuple(i.sku for i in items), sum(i.available for i in items),
                                          round(value, 2), max(i.days_without_sales or 0 for i in items)),
             topic=None, checks=(), affected_skus=[i.sku for i in items], at_stake=at_stake(value, "value")))
