@@ -41,6 +41,7 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
         key_expires_at=parse(info.get("key_expires_at")),
         fbs_index=fbs_index(store, account),
         stock_history=stocks.stock_days(store, account) if replay else [],
-        charges=finance.charges(store, account, now.astimezone(tz).date() - timedelta(days=CHARGE_DAYS)),
+        charges=finance.charges(store, account, history_since.date() if replay and history_since
+                                else now.astimezone(tz).date() - timedelta(days=CHARGE_DAYS)),
         price_moves=products.price_moves(store, account, now.astimezone(tz).date() - timedelta(days=PRICE_DAYS)),
     )

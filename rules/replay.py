@@ -9,10 +9,11 @@ import numpy as np
 from rules.base import AccountData, RatingSeries, Stock
 
 # Rules whose inputs carry their own timestamps, so an earlier moment can be rebuilt exactly
-# (stock_out from the daily FBS stock history). The others read current snapshots (card
-# status, FBO stock, open postings, key expiry) that the state file does not keep as history.
+# (stock_out from the daily FBS stock history, charges from their days). The others read current
+# snapshots (card status, FBO stock, open postings, return statuses, key expiry) that the state
+# file does not keep as history.
 REPLAYABLE = ("sales_drop", "sales_stopped", "traffic_drop", "returns_spike", "rating_risk", "finance_anomaly",
-              "stock_out")
+              "stock_out", "charges")
 
 
 def as_of(data: AccountData, moment: datetime) -> AccountData:
@@ -25,7 +26,8 @@ def as_of(data: AccountData, moment: datetime) -> AccountData:
         money=[m for m in data.money if m.day < day], payouts={d: v for d, v in data.payouts.items() if d < day},
         traffic=[t for t in data.traffic if t.day < day],
         ratings=[_rating_as_of(r, moment) for r in data.ratings], penalty_score_exceeded=False,
-        cards=[], stocks=_stocks_as_of(data, day), sources={}, key_expires_at=None, fbs_index=None)
+        cards=[], stocks=_stocks_as_of(data, day), sources={}, key_expires_at=None, fbs_index=None,
+        charges=[c for c in data.charges if c.day < day], price_moves=[])
 
 
 def _stocks_as_of(data: AccountData, day) -> list[Stock]:

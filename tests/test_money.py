@@ -17,6 +17,7 @@ from monitor.store import Store
 from rules import AccountData, Charge, Order, Return
 from rules.finance import ChargesConfig, FineEvidence, charges
 from rules.logistics import OzonCancellationsConfig, ozon_cancellations
+from rules.replay import REPLAYABLE, as_of
 from rules.returns import ReturnDecisionsConfig, return_decisions
 from tests.conftest import NOW
 
@@ -166,3 +167,10 @@ def test_cancellations_by_ozon_fire_only_above_the_shops_own_usual() -> None:
     assert ozon_cancellations(shop(orders=orders(0.05, 0.05)), config) == []  # this shop's usual
     [found] = ozon_cancellations(shop(orders=orders(0.01, 0.2)), config)
     assert found.entity == "ozon:fbo" and found.at_stake and found.at_stake.rubles >= 5000
+
+
+def test_a_backtest_sees_only_the_charges_booked_before_its_moment() -> None:
+    fine = [Charge(DAY - timedelta(days=k), "ITEM", f"{k}-1", 7, "Штраф за брак", 5, 900.0) for k in (1, 3)]
+    then = as_of(shop(charges=fine), datetime(2026, 11, 16, 12, tzinfo=timezone.utc))
+    [found] = charges(then, ChargesConfig())
+    assert found.affected_postings == ["3-1"] and "charges" in REPLAYABLE
