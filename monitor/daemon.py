@@ -153,6 +153,7 @@ class Daemon:
         self._deliver_now = False  # a cycle enqueued notifications: run the delivery job at once
         self._busy: set[str] = set()
         self._status_lock = threading.Lock()
+        self._digest_lock = threading.Lock()  # the scheduled check and one after a cycle never overlap
         self.scheduler = BackgroundScheduler(timezone=timezone.utc,
                                              executors={"default": ThreadPoolExecutor(WORKERS)})
 
@@ -338,6 +339,7 @@ class Daemon:
         if result.notified:
             self._deliver_now = True
             self._wake.set()
+        self._digest_job()  # a summary that waited for the shop's first check goes now, not minutes later
 
     def _delivery_job(self) -> None:
         settings = self.settings
@@ -370,10 +372,11 @@ class Daemon:
                 threading.Thread(target=poller.run, args=(self.stop,), name=f"bot:{channel.name}", daemon=True).start()
 
     def _digest_job(self) -> None:
-        """Queue each shop's summary once its hour has come (checked every few minutes, so a
-        restart or a sleeping machine sends it late rather than never), then deliver it."""
+        """Queue each shop's summary once its hour has come (checked every few minutes and after
+        each cycle, so a restart or a sleeping machine sends it late rather than never), then
+        deliver it."""
         settings = self.settings
-        with logs.job("digest"):
+        with logs.job("digest"), self._digest_lock:
             try:
                 queued = digest.send_due(settings, datetime.now(timezone.utc))
             except StorageError as exc:

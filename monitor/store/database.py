@@ -19,8 +19,11 @@ from monitor.texts import Said
 from monitor.store.schema import migrations
 
 log = logging.getLogger(__name__)
-_OPENING = threading.Lock()  # one thread at a time sets a file's journal and vacuum modes
-_MOVING_ASIDE = threading.Lock()
+# One thread of the process opens the state file at a time: switching a new file to WAL fails at
+# once while another thread opens it, and a thread must never open (and so create) the file
+# while another is moving a damaged one aside, or the two would share a WAL index one of them
+# deleted (a crash on a truncated mapping).
+_OPENING = threading.Lock()
 
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:
@@ -103,21 +106,15 @@ class Database:
         except OSError as exc:
             raise StorageError(path.parent, f"cannot be created: {exc.strerror}", "check the disk") from None
         try:
-            try:
-                self._open()
-            except sqlite3.DatabaseError as exc:
-                if not _damaged(exc):
-                    raise
-                self.db.close()
-                with _MOVING_ASIDE:  # the accounts' jobs may find it damaged at once: one moves it aside,
-                    try:
-                        self._open()  # ... the others open the new file it started
-                    except sqlite3.DatabaseError as still:
-                        if not _damaged(still):
-                            raise
-                        self.db.close()
-                        self._move_aside(exc)
-                        self._open()
+            with _OPENING:  # the accounts' jobs may find it damaged at once: one moves it aside, the
+                try:  # others then open the new file it started
+                    self._open()
+                except sqlite3.DatabaseError as exc:
+                    if not _damaged(exc):
+                        raise
+                    self.db.close()
+                    self._move_aside(exc)
+                    self._open()
         except sqlite3.Error as exc:
             raise StorageError.of(path, exc) from None
 
@@ -134,17 +131,16 @@ class Database:
     def _open(self) -> None:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
-        with _OPENING:  # switching a new file to WAL fails at once, without waiting, while another opens it
-            deadline = time.monotonic() + self.BUSY_TIMEOUT_MS / 1000
-            while True:  # ... and another process may be opening it too
-                try:
-                    self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # a new file; `maintain` converts old ones
-                    self.db.enable_wal()
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+        deadline = time.monotonic() + self.BUSY_TIMEOUT_MS / 1000
+        while True:  # another process may be opening it too: switching to WAL fails at once then
+            try:
+                self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # a new file; `maintain` converts old ones
+                self.db.enable_wal()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         with self.transaction():  # several jobs may open a new file at once: one migrates, the others wait
             migrations.apply(self.db)
 
