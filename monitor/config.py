@@ -62,7 +62,7 @@ class MonitorSection(Strict):
     @classmethod
     def known_language(cls, value: str) -> str:
         if value not in LANGUAGES:
-            raise Said("config.unknown_language", value=value, valid=", ".join(LANGUAGES))
+            raise Said("config.unknown_language", valid=", ".join(LANGUAGES))  # a value is never echoed: it may be a key
         return value
 
     @field_validator("timezone")
@@ -71,7 +71,7 @@ class MonitorSection(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise Said("config.unknown_timezone", value=value) from None
+            raise Said("config.unknown_timezone") from None
         return value
 
     @model_validator(mode="after")

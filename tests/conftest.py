@@ -136,7 +136,7 @@ def live_simulator() -> Iterator[SimulatorServer]:
     is critical whatever the hour the suite runs at (a stop begun late in the evening is not
     visible in the small night-time windows until the morning)."""
     now = datetime.now(timezone.utc)
-    scenario = Scenario(seed=5, skus=150, orders_per_day=300,
+    scenario = Scenario(seed=5, skus=150, orders_per_day=150,
                         incidents=[Incident("sales_stop", start=now - timedelta(hours=30))])
     with SimulatorServer(Simulator(World(scenario))) as server:
         yield server

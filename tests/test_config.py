@@ -47,8 +47,9 @@ def test_broken_config_names_the_file_and_key(write_config, body: str, expected:
 def test_timezone_must_be_known(tmp_path: Path, write_config) -> None:
     path = write_config()
     path.write_text(path.read_text().replace('[monitor]\n', '[monitor]\ntimezone = "Mars/Olympus"\n'))
-    with pytest.raises(ConfigError, match=r"monitor.timezone: .*unknown timezone 'Mars/Olympus'"):
+    with pytest.raises(ConfigError, match=r"monitor.timezone: not a known time zone") as raised:
         load_config(path)
+    assert "Mars" not in str(raised.value)  # a value is never echoed: it may be a key pasted in the wrong place
 
 
 def test_missing_accounts_is_reported(write_config) -> None:

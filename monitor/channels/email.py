@@ -41,8 +41,8 @@ class EmailConfig(ChannelConfig):
     @field_validator("to")
     @classmethod
     def addresses(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if "@" not in a or " " in a.strip()]
-        if bad:
+        bad = [str(n) for n, a in enumerate(value, 1) if "@" not in a or " " in a.strip()]
+        if bad:  # said by position: the value itself is never echoed (it may be a key pasted there)
             raise Said("config.not_email", values=", ".join(bad))
         return value
 
