@@ -262,3 +262,30 @@ def test_detect_names_a_closed_list_it_cannot_read(tmp_path: Path, capsys) -> No
     path = hourly_csv(tmp_path / "orders.csv", [])
     assert main(["detect", "--csv", str(path), "--closed", "2026-12-31,31.12.2026"]) == 2
     assert "«31.12.2026»" in capsys.readouterr().err
+
+
+def test_detect_and_the_live_rule_call_the_same_stop_within_the_hour() -> None:
+    """The same shop's orders, judged live every 20 minutes by `sales_drop` and exported hourly to
+    `detect`: both call the stop, within an hour of each other, and neither calls anything before."""
+    from rules import AccountData, Order
+    from rules.sales import SalesDropConfig, sales_drop
+    stop = NOW - timedelta(hours=20)
+    world = World(Scenario(seed=8, skus=60, orders_per_day=60, incidents=[Incident("sales_stop", start=stop)]))
+    start = NOW - timedelta(days=63)
+    placed = world.orders(start, NOW, NOW)
+    config = SalesDropConfig()
+    live = None
+    for k in range(-6, 3 * 20):
+        moment = stop + timedelta(minutes=20 * k)
+        orders = [Order(o.posting_number, o.created_at, (o.sku,)) for o in placed if o.created_at < moment]
+        if sales_drop(AccountData("shop", 1, moment, orders, start, tz=MSK), config):
+            live = moment
+            break
+    counts = Counter(int((o.created_at - start) / timedelta(hours=1)) for o in placed)
+    hours = int((NOW - start) / timedelta(hours=1))
+    series = detect.TimeSeries(start, timedelta(hours=1), np.array([float(counts[h]) for h in range(hours)]))
+    found = detect.detect(series, "count", MSK, ("down",),
+                          config.stop_false_alarms_per_month + config.drop_false_alarms_per_month)
+    called = [e.detected for e in found if e.detected > start + timedelta(days=56)]
+    assert live is not None and live > stop and called
+    assert abs(called[0] - live) <= timedelta(hours=1) and called[0] > stop
