@@ -270,22 +270,30 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
 
 def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baseline: intensity.Baseline,
            budget: float) -> list[Episode]:
-    """Steps with nothing at all for longer than chance allows: the due count since the last
-    step with any, against the stop threshold of each step's day (as learnt before it)."""
-    thresholds = {}
-    for level, dispersion, uncertainty in set(zip(baseline.level.tolist(), baseline.dispersions.tolist(),
-                                                  baseline.uncertainties.tolist())):
-        if level > 0:
-            thresholds[(level, dispersion, uncertainty)] = intensity.stop_threshold(
-                level / 24, math.hypot(dispersion, uncertainty), budget)
-    h = np.array([thresholds.get(key, np.inf) for key in zip(baseline.level.tolist(), baseline.dispersions.tolist(),
-                                                              baseline.uncertainties.tolist())])
-    due_since = np.zeros(len(counts))
-    running = 0.0
+    """Steps with nothing at all for longer than chance allows, each judged with what its day
+    learnt before it. Within a day the level is one draw (gamma, CV the day-to-day variation and
+    the level's uncertainty together: `intensity.stop_threshold`); a silence spanning days is as
+    unlikely as all of its days together, each day's level drawn on its own. So a small shop's
+    week without an order is told from its usual quiet days, while one slow day is not."""
+    due_since, surprise = np.zeros(len(counts)), np.zeros(len(counts))
+    running = done = today = 0.0
+    day_of = baseline.day_of_bin
     for i, (count, due) in enumerate(zip(counts, expected)):
-        running = 0.0 if count > 0 else running + due
+        c2 = max(float(baseline.dispersions[i]), 1e-6) ** 2
+        if count > 0:
+            running = done = today = 0.0
+        else:
+            if i and day_of[i] != day_of[i - 1] and today > 0:
+                done += math.log1p(today * c2) / c2  # a whole day passed without an order
+                today = 0.0
+            running += due
+            today += due
+        shared = c2 + float(baseline.uncertainties[i]) ** 2
         due_since[i] = running
-    firing = due_since >= h
+        surprise[i] = done + math.log1p(today * shared) / shared  # -log P(no order in the silence so far)
+    with np.errstate(divide="ignore"):
+        chance = np.minimum(budget / (intensity.HOURS_PER_MONTH * baseline.level / 24), 0.5)
+    firing = (baseline.level > 0) & (surprise >= -np.log(chance))
     episodes = []
     for first, last in _runs(firing, gap=0):
         onset = first - int(np.argmax(due_since[first::-1] == 0)) + 1 if (due_since[:first + 1] == 0).any() else 0
