@@ -542,7 +542,7 @@ def render(finding: Finding, language: str, tz: ZoneInfo, now: datetime | None =
             L["topic"].format(topic=texts.TOPICS[language][topic]),
             "",
             f"{L['subject']}: {parts.title}",
-            f"{L['seller']}: {finding.client_id} ({L['shop']} «{finding.account}»)",
+            f"{L['seller']}: {finding.client_id} ({L['shop']} {LANGUAGES[language].quote.format(finding.account)})",
             f"{L['since']}: {t.when(finding.started_at)}",
             f"{L['observed']}: {parts.observed}",
         ]
