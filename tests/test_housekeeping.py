@@ -13,7 +13,9 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.cycle import housekeeping, run_cycle
 from monitor.store import Store, iso
-from monitor.sources import coverage
+from monitor.sources import TABLES, coverage
+from monitor.sources.products import PRICE_HISTORY
+from monitor.sources.stocks import STOCK_HISTORY
 from monitor.sources.postings import POSTINGS
 from tests.conftest import NOW
 
@@ -48,6 +50,19 @@ def test_housekeeping_drops_what_is_past_keeping_and_keeps_the_rest(simulator, w
     assert coverage(store, "shop")[0] == cutoff  # the rules are told where the history now starts
     assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
     assert store.db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # freed pages went back to the disk
+
+
+def test_a_daily_history_the_rules_read_a_week_of_is_kept_two_weeks(tmp_path: Path) -> None:
+    """100k SKUs a day for `keep_raw_days` would be 18 million rows of price history."""
+    store = Store(tmp_path / "state.db")
+    day = {age: (NOW - timedelta(days=age)).date().isoformat() for age in (5, 20)}
+    store.save(PRICE_HISTORY, [{"account": "shop", "sku": 1, "day": day[age], "color_index": "GREEN", "tariffs": "{}"}
+                               for age in day])
+    store.save(STOCK_HISTORY, [{"account": "shop", "sku": 1, "type": "fbs", "day": day[20], "present": 3,
+                                "reserved": 0}])
+    deleted = store.prune(TABLES, NOW, timedelta(days=35), timedelta(days=730))
+    assert deleted.get("price_history") == 1 and "stock_history" not in deleted
+    assert [r[0] for r in store.db.execute("select day from price_history")] == [day[5]]
 
 
 def test_an_old_state_file_is_converted_to_incremental_vacuum(tmp_path: Path) -> None:

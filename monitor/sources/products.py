@@ -7,7 +7,7 @@ import functools
 import json
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from monitor.ozon import endpoints as api
@@ -25,7 +25,8 @@ PRODUCTS = Table("products", {
 }, pk=("account", "product_id"), indexes=(("account", "sku"),))
 # Each SKU's price index and tariffs as last seen each day, so a change shows against the days before.
 PRICE_HISTORY = Table("price_history", {"account": str, "sku": int, "day": str, "color_index": str, "tariffs": str},
-                      pk=("account", "sku", "day"), indexes=(("account", "day"),), dated_by="day")
+                      pk=("account", "sku", "day"), indexes=(("account", "day"),), dated_by="day",
+                      keep=timedelta(days=14))  # the rules compare with a week before
 GOOD_INDEX, BAD_INDEX = ("SUPER", "GREEN"), ("YELLOW", "RED")
 
 

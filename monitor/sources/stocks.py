@@ -24,7 +24,7 @@ FBO_STOCKS = Table("fbo_stocks", {
 # Each SKU's FBO turnover grade as last seen each day: a SKU turning to surplus or no sales shows
 # against the days before.
 FBO_GRADES = Table("fbo_grades", {"account": str, "sku": int, "day": str, "grade": str}, pk=("account", "sku", "day"),
-                   dated_by="day")
+                   dated_by="day", keep=timedelta(days=14))  # the rule compares with a week before
 IDLE_GRADES = ("SURPLUS", "NO_SALES", "RESTRICTED_NO_SALES")
 GRADE_DAYS = 7
 

@@ -19,14 +19,14 @@ class Store(SyncedTables, AlertTables, OutboxTables, HealthTables):
 
     def prune(self, tables: Iterable[Table], now: datetime, keep_raw: timedelta, keep_alerts: timedelta
               ) -> dict[str, int]:
-        """Delete rows of the dated synced `tables` older than `keep_raw` (snapshots are replaced,
-        not kept) and the alert history (resolved alerts, ended silences, the suppression log,
+        """Delete rows of the dated synced `tables` older than `keep_raw` or their own `keep`
+        (snapshots are replaced, not kept) and the alert history (resolved alerts, ended silences, the suppression log,
         delivered notifications) older than `keep_alerts`; the posting cursors then say where the
         history now starts. Return rows deleted per table."""
         raw, old = iso(now - keep_raw), iso(now - keep_alerts)
         dated = [t for t in tables if t.dated_by]
         self._ensure(dated)
-        plan = [(t.name, f"{t.dated_by} < ?", raw) for t in dated] + [
+        plan = [(t.name, f"{t.dated_by} < ?", iso(now - min(keep_raw, t.keep or keep_raw))) for t in dated] + [
             ("alerts", "status = 'resolved' and resolved_at < ?", old), ("silences", "until < ?", old),
             ("suppressed", "at < ?", old), ("outbox", "delivered_at < ?", old),
             ("api_errors", "at < ?", iso(now - API_ERRORS_KEPT))]

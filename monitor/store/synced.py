@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.store.database import Database, iso, parse
@@ -15,13 +15,15 @@ from rules.base import ErrorKind
 @dataclass(frozen=True, eq=False)
 class Table:
     """A synced table as its source declares it: columns, primary key (account first), indexes,
-    and the column whose date prunes it after `keep_raw_days` (None: a snapshot, replaced)."""
+    and the column whose date prunes it after `keep_raw_days` (None: a snapshot, replaced), or
+    sooner after `keep` (a daily history the rules read only a week of)."""
 
     name: str
     columns: dict[str, type]
     pk: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
     dated_by: str | None = None
+    keep: timedelta | None = None
 
 
 @dataclass(frozen=True)
