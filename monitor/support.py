@@ -359,18 +359,17 @@ def _lines(items: list[str], t: Text) -> str:
 
 
 def _charges(f: Finding, t: Text) -> Parts:
-    def quote(name: str) -> str:  # a type whose name is not read yet is said by its number
-        return t.say("charges.type_id", id=name[1:]) if name.startswith("#") else LANGUAGES[t.lang].quote.format(name)
     if isinstance(f.evidence, ChargeLevelEvidence):
         level = f.evidence
-        name = quote(level.name)
+        name = LANGUAGES[t.lang].quote.format(level.name) if level.name else \
+            t.say("charges.type_id", id=level.type_id)  # the types' names could not be read
         return Parts(t.say("charges.level_title", name=name, day=t.day(level.day)),
                      t.say("charges.level_observed", name=name, day=t.day(level.day), total=t.money(level.total),
                            usual=t.money(level.usual)),
                      t.say("charges.level_advice"), (),
                      t.say("charges.level_ask", name=name, day=t.day(level.day)), t.say("charges.medium"))
     fines = f.evidence_as(FineEvidence)
-    name = quote(fines.name)
+    name = LANGUAGES[t.lang].quote.format(fines.name)
     short = LANGUAGES[t.lang].short_day
     lines = [f"{unit or '—'} — {t.money(rubles)} ({day.strftime(short)})" for day, unit, rubles in fines.lines]
     return Parts(t.say("charges.fine_title", name=name, fines=t.count(len(fines.lines), "fine")),

@@ -192,7 +192,6 @@ class Return:
     storage_rubles: float = 0.0
     storage_since: datetime | None = None
     disposal_at: datetime | None = None
-    compensation: str = ""  # Ozon's compensation status (sys_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +200,9 @@ class Charge:
     the seller pays, negative: Ozon pays back)."""
 
     day: date
-    category: str  # ITEM, NON_ITEM or CONTAINER_FEES
     unit: str  # the posting, supply or contract it is for
     type_id: int | None
     name: str  # Ozon's name of the type; "" until the types are read
-    sku: int | None
     rubles: float
 
 

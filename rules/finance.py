@@ -119,7 +119,8 @@ class FineEvidence:
 class ChargeLevelEvidence:
     """A day's total of one kind of charge (storage, a service, advertising) against its usual."""
 
-    name: str
+    name: str  # "" while Ozon's names of the types cannot be read
+    type_id: int | None
     day: date
     total: float
     usual: float  # the usual day's total (or the highest when it is charged only now and then)
@@ -134,10 +135,6 @@ class ChargesConfig(RuleConfig):
     min_rubles: float = Field(1000.0, ge=0)  # and at least this much above it
 
 
-def _type_name(charge: Charge) -> str:
-    return charge.name or f"#{charge.type_id}"
-
-
 def charges(data: AccountData, config: ChargesConfig) -> list[Finding]:
     """Fines (a type whose name holds one of `fine_words`) of the last `new_days`, one finding
     per type with every posting or supply charged; and any other charge whose latest day's
@@ -146,25 +143,25 @@ def charges(data: AccountData, config: ChargesConfig) -> list[Finding]:
     days, the highest of one charged now and then. Types are named by Ozon's own names."""
     today = data.local_date(data.now)
     words = tuple(w.lower() for w in config.fine_words)
-    fines: dict[str, list[Charge]] = defaultdict(list)
-    daily: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    fines: dict[tuple[int | None, str], list[Charge]] = defaultdict(list)  # by type: (id, Ozon's name)
+    daily: dict[tuple[int | None, str], dict[date, float]] = defaultdict(lambda: defaultdict(float))
     for charge in data.charges:
-        name = _type_name(charge)
-        if any(w in name.lower() for w in words):
+        kind = (charge.type_id, charge.name)
+        if any(w in charge.name.lower() for w in words):  # a type not named yet is never taken for a fine
             if charge.rubles > 0 and (today - charge.day).days <= config.new_days:
-                fines[name].append(charge)
+                fines[kind].append(charge)
         else:
-            daily[name][charge.day] += charge.rubles
+            daily[kind][charge.day] += charge.rubles
     findings = []
-    for name, lines in fines.items():
+    for (type_id, name), lines in fines.items():
         total = sum(c.rubles for c in lines)
         findings.append(finding(
-            "charges", data, severity="warning", entity=f"fine:{name}",
+            "charges", data, severity="warning", entity=f"fine:{type_id}",
             started_at=data.midnight(lines[0].day),
             evidence=FineEvidence(name, tuple((c.day, c.unit, round(c.rubles, 2)) for c in lines), round(total, 2)),
             topic="finance", checks=(), affected_postings=sorted({c.unit for c in lines if c.unit}),
             at_stake=at_stake(total, "charged")))  # the postings name the products; a list of SKUs adds nothing
-    for name, days in daily.items():
+    for (type_id, name), days in daily.items():
         last = max(days)
         if (today - last).days > 3:
             continue
@@ -174,9 +171,10 @@ def charges(data: AccountData, config: ChargesConfig) -> list[Finding]:
         total = days[last]
         if total >= config.min_ratio * usual and total - usual >= config.min_rubles:
             findings.append(finding(
-                "charges", data, severity="warning", entity=f"level:{name}",
+                "charges", data, severity="warning", entity=f"level:{type_id}",
                 started_at=data.midnight(last),
-                evidence=ChargeLevelEvidence(name, last, round(total, 2), round(usual, 2)), topic="finance", checks=(),
+                evidence=ChargeLevelEvidence(name, type_id, last, round(total, 2), round(usual, 2)), topic="finance",
+                checks=(),
                 at_stake=at_stake(total - usual, "charged")))
     return findings
 

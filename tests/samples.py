@@ -148,13 +148,13 @@ def samples() -> dict[str, Finding]:
             severity="critical", topic=None),
         "charges/fines": sample("charges", FineEvidence(
             "Штраф за нарушение сроков отгрузки", tuple((date(2026, 11, 17), p, 500.0) for p in POSTINGS[:7]), 3500.0),
-            entity="fine:Штраф за нарушение сроков отгрузки", topic="finance", postings=POSTINGS[:7], skus=[111],
+            entity="fine:3", topic="finance", postings=POSTINGS[:7], skus=[111],
             at_stake=AtStake(3500, "charged")),
         "charges/level": sample("charges", ChargeLevelEvidence(
-            "Размещение товаров на складах Ozon", date(2026, 11, 17), 12400.0, 4100.0),
-            entity="level:Размещение товаров на складах Ozon", topic="finance", at_stake=AtStake(8300, "charged")),
-        "charges/unnamed": sample("charges", ChargeLevelEvidence("#3", date(2026, 11, 17), 5200.0, 0.0),
-                                  entity="level:#3", topic="finance", at_stake=AtStake(5200, "charged")),
+            "Размещение товаров на складах Ozon", 2, date(2026, 11, 17), 12400.0, 4100.0),
+            entity="level:2", topic="finance", at_stake=AtStake(8300, "charged")),
+        "charges/unnamed": sample("charges", ChargeLevelEvidence("", 3, date(2026, 11, 17), 5200.0, 0.0),
+                                  entity="level:3", topic="finance", at_stake=AtStake(5200, "charged")),
         "tariffs": sample("tariffs", TariffsEvidence(date(2026, 11, 16), (
             TariffChange(111, "fbo", 15.0, 18.0, 60.0, 60.0, 14600.0),
             TariffChange(222, "fbs", 12.0, 12.0, 60.0, 75.0, 5475.0)), 20075.0), entity="tariffs", topic=None,

@@ -120,22 +120,22 @@ def shop(**fields) -> AccountData:
 
 def test_a_fine_is_told_by_its_type_name_and_a_refund_is_not_a_fine() -> None:
     found = charges(shop(charges=[
-        Charge(DAY - timedelta(days=1), "ITEM", "1-1", 7, "Штраф за брак", 5, 900.0),
-        Charge(DAY - timedelta(days=1), "ITEM", "1-2", 7, "Штраф за брак", 5, -900.0),  # Ozon paid it back
-        Charge(DAY - timedelta(days=30), "ITEM", "1-3", 7, "Штраф за брак", 5, 900.0),  # too old to be news
+        Charge(DAY - timedelta(days=1), "1-1", 7, "Штраф за брак", 900.0),
+        Charge(DAY - timedelta(days=1), "1-2", 7, "Штраф за брак", -900.0),  # Ozon paid it back
+        Charge(DAY - timedelta(days=30), "1-3", 7, "Штраф за брак", 900.0),  # too old to be news
     ]), ChargesConfig())
     [fine] = found
-    assert fine.entity == "fine:Штраф за брак" and fine.affected_postings == ["1-1"] and fine.at_stake.rubles == 900
+    assert fine.entity == "fine:7" and fine.affected_postings == ["1-1"] and fine.at_stake.rubles == 900
 
 
 def test_a_charge_is_judged_against_its_usual_day() -> None:
-    usual = [Charge(DAY - timedelta(days=k), "NON_ITEM", "", 2, "Хранение", None, 3000.0) for k in range(2, 30)]
-    steady = charges(shop(charges=[*usual, Charge(DAY - timedelta(days=1), "NON_ITEM", "", 2, "Хранение", None,
+    usual = [Charge(DAY - timedelta(days=k), "", 2, "Хранение", 3000.0) for k in range(2, 30)]
+    steady = charges(shop(charges=[*usual, Charge(DAY - timedelta(days=1), "", 2, "Хранение",
                                                   4000.0)]), ChargesConfig())
-    doubled = charges(shop(charges=[*usual, Charge(DAY - timedelta(days=1), "NON_ITEM", "", 2, "Хранение", None,
+    doubled = charges(shop(charges=[*usual, Charge(DAY - timedelta(days=1), "", 2, "Хранение",
                                                    9000.0)]), ChargesConfig())
-    monthly = [Charge(DAY - timedelta(days=k), "NON_ITEM", "", 4, "Подписка", None, 5000.0) for k in (1, 29)]
-    assert steady == [] and [f.entity for f in doubled] == ["level:Хранение"]
+    monthly = [Charge(DAY - timedelta(days=k), "", 4, "Подписка", 5000.0) for k in (1, 29)]
+    assert steady == [] and [f.entity for f in doubled] == ["level:2"]
     assert charges(shop(charges=monthly), ChargesConfig()) == []  # charged now and then: against its highest
 
 
@@ -170,7 +170,7 @@ def test_cancellations_by_ozon_fire_only_above_the_shops_own_usual() -> None:
 
 
 def test_a_backtest_sees_only_the_charges_booked_before_its_moment() -> None:
-    fine = [Charge(DAY - timedelta(days=k), "ITEM", f"{k}-1", 7, "Штраф за брак", 5, 900.0) for k in (1, 3)]
+    fine = [Charge(DAY - timedelta(days=k), f"{k}-1", 7, "Штраф за брак", 900.0) for k in (1, 3)]
     then = as_of(shop(charges=fine), datetime(2026, 11, 16, 12, tzinfo=timezone.utc))
     [found] = charges(then, ChargesConfig())
     assert found.affected_postings == ["3-1"] and "charges" in REPLAYABLE

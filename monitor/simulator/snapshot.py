@@ -96,9 +96,9 @@ def account_data(world: World, now: datetime, history_days: int = 35, account: s
     charges = []
     for k in range(1, 36):
         day = today - timedelta(days=k)
-        charges += [Charge(day, "ITEM", a.order.posting_number, FINE_TYPE, ACCRUAL_TYPES[FINE_TYPE], a.order.sku, fine)
+        charges += [Charge(day, a.order.posting_number, FINE_TYPE, ACCRUAL_TYPES[FINE_TYPE], fine)
                     for a in world.accruals(day, now) if (fine := world.fined(a))]
-        charges.append(Charge(day, "NON_ITEM", f"storage-{day}", STORAGE_TYPE, ACCRUAL_TYPES[STORAGE_TYPE], None,
+        charges.append(Charge(day, f"storage-{day}", STORAGE_TYPE, ACCRUAL_TYPES[STORAGE_TYPE],
                               world.storage_charge(day)))
     week_ago = now - timedelta(days=WEEK)
     moves = [PriceMove(c.sku, today - timedelta(days=WEEK), "", tuple((s, world.commission_percent(c.sku, week_ago))

@@ -88,9 +88,7 @@ def payouts(store: Store, account: str) -> dict[date, float]:
 def charges(store: Store, account: str, since: date) -> list[Charge]:
     """Every charge line since `since` that is not a sale's commission or delivery, named by its
     type ("" when the type is not known yet)."""
-    return [Charge(date.fromisoformat(r["date"]), r["category"], r["unit_number"] or "", r["type_id"],
-                   r["name"] or "", r["sku"], -r["amount"])
-            for r in store.rows((FEES, ACCRUAL_TYPES), "select f.date, f.category, f.unit_number, f.type_id, f.sku, "
-                                "f.amount, t.name from fees f left join accrual_types t on t.account = f.account "
+    return [Charge(date.fromisoformat(r["date"]), r["unit_number"] or "", r["type_id"], r["name"] or "", -r["amount"])
+            for r in store.rows((FEES, ACCRUAL_TYPES), "select f.date, f.unit_number, f.type_id, f.amount, t.name from fees f left join accrual_types t on t.account = f.account "
                                 "and t.id = f.type_id where f.account = ? and f.date >= ? order by f.date, "
                                 "f.accrual_id, f.line", [account, since.isoformat()])]

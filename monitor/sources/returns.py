@@ -40,9 +40,8 @@ def returns_since(store: Store, account: str, since: datetime) -> list[Return]:
     of the orders placed since then)."""
     return [Return(r["posting_number"], r["sku"], r["reason"] or "", datetime.fromisoformat(r["return_date"]),
                    r["status"] or "", r["status_name"] or "", parse(r["status_changed_at"]), r["price"] or 0.0,
-                   r["place"] or "", r["storage_sum"] or 0.0, parse(r["storage_since"]), parse(r["disposal_at"]),
-                   r["compensation"] or "")
+                   r["place"] or "", r["storage_sum"] or 0.0, parse(r["storage_since"]), parse(r["disposal_at"]))
             for r in store.stream(RETURNS, "select posting_number, sku, reason, return_date, status, status_name, "
-                                  "status_changed_at, price, place, storage_sum, storage_since, disposal_at, "
-                                  "compensation from returns where account = ? and sku is not null and "
+                                  "status_changed_at, price, place, storage_sum, storage_since, disposal_at "
+                                  "from returns where account = ? and sku is not null and "
                                   "return_date >= ?", [account, iso(since)])]
