@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from monitor.sources import products, rating, stocks
 from monitor.store import Store
@@ -54,8 +54,20 @@ def test_fbo_days_of_cover_is_stock_over_ozons_daily_sales(tmp_path) -> None:
                                    for w in (1, 2)])
     store.save(stocks.FBO_STOCKS, [{"account": "a", "sku": 2, "warehouse_id": 1, "available": 4, "ads": 0}])
     store.save(stocks.STOCKS, [{"account": "a", "sku": 1, "type": "fbs", "present": 5, "reserved": 2}])
-    stock = {(s.sku, s.scheme): s for s in stocks.stocks(store, "a")}
+    stock = {(s.sku, s.scheme): s for s in stocks.stocks(store, "a", date(2026, 11, 18))}
     assert stock[(1, "fbo")].available == 60 and stock[(1, "fbo")].days_of_cover == 12.0
     assert stock[(2, "fbo")].days_of_cover is None  # no sales: no cover figure, not "infinite"
     assert stock[(1, "fbs")].available == 3  # reserved units are not free
+
+
+def test_an_fbo_grade_turned_idle_this_week_says_since_when(tmp_path) -> None:
+    store = Store(tmp_path / "state.db")
+    store.save(stocks.FBO_STOCKS, [{"account": "a", "sku": sku, "warehouse_id": 1, "available": 9, "ads": 0.1,
+                                    "turnover_grade": grade} for sku, grade in ((1, "NO_SALES"), (2, "NO_SALES"),
+                                                                                (3, "POPULAR"))])
+    history = {1: ["POPULAR", "POPULAR", "NO_SALES"], 2: ["NO_SALES"] * 3, 3: ["POPULAR"] * 3}
+    store.save(stocks.FBO_GRADES, [{"account": "a", "sku": sku, "day": f"2026-11-{16 + k}", "grade": grade}
+                                   for sku, grades in history.items() for k, grade in enumerate(grades)])
+    turned = {s.sku: s.turned_on for s in stocks.stocks(store, "a", date(2026, 11, 18)) if s.scheme == "fbo"}
+    assert turned == {1: date(2026, 11, 18), 2: None, 3: None}  # idle all week, or selling: not "turned"
     store.close()

@@ -141,14 +141,14 @@ def test_a_list_wrapped_in_result_reads_like_a_bare_one(client) -> None:
 def test_an_error_body_never_overwrites_stored_stock_with_zero(synced_shop) -> None:
     settings, simulator, _ = synced_shop
     store = Store.in_dir(settings.monitor.state_dir)
-    before = [s for s in stocks(store, "shop") if s.scheme != "fbo"]
+    before = [s for s in stocks(store, "shop", NOW.date()) if s.scheme != "fbo"]
     store.close()
     simulator.simulator.add_fault(Fault(method=api.FBS_STOCKS, status=200, body='{"code": 13, "message": "x"}',
                                         times=100))
     later = run_cycle(settings, "shop", now=NOW + timedelta(minutes=40))
     assert "HTTP 200 with an error instead of data" in later.sync.errors["fbs_stocks"].message
     store = Store.in_dir(settings.monitor.state_dir)
-    assert [s for s in stocks(store, "shop") if s.scheme != "fbo"] == before and sum(s.available for s in before) > 0
+    assert [s for s in stocks(store, "shop", NOW.date()) if s.scheme != "fbo"] == before and sum(s.available for s in before) > 0
     store.close()
 
 

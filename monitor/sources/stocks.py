@@ -56,7 +56,7 @@ def pull_fbo_stocks(p: Pull) -> int:
     } for s in items])
 
 
-def stocks(store: Store, account: str, today: date | None = None) -> list[Stock]:
+def stocks(store: Store, account: str, today: date) -> list[Stock]:
     """FBS free stock per type (present minus reserved, over warehouses); FBO stock with Ozon's
     days of cover (stock / average daily sales), its grade and, for a SKU whose grade turned idle
     in the `GRADE_DAYS` before `today`, the day after its last other grade."""
@@ -66,7 +66,7 @@ def stocks(store: Store, account: str, today: date | None = None) -> list[Stock]
                        "max(turnover_grade) as grade, min(days_without_sales) as idle, sum(excess) as excess, "
                        "sum(defect) as defect, sum(expiring) as expiring, sum(waiting_docs) as waiting "
                        "from fbo_stocks where account = ? group by sku", [account])
-    since = (today or date.today()) - timedelta(days=GRADE_DAYS)
+    since = today - timedelta(days=GRADE_DAYS)
     idle = ", ".join("?" * len(IDLE_GRADES))
     turned = {r["sku"]: date.fromisoformat(r["day"]) + timedelta(days=1) for r in store.rows(
         (FBO_GRADES, FBO_STOCKS), "select s.sku, (select max(g.day) from fbo_grades g where g.account = s.account and "
