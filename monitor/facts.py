@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 
-from monitor.sources import analytics, finance, postings, products, rating, returns, stocks
+from monitor.sources import analytics, finance, postings, products, promos, rating, returns, stocks, supplies
 from monitor.sources.base import account_info
 from monitor.sources.fbs_index import fbs_index
 from monitor.store import Store, parse
@@ -44,4 +44,9 @@ def account_data(store: Store, account: str, client_id: int, now: datetime, hist
         charges=finance.charges(store, account, history_since.date() if replay and history_since
                                 else now.astimezone(tz).date() - timedelta(days=CHARGE_DAYS)),
         price_moves=products.price_moves(store, account, now.astimezone(tz).date() - timedelta(days=PRICE_DAYS)),
+        promotions=promos.promotions(store, account),
+        promo_products=promos.promo_products(store, account),
+        prices=promos.prices(store, account),
+        supplies=supplies.supplies(store, account),
+        acts=supplies.acts(store, account),
     )

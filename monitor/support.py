@@ -22,6 +22,8 @@ from rules.access import KeyExpiryEvidence, SourceEvidence
 from rules.base import Check, Product
 from rules.cards import CardProblemsEvidence, PriceIndexEvidence
 from rules.finance import ChargeLevelEvidence, ChargeShareEvidence, FineEvidence, PayoutMissingEvidence, TariffsEvidence
+from rules.promos import AutoPromotionEvidence, PriceGuardEvidence
+from rules.supplies import AcceptanceActEvidence, StuckSuppliesEvidence
 from rules.logistics import (CancellationsEvidence, OzonCancellationsEvidence, ShipmentDeadlineEvidence,
                              StuckInDeliveryEvidence)
 from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
@@ -478,6 +480,94 @@ def _ozon_cancellations(f: Finding, t: Text) -> Parts:
                  t.say("ozon_cancellations.high") if f.severity == "critical" else t.say("charges.medium"))
 
 
+def _auto_promotions(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(AutoPromotionEvidence)
+    title = LANGUAGES[t.lang].quote.format(e.title)
+    lines = [t.say("auto_promotions.line", who=t.sku(f, i.sku), price=t.money(i.action_price), floor=t.money(i.floor),
+                   basis=t.say(f"auto_promotions.basis_{i.basis}"), loss=t.money(i.floor - i.action_price))
+             for i in e.items]
+    products = t.count(len(e.items), "product")
+    loss = t.say("auto_promotions.loss", loss=t.money(e.loss_per_day)) if e.loss_per_day >= 1 else ""
+    if e.stage == "upcoming":
+        when = t.when(e.auto_add_at or f.started_at)
+        return Parts(t.say("auto_promotions.upcoming_title", promo=title, products=products,
+                           when=t.clock(e.auto_add_at or f.started_at)),
+                     t.say("auto_promotions.upcoming_observed", promo=title, when=when, products=products,
+                           lines=_lines(lines, t)) + loss,
+                     t.say("auto_promotions.upcoming_advice", deadline=when))
+    observed = t.say("auto_promotions.entered_observed", promo=title, products=products, lines=_lines(lines, t)) + loss
+    if e.deadline is not None:
+        advice = t.say("auto_promotions.entered_advice", deadline=t.when(e.deadline))
+    else:
+        advice = t.say("auto_promotions.frozen_advice", ends=t.when(e.ends) if e.ends else "—")
+    return Parts(t.say("auto_promotions.entered_title", promo=title, products=products), observed, advice)
+
+
+def _price_guard(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(PriceGuardEvidence)
+    products = t.of(len(e.items), "product")
+    lines = [t.say("price_guard.line", who=t.sku(f, i.sku), min_price=t.money(i.min_price))
+             + (t.say("price_guard.until", day=t.day(i.expires.astimezone(t.tz).date())) if i.expires else "")
+             for i in e.items]
+    if e.kind == "off":
+        return Parts(t.say("price_guard.off_title", products=t.count(len(e.items), "product")),
+                     t.say("price_guard.off_observed", of_products=products, lines=_lines(lines, t)),
+                     t.say("price_guard.advice"))
+    first = min(i.expires for i in e.items if i.expires)
+    return Parts(t.say("price_guard.expiring_title", products=t.count(len(e.items), "product"),
+                       day=t.day(first.astimezone(t.tz).date())),
+                 t.say("price_guard.expiring_observed", of_products=products, lines=_lines(lines, t)),
+                 t.say("price_guard.advice"))
+
+
+def _acceptance_acts(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(AcceptanceActEvidence)
+    if e.kind == "FBS_MISMATCH":
+        day = t.day(f.started_at.astimezone(t.tz).date())
+        return Parts(t.say("acceptance_acts.fbs_title", supply=e.supply),
+                     t.say("acceptance_acts.fbs_observed", supply=e.supply, day=day),
+                     t.say("acceptance_acts.fbs_advice"), (), t.say("acceptance_acts.fbs_ask", supply=e.supply, day=day),
+                     t.say("charges.medium"))
+    kind = t.say(f"acceptance_acts.kind_{e.kind}") if e.kind in ("SHORTCOMING", "DEFECT", "SURPLUS") else \
+        t.say("acceptance_acts.kind_other")
+    lines = [t.say("acceptance_acts.line", who=t.sku(f, x.sku), declared=x.declared, accepted=x.accepted,
+                   value=t.money(abs(x.declared - x.accepted) * x.price)) for x in e.lines]
+    deadline = t.when(e.deadline) if e.deadline else "—"
+    observed = t.say("acceptance_acts.observed", supply=e.supply, kind=kind, number=e.number, declared=e.declared,
+                     accepted=e.accepted)
+    if lines:
+        observed += " " + t.say("acceptance_acts.lines", lines=_lines(lines, t))
+    if e.deadline is not None and e.hours_left is not None:
+        observed += " " + t.say("acceptance_acts.deadline", deadline=deadline,
+                                left=t.count(math.floor(e.hours_left), "hour"))
+    title = t.say("acceptance_acts.title", kind=kind, supply=e.supply, units=t.count(e.units, "unit"))
+    if e.deadline is not None:
+        title += t.say("acceptance_acts.answer_by", deadline=t.clock(e.deadline))
+    return Parts(title, observed, t.say("acceptance_acts.advice", deadline=deadline) if e.deadline else
+                 t.say("acceptance_acts.advice_open"), (),
+                 t.say("acceptance_acts.ask", kind=kind, number=e.number, supply=e.supply, declared=e.declared,
+                       accepted=e.accepted),
+                 t.say("acceptance_acts.high", deadline=deadline) if f.severity == "critical" else t.say("charges.medium"))
+
+
+def _supplies_stuck(f: Finding, t: Text) -> Parts:
+    e = f.evidence_as(StuckSuppliesEvidence)
+    state = t.say(f"supplies_stuck.state_{e.state}")
+    first = e.supplies[0]
+    since = t.day(first.since.astimezone(t.tz).date())
+    days = t.count(math.floor((t.now - first.since).total_seconds() / 86400), "day")
+    warehouse = LANGUAGES[t.lang].quote.format(e.warehouse) if e.warehouse else "—"
+    numbers = ", ".join(t.say("supplies_stuck.number", number=x.number) for x in e.supplies)
+    lines = [t.say("supplies_stuck.line", number=x.number, since=t.day(x.since.astimezone(t.tz).date()),
+                   units=t.count(x.units, "unit"), value=t.money(x.value)) for x in e.supplies]
+    return Parts(t.say("supplies_stuck.title", supplies=t.count(len(e.supplies), "supply"), state=state, days=days),
+                 t.say("supplies_stuck.observed", warehouse=warehouse, state=state, lines=_lines(lines, t),
+                       units=t.count(e.units, "unit"), value=t.money(e.value)),
+                 t.say("supplies_stuck.advice"), (),
+                 t.say("supplies_stuck.ask", numbers=numbers, state=state, since=since),
+                 t.say("charges.medium"))
+
+
 RENDERERS: dict[str, Callable[[Finding, Text], Parts]] = {
     "sales_drop": _sales_drop, "sales_stopped": _sales_stopped, "traffic_drop": _traffic_drop,
     "returns_spike": _returns_spike, "cancellations": _cancellations, "shipment_deadline": _shipment_deadline,
@@ -485,6 +575,8 @@ RENDERERS: dict[str, Callable[[Finding, Text], Parts]] = {
     "card_problems": _card_problems, "finance_anomaly": _finance_anomaly, "api_access": _api_access,
     "charges": _charges, "tariffs": _tariffs, "price_index": _price_index, "return_decisions": _return_decisions,
     "returns_storage": _returns_storage, "stock_health": _stock_health, "ozon_cancellations": _ozon_cancellations,
+    "auto_promotions": _auto_promotions, "price_guard": _price_guard, "acceptance_acts": _acceptance_acts,
+    "supplies_stuck": _supplies_stuck,
 }
 
 

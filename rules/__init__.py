@@ -6,20 +6,24 @@ from datetime import datetime
 from typing import Any
 
 from rules.access import API_ACCESS, postings_blocked
-from rules.base import (NO_TIME, AccountData, Card, Charge, FbsError, FbsIndex, Finding, MoneyDay, Order, Orders,
-                        PriceMove, RatingSeries, Return, Rule, RuleConfig, SourceHealth, Stock, StockDay, TrafficDay)
+from rules.base import (NO_TIME, AccountData, Act, ActLine, Card, Charge, FbsError, FbsIndex, Finding, MoneyDay, Order,
+                        Orders, Price, PriceMove, PromoProduct, Promotion, RatingSeries, Return, Rule, RuleConfig,
+                        SourceHealth, Stock, StockDay, Supply, TrafficDay)
 from rules.cards import CARD_PROBLEMS, PRICE_INDEX
 from rules.finance import CHARGES, FINANCE_ANOMALY, TARIFFS
 from rules.logistics import CANCELLATIONS, OZON_CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY
+from rules.promos import AUTO_PROMOTIONS, PRICE_GUARD
 from rules.rating import RATING_RISK
 from rules.returns import RETURN_DECISIONS, RETURNS_SPIKE, RETURNS_STORAGE
 from rules.sales import SALES_DROP, SALES_STOPPED, TRAFFIC_DROP, fold_into_causes
 from rules.stock import STOCK_HEALTH, STOCK_OUT
+from rules.supplies import ACCEPTANCE_ACTS, SUPPLIES_STUCK
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in (
     SALES_DROP, SALES_STOPPED, TRAFFIC_DROP, RETURNS_SPIKE, CANCELLATIONS, SHIPMENT_DEADLINE, STUCK_IN_DELIVERY,
     STOCK_OUT, RATING_RISK, CARD_PROBLEMS, FINANCE_ANOMALY, API_ACCESS, CHARGES, RETURN_DECISIONS, RETURNS_STORAGE,
-    STOCK_HEALTH, PRICE_INDEX, TARIFFS, OZON_CANCELLATIONS)}
+    STOCK_HEALTH, PRICE_INDEX, TARIFFS, OZON_CANCELLATIONS, AUTO_PROMOTIONS, PRICE_GUARD, ACCEPTANCE_ACTS,
+    SUPPLIES_STUCK)}
 # A SKU's sales stopping is the symptom when its stock ran out or its card was blocked: the
 # cause is reported, the symptom is not (a shop's fall its causes explain is folded into them).
 SYMPTOMS = {"sales_stopped": ("stock_out", "card_problems"), "sales_drop": ("stock_out", "card_problems")}
@@ -78,5 +82,6 @@ def by_product(finding: Finding, config: RuleConfig, data: AccountData) -> Findi
     return finding
 
 
-__all__ = ["NO_TIME", "RULES", "AccountData", "Card", "Charge", "FbsError", "FbsIndex", "Finding", "MoneyDay", "Order", "Orders",
-           "PriceMove", "RatingSeries", "Return", "Rule", "RuleRun", "SourceHealth", "Stock", "StockDay", "TrafficDay", "run_rules"]
+__all__ = ["NO_TIME", "RULES", "AccountData", "Act", "ActLine", "Card", "Charge", "FbsError", "FbsIndex", "Finding",
+           "MoneyDay", "Order", "Orders", "Price", "PriceMove", "PromoProduct", "Promotion", "RatingSeries", "Return", "Rule",
+           "RuleRun", "SourceHealth", "Stock", "StockDay", "Supply", "TrafficDay", "run_rules"]

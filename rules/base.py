@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 Severity = Literal["warning", "critical"]
+StakeKind = Literal["missed", "value", "charged", "per_day", "loss_per_day"]
 SupportTopic = Literal["technical", "logistics", "finance", "marketing"]
 POSTINGS_SOURCES = ("fbs", "fbo")
 EvidenceT = TypeVar("EvidenceT")
@@ -259,6 +260,82 @@ class Stock:
     waiting_docs: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """An Ozon promotion the seller can be in: when it runs, when Ozon adds products to it by
+    itself, and from when the seller can no longer take them out (`freeze_at`)."""
+
+    action_id: int
+    title: str
+    starts: datetime | None
+    ends: datetime | None
+    auto_add_at: tuple[datetime, ...]
+    freeze_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PromoProduct:
+    """A product in a promotion (`entered`, added by Ozon) or to be added on `auto_add_at`."""
+
+    action_id: int
+    sku: int
+    action_price: float
+    entered: bool
+    auto_add_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A product's prices and its guard against promotions: the minimum price Ozon respects for
+    30 days after it is set (`guard_on`, `guard_expires`; None when not read)."""
+
+    sku: int
+    price: float
+    min_price: float  # 0: not set
+    net_price: float  # the seller's cost; 0: not filled in
+    category: int
+    auto_actions: bool  # Ozon may put the product into promotions by itself
+    guard_on: bool | None = None
+    guard_expires: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Supply:
+    """An FBO supply order on its way or being accepted, with what it carries."""
+
+    order_id: int
+    number: str
+    state: str
+    since: datetime  # when it entered `state`
+    warehouse: str
+    units: int
+    value: float  # at the seller's prices
+
+
+@dataclass(frozen=True, slots=True)
+class ActLine:
+    sku: int
+    declared: int
+    accepted: int
+    price: float  # per unit, as the act values it (FBO: without VAT)
+
+
+@dataclass(frozen=True)
+class Act:
+    """An acceptance act (FBO supply) or an act of mismatch (FBS hand-over) and its state."""
+
+    act_id: int
+    number: str
+    kind: str  # SHORTCOMING, DEFECT, SURPLUS, ACCEPTANCE; FBS_MISMATCH for an FBS hand-over
+    state: str  # AWAITING_APPROVAL_BY_SELLER (FBO) or NEED_TO_SIGN (FBS) waits for the seller
+    supply: str  # the supply order's number, or the FBS hand-over's id
+    created_at: datetime | None
+    deadline: datetime | None
+    declared: int
+    accepted: int
+    lines: tuple[ActLine, ...] = ()
+
+
 @dataclass(frozen=True)
 class RatingSeries:
     rating: str
@@ -361,6 +438,11 @@ class AccountData:
     stock_history: list[StockDay] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
     price_moves: list[PriceMove] = field(default_factory=list)
+    promotions: list[Promotion] = field(default_factory=list)
+    promo_products: list[PromoProduct] = field(default_factory=list)
+    prices: list[Price] = field(default_factory=list)
+    supplies: list[Supply] = field(default_factory=list)
+    acts: list[Act] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.orders, Orders):
@@ -425,13 +507,13 @@ class Check:
 class AtStake:
     """What a problem costs the seller in rubles, as far as the data tells: sales `missed` so
     far, the `value` of the goods or money concerned, what Ozon `charged`, or sales lost
-    `per_day` while it lasts."""
+    `per_day` while it lasts, or money lost on each day's sales (`loss_per_day`)."""
 
     rubles: float
-    kind: Literal["missed", "value", "charged", "per_day"]
+    kind: StakeKind
 
 
-def at_stake(rubles: float, kind: Literal["missed", "value", "charged", "per_day"]) -> AtStake | None:
+def at_stake(rubles: float, kind: StakeKind) -> AtStake | None:
     """An amount worth saying (a whole ruble or more), else None."""
     return AtStake(round(rubles), kind) if rubles >= 1 else None
 

@@ -14,7 +14,10 @@ PATHS = [
     "/v3/posting/fbo/list", "/v1/analytics/data", "/v1/returns/list", "/v4/product/info/stocks",
     "/v1/analytics/stocks", "/v3/product/list", "/v3/product/info/list", "/v1/rating/summary",
     "/v1/rating/history", "/v1/rating/index/fbs/info", "/v1/rating/index/fbs/posting/list",
-    "/v1/finance/accrual/by-day", "/v1/finance/balance", "/v1/finance/accrual/types",
+    "/v1/finance/accrual/by-day", "/v1/finance/balance", "/v1/finance/accrual/types", "/v1/actions",
+    "/v1/actions/products", "/v1/actions/auto-add/products/list", "/v5/product/info/prices",
+    "/v1/product/action/timer/status", "/v3/supply-order/list", "/v3/supply-order/get", "/v1/supply-order/bundle",
+    "/v1/supply-order/act/summary/get", "/v1/supply-order/act/product/get", "/v2/posting/fbs/act/list",
 ]
 
 
@@ -32,6 +35,8 @@ def to_json_schema(node: object) -> object:
     out = {key: to_json_schema(value) for key, value in node.items() if key not in dropped}
     if "$ref" in out:
         out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/definitions/")
+    if out.get("type") == "int":  # Ozon's document writes `int` in a few places
+        out["type"] = "integer"
     if node.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"]
     return out
@@ -56,8 +61,8 @@ def main(spec_path: str) -> None:
     methods: dict[str, dict[str, object]] = {}
     todo: set[str] = set()
     for path in PATHS:
-        op = spec["paths"][path]["post"]
-        # Methods without a body (seller info, roles, rating summary) accept `{}`.
+        op = spec["paths"][path].get("post") or spec["paths"][path]["get"]
+        # Methods without a body (seller info, roles, rating summary; GET methods) accept `{}`.
         request = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get(
             "schema", {"type": "object"})
         response = op["responses"]["200"]["content"]["application/json"]["schema"]

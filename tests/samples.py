@@ -12,10 +12,13 @@ from rules.finance import (ChargeLevelEvidence, ChargeShareEvidence, FineEvidenc
                            TariffsEvidence)
 from rules.logistics import (CancellationsEvidence, OzonCancellationsEvidence, ShipmentDeadlineEvidence,
                              StuckInDeliveryEvidence)
+from rules.base import ActLine
+from rules.promos import AutoPromotionEvidence, GuardItem, PriceGuardEvidence, UnderFloor
 from rules.rating import PenaltyScoreEvidence, RatingRiskEvidence
 from rules.returns import ReturnDecisionsEvidence, ReturnsSpikeEvidence, ReturnsStorageEvidence
 from rules.sales import CauseShare, SalesDropEvidence, SalesStoppedEvidence, SkuShortfall, TrafficDropEvidence
 from rules.stock import EmptyStockEvidence, StockHealthEvidence, StockOutEvidence
+from rules.supplies import AcceptanceActEvidence, StuckSuppliesEvidence, StuckSupply
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # 15:00 in Moscow
 POSTINGS = [f"0000{n:06d}-0001-1" for n in range(25)]
@@ -187,6 +190,39 @@ def samples() -> dict[str, Finding]:
         "ozon_cancellations": sample("ozon_cancellations", OzonCancellationsEvidence(
             "fbo", 24, 190, 12.6, 0.4, 3, 41300.0), entity="ozon:fbo", severity="critical", topic="logistics",
             postings=POSTINGS[:24], skus=[111, 222], at_stake=AtStake(41300, "value")),
+        "auto_promotions/upcoming": sample("auto_promotions", AutoPromotionEvidence(
+            70049, "Неделя скидок 14.12", "upcoming", NOW + timedelta(hours=20), NOW + timedelta(hours=20),
+            NOW + timedelta(days=9), (UnderFloor(111, 580.0, 1160.0, "min_price", 2.5), UnderFloor(222, 156.0, 195.0, "cost", 0.4)),
+            1465.6), entity="promo:70049:upcoming", severity="critical", topic=None, skus=[111, 222],
+            at_stake=AtStake(1466, "per_day")),
+        "auto_promotions/entered": sample("auto_promotions", AutoPromotionEvidence(
+            70048, "Неделя скидок 07.12", "entered", NOW - timedelta(days=2), NOW + timedelta(days=1),
+            NOW + timedelta(days=8), (UnderFloor(111, 580.0, 990.0, "floor", 0.0),), 0.0),
+            entity="promo:70048:entered", topic=None, skus=[111]),
+        "auto_promotions/frozen": sample("auto_promotions", AutoPromotionEvidence(
+            70047, "Неделя скидок 30.11", "entered", NOW - timedelta(days=9), None, NOW + timedelta(days=1),
+            (UnderFloor(222, 156.0, 195.0, "cost", 1.2),), 46.8), entity="promo:70047:entered", topic=None,
+            skus=[222], at_stake=AtStake(47, "per_day")),
+        "price_guard/expiring": sample("price_guard", PriceGuardEvidence("expiring", (
+            GuardItem(111, 1160.0, NOW + timedelta(days=2)), GuardItem(222, 312.0, NOW + timedelta(days=6)))),
+            entity="guard:expiring", topic=None, skus=[111, 222]),
+        "price_guard/off": sample("price_guard", PriceGuardEvidence("off", (GuardItem(222, 312.0, None),)),
+                                  entity="guard:off", topic=None, skus=[222]),
+        "acceptance_acts": sample("acceptance_acts", AcceptanceActEvidence(
+            80329, "АКТ-80329", "SHORTCOMING", "200060329", NOW + timedelta(hours=21), 21.0, 229, 160, 69, 126925.0,
+            (ActLine(111, 120, 84, 1208.33), ActLine(222, 109, 76, 325.0))), entity="act:80329", severity="critical",
+            topic="logistics", skus=[111, 222], at_stake=AtStake(126925, "value")),
+        "acceptance_acts/no_deadline": sample("acceptance_acts", AcceptanceActEvidence(
+            80330, "АКТ-80330", "DEFECT", "200060330", None, None, 40, 38, 2, 0.0, ()), entity="act:80330",
+            topic="logistics"),
+        "acceptance_acts/fbs": sample("acceptance_acts", AcceptanceActEvidence(
+            90739954, "90739954", "FBS_MISMATCH", "90739954", None, None, 0, 0, 0, 0.0, ()), entity="act:90739954",
+            topic="logistics"),
+        "supplies_stuck": sample("supplies_stuck", StuckSuppliesEvidence(
+            "IN_TRANSIT", "Кросс-докинг Москва", (StuckSupply("200060323", NOW - timedelta(days=9), 229, 501510.0),
+                                                  StuckSupply("200060324", NOW - timedelta(days=8), 229, 501510.0)),
+            458, 1003020.0), entity="supplies:IN_TRANSIT:Кросс-докинг Москва", topic="logistics",
+            at_stake=AtStake(1003020, "value")),
     }
 
 

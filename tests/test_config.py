@@ -31,7 +31,7 @@ def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path:
     ("[monitor\n", "not valid TOML"),
     ("[rules.sales_drop]\nmin_drop = 'high'\n", "rules.sales_drop.min_drop: expected a number without quotes"),
     ("[rules.sales_drop]\nwindow = 3\n", "rules.sales_drop.window: unknown key"),
-    ("[rules.no_such_rule]\nenabled = true\n", "rules.no_such_rule: unknown rule; valid rules: api_access, cancellations, card_problems"),
+    ("[rules.no_such_rule]\nenabled = true\n", "rules.no_such_rule: unknown rule; valid rules: acceptance_acts, api_access, auto_promotions"),
     ("[[channels]]\ntype = \"pager\"\n", "channels[1].type: unsupported channel type; valid types: email, file, "
                                          "telegram, webhook"),
     ("[extra]\nx = 1\n", "extra: unknown key"),

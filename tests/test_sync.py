@@ -192,13 +192,13 @@ def test_each_source_declares_the_tables_the_migrations_made(tmp_path: Path) -> 
 
 def test_a_new_sources_table_is_made_by_its_first_save_and_extended_by_a_new_column(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.db")
-    first = Table("promotions", {"account": str, "id": int, "title": str}, pk=("account", "id"))
-    assert store.rows(first, "select * from promotions") == []
+    first = Table("campaigns", {"account": str, "id": int, "title": str}, pk=("account", "id"))
+    assert store.rows(first, "select * from campaigns") == []
     assert store.save(first, [{"account": "a", "id": 1, "title": "x"}]) == 1
     later = Store(tmp_path / "state.db")  # a newer version of the source adds a column
-    grown = Table("promotions", {"account": str, "id": int, "title": str, "ends_at": str}, pk=("account", "id"))
+    grown = Table("campaigns", {"account": str, "id": int, "title": str, "ends_at": str}, pk=("account", "id"))
     later.save(grown, [{"account": "a", "id": 2, "title": "y", "ends_at": "2026-12-01"}])
-    assert [r["ends_at"] for r in later.rows(grown, "select * from promotions order by id")] == [None, "2026-12-01"]
+    assert [r["ends_at"] for r in later.rows(grown, "select * from campaigns order by id")] == [None, "2026-12-01"]
 
 
 def test_a_source_comes_after_the_sources_it_needs() -> None:

@@ -173,9 +173,13 @@ class OzonClient:
     def post(self, method: str, body: dict, model: type[ModelT]) -> ModelT:
         """POST `body` to `method` and return the response parsed as `model`; a 200 whose body
         lacks the documented structure is a `BadResponse` naming what is missing."""
-        return parse(method, self._post_json(method, body), model)
+        return parse(method, self._call(method, body), model)
 
-    def _post_json(self, method: str, body: dict) -> object:
+    def get(self, method: str, model: type[ModelT]) -> ModelT:
+        """GET `method` (the few Seller API methods without a body) as `post` does."""
+        return parse(method, self._call(method, None), model)
+
+    def _call(self, method: str, body: dict | None) -> object:
         start = self._clock()
         deadline = start + self.retry_budget
         if self.deadline is not None:
@@ -224,12 +228,13 @@ class OzonClient:
             self._wait(backoff)
             attempt += 1
 
-    def _exchange(self, method: str, body: dict, limit: float) -> httpx.Response:
+    def _exchange(self, method: str, body: dict | None, limit: float) -> httpx.Response:
         """One request and its whole answer within `limit` seconds: a server that sends a byte a
         second resets every socket timeout, so a timer closes the connection instead."""
         with within(limit, self._http.close) as cut_off:
             try:
-                response = self._http.post(method, json=body, timeout=limit)
+                response = self._http.post(method, json=body, timeout=limit) if body is not None \
+                    else self._http.get(method, timeout=limit)
             except (httpx.HTTPError, RuntimeError):  # a read on the connection closed under it
                 if not cut_off.is_set():
                     raise

@@ -33,12 +33,32 @@ FBS_INDEX_POSTINGS = "/v1/rating/index/fbs/posting/list"
 ACCRUALS_BY_DAY = "/v1/finance/accrual/by-day"
 BALANCE = "/v1/finance/balance"
 ACCRUAL_TYPES = "/v1/finance/accrual/types"
+PROMOTIONS = "/v1/actions"  # GET
+PROMOTION_PRODUCTS = "/v1/actions/products"
+AUTO_ADD_PRODUCTS = "/v1/actions/auto-add/products/list"
+PRICES = "/v5/product/info/prices"
+PRICE_TIMERS = "/v1/product/action/timer/status"
+SUPPLY_ORDERS = "/v3/supply-order/list"
+SUPPLY_ORDER = "/v3/supply-order/get"
+SUPPLY_BUNDLE = "/v1/supply-order/bundle"
+SUPPLY_ACTS = "/v1/supply-order/act/summary/get"
+SUPPLY_ACT_PRODUCTS = "/v1/supply-order/act/product/get"
+FBS_ACTS = "/v2/posting/fbs/act/list"
+GET_METHODS = (PROMOTIONS,)  # every other method is a POST
 
 POSTING_PAGE = 100  # the maximum the posting lists accept
 ANALYTICS_PAGE = 1000
 RETURNS_PAGE = 500
 CATALOGUE_PAGE = 1000  # product list, stocks, product info, FBS error postings
 FBO_STOCKS_SKUS = 100
+PROMOTION_PAGE = 100  # the documented page of /v1/actions/products (no maximum is given)
+AUTO_ADD_PAGE = 100  # the maximum of the auto-add list
+SUPPLY_PAGE = 100  # supply-order list and bundle; 50 orders per /v3/supply-order/get
+SUPPLY_ORDERS_PER_GET = 50
+FBS_ACTS_PAGE = 50
+# Supplies on their way or being accepted: the states a supply can be stuck in or have acts in.
+OPEN_SUPPLY_STATES = ("ACCEPTED_AT_SUPPLY_WAREHOUSE", "IN_TRANSIT", "ACCEPTANCE_AT_STORAGE_WAREHOUSE",
+                      "REPORTS_CONFIRMATION_AWAITING", "REPORT_REJECTED")
 BASIC_METRICS = ("revenue", "ordered_units")  # readable on every subscription
 ModelT = TypeVar("ModelT", bound=BaseModel)
 CursorPageT = TypeVar("CursorPageT", bound=m.CursorPage)
@@ -259,3 +279,107 @@ def accrual_types(client: OzonClient) -> list[m.AccrualType]:
 def balance(client: OzonClient, date_from: date, date_to: date) -> m.Balance:
     """Sales, fees and payouts over a span of at most 30 days."""
     return client.post(BALANCE, {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}, m.Balance)
+
+
+# --- promotions and prices -------------------------------------------------------------------
+
+def promotions(client: OzonClient) -> list[m.Promotion]:
+    """The promotions the seller can take part in, with their auto-add and freeze dates."""
+    return client.get(PROMOTIONS, m.Promotions).result
+
+
+def promotion_products(client: OzonClient, action_id: int) -> Iterator[list[m.PromotionProduct]]:
+    """The products in a promotion, keyset-paged by `last_id`."""
+    last_id: float = 0
+    paging = _Paging(PROMOTION_PRODUCTS)
+    while True:
+        paging.next(last_id)
+        page = client.post(PROMOTION_PRODUCTS, {"action_id": action_id, "limit": PROMOTION_PAGE,
+                                                **({"last_id": last_id} if last_id else {})},
+                           m.PromotionProducts).result
+        yield page.products
+        if len(page.products) < PROMOTION_PAGE or not page.last_id or page.last_id == last_id:
+            return
+        last_id = page.last_id
+
+
+def auto_add_products(client: OzonClient, action_id: int, when: datetime) -> Iterator[list[m.AutoAddProduct]]:
+    """The products Ozon will add to a promotion on one of its auto-add dates, offset-paged."""
+    offset, paging = 0, _Paging(AUTO_ADD_PRODUCTS)
+    while True:
+        paging.next(offset)
+        page = client.post(AUTO_ADD_PRODUCTS, {"action_id": action_id, "auto_add_date": _iso(when),
+                                               "limit": AUTO_ADD_PAGE, "offset": offset}, m.AutoAddProducts)
+        yield page.products
+        offset += len(page.products)
+        if len(page.products) < AUTO_ADD_PAGE or offset >= page.total:
+            return
+
+
+def prices(client: OzonClient) -> Iterator[list[m.ProductPrice]]:
+    """Every product's prices: the floor for promotions, the cost, auto-promotions on or off."""
+    cursor, paging = "", _Paging(PRICES)
+    while True:
+        paging.next(cursor)
+        page = client.post(PRICES, {"filter": {"visibility": "ALL"}, "limit": CATALOGUE_PAGE, "cursor": cursor},
+                           m.ProductPrices)
+        yield page.items
+        if not page.cursor or len(page.items) < CATALOGUE_PAGE or page.cursor == cursor:
+            return
+        cursor = page.cursor
+
+
+def price_timers(client: OzonClient, product_ids: Sequence[int]) -> Iterator[list[m.PriceTimer]]:
+    """Whether each product's minimum price still guards it from promotions, and until when."""
+    for chunk in _chunks(sorted(product_ids), CATALOGUE_PAGE):
+        yield client.post(PRICE_TIMERS, {"product_ids": [str(i) for i in chunk]}, m.PriceTimers).statuses
+
+
+# --- FBO supplies ----------------------------------------------------------------------------
+
+def supply_orders(client: OzonClient, states: Sequence[str]) -> list[m.SupplyOrder]:
+    """The supply orders in `states`, with their supplies: ids keyset-paged, then 50 per read."""
+    ids: list[int] = []
+    last_id, paging = "", _Paging(SUPPLY_ORDERS)
+    while True:
+        paging.next(last_id)
+        page = client.post(SUPPLY_ORDERS, {"filter": {"states": list(states)}, "limit": SUPPLY_PAGE,
+                                           "sort_by": "ORDER_STATE_UPDATED_AT", "sort_dir": "ASC",
+                                           **({"last_id": last_id} if last_id else {})}, m.SupplyOrderIds)
+        ids += page.order_ids
+        if len(page.order_ids) < SUPPLY_PAGE or not page.last_id or page.last_id == last_id:
+            break
+        last_id = page.last_id
+    return [order for chunk in _chunks(ids, SUPPLY_ORDERS_PER_GET)
+            for order in client.post(SUPPLY_ORDER, {"order_ids": [str(i) for i in chunk]}, m.SupplyOrders).orders]
+
+
+def supply_bundle(client: OzonClient, bundle_id: str) -> list[m.BundleItem]:
+    """What a supply carries: SKUs and quantities."""
+    items: list[m.BundleItem] = []
+    last_id, paging = "", _Paging(SUPPLY_BUNDLE)
+    while True:
+        paging.next(last_id)
+        page = client.post(SUPPLY_BUNDLE, {"bundle_ids": [bundle_id], "limit": SUPPLY_PAGE,
+                                           **({"last_id": last_id} if last_id else {})}, m.Bundle)
+        items += page.items
+        if not page.has_next or not page.last_id or page.last_id == last_id:
+            return items
+        last_id = page.last_id
+
+
+def supply_acts(client: OzonClient, order_id: int) -> list[m.SupplyActs]:
+    """The acts of a supply order's supplies: type, state, the seller's deadline, quantities."""
+    return client.post(SUPPLY_ACTS, {"order_id": order_id}, m.SupplyActsSummary).supplies_acts
+
+
+def supply_act_products(client: OzonClient, supply_id: int) -> list[m.ActProducts]:
+    """Each act's lines: SKU, declared and accepted quantities, price."""
+    return client.post(SUPPLY_ACT_PRODUCTS, {"supply_id": supply_id}, m.SupplyActProducts).supply_acts
+
+
+def fbs_acts(client: OzonClient, since: datetime, to: datetime) -> list[m.FbsAct]:
+    """FBS hand-overs of the span with the status of their acts (the method has no paging: the
+    latest `FBS_ACTS_PAGE`)."""
+    return client.post(FBS_ACTS, {"filter": {"date_from": _iso(since), "date_to": _iso(to)},
+                                  "limit": FBS_ACTS_PAGE}, m.FbsActs).result

@@ -91,6 +91,11 @@ def _blank_to_none(value: Any) -> Any:
     return None if value in ("", None) or str(value).startswith("0001-01-01") else value
 
 
+def _blank_to_zero(value: Any) -> Any:
+    """Ozon sends "" for a price not set."""
+    return 0.0 if value in ("", None) else value
+
+
 class CursorPage(Page):
     """A list answer paged by an opaque cursor until `has_next` is false."""
 
@@ -401,6 +406,7 @@ class ProductInfo(Model):
     id: int
     offer_id: str = ""
     sku: int | None = None
+    description_category_id: int = 0
     name: str = ""
     price: float | None = None
     is_archived: bool = False
@@ -609,3 +615,218 @@ class BalanceCashflows(Model):
 class Balance(Model):
     total: BalanceTotal = Field(default_factory=BalanceTotal)
     cashflows: BalanceCashflows = Field(default_factory=BalanceCashflows)
+
+
+# --- promotions and prices -------------------------------------------------------------------
+
+class Promotion(Model):
+    id: int
+    title: str = ""
+    action_type: str = ""
+    date_start: Moment | None = None
+    date_end: Moment | None = None
+    auto_add_dates: list[Moment] = Field(default_factory=list)
+    freeze_date: Moment | None = None
+    participating_products_count: int = 0
+    is_participating: bool = False
+
+    _dates = field_validator("date_start", "date_end", "freeze_date", mode="before")(_blank_to_none)
+
+    @field_validator("auto_add_dates", mode="before")
+    @classmethod
+    def _set_dates(cls, value: Any) -> Any:
+        return [v for v in value if _blank_to_none(v) is not None] if isinstance(value, list) else value
+
+
+class Promotions(Page):
+    result: list[Promotion]
+
+
+class PromotionProduct(Model):
+    """A product in a promotion (`/v1/actions/products`)."""
+
+    id: int
+    price: float = 0.0
+    action_price: float = 0.0
+    add_mode: str = ""
+
+
+class PromotionProductsResult(Page):
+    products: list[PromotionProduct]
+    total: int = 0
+    last_id: float = 0
+
+
+class PromotionProducts(Model):
+    result: PromotionProductsResult
+
+
+class AutoAddProduct(Model):
+    """A product Ozon will add to a promotion on an auto-add date, and at what price."""
+
+    product_id: int
+    sku: int = 0
+    offer_id: str = ""
+    price: float = 0.0
+    action_price_to_auto_add: float = 0.0
+
+
+class AutoAddProducts(Page):
+    products: list[AutoAddProduct]
+    total: int = 0
+
+
+class PriceDetails(Model):
+    price: float = 0.0
+    min_price: float = 0.0  # the seller's floor for promotions (0: none)
+    net_price: float = 0.0  # the seller's cost, when filled in
+    auto_action_enabled: bool = False
+
+    _numbers = field_validator("price", "min_price", "net_price", mode="before")(_blank_to_zero)
+
+
+class ProductPrice(Model):
+    product_id: int
+    offer_id: str = ""
+    price: PriceDetails = Field(default_factory=PriceDetails)
+
+
+class ProductPrices(Page):
+    items: list[ProductPrice]
+    cursor: str = ""
+    total: int = 0
+
+
+class PriceTimer(Model):
+    product_id: int
+    expired_at: Moment | None = None
+    min_price_for_auto_actions_enabled: bool = False
+
+    _dates = field_validator("expired_at", mode="before")(_blank_to_none)
+
+
+class PriceTimers(Page):
+    statuses: list[PriceTimer]
+
+
+# --- FBO supplies and their acts -------------------------------------------------------------
+
+class SupplyOrderIds(Model):
+    order_ids: list[int] = Field(default_factory=list)
+    last_id: str = ""
+
+
+class SupplyWarehouse(Model):
+    name: str = ""
+
+
+class Supply(Model):
+    supply_id: int = 0
+    bundle_id: str = ""
+    state: str = ""
+
+
+class SupplyOrder(Model):
+    order_id: int
+    order_number: str = ""
+    state: str = ""
+    created_date: Moment | None = None
+    state_updated_date: Moment | None = None
+    dropoff_warehouse: SupplyWarehouse = Field(default_factory=SupplyWarehouse)
+    supplies: list[Supply] = Field(default_factory=list)
+
+    _dates = field_validator("created_date", "state_updated_date", mode="before")(_blank_to_none)
+
+
+class SupplyOrders(Page):
+    orders: list[SupplyOrder]
+
+
+class BundleItem(Model):
+    sku: int
+    offer_id: str = ""
+    name: str = ""
+    quantity: int = 0
+
+
+class Bundle(Page):
+    items: list[BundleItem]
+    has_next: bool = False
+    last_id: str = ""
+
+
+class ActMoney(Model):
+    amount: float = 0.0
+
+
+class ActSummary(Model):
+    declared_quantity: int = 0
+    fact_quantity: int = 0
+    approved_quantity: int = 0
+
+
+class SupplyAct(Model):
+    act_id: int
+    act_number: str = ""
+    act_state: str = ""
+    type: str = ""
+    created_date: Moment | None = None
+    deadline_utc: Moment | None = None
+    summary: ActSummary = Field(default_factory=ActSummary)
+
+    _dates = field_validator("created_date", "deadline_utc", mode="before")(_blank_to_none)
+
+
+class SupplyActs(Model):
+    supply_id: int = 0
+    supply_acts: list[SupplyAct] = Field(default_factory=list)
+
+
+class SupplyActsSummary(Page):
+    supplies_acts: list[SupplyActs]
+
+
+class ActSku(Model):
+    sku: int = 0
+    offer_id: str = ""
+    name: str = ""
+    price_without_vat: ActMoney = Field(default_factory=ActMoney)
+
+
+class ActItem(Model):
+    declared_quantity: int = 0
+    fact_quantity: int = 0
+    sku_info: ActSku = Field(default_factory=ActSku)
+
+
+class ActProducts(Model):
+    act_id: int
+    type: str = ""
+    items: list[ActItem] = Field(default_factory=list)
+
+
+class SupplyActProducts(Page):
+    supply_acts: list[ActProducts]
+
+
+class FbsActDoc(Model):
+    document_status: str = ""
+
+
+class FbsActDocs(Model):
+    act_of_mismatch: FbsActDoc = Field(default_factory=FbsActDoc)
+
+
+class FbsAct(Model):
+    """An FBS hand-over (carriage) and the status of its acts."""
+
+    id: int
+    departure_date: Moment | None = None
+    delivery_method_name: str = ""
+    related_docs: FbsActDocs = Field(default_factory=FbsActDocs)
+
+    _dates = field_validator("departure_date", mode="before")(_blank_to_none)
+
+
+class FbsActs(Page):
+    result: list[FbsAct]

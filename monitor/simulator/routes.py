@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, overload
 
 from monitor.ozon import endpoints as api
-from monitor.simulator.world import (ACCRUAL_TYPES, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES, SESSIONS_PER_UNIT,
-                                     STORAGE_TYPE, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World)
+from monitor.simulator.world import (ACCRUAL_TYPES, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES,
+                                     SESSIONS_PER_UNIT, STORAGE_TYPE, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World)
 
 Clock = Callable[[], datetime]
 ACCRUALS_PAGE = 200
@@ -127,6 +127,17 @@ class SellerApi:
             api.ACCRUALS_BY_DAY: self.accruals_by_day,
             api.BALANCE: self.balance,
             api.ACCRUAL_TYPES: self.accrual_types,
+            api.PROMOTIONS: self.promotions,
+            api.AUTO_ADD_PRODUCTS: self.auto_add_products,
+            api.PROMOTION_PRODUCTS: self.promotion_products,
+            api.PRICES: self.prices,
+            api.PRICE_TIMERS: self.price_timers,
+            api.SUPPLY_ORDERS: self.supply_orders,
+            api.SUPPLY_ORDER: self.supply_order,
+            api.SUPPLY_BUNDLE: self.supply_bundle,
+            api.SUPPLY_ACTS: self.supply_acts,
+            api.SUPPLY_ACT_PRODUCTS: self.supply_act_products,
+            api.FBS_ACTS: self.fbs_acts,
         }
 
     def _snapshot(self, method: str, body: dict, build: Callable[[dict, datetime], list[dict]],
@@ -634,3 +645,154 @@ class SellerApi:
                               "returns": {"amount": value(returns), "fee": value(0),
                                           "amount_details": {"points_for_discounts": "0"}},
                               "services": []}}
+
+    # --- promotions and prices -----------------------------------------------------------
+
+    def _promotion(self, action_id: Any, now: datetime) -> Any:
+        promo = next((p for p in self.world.promotions(now) if p.action_id == action_id), None)
+        if promo is None:
+            raise ApiError(404, 5, "action not found")
+        return promo
+
+    def promotions(self, body: dict, now: datetime) -> dict:
+        return {"result": [{
+            "id": p.action_id, "title": p.title, "action_type": "DISCOUNT", "description": "",
+            "date_start": _iso(p.start), "date_end": _iso(p.end), "auto_add_dates": [_iso(p.auto_add_at)],
+            "freeze_date": _iso(p.freeze_at), "potential_products_count": len(lines),
+            "participating_products_count": len(lines) if now >= p.auto_add_at else 0,
+            "is_participating": now >= p.auto_add_at, "is_voucher_action": False, "banned_products_count": 0,
+            "with_targeting": False, "order_amount": 0, "discount_type": "PERCENT", "discount_value": 10}
+            for p in self.world.promotions(now) for lines in [self.world.promo_lines(p)]]}
+
+    def auto_add_products(self, body: dict, now: datetime) -> dict:
+        promo = self._promotion(body.get("action_id"), now)
+        limit = _limit(body, 100)
+        if _time(body, "auto_add_date") != promo.auto_add_at:
+            return {"products": [], "total": 0}
+        lines = self.world.promo_lines(promo) if now < promo.auto_add_at else []
+        offset = int(body.get("offset") or 0)
+        return {"products": [{
+            "product_id": p.product_id, "sku": p.sku, "offer_id": p.offer_id, "name": p.name, "price": p.price,
+            "action_price_to_auto_add": price, "add_mode": "AUTO", "currency": "RUB", "marketplace_seller_price": p.price,
+            "max_discount_price": price, "min_action_quantity": 0, "min_seller_price": price,
+            "quantity_to_auto_add": 0} for p, price in lines[offset:offset + limit]], "total": len(lines)}
+
+    def promotion_products(self, body: dict, now: datetime) -> dict:
+        promo = self._promotion(body.get("action_id"), now)
+        limit = body.get("limit") or 100
+        lines = sorted(self.world.promo_lines(promo), key=lambda x: x[0].product_id) if now >= promo.auto_add_at else []
+        after = body.get("last_id") or 0
+        chunk = [x for x in lines if x[0].product_id > after][:limit]
+        return {"result": {"products": [{
+            "id": p.product_id, "price": p.price, "action_price": price, "max_action_price": price,
+            "add_mode": "AUTO", "min_stock": 0, "stock": 0, "alert_max_action_price_failed": False,
+            "alert_max_action_price": price} for p, price in chunk],
+            "total": len(lines), "last_id": chunk[-1][0].product_id if chunk else 0}}
+
+    def prices(self, body: dict, now: datetime) -> dict:
+        if "filter" not in body:
+            raise ApiError(400, 3, "filter is required")
+        page = self._snapshot("prices", body, self._price_items, 1000, "items")
+        return {"cursor": page["cursor"], "items": page["items"], "total": len(self._products(body["filter"]))}
+
+    def _price_items(self, body: dict, now: datetime) -> list[dict]:
+        return [{"product_id": p.product_id, "offer_id": p.offer_id, "acquiring": 0, "volume_weight": 0.5,
+                 "price": {"price": p.price, "old_price": round(p.price * 1.2), "min_price": floor[0],
+                           "net_price": floor[1], "marketing_seller_price": p.price,
+                           "retail_price": 0, "vat": 0.2, "currency_code": "RUB",
+                           "auto_action_enabled": self.world.auto_actions(p),
+                           "auto_add_to_ozon_actions_list_enabled": self.world.auto_actions(p)}}
+                for p in self._products(body["filter"]) if not p.archived for floor in [self.world.floor_prices(p)]]
+
+    def price_timers(self, body: dict, now: datetime) -> dict:
+        ids = body.get("product_ids") or []
+        if len(ids) > 1000:
+            raise ApiError(400, 3, "product_ids: at most 1000 values")
+        statuses = []
+        for product_id in ids:
+            product = self.world.by_product_id.get(int(product_id))
+            if product is None:
+                continue
+            on, until = self.world.price_guard(product, now)
+            statuses.append({"product_id": product.product_id, "expired_at": _iso(until) or "",
+                             "min_price_for_auto_actions_enabled": on})
+        return {"statuses": statuses}
+
+    # --- FBO supplies and acts -----------------------------------------------------------
+
+    def supply_orders(self, body: dict, now: datetime) -> dict:
+        states = _field(body, "filter", "states")
+        if not states or not body.get("sort_by"):
+            raise ApiError(400, 3, "filter.states and sort_by are required")
+        limit = _limit(body, 100)
+        found = sorted((s for s in self.world.supplies(now) if s.state in states), key=lambda s: s.since)
+        after = int(body.get("last_id") or 0)
+        ids = [s.order_id for s in found]
+        start = ids.index(after) + 1 if after in ids else 0
+        chunk = ids[start:start + limit]
+        return {"order_ids": [str(i) for i in chunk], "last_id": str(chunk[-1]) if len(chunk) == limit else ""}
+
+    def supply_order(self, body: dict, now: datetime) -> dict:
+        wanted = {int(i) for i in body.get("order_ids") or []}
+        if not wanted or len(wanted) > 50:
+            raise ApiError(400, 3, "order_ids: from 1 to 50 values are required")
+        return {"orders": [{
+            "order_id": s.order_id, "order_number": s.number, "state": s.state, "created_date": _iso(s.created),
+            "state_updated_date": _iso(s.since), "data_filling_deadline_utc": "",
+            "dropoff_warehouse": {"warehouse_id": 1020000007, "name": "Кросс-докинг Москва", "address": ""},
+            "supplies": [{"supply_id": s.supply_id, "bundle_id": s.bundle_id, "state": s.state, "is_crossdock": True,
+                          "macrolocal_cluster_id": 4039}]}
+            for s in self.world.supplies(now) if s.order_id in wanted]}
+
+    def supply_bundle(self, body: dict, now: datetime) -> dict:
+        ids = body.get("bundle_ids") or []
+        _limit(body, 100)
+        supply = next((s for s in self.world.supplies(now) if s.bundle_id in ids), None)
+        items = supply.items if supply else ()
+        return {"items": [{"sku": sku, "offer_id": self.world.by_sku[sku].offer_id, "name": self.world.by_sku[sku].name,
+                           "quantity": quantity, "product_id": self.world.by_sku[sku].product_id, "barcode": "",
+                           "icon_path": "", "quant": 1, "is_quant_editable": False, "volume_in_litres": 1.0,
+                           "total_volume_in_litres": float(quantity), "contractor_item_code": ""}
+                          for sku, quantity in items],
+                "total_count": len(items), "has_next": False, "last_id": ""}
+
+    def supply_acts(self, body: dict, now: datetime) -> dict:
+        supply = next((s for s in self.world.supplies(now) if s.order_id == body.get("order_id")), None)
+        if supply is None:
+            raise ApiError(404, 5, "order not found")
+        act = supply.act
+        declared = sum(line[1] for line in act.lines) if act else 0
+        accepted = sum(line[2] for line in act.lines) if act else 0
+        acts = [{"act_id": act.act_id, "act_number": f"АКТ-{act.act_id}", "act_state": act.state, "type": act.kind,
+                 "created_date": _iso(act.created), "deadline_utc": _iso(act.deadline),
+                 "summary": {"declared_quantity": declared, "fact_quantity": accepted, "approved_quantity": accepted,
+                             "sku_quantity": len(act.lines), "unidentified_quantity": 0}}] if act else []
+        return {"supplies_acts": [{"supply_id": supply.supply_id, "is_agreement_completed": not acts,
+                                   "supply_acts": acts}]}
+
+    def supply_act_products(self, body: dict, now: datetime) -> dict:
+        supply = next((s for s in self.world.supplies(now) if s.supply_id == body.get("supply_id")), None)
+        if supply is None:
+            raise ApiError(404, 5, "supply not found")
+        act = supply.act
+        return {"supply_id": supply.supply_id, "skus_defects": [], "supply_acts": [{
+            "act_id": act.act_id, "type": act.kind, "unidentified_quantity": 0, "items": [{
+                "declared_quantity": declared, "fact_quantity": accepted, "approved_quantity": accepted,
+                "sku_info": {"sku": sku, "offer_id": self.world.by_sku[sku].offer_id, "name": self.world.by_sku[sku].name,
+                             "barcode": "", "image_link": "", "vat": 0.2,
+                             "price_without_vat": _money(self.world.by_sku[sku].price / 1.2)}}
+                for sku, declared, accepted in act.lines]}] if act else []}
+
+    def fbs_acts(self, body: dict, now: datetime) -> dict:
+        limit = _limit(body, 50)
+        since, to = _time(body, "filter", "date_from"), _time(body, "filter", "date_to")
+        found = self.world.fbs_acts(since, to, now)[-limit:]
+        return {"result": [{
+            "id": act_id, "delivery_method_id": 1020000015, "delivery_method_name": "Доставка Ozon",
+            "integration_type": "ozon", "containers_count": 1, "status": "received", "departure_date": _iso(departure),
+            "created_at": _iso(departure), "updated_at": _iso(departure), "act_type": "", "is_partial": False,
+            "has_postings_for_next_carriage": False, "partial_num": 0,
+            "related_docs": {"act_of_acceptance": {"created_at": _iso(departure), "document_status": "CONFIRMED"},
+                             "act_of_mismatch": {"created_at": _iso(departure), "document_status": status},
+                             "act_of_excess": {"created_at": _iso(departure), "document_status": ""}}}
+            for act_id, departure, status in found]}

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from monitor.ozon.endpoints import GET_METHODS
 from monitor.simulator.routes import ApiError, Clock, SellerApi
 from monitor.simulator.world import Fault, World
 
@@ -90,9 +91,18 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes; don't let them wait on ACKs
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path not in GET_METHODS:
+            return self._send(404, json.dumps({"code": 5, "message": "Not Found", "details": []}).encode())
+        self._answer(b"")
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self.path in GET_METHODS:
+            return self._send(405, json.dumps({"code": 12, "message": "method is not allowed", "details": []}).encode())
+        self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def _answer(self, raw: bytes) -> None:
         sim = self.server.simulator
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fault = sim.take_fault(self.path)
         if fault is not None and fault.kind != "extra_fields":
             return self._fault(fault)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from monitor.simulator.world import ACCRUAL_TYPES, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES, STORAGE_TYPE, World
-from rules import (AccountData, Card, Charge, MoneyDay, Order, PriceMove, RatingSeries, Return, SourceHealth, Stock,
-                   TrafficDay)
+from monitor.simulator.world import (ACCRUAL_TYPES, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES,
+                                     STORAGE_TYPE, World)
+from rules import (AccountData, Act, ActLine, Card, Charge, MoneyDay, Order, Price, PriceMove, PromoProduct, Promotion,
+                   RatingSeries, Return, SourceHealth, Stock, Supply, TrafficDay)
 from rules.base import Orders
 
 IDLE = ("SURPLUS", "NO_SALES")
@@ -111,10 +112,28 @@ def account_data(world: World, now: datetime, history_days: int = 35, account: s
             if good is not None:
                 was = world.price_index(c.sku, now - timedelta(days=good))[0]
                 moves.append(PriceMove(c.sku, today - timedelta(days=good), was, (), ()))
+    promos = world.promotions(now)
+    lines = [(promo, p, price) for promo in promos for p, price in world.promo_lines(promo)]
+    guards = {p.sku: world.price_guard(p, now) for p in world.products}
+    supplies = [x for x in world.supplies(now) if x.state not in ("READY_TO_SUPPLY", "COMPLETED")]
     return AccountData(
         account=account, client_id=world.scenario.client_id, now=now, orders=Orders.of(orders), history_since=since, tz=MSK,
         returns=returns, cards=cards, stocks=stocks, ratings=ratings,
         penalty_score_exceeded=any(r.status == "CRITICAL" for r in ratings), money=sorted(money, key=lambda m: m.day),
         payouts=payouts, money_since=today - timedelta(days=31), traffic=traffic,
         sources={s: SourceHealth(s, now, None) for s in ("fbs", "fbo")}, key_expires_at=world.key_expires_at(now),
-        charges=charges, price_moves=moves)
+        charges=charges, price_moves=moves,
+        promotions=[Promotion(x.action_id, x.title, x.start, x.end, (x.auto_add_at,), x.freeze_at) for x in promos],
+        promo_products=[PromoProduct(promo.action_id, p.sku, price, now >= promo.auto_add_at,
+                                     None if now >= promo.auto_add_at else promo.auto_add_at)
+                        for promo, p, price in lines],
+        prices=[Price(p.sku, p.price, *world.floor_prices(p), 0, world.auto_actions(p),
+                      *guards[p.sku]) for p in world.products if not p.archived],
+        supplies=[Supply(x.order_id, x.number, x.state, x.since, "Кросс-докинг Москва", sum(q for _, q in x.items),
+                         sum(q * world.by_sku[sku].price for sku, q in x.items)) for x in supplies],
+        acts=[Act(x.act.act_id, f"АКТ-{x.act.act_id}", x.act.kind, x.act.state, x.number, x.act.created, x.act.deadline,
+                  sum(d for _, d, _ in x.act.lines), sum(a for _, _, a in x.act.lines),
+                  tuple(ActLine(sku, d, a, round(world.by_sku[sku].price / 1.2, 2)) for sku, d, a in x.act.lines))
+              for x in supplies if x.act is not None]
+             + [Act(i, str(i), "FBS_MISMATCH", status, str(i), departure, None, 0, 0)
+                for i, departure, status in world.fbs_acts(now - timedelta(days=7), now, now) if status])

@@ -77,6 +77,14 @@ INCIDENT_KINDS = {
     "tariffs": "listed SKUs' commission rises by `points` percentage points",
     "ozon_cancellations": "Ozon cancels `rate` of the postings placed after start",
     "fbo_stuck_delivering": "`rate` of FBO postings placed after start never arrive (stay delivering)",
+    "auto_promotions": "the promotions whose auto-add date falls after start take the listed SKUs (or all the "
+                       "products Ozon picks) at `factor` (0.4) of their price, below the seller's minimum price and cost",
+    "price_guard": "the minimum price of the listed SKUs (or of all guarded products) is not renewed: its guard "
+                   "ends `days_left` days after start",
+    "acceptance_acts": "supplies accepted after start get an act of shortage (`rate` of each SKU's units) that "
+                       "waits `days_left` days for the seller; with `scheme = \"fbs\"`, FBS hand-overs get an act of "
+                       "mismatch to sign",
+    "supplies_stuck": "supplies shipped between start and end stay in transit",
 }
 
 
@@ -98,6 +106,7 @@ class Incident:
     moderation: str = "фотографии не соответствуют товару"  # card_blocked: the reason moderation gives
     amount: float = 500.0  # charges: rubles per fine; stock_health: surplus units
     points: float = 3.0  # tariffs: commission percentage points added
+    scheme: str = "fbo"  # acceptance_acts: FBO supplies or FBS hand-overs
 
     def active(self, moment: datetime, sku: int | None = None) -> bool:
         return self.start <= moment and (self.end is None or moment < self.end) \
@@ -113,7 +122,9 @@ class Incident:
                   "charges": {"rate": self.rate, "amount": self.amount}, "return_decisions": {"rate": self.rate},
                   "returns_storage": {"days_left": self.days_left}, "stock_health": {"amount": self.amount},
                   "price_index": {"factor": self.factor}, "tariffs": {"points": self.points},
-                  "ozon_cancellations": {"rate": self.rate}, "fbo_stuck_delivering": {"rate": self.rate}}
+                  "ozon_cancellations": {"rate": self.rate}, "fbo_stuck_delivering": {"rate": self.rate},
+                  "auto_promotions": {"factor": self.factor}, "price_guard": {"days_left": self.days_left},
+                  "acceptance_acts": {"rate": self.rate, "days_left": self.days_left, "scheme": self.scheme}}
         return {"kind": self.kind, "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None,
                 "skus": list(self.skus), **detail.get(self.kind, {})}
 
@@ -264,6 +275,56 @@ class Status:
     handed_over: datetime | None
     delivered: datetime | None
     cancelled_by: str  # seller, buyer or ozon ("" when not cancelled)
+
+
+@dataclass(frozen=True)
+class SimPromotion:
+    """A weekly promotion: Ozon adds products on Friday, the list freezes on Sunday, it runs
+    Monday to Sunday."""
+
+    action_id: int
+    title: str
+    start: datetime
+    end: datetime
+    auto_add_at: datetime
+    freeze_at: datetime
+
+
+@dataclass(frozen=True)
+class SimAct:
+    act_id: int
+    kind: str
+    state: str
+    created: datetime
+    deadline: datetime
+    lines: tuple[tuple[int, int, int], ...]  # (sku, declared, accepted)
+
+
+@dataclass(frozen=True)
+class SimSupply:
+    """A weekly FBO supply order (one supply) and where it stands at a moment."""
+
+    order_id: int
+    number: str
+    created: datetime
+    state: str
+    since: datetime
+    items: tuple[tuple[int, int], ...]  # (sku, quantity)
+    act: SimAct | None
+
+    @property
+    def supply_id(self) -> int:
+        return self.order_id + 1_000_000
+
+    @property
+    def bundle_id(self) -> str:
+        return f"bundle-{self.order_id}"
+
+
+FIRST_MONDAY = datetime(2026, 1, 5, tzinfo=MSK)  # weeks of promotions and supplies count from here
+PROMO_SHARE = 50  # one product in this many is picked for each promotion
+PROMO_PRICE, MIN_PRICE, NET_PRICE = 0.9, 0.8, 0.5  # shares of the price: Ozon's pick, the seller's floor, the cost
+GUARD_DAYS, RENEW_DAYS = 30, 20  # the minimum price guards 30 days; the seller renews it every 20
 
 
 class Irregular:
@@ -655,3 +716,102 @@ class World:
             if incident.active(now):
                 return incident.start + timedelta(days=incident.days_left)
         return now + timedelta(days=self.scenario.key_valid_days)
+
+    # --- promotions, prices and supplies -------------------------------------------------
+
+    def promotions(self, now: datetime) -> list[SimPromotion]:
+        """The weekly promotions running or starting within two weeks."""
+        week = int((now - FIRST_MONDAY).total_seconds() // (7 * 86400))
+        found = []
+        for k in range(week, week + 3):
+            start = FIRST_MONDAY + timedelta(days=7 * k)
+            if start <= now + timedelta(days=14):
+                found.append(SimPromotion(70_000 + k, f"Неделя скидок {start:%d.%m}", start,
+                                          start + timedelta(days=7, seconds=-1), start - timedelta(days=3, hours=-10),
+                                          start - timedelta(days=1)))
+        return found
+
+    def promo_lines(self, promo: SimPromotion) -> list[tuple[Product, float]]:
+        """The products Ozon picks for a promotion and at what price: a little under the price,
+        above the seller's floor, unless an auto_promotions incident pushes them below."""
+        picked = [p for i, p in enumerate(self.products) if i % PROMO_SHARE == 0 and not p.archived]
+        incident = next((i for i in self.incidents("auto_promotions") if i.active(promo.auto_add_at)), None)
+        if incident is None:
+            return [(p, float(round(p.price * PROMO_PRICE))) for p in picked]
+        hit = [self.by_sku[s] for s in incident.skus if s in self.by_sku] or picked
+        return [(p, float(round(p.price * (incident.factor or 0.4)))) for p in hit] + \
+            [(p, float(round(p.price * PROMO_PRICE))) for p in picked if p not in hit]
+
+    def floor_prices(self, product: Product) -> tuple[float, float]:
+        """(minimum price, cost) the seller gave: every product has a minimum price, one in two
+        a cost."""
+        index = (product.product_id - 800_000_000) // 7
+        return float(round(product.price * MIN_PRICE)), float(round(product.price * NET_PRICE)) if index % 2 else 0.0
+
+    def auto_actions(self, product: Product) -> bool:
+        """Two products in three may be put into promotions by Ozon (and every one it picks)."""
+        index = (product.product_id - 800_000_000) // 7
+        return index % 3 != 2 or index % PROMO_SHARE == 0
+
+    def price_guard(self, product: Product, now: datetime) -> tuple[bool, datetime | None]:
+        """(the minimum price guards the product, until when): renewed every 20 days for 30,
+        unless a price_guard incident stopped the renewals."""
+        if not self.auto_actions(product):
+            return False, None
+        incident = next((i for i in self.incidents("price_guard") if i.active(now, product.sku)), None)
+        if incident is not None:
+            ends = incident.start + timedelta(days=incident.days_left)
+            return (True, ends) if now < ends else (False, None)
+        day = now.astimezone(MSK).date()
+        renewed = datetime.combine(day - timedelta(days=(day.toordinal() + product.product_id) % RENEW_DAYS),
+                                   datetime.min.time(), MSK)
+        return True, renewed + timedelta(days=GUARD_DAYS)
+
+    def supplies(self, now: datetime) -> list[SimSupply]:
+        """The daily supply orders of the last five weeks: made at 10:00, shipped the next day,
+        accepted two days later (an act of acceptance), done the day after; incidents keep one
+        in transit or give it an act of shortage that waits for the seller."""
+        top = sorted((p for p in self.products if not p.archived), key=lambda p: -p.weight)[:5]
+        items = tuple((p.sku, round(self.daily_units(p.sku) * 2) + 5) for p in top)
+        today = now.astimezone(MSK).date()
+        found = []
+        for back in range(35, -1, -1):
+            day = today - timedelta(days=back)
+            created = datetime.combine(day, datetime.min.time(), MSK) + timedelta(hours=10)
+            if created > now:
+                break
+            k = day.toordinal() - FIRST_MONDAY.date().toordinal()
+            shipped, accepted, done = (created + timedelta(days=d) for d in (1, 3, 4))
+            act = SimAct(80_000 + k, "ACCEPTANCE", "ACCEPTED", accepted, done, tuple((s, q, q) for s, q in items))
+            stuck = next((i for i in self.incidents("supplies_stuck") if i.active(shipped)), None)
+            disputed = next((i for i in self.incidents("acceptance_acts")
+                             if i.scheme == "fbo" and i.active(accepted)), None)
+            steps = [("READY_TO_SUPPLY", created), ("IN_TRANSIT", shipped), ("ACCEPTANCE_AT_STORAGE_WAREHOUSE", accepted),
+                     ("COMPLETED", done)]
+            if stuck is not None:
+                steps = steps[:2]
+            elif disputed is not None:
+                deadline = done + timedelta(days=disputed.days_left)
+                act = SimAct(80_000 + k, "SHORTCOMING", "AWAITING_APPROVAL_BY_SELLER" if now < deadline else "ACCEPTED",
+                             done, deadline, tuple((s, q, q - max(1, round(q * disputed.rate))) for s, q in items))
+                steps = steps[:3] + [("REPORTS_CONFIRMATION_AWAITING", done), ("COMPLETED", deadline)]
+            state, since = [(name, at) for name, at in steps if at <= now][-1]
+            found.append(SimSupply(60_000 + k, f"2000{60_000 + k}", created, state, since, items,
+                                   act if now >= act.created else None))
+        return found
+
+    def fbs_acts(self, since: datetime, to: datetime, now: datetime) -> list[tuple[int, datetime, str]]:
+        """(id, departure, status of its act of mismatch) of the daily FBS hand-overs at 14:00."""
+        found: list[tuple[int, datetime, str]] = []
+        day = since.astimezone(MSK).date()
+        while True:
+            departure = datetime.combine(day, datetime.min.time(), MSK) + timedelta(hours=14)
+            if departure > min(to, now):
+                return found
+            if departure >= since:
+                incident = next((i for i in self.incidents("acceptance_acts")
+                                 if i.scheme == "fbs" and i.active(departure)), None)
+                signed = incident is None or now >= departure + timedelta(days=incident.days_left)
+                found.append((90_000_000 + day.toordinal(), departure,
+                              ("CONFIRMED" if signed else "NEED_TO_SIGN") if incident else ""))
+            day += timedelta(days=1)

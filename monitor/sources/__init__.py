@@ -21,7 +21,7 @@ from monitor.config import MonitorSection
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import (AccessDenied, AuthError, MethodGone, OzonClient, OzonError, RateLimited,
                                  Stopped, Unreachable)
-from monitor.sources import analytics, finance, postings, products, rating, returns, stocks
+from monitor.sources import analytics, finance, postings, products, promos, rating, returns, stocks, supplies
 from monitor.sources.access import pull_access, pull_seller_info, role_names
 from monitor.sources.base import (ACCOUNT_INFO, MINUTE, Interrupted, Progress, Pull, Source, SourceError, SyncReport,
                                   account_info)
@@ -55,6 +55,15 @@ SOURCES: tuple[Source, ...] = (
            (finance.ACCRUAL_TYPES,)),
     Source("finance", (api.ACCRUALS_BY_DAY, api.BALANCE), 180 * MINUTE, finance.pull_finance,
            (finance.ACCRUALS, finance.FEES, finance.BALANCES)),
+    Source("prices", (api.PRICES,), 180 * MINUTE, promos.pull_prices, (promos.PRICES,)),
+    Source("price_timers", (api.PRICE_TIMERS,), 360 * MINUTE, promos.pull_price_timers, (promos.PRICE_TIMERS,),
+           needs=("prices",)),
+    Source("promotions", (api.PROMOTIONS, api.AUTO_ADD_PRODUCTS, api.PROMOTION_PRODUCTS), 180 * MINUTE,
+           promos.pull_promotions, (promos.PROMOTIONS, promos.PROMO_PRODUCTS)),
+    Source("supplies", (api.SUPPLY_ORDERS, api.SUPPLY_ORDER, api.SUPPLY_BUNDLE), 180 * MINUTE, supplies.pull_supplies,
+           (supplies.SUPPLY_ORDERS, supplies.SUPPLY_ITEMS)),
+    Source("supply_acts", (api.SUPPLY_ACTS, api.SUPPLY_ACT_PRODUCTS, api.FBS_ACTS), 180 * MINUTE, supplies.pull_acts,
+           (supplies.ACTS,), needs=("supplies",)),
     Source("analytics", (api.ANALYTICS_DATA,), MINUTE, analytics.pull_analytics, (analytics.ANALYTICS_SKU_DAILY,)),
 )
 TABLES: tuple[Table, ...] = tuple({t.name: t for s in SOURCES for t in s.tables}.values())

@@ -21,7 +21,7 @@ PRODUCTS = Table("products", {
     "autoarchived": int, "status": str, "status_name": str, "status_description": str, "moderate_status": str,
     "validation_status": str, "status_failed": str, "status_updated_at": str, "errors": str, "availability": str,
     "has_price": int, "has_stock": int, "updated_at": str, "synced_at": str, "color_index": str,
-    "competitor_price": float, "tariffs": str,
+    "competitor_price": float, "tariffs": str, "category_id": int,
 }, pk=("account", "product_id"), indexes=(("account", "sku"),))
 # Each SKU's price index and tariffs as last seen each day, so a change shows against the days before.
 PRICE_HISTORY = Table("price_history", {"account": str, "sku": int, "day": str, "color_index": str, "tariffs": str},
@@ -61,7 +61,7 @@ def pull_products(p: Pull) -> int:
                                         for a in c.availabilities], ensure_ascii=False),
             "has_price": _flag(c.visibility_details.has_price), "has_stock": _flag(c.visibility_details.has_stock),
             "updated_at": iso(c.updated_at), "synced_at": iso(p.now), "color_index": _color(c),
-            "competitor_price": _competitor(c), "tariffs": _tariffs(c),
+            "competitor_price": _competitor(c), "tariffs": _tariffs(c), "category_id": c.description_category_id,
         } for c in page])
         p.store.save(PRICE_HISTORY, [{"account": p.account, "sku": c.sku, "day": p.today.isoformat(),
                                       "color_index": _color(c), "tariffs": _tariffs(c)} for c in page if c.sku])

@@ -225,3 +225,31 @@ def m016_money_leaks(db: sqlite_utils.Database) -> None:
     db.table("fees").create_index(["account", "date"], if_not_exists=True)
     db.table("accrual_types").create({"account": str, "id": int, "name": str, "description": str,
                                       "synced_at": str}, pk=("account", "id"), if_not_exists=True)
+
+
+@migrations()
+def m017_deadlines(db: sqlite_utils.Database) -> None:
+    """What the deadline rules read: a card's Ozon category (a promotions floor may be set per
+    category), product prices and their minimum-price timers, promotions and their products,
+    FBO supply orders, what they carry, and the acts waiting for the seller."""
+    db.table("products").add_column("category_id", int)
+    db.table("prices").create({"account": str, "product_id": int, "offer_id": str, "price": float,
+                               "min_price": float, "net_price": float, "auto_actions": int, "synced_at": str},
+                              pk=("account", "product_id"), if_not_exists=True)
+    db.table("price_timers").create({"account": str, "product_id": int, "guard_on": int, "expires_at": str,
+                                     "synced_at": str}, pk=("account", "product_id"), if_not_exists=True)
+    db.table("promotions").create({"account": str, "action_id": int, "title": str, "date_start": str,
+                                   "date_end": str, "auto_add_dates": str, "freeze_date": str, "synced_at": str},
+                                  pk=("account", "action_id"), if_not_exists=True)
+    db.table("promo_products").create({"account": str, "action_id": int, "product_id": int, "entered": int,
+                                       "action_price": float, "auto_add_date": str},
+                                      pk=("account", "action_id", "product_id", "entered"), if_not_exists=True)
+    db.table("supply_orders").create({"account": str, "order_id": int, "number": str, "state": str,
+                                      "state_since": str, "created_at": str, "warehouse": str, "bundles": str,
+                                      "supplies": str, "synced_at": str}, pk=("account", "order_id"),
+                                     if_not_exists=True)
+    db.table("supply_items").create({"account": str, "bundle_id": str, "sku": int, "quantity": int},
+                                    pk=("account", "bundle_id", "sku"), if_not_exists=True)
+    db.table("acts").create({"account": str, "act_id": int, "scheme": str, "number": str, "kind": str, "state": str,
+                             "supply": str, "created_at": str, "deadline": str, "declared": int, "accepted": int,
+                             "lines": str, "synced_at": str}, pk=("account", "act_id", "scheme"), if_not_exists=True)

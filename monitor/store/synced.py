@@ -71,6 +71,16 @@ class SyncedTables(Database):
                 self.db.table(table.name).upsert_all(rows, pk=table.pk)
         return len(rows)
 
+    def replace(self, table: Table, account: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Make `rows` the account's whole content of a snapshot table, in one transaction."""
+        rows = list(rows)
+        self._ensure(table)
+        with self.transaction():
+            self.db.execute(f"delete from [{table.name}] where account = ?", [account])
+            if rows:
+                self.db.table(table.name).insert_all(rows, pk=table.pk, replace=True)
+        return len(rows)
+
     def rows(self, tables: Table | Sequence[Table], sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """The rows `sql` selects from `tables` (the source's own query)."""
         self._ensure(tables)
