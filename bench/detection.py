@@ -101,6 +101,17 @@ CASES = [
          per_sku=True),
     Case("Ozon cancels 10% of postings", "ozon_cancellations",
          lambda t, s: Incident("ozon_cancellations", start=t, rate=0.1), timedelta(hours=2), timedelta(days=3)),
+    Case("a promotion takes one SKU below its floor", "auto_promotions",
+         lambda t, s: Incident("auto_promotions", start=t, skus=(s,)), timedelta(hours=3), timedelta(days=8),
+         per_sku=True),
+    Case("minimum prices lapse in 3 days", "price_guard",
+         lambda t, s: Incident("price_guard", start=t, days_left=3), timedelta(hours=3), timedelta(days=4)),
+    Case("supplies get acts of shortage", "acceptance_acts",
+         lambda t, s: Incident("acceptance_acts", start=t, rate=0.1), timedelta(hours=3), timedelta(days=6)),
+    Case("FBS hand-overs get acts of mismatch", "acceptance_acts",
+         lambda t, s: Incident("acceptance_acts", start=t, scheme="fbs"), timedelta(hours=3), timedelta(days=3)),
+    Case("supplies stuck in transit", "supplies_stuck", lambda t, s: Incident("supplies_stuck", start=t),
+         timedelta(hours=6), timedelta(days=12)),
 ]
 
 
@@ -271,12 +282,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4, help="scenarios per incident kind (half at 40, half at 200 orders/day)")
     parser.add_argument("--quiet-sellers", type=int, default=3)
     parser.add_argument("--quiet-days", type=int, default=30)
+    parser.add_argument("--rules", default="", help="only the incidents these rules catch (comma-separated)")
     args = parser.parse_args()
+    only = set(filter(None, args.rules.split(",")))
     began = time.perf_counter()
     print(f"{'incident':<38}{'rule':<19}{'recall':>8}{'median h':>10}{'p90 h':>8}{'precision':>11}{'floor h':>9}"
           f"{'ratio':>7}")
     notes = []
-    for case in CASES:
+    for case in (c for c in CASES if not only or c.rule in only):
         r = run_case(case, args.seeds)
         delays = sorted(r["delays"])  # type: ignore[arg-type]
         recall = len(delays) / r["runs"]  # type: ignore[operator]

@@ -44,10 +44,12 @@ def run_demo(output: Path, seed: int, language: str) -> int:
             Incident("rating_slide", start=now - timedelta(days=6), rating="rating_on_time", days=10),
             Incident("key_expiry", start=now - timedelta(hours=1), days_left=9),
             Incident("charges", start=now - timedelta(days=4), rate=0.05, amount=500.0),
+            Incident("acceptance_acts", start=now - timedelta(hours=36), days_left=3, rate=0.1),
         ]),
         SHOPS[1]: Scenario(seed=seed + 1, client_id=654321, api_key="second-key", skus=80, orders_per_day=60,
                            fbo_share=0.0, history_days=40, incidents=[
-                               Incident("late_shipments", start=now - timedelta(days=2), delay_hours=40)]),
+                               Incident("late_shipments", start=now - timedelta(days=2), delay_hours=40),
+                               Incident("auto_promotions", start=now - timedelta(hours=12))]),
     }
     output.mkdir(parents=True, exist_ok=True)
     for stale in ("state", "notifications"):

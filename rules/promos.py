@@ -102,8 +102,7 @@ def auto_promotions(data: AccountData, config: AutoPromotionsConfig) -> list[Fin
             items.sort(key=lambda i: -(i.floor - i.action_price) * max(i.orders_per_day, 0.01))
             loss = sum((i.floor - i.action_price) * i.orders_per_day for i in items)
             soon = deadline is not None and deadline - data.now <= timedelta(hours=config.critical_hours)
-            start = (auto_add or promo.starts or data.now) if stage == "entered" else \
-                max(data.now - timedelta(days=config.lead_days), (deadline or data.now) - timedelta(days=config.lead_days))
+            start = (auto_add or promo.starts or data.now) if stage == "entered" else data.now  # first seen
             findings.append(finding(
                 "auto_promotions", data, severity="critical" if soon else "warning",
                 entity=f"promo:{promo.action_id}:{stage}", started_at=min(start, data.now),

@@ -662,14 +662,14 @@ class SellerApi:
             "participating_products_count": len(lines) if now >= p.auto_add_at else 0,
             "is_participating": now >= p.auto_add_at, "is_voucher_action": False, "banned_products_count": 0,
             "with_targeting": False, "order_amount": 0, "discount_type": "PERCENT", "discount_value": 10}
-            for p in self.world.promotions(now) for lines in [self.world.promo_lines(p)]]}
+            for p in self.world.promotions(now) for lines in [self.world.promo_lines(p, now)]]}
 
     def auto_add_products(self, body: dict, now: datetime) -> dict:
         promo = self._promotion(body.get("action_id"), now)
         limit = _limit(body, 100)
         if _time(body, "auto_add_date") != promo.auto_add_at:
             return {"products": [], "total": 0}
-        lines = self.world.promo_lines(promo) if now < promo.auto_add_at else []
+        lines = self.world.promo_lines(promo, now) if now < promo.auto_add_at else []
         offset = int(body.get("offset") or 0)
         return {"products": [{
             "product_id": p.product_id, "sku": p.sku, "offer_id": p.offer_id, "name": p.name, "price": p.price,
@@ -680,7 +680,7 @@ class SellerApi:
     def promotion_products(self, body: dict, now: datetime) -> dict:
         promo = self._promotion(body.get("action_id"), now)
         limit = body.get("limit") or 100
-        lines = sorted(self.world.promo_lines(promo), key=lambda x: x[0].product_id) if now >= promo.auto_add_at else []
+        lines = sorted(self.world.promo_lines(promo, now), key=lambda x: x[0].product_id) if now >= promo.auto_add_at else []
         after = body.get("last_id") or 0
         chunk = [x for x in lines if x[0].product_id > after][:limit]
         return {"result": {"products": [{

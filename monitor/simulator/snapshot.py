@@ -113,7 +113,7 @@ def account_data(world: World, now: datetime, history_days: int = 35, account: s
                 was = world.price_index(c.sku, now - timedelta(days=good))[0]
                 moves.append(PriceMove(c.sku, today - timedelta(days=good), was, (), ()))
     promos = world.promotions(now)
-    lines = [(promo, p, price) for promo in promos for p, price in world.promo_lines(promo)]
+    lines = [(promo, p, price) for promo in promos for p, price in world.promo_lines(promo, now)]
     guards = {p.sku: world.price_guard(p, now) for p in world.products}
     supplies = [x for x in world.supplies(now) if x.state not in ("READY_TO_SUPPLY", "COMPLETED")]
     return AccountData(

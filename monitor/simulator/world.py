@@ -731,11 +731,13 @@ class World:
                                           start - timedelta(days=1)))
         return found
 
-    def promo_lines(self, promo: SimPromotion) -> list[tuple[Product, float]]:
-        """The products Ozon picks for a promotion and at what price: a little under the price,
-        above the seller's floor, unless an auto_promotions incident pushes them below."""
+    def promo_lines(self, promo: SimPromotion, now: datetime) -> list[tuple[Product, float]]:
+        """The products Ozon picks for a promotion and at what price, as known at `now`: a little
+        under the price, above the seller's floor, unless an auto_promotions incident (begun by
+        `now`) pushes them below."""
         picked = [p for i, p in enumerate(self.products) if i % PROMO_SHARE == 0 and not p.archived]
-        incident = next((i for i in self.incidents("auto_promotions") if i.active(promo.auto_add_at)), None)
+        incident = next((i for i in self.incidents("auto_promotions")
+                         if i.active(promo.auto_add_at) and i.start <= now), None)
         if incident is None:
             return [(p, float(round(p.price * PROMO_PRICE))) for p in picked]
         hit = [self.by_sku[s] for s in incident.skus if s in self.by_sku] or picked
