@@ -223,11 +223,11 @@ def run_case(case: Case, seeds: int) -> dict[str, object]:
             "true_alerts": true_alerts, "naive": naive_delays, "adtk": adtk_delays, "adtk_note": adtk_note}
 
 
-def quiet_months(sellers: int, days: int) -> tuple[dict[str, int], float]:
+def quiet_months(sellers: int, days: int, demand: str = "regular") -> tuple[dict[str, int], float]:
     """New alerts of every rule on incident-free sellers, checked every 3 hours."""
     counts: dict[str, int] = defaultdict(int)
     for seed in range(sellers):
-        world = World(Scenario(seed=3000 + seed, skus=150, orders_per_day=VOLUMES[seed % len(VOLUMES)]))
+        world = World(Scenario(seed=3000 + seed, skus=150, orders_per_day=VOLUMES[seed % len(VOLUMES)], demand=demand))
         moments = [START + timedelta(days=36, hours=3 * k) for k in range(days * 8)]
         for _, alert in new_alerts(world, moments):
             counts[alert.rule] += 1
@@ -282,6 +282,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4, help="scenarios per incident kind (half at 40, half at 200 orders/day)")
     parser.add_argument("--quiet-sellers", type=int, default=3)
     parser.add_argument("--quiet-days", type=int, default=30)
+    parser.add_argument("--demand", default="regular", help="the quiet sellers' demand: regular or irregular")
     parser.add_argument("--rules", default="", help="only the incidents these rules catch (comma-separated)")
     args = parser.parse_args()
     only = set(filter(None, args.rules.split(",")))
@@ -304,9 +305,9 @@ def main() -> None:
             notes.append(f"  naive 'today < 50% of yesterday' on {case.kind}: {describe(r['naive'])}")  # type: ignore[arg-type]
             notes.append(f"  ADTK PersistAD on {case.kind}: {r['adtk_note'] or describe(r['adtk'])}")  # type: ignore[arg-type]
     print("\n".join(notes))
-    counts, months = quiet_months(args.quiet_sellers, args.quiet_days)
+    counts, months = quiet_months(args.quiet_sellers, args.quiet_days, args.demand)
     total = sum(counts.values())
-    print(f"incident-free, all rules every 3 h: {total} alerts in {months:.1f} account-months = "
+    print(f"incident-free ({args.demand}), all rules every 3 h: {total} alerts in {months:.1f} account-months = "
           f"{total / months:.2f} per account-month"
           + (f" ({', '.join(f'{k}={v}' for k, v in sorted(counts.items()))})" if counts else ""))
     ours, naive, months = quiet_sales(args.quiet_sellers, args.quiet_days)

@@ -6,7 +6,7 @@ offset); each function exhausts its own scheme and yields or returns plain model
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -62,6 +62,7 @@ OPEN_SUPPLY_STATES = ("ACCEPTED_AT_SUPPLY_WAREHOUSE", "IN_TRANSIT", "ACCEPTANCE_
 BASIC_METRICS = ("revenue", "ordered_units")  # readable on every subscription
 ModelT = TypeVar("ModelT", bound=BaseModel)
 CursorPageT = TypeVar("CursorPageT", bound=m.CursorPage)
+ItemT = TypeVar("ItemT")
 
 
 def _iso(moment: datetime) -> str:
@@ -191,18 +192,26 @@ def returns(client: OzonClient, changed_from: datetime, changed_to: datetime) ->
 
 # --- stocks and products ---------------------------------------------------------------------
 
-def fbs_stocks(client: OzonClient) -> Iterator[list[m.StockItem]]:
-    """FBS/rFBS stock of every product. The method has no has_next: an empty cursor or a short
-    page ends the list."""
-    cursor, paging = "", _Paging(FBS_STOCKS)
+def _short_pages(method: str, page: Callable[[str], tuple[list[ItemT], str]]) -> Iterator[list[ItemT]]:
+    """Pages of a method without `has_next`: `page(token)` gives the items and the next token
+    (a cursor or a last id), resent until it comes back empty or a page comes back short."""
+    token, paging = "", _Paging(method)
     while True:
-        paging.next(cursor)
-        page = client.post(FBS_STOCKS, {"filter": {"visibility": "ALL"}, "limit": CATALOGUE_PAGE, "cursor": cursor},
-                           m.StocksPage)
-        yield page.items
-        if not page.cursor or len(page.items) < CATALOGUE_PAGE or page.cursor == cursor:
+        paging.next(token)
+        items, following = page(token)
+        yield items
+        if not following or len(items) < CATALOGUE_PAGE or following == token:
             return
-        cursor = page.cursor
+        token = following
+
+
+def fbs_stocks(client: OzonClient) -> Iterator[list[m.StockItem]]:
+    """FBS/rFBS stock of every product."""
+    def page(cursor: str) -> tuple[list[m.StockItem], str]:
+        answer = client.post(FBS_STOCKS, {"filter": {"visibility": "ALL"}, "limit": CATALOGUE_PAGE, "cursor": cursor},
+                             m.StocksPage)
+        return answer.items, answer.cursor
+    return _short_pages(FBS_STOCKS, page)
 
 
 def fbo_stocks(client: OzonClient, skus: Sequence[int]) -> list[m.FboStock]:
@@ -214,16 +223,12 @@ def fbo_stocks(client: OzonClient, skus: Sequence[int]) -> list[m.FboStock]:
 
 
 def product_ids(client: OzonClient) -> Iterator[list[m.ProductListItem]]:
-    """Every product of the account, archived ones included; ends on a short page or empty last_id."""
-    last_id, paging = "", _Paging(PRODUCT_LIST)
-    while True:
-        paging.next(last_id)
-        page = client.post(PRODUCT_LIST, {"filter": {"visibility": "ALL"}, "last_id": last_id,
-                                          "limit": CATALOGUE_PAGE}, m.ProductList).result
-        yield page.items
-        if not page.last_id or len(page.items) < CATALOGUE_PAGE or page.last_id == last_id:
-            return
-        last_id = page.last_id
+    """Every product of the account, archived ones included."""
+    def page(last_id: str) -> tuple[list[m.ProductListItem], str]:
+        answer = client.post(PRODUCT_LIST, {"filter": {"visibility": "ALL"}, "last_id": last_id,
+                                            "limit": CATALOGUE_PAGE}, m.ProductList).result
+        return answer.items, answer.last_id
+    return _short_pages(PRODUCT_LIST, page)
 
 
 def product_info(client: OzonClient, ids: Sequence[int]) -> Iterator[list[m.ProductInfo]]:
@@ -318,15 +323,11 @@ def auto_add_products(client: OzonClient, action_id: int, when: datetime) -> Ite
 
 def prices(client: OzonClient) -> Iterator[list[m.ProductPrice]]:
     """Every product's prices: the floor for promotions, the cost, auto-promotions on or off."""
-    cursor, paging = "", _Paging(PRICES)
-    while True:
-        paging.next(cursor)
-        page = client.post(PRICES, {"filter": {"visibility": "ALL"}, "limit": CATALOGUE_PAGE, "cursor": cursor},
-                           m.ProductPrices)
-        yield page.items
-        if not page.cursor or len(page.items) < CATALOGUE_PAGE or page.cursor == cursor:
-            return
-        cursor = page.cursor
+    def page(cursor: str) -> tuple[list[m.ProductPrice], str]:
+        answer = client.post(PRICES, {"filter": {"visibility": "ALL"}, "limit": CATALOGUE_PAGE, "cursor": cursor},
+                             m.ProductPrices)
+        return answer.items, answer.cursor
+    return _short_pages(PRICES, page)
 
 
 def price_timers(client: OzonClient, product_ids: Sequence[int]) -> Iterator[list[m.PriceTimer]]:
