@@ -271,10 +271,9 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
 def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baseline: intensity.Baseline,
            budget: float) -> list[Episode]:
     """Steps with nothing at all for longer than chance allows, each judged with what its day
-    learnt before it. Within a day the level is one draw (gamma, CV the day-to-day variation and
-    the level's uncertainty together: `intensity.stop_threshold`); a silence spanning days is as
-    unlikely as all of its days together, each day's level drawn on its own. So a small shop's
-    week without an order is told from its usual quiet days, while one slow day is not."""
+    learnt before it, as the live rule judges a silence (`intensity.silence_surprise`, without
+    sharpening the first day by its orders): within a day the level is one draw, and a silence
+    spanning days is as unlikely as all of its days together."""
     due_since, surprise = np.zeros(len(counts)), np.zeros(len(counts))
     running = done = today = 0.0
     day_of = baseline.day_of_bin
@@ -291,8 +290,7 @@ def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baselin
         shared = c2 + float(baseline.uncertainties[i]) ** 2
         due_since[i] = running
         surprise[i] = done + math.log1p(today * shared) / shared  # -log P(no order in the silence so far)
-    with np.errstate(divide="ignore"):
-        chance = np.minimum(budget / (intensity.HOURS_PER_MONTH * baseline.level / 24), 0.5)
+    chance = np.array([intensity.stop_chance(level / 24, budget) for level in baseline.level])
     firing = (baseline.level > 0) & (surprise >= -np.log(chance))
     episodes = []
     for first, last in _runs(firing, gap=0):

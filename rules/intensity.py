@@ -10,8 +10,9 @@ the seller's own unusual days (promotions, closed days) are left out of what is 
 holidays are not judged at all.
 
 Two detectors use it:
-- a stop: the orders due since the last one (`Baseline.due`) against `stop_threshold`. Each
-  order resets it, so it speaks as soon as the silence is long enough, day or night.
+- a stop: how unlikely the silence since the last order is (`silence_surprise`, its due orders
+  split by local day) against the budget's chance (`stop_chance`). Each order resets it, so it
+  speaks as soon as the silence is long enough, day or night.
 - a fall or a rise: `change_scan`, the generalised likelihood ratio over every onset in the
   last week, negative binomial where the day-to-day variation needs it (a CUSUM that does not
   need to be told how deep the fall is), against `change_threshold`.
@@ -20,6 +21,7 @@ Both are pure functions of numpy arrays; thresholds come from a false-alarm budg
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
@@ -247,18 +249,42 @@ def share_baseline(shop: Baseline, counts: np.ndarray, history_days: int = 28, j
 
 # --- detectors ------------------------------------------------------------------------------
 
+def stop_chance(per_hour: float, false_alarms_per_month: float) -> float:
+    """The chance below which a silence is called a stop: every order ends a silence, so a
+    month holds `720 * per_hour` of them and the budget is shared among them."""
+    return min(false_alarms_per_month / max(HOURS_PER_MONTH * per_hour, 1e-9), 0.5)
+
+
 def stop_threshold(per_hour: float, dispersion: float, false_alarms_per_month: float,
                    seen: float = 0.0, due: float = 0.0) -> float:
-    """Orders due since the last one at which a silence is called a stop.
+    """Orders due since the last one at which a silence within one day is called a stop.
 
     Under normal trading a silence of `h` due orders happens `720 * per_hour * e^-h` times a
     month (every order ends one silence), so h = ln(720 * per_hour / F). When whole days vary,
     today's level g is uncertain (gamma, mean 1, CV `dispersion`, sharpened by `seen` orders
     today against `due` expected so far) and the chance becomes (1 + h/b)^-a."""
-    chance = min(false_alarms_per_month / max(HOURS_PER_MONTH * per_hour, 1e-9), 0.5)
+    chance = stop_chance(per_hour, false_alarms_per_month)
     shape = 1 / max(dispersion, 1e-6) ** 2 + seen
     rate = 1 / max(dispersion, 1e-6) ** 2 + due
     return float(rate * (chance ** (-1 / shape) - 1))
+
+
+def silence_surprise(dues: Sequence[float], dispersion: float, uncertainty: float, seen: float = 0.0,
+                     due_before: float = 0.0) -> float:
+    """-log P(no order in a silence) whose due orders fall on `dues`, one entry per local day,
+    oldest first. The silence's first day has one level for its whole (gamma, CV the day-to-day
+    variation and the level's uncertainty together, sharpened by the `seen` orders of that day
+    against `due_before` expected before the silence: `stop_threshold`'s draw); each later whole
+    day draws its own level, and the current day (the last entry) is uncertain again. So a
+    small shop's week without an order is told from its usual quiet days, while one slow day
+    is not."""
+    c2 = max(dispersion, 1e-6) ** 2
+    shared = c2 + uncertainty ** 2
+    surprise = (1 / shared + seen) * math.log1p(dues[0] / (1 / shared + due_before))
+    if len(dues) > 1:
+        surprise += sum(math.log1p(d * c2) / c2 for d in dues[1:-1])
+        surprise += math.log1p(dues[-1] * shared) / shared
+    return surprise
 
 
 def nb_llr(observed: np.ndarray, due: np.ndarray, share: np.ndarray, size: np.ndarray) -> np.ndarray:

@@ -142,7 +142,7 @@ class Verdict:
     threshold) or a fall (the change scan beyond its threshold), else nothing."""
 
     kind: Literal["stop", "drop"]
-    statistic: float  # due orders (stop) or log likelihood ratio (drop)
+    statistic: float  # -log P(the silence) (stop) or log likelihood ratio (drop), in nats
     threshold: float
     onset: float  # epoch seconds: the last order (stop) or the start of the fallen stretch
     observed: float
@@ -157,14 +157,13 @@ def judge_shop(stream: ShopStream, config: SalesDropConfig) -> Verdict | None:
     index = int(np.searchsorted(stream.times, stream.now, "left"))
     last = float(stream.times[index - 1]) if index else None
     if last is not None:
-        due = float(b.due(last, stream.now))
         day_start = _local_midnight(last, b)
         seen = int(index - np.searchsorted(stream.times, day_start, "left"))
-        threshold = intensity.stop_threshold(b.per_hour, math.hypot(b.dispersion, b.uncertainty),
-                                             config.stop_false_alarms_per_month,
-                                             seen=seen, due=float(b.due(day_start, last)))
-        if due >= threshold:
-            return Verdict("stop", due, threshold, last, 0, due)
+        surprise = intensity.silence_surprise(_day_dues(b, last, stream.now), b.dispersion, b.uncertainty, seen,
+                                              float(b.due(day_start, last)))
+        needed = -math.log(intensity.stop_chance(b.per_hour, config.stop_false_alarms_per_month))
+        if surprise >= needed:
+            return Verdict("stop", surprise, needed, last, 0, float(b.due(last, stream.now)))
     scan = intensity.change_scan(stream.counts, stream.expected, b.dispersion, b.per_day, uncertainty=b.uncertainty,
                                  min_change=config.min_drop, max_bins=config.max_onset_hours,
                                  level=b.level[:len(stream.counts)], day=b.day_of_bin[:len(stream.counts)])[0]
@@ -179,6 +178,19 @@ def still_low(counts: np.ndarray, expected: np.ndarray, config: SalesDropConfig)
     """The latest stretch (ten orders due) is still below usual: a fall that is over is not
     reported for as long as its evidence lingers in the longer windows."""
     return bool(intensity.recent_share(counts, expected)[0] <= 1 - config.min_drop / 2)
+
+
+def _day_dues(baseline: intensity.Baseline, since: float, until: float) -> list[float]:
+    """Orders due in [since, until), split at the shop's local midnights, oldest first."""
+    dues, days = [], baseline.day_of_bin
+    while True:
+        index = min(max(int((since - baseline.start) // baseline.step), 0), len(days) - 1)
+        boundary = int(np.searchsorted(days, days[index], "right"))  # days ascend with the bins
+        end = min(baseline.start + boundary * baseline.step, until) if boundary < len(days) else until
+        dues.append(float(baseline.due(since, end)))
+        if end >= until:
+            return dues
+        since = end
 
 
 def _local_midnight(moment: float, baseline: intensity.Baseline) -> float:

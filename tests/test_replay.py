@@ -289,3 +289,28 @@ def test_detect_and_the_live_rule_call_the_same_stop_within_the_hour() -> None:
     called = [e.detected for e in found if e.detected > start + timedelta(days=56)]
     assert live is not None and live > stop and called
     assert abs(called[0] - live) <= timedelta(hours=1) and called[0] > stop
+
+
+def test_a_small_shops_days_without_an_order_are_a_stop_for_the_live_rule_as_for_detect() -> None:
+    """Two orders a day that vary by half from day to day: a silence of days is judged day by day
+    (each day's level its own draw), live as in `detect`, not as one slow day drawn once, under
+    which this shop's stop was called after eight days (now four)."""
+    from rules import AccountData, Order
+    from rules.sales import SalesDropConfig, sales_drop
+    stop = NOW - timedelta(days=10)
+    world = World(Scenario(seed=5, skus=20, orders_per_day=2, day_noise=0.5,
+                           incidents=[Incident("sales_stop", start=stop)]))
+    start = NOW - timedelta(days=70)
+    placed = world.orders(start, NOW, NOW)
+    config = SalesDropConfig()
+    live = next((moment for moment in (stop + timedelta(hours=6 * k) for k in range(-4, 40))
+                 if sales_drop(AccountData("shop", 1, moment, [Order(o.posting_number, o.created_at, (o.sku,))
+                                                                for o in placed if o.created_at < moment],
+                                           start, tz=MSK), config)), None)
+    counts = Counter(int((o.created_at - start) / timedelta(hours=1)) for o in placed)
+    series = detect.TimeSeries(start, timedelta(hours=1), np.array([float(counts[h]) for h in
+                                                                     range(int((NOW - start) / timedelta(hours=1)))]))
+    called = [e.detected for e in detect.detect(series, "count", MSK, ("down",), config.stop_false_alarms_per_month)
+              if e.detected > stop]
+    assert live is not None and stop < live <= stop + timedelta(days=5)
+    assert called and abs(called[0] - live) <= timedelta(days=1)
