@@ -272,24 +272,27 @@ def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baselin
            budget: float) -> list[Episode]:
     """Steps with nothing at all for longer than chance allows, each judged with what its day
     learnt before it, as the live rule judges a silence (`intensity.silence_surprise`, without
-    sharpening the first day by its orders): within a day the level is one draw, and a silence
-    spanning days is as unlikely as all of its days together."""
+    sharpening the first day by its orders): the days wholly inside it draw their own levels,
+    its two partial ends one."""
     due_since, surprise = np.zeros(len(counts)), np.zeros(len(counts))
-    running = done = today = 0.0
+    running = first = inside = today = 0.0  # due: in all, on its first day, the whole days' -log P, today
     day_of = baseline.day_of_bin
     for i, (count, due) in enumerate(zip(counts, expected)):
         c2 = max(float(baseline.dispersions[i]), 1e-6) ** 2
         if count > 0:
-            running = done = today = 0.0
+            running = first = inside = today = 0.0
         else:
-            if i and day_of[i] != day_of[i - 1] and today > 0:
-                done += math.log1p(today * c2) / c2  # a whole day passed without an order
+            if running > 0 and day_of[i] != day_of[i - 1]:  # a day of the silence ended
+                if first == 0:
+                    first = today
+                else:
+                    inside += math.log1p(today * c2) / c2
                 today = 0.0
             running += due
             today += due
         shared = c2 + float(baseline.uncertainties[i]) ** 2
         due_since[i] = running
-        surprise[i] = done + math.log1p(today * shared) / shared  # -log P(no order in the silence so far)
+        surprise[i] = inside + math.log1p((first + today) * shared) / shared  # -log P(the silence so far)
     chance = np.array([intensity.stop_chance(level / 24, budget) for level in baseline.level])
     firing = (baseline.level > 0) & (surprise >= -np.log(chance))
     episodes = []

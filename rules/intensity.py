@@ -271,20 +271,18 @@ def stop_threshold(per_hour: float, dispersion: float, false_alarms_per_month: f
 
 def silence_surprise(dues: Sequence[float], dispersion: float, uncertainty: float, seen: float = 0.0,
                      due_before: float = 0.0) -> float:
-    """-log P(no order in a silence) whose due orders fall on `dues`, one entry per local day,
-    oldest first. The silence's first day has one level for its whole (gamma, CV the day-to-day
-    variation and the level's uncertainty together, sharpened by the `seen` orders of that day
-    against `due_before` expected before the silence: `stop_threshold`'s draw); each later whole
-    day draws its own level, and the current day (the last entry) is uncertain again. So a
-    small shop's week without an order is told from its usual quiet days, while one slow day
-    is not."""
+    """-log P(no order in a silence) whose due orders fall on `dues`, one entry per local day it
+    touches, oldest first. The days wholly inside the silence each draw their own level (gamma,
+    CV the day-to-day variation); the two partial days at its ends share one draw, uncertain by
+    the level's uncertainty too and sharpened by the `seen` orders of the first day against
+    `due_before` expected before the silence (`stop_threshold`'s draw, exactly, for a silence
+    within a day or over one night). So a small shop's week without an order is told from its
+    usual quiet days, while one slow day is not."""
     c2 = max(dispersion, 1e-6) ** 2
     shared = c2 + uncertainty ** 2
-    surprise = (1 / shared + seen) * math.log1p(dues[0] / (1 / shared + due_before))
-    if len(dues) > 1:
-        surprise += sum(math.log1p(d * c2) / c2 for d in dues[1:-1])
-        surprise += math.log1p(dues[-1] * shared) / shared
-    return surprise
+    ends = dues[0] + (dues[-1] if len(dues) > 1 else 0.0)
+    return (1 / shared + seen) * math.log1p(ends / (1 / shared + due_before)) + \
+        sum(math.log1p(d * c2) / c2 for d in dues[1:-1])
 
 
 def nb_llr(observed: np.ndarray, due: np.ndarray, share: np.ndarray, size: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The state file's schema history: sqlite-utils migrations, applied in order when a file is
 opened for writing, so an older file is upgraded in place. Each is history: never edited once
-released. A source's own tables are declared with the source (`Table`) and created when first
-used; a migration is needed only to change what exists."""
+released. A source's own tables are declared with the source (`Table`); a migration makes
+them too, so a migrated file holds the whole schema (a test compares the two)."""
 from __future__ import annotations
 
 import sqlite_utils

@@ -43,7 +43,7 @@ class Cursor:
 
 class SyncedTables(Database):
     """Rows of the sources' tables. A table is created (or given the columns it lacks) the first
-    time it is used, so a new source brings its table with it and needs no migration."""
+    time it is used, so a source's table is there even before its migration has run."""
 
     def _ensure(self, tables: Table | Sequence[Table]) -> None:
         for table in (tables,) if isinstance(tables, Table) else tables:
