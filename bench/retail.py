@@ -11,7 +11,9 @@ holidays: those days are given as the shop's own closed days, as a seller would 
 Per product: false alarms on the clean series (episodes per series-month after eight weeks of
 warm-up); then copies with a stop, or a fall to 30% or 50% (orders thinned binomially) for 14
 days from an onset every 21 days of the second half of the year. A detection is the first
-falling episode detected within 7 days of the onset; its delay counts from the onset. The
+falling episode detected within 7 days of the onset, wherever it places its own onset (a stop
+of a slow product begins at its last order, often a quiet day before the injected onset), as
+the CUSUM's first alarm in that week is; its delay counts from the onset. The
 causal check: in how many copies the episodes detected before the onset differ from the clean
 series' (0 if `detect` judges each day only on what came before it).
 
@@ -146,8 +148,7 @@ def main() -> None:
                 copies += 1
                 before = [e for e in found if e[1] < onset]
                 causal_breaks += before != [e for e in clean[code] if e[1] < onset]
-                delay = next((seen - onset for first, seen in found if onset <= seen < onset + WITHIN
-                              and first >= onset - 1), None)
+                delay = next((seen - onset for _, seen in found if onset <= seen < onset + WITHIN), None)
                 hits[(band_of[code], kind, "detect")].append(delay)
                 alarm = next((day - onset for day in cusum(copy, open_, h) if onset <= day < onset + WITHIN), None)
                 hits[(band_of[code], kind, "cusum")].append(alarm)
