@@ -273,18 +273,22 @@ def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baselin
     """Steps with nothing at all for longer than chance allows, each judged with what its day
     learnt before it, as the live rule judges a silence (`intensity.silence_surprise`, without
     sharpening the first day by its orders): the days wholly inside it draw their own levels,
-    its two partial ends one."""
+    its partial first day and the current day one (in a daily series every day is whole)."""
     due_since, surprise = np.zeros(len(counts)), np.zeros(len(counts))
-    running = first = inside = today = 0.0  # due: in all, on its first day, the whole days' -log P, today
+    running = first = inside = today = 0.0  # due: in all, on a partial first day; whole days' -log P; today
+    whole_start = True  # the silence began with its first day (nothing of that day was seen)
     day_of = baseline.day_of_bin
     for i, (count, due) in enumerate(zip(counts, expected)):
         c2 = max(float(baseline.dispersions[i]), 1e-6) ** 2
+        new_day = i > 0 and day_of[i] != day_of[i - 1]
         if count > 0:
             running = first = inside = today = 0.0
         else:
-            if running > 0 and day_of[i] != day_of[i - 1]:  # a day of the silence ended
-                if first == 0:
-                    first = today
+            if running == 0:
+                whole_start = i == 0 or new_day
+            elif new_day:  # a day of the silence ended
+                if first == 0 and not whole_start and inside == 0:
+                    first = today  # its partial first day: one draw with its current day
                 else:
                     inside += math.log1p(today * c2) / c2
                 today = 0.0
