@@ -20,9 +20,12 @@ from tests.conftest import NOW
 from tests.test_money import DEADLINE_RULES, busy, cycles, shop
 
 
+SHOP = {"seed": 11, "skus": 50, "orders_per_day": 40}  # small: the deadlines do not need a big shop's history
+
+
 def late_shop(*more: Incident) -> Scenario:
-    probe = World(Scenario(seed=11, skus=80, orders_per_day=120))
-    return Scenario(seed=11, skus=80, orders_per_day=120, history_days=40, incidents=[
+    probe = World(Scenario(**SHOP))
+    return Scenario(**SHOP, history_days=10, incidents=[
         Incident("auto_promotions", start=NOW - timedelta(days=2), skus=(busy(probe, 0), busy(probe, 4))),
         Incident("price_guard", start=NOW - timedelta(days=1), days_left=3),
         Incident("acceptance_acts", start=NOW - timedelta(days=5), days_left=3, rate=0.25),
@@ -32,14 +35,14 @@ def late_shop(*more: Incident) -> Scenario:
 
 def test_each_deadline_is_found_over_http_with_its_money_and_date(write_config: Callable[..., Path]) -> None:
     scenario = late_shop(Incident("acceptance_acts", start=NOW - timedelta(days=2), scheme="fbs", days_left=5))
-    _, result = cycles(scenario, write_config, NOW - timedelta(days=1), NOW)
+    _, result = cycles(scenario, write_config, NOW)  # the acts are read after the supplies in the same walk
     found: dict[str, list] = {}
     for f in result.findings:
         found.setdefault(f.rule, []).append(f)
     assert set(DEADLINE_RULES) <= found.keys(), sorted(found)
     [promo] = found["auto_promotions"]
     evidence = promo.evidence_as(AutoPromotionEvidence)
-    probe = World(Scenario(seed=11, skus=80, orders_per_day=120))
+    probe = World(Scenario(**SHOP))
     assert {i.sku for i in evidence.items} == {busy(probe, 0), busy(probe, 4)}
     assert evidence.stage == "upcoming" and evidence.deadline is not None and evidence.deadline > NOW
     assert all(i.action_price < i.floor for i in evidence.items) and promo.at_stake is not None
