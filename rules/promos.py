@@ -54,13 +54,13 @@ class AutoPromotionsConfig(RuleConfig):
 
 
 def floor_of(price: Price, offer_id: str, config: AutoPromotionsConfig) -> tuple[float, FloorBasis] | None:
-    """The lowest price the seller can afford for a product, in the issue's order: a floor or
-    margin the config gives the product (override) or its category, the cost plus the margin,
-    Ozon's minimum price; None when none is known."""
+    """The lowest price the seller can afford for a product, in this order: a floor or margin the
+    config gives the product (override), its category or every product, the cost plus the
+    margin, Ozon's minimum price; None when none is known."""
     own = config.override(price.sku, offer_id)
     said = dict(own.settings) if own else {}
     category = next((c for c in config.categories if price.category in c.ids), None)
-    floor = said.get("floor") or (category.floor if category else 0.0)
+    floor = said.get("floor") or (category.floor if category else 0.0) or config.floor
     if floor:
         return float(floor), "floor"
     margin = said.get("margin", category.margin if category and category.margin else config.margin)
