@@ -91,6 +91,7 @@ def test_the_floor_is_the_sellers_own_then_the_cost_then_the_minimum_price() -> 
     assert floor_of(Price(6, 1000.0, 800.0, 500.0, 3, True), "", config) == (600.0, "cost")
     assert floor_of(Price(6, 1000.0, 800.0, 0.0, 3, True), "", config) == (800.0, "min_price")
     assert floor_of(Price(6, 1000.0, 0.0, 0.0, 3, True), "", config) is None
+    assert floor_of(Price(6, 1000.0, 0.0, 0.0, 3, True), "", AutoPromotionsConfig(floor=900.0)) == (900.0, "floor")
 
 
 def test_a_promotion_is_told_days_before_its_auto_add_date_and_only_below_the_floor() -> None:
