@@ -32,8 +32,11 @@ def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO |
     names = SOURCE_NAMES[language]
     fetched = ", ".join(f"{names.get(source, source)} — {count(n, 'record', language, 0)}"
                         for source, n in result.sync.fetched.items())
-    print(f"{WORDS[language]['shop'].format(account=result.account)}: {words['synced']} "
-          f"{fetched or words['nothing_new']}", file=out)
+    shop = WORDS[language]['shop'].format(account=result.account)
+    if not fetched and result.unchecked:  # nothing read: not "nothing new"
+        print(f"{shop}: {words['nothing_read']}", file=out)
+    else:
+        print(f"{shop}: {words['synced']} {fetched or words['nothing_new']}", file=out)
     print_unchecked(result.unchecked, language, tz, out, detail)
     if result.interrupted:
         print(f"  {words['interrupted']}", file=out)

@@ -57,8 +57,8 @@ def test_a_closed_port_is_said_within_seconds_and_never_reads_as_no_problems(wri
     took = time.monotonic() - started
     out = capsys.readouterr().out
     assert took < 15, took
-    assert "не удаётся подключиться к серверу Ozon" in out
-    assert "проблем не найдено" not in out and "Монитор не видит заказы" in out
+    assert "не удаётся подключиться к серверу Ozon" in out and "ничего не загружено" in out
+    assert "проблем не найдено" not in out and "ничего нового" not in out and "Монитор не видит заказы" in out
     assert main(["check", "--config", str(config), "--json"]) == 1
     answer = json.loads(capsys.readouterr().out)
     assert {u["source"] for u in answer["unchecked"]} >= {"fbs", "fbo", "returns"}

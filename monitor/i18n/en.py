@@ -169,6 +169,7 @@ LANGUAGE = Language(
     summary={
         "synced": "synced",
         "nothing_new": "nothing new",
+        "nothing_read": "nothing could be read",
         "interrupted": "cycle interrupted by a stop; the next start picks it up",
         "no_problems": "no problems found",
         "new": "new",

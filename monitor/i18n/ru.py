@@ -223,6 +223,7 @@ LANGUAGE = Language(
     summary={
         "synced": "загружено",
         "nothing_new": "ничего нового",
+        "nothing_read": "ничего не загружено",
         "interrupted": "цикл прерван остановкой; продолжится при следующем запуске",
         "no_problems": "проблем не найдено",
         "new": "новая",
