@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, overload
 
 from monitor.ozon import endpoints as api
-from monitor.simulator.world import (ACCRUAL_TYPES, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES,
+from monitor.simulator.world import (ACCRUAL_TYPES, DROP_OFF, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES,
                                      SESSIONS_PER_UNIT, STORAGE_TYPE, TOCART_PER_UNIT, VIEWS_PER_UNIT, SimOrder, World)
 
 Clock = Callable[[], datetime]
@@ -739,7 +739,7 @@ class SellerApi:
         return {"orders": [{
             "order_id": s.order_id, "order_number": s.number, "state": s.state, "created_date": _iso(s.created),
             "state_updated_date": _iso(s.since), "data_filling_deadline_utc": "",
-            "dropoff_warehouse": {"warehouse_id": 1020000007, "name": "Кросс-докинг Москва", "address": ""},
+            "dropoff_warehouse": {"warehouse_id": 1020000007, "name": DROP_OFF, "address": ""},
             "supplies": [{"supply_id": s.supply_id, "bundle_id": s.bundle_id, "state": s.state, "is_crossdock": True,
                           "macrolocal_cluster_id": 4039}]}
             for s in self.world.supplies(now) if s.order_id in wanted]}
@@ -763,7 +763,7 @@ class SellerApi:
         act = supply.act
         declared = sum(line[1] for line in act.lines) if act else 0
         accepted = sum(line[2] for line in act.lines) if act else 0
-        acts = [{"act_id": act.act_id, "act_number": f"АКТ-{act.act_id}", "act_state": act.state, "type": act.kind,
+        acts = [{"act_id": act.act_id, "act_number": act.number, "act_state": act.state, "type": act.kind,
                  "created_date": _iso(act.created), "deadline_utc": _iso(act.deadline),
                  "summary": {"declared_quantity": declared, "fact_quantity": accepted, "approved_quantity": accepted,
                              "sku_quantity": len(act.lines), "unidentified_quantity": 0}}] if act else []

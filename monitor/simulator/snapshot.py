@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from monitor.simulator.world import (ACCRUAL_TYPES, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES,
+from monitor.simulator.world import (ACCRUAL_TYPES, DROP_OFF, FINE_TYPE, MSK, RATINGS, RETURN_STATUSES,
                                      STORAGE_TYPE, World)
 from rules import (AccountData, Act, ActLine, Card, Charge, MoneyDay, Order, Price, PriceMove, PromoProduct, Promotion,
                    RatingSeries, Return, SourceHealth, Stock, Supply, TrafficDay)
@@ -129,9 +129,9 @@ def account_data(world: World, now: datetime, history_days: int = 35, account: s
                         for promo, p, price in lines],
         prices=[Price(p.sku, p.price, *world.floor_prices(p), 0, world.auto_actions(p),
                       *guards[p.sku]) for p in world.products if not p.archived],
-        supplies=[Supply(x.order_id, x.number, x.state, x.since, "Кросс-докинг Москва", sum(q for _, q in x.items),
+        supplies=[Supply(x.order_id, x.number, x.state, x.since, DROP_OFF, sum(q for _, q in x.items),
                          sum(q * world.by_sku[sku].price for sku, q in x.items)) for x in supplies],
-        acts=[Act(x.act.act_id, f"АКТ-{x.act.act_id}", x.act.kind, x.act.state, x.number, x.act.created, x.act.deadline,
+        acts=[Act(x.act.act_id, x.act.number, x.act.kind, x.act.state, x.number, x.act.created, x.act.deadline,
                   sum(d for _, d, _ in x.act.lines), sum(a for _, _, a in x.act.lines),
                   tuple(ActLine(sku, d, a, round(world.by_sku[sku].price / 1.2, 2)) for sku, d, a in x.act.lines))
               for x in supplies if x.act is not None]

@@ -299,6 +299,10 @@ class SimAct:
     deadline: datetime
     lines: tuple[tuple[int, int, int], ...]  # (sku, declared, accepted)
 
+    @property
+    def number(self) -> str:
+        return f"АКТ-{self.act_id}"
+
 
 @dataclass(frozen=True)
 class SimSupply:
@@ -322,6 +326,7 @@ class SimSupply:
 
 
 FIRST_MONDAY = datetime(2026, 1, 5, tzinfo=MSK)  # weeks of promotions and supplies count from here
+DROP_OFF = "Кросс-докинг Москва"  # where every supply is handed over
 PROMO_SHARE = 50  # one product in this many is picked for each promotion
 PROMO_PRICE, MIN_PRICE, NET_PRICE = 0.9, 0.8, 0.5  # shares of the price: Ozon's pick, the seller's floor, the cost
 GUARD_DAYS, RENEW_DAYS = 30, 20  # the minimum price guards 30 days; the seller renews it every 20
