@@ -239,13 +239,13 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
     days = np.split(judged, np.flatnonzero(np.diff(baseline.day_of_bin[judged])) + 1) if len(judged) else []
     for direction in directions:
         # Each day is judged with what was learnt before it (as the live rule would have judged
-        # it then): its level, its dispersion and the level's uncertainty, never the last day's.
+        # it then), each onset with the level, dispersion and uncertainty known at the onset.
         scans: dict[int, intensity.Scan] = {}
         for bins in days:
             first = int(bins[0])
             for i, scan in zip(bins.tolist(), intensity.change_scan(
-                    counts, expected, float(baseline.dispersions[first]), float(baseline.level[first]),
-                    uncertainty=float(baseline.uncertainties[first]), direction=-1 if direction == "down" else 1,
+                    counts, expected, baseline.dispersions, float(baseline.level[first]),
+                    uncertainty=baseline.uncertainties, direction=-1 if direction == "down" else 1,
                     min_change=min_change, max_bins=span, at=bins, level=baseline.level, day=baseline.day_of_bin)):
                 scans[i] = scan
         bound = 1 - min_change if direction == "down" else 1 + min_change
@@ -270,35 +270,43 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
 
 def _stops(series: TimeSeries, counts: np.ndarray, expected: np.ndarray, baseline: intensity.Baseline,
            budget: float) -> list[Episode]:
-    """Steps with nothing at all for longer than chance allows, each judged with what its day
-    learnt before it, as the live rule judges a silence (`intensity.silence_surprise`, without
-    sharpening the first day by its orders): the days wholly inside it draw their own levels,
-    its partial first day and the current day one (in a daily series every day is whole)."""
-    due_since, surprise = np.zeros(len(counts)), np.zeros(len(counts))
+    """Steps with nothing at all for longer than chance allows, judged as the live rule judges a
+    silence (`intensity.silence_surprise`, without sharpening the first day by its orders): the
+    days wholly inside it draw their own levels, its partial first day and the current day one
+    (in a daily series every day is whole). The level, dispersion and uncertainty are those
+    known when the silence began: its own empty days must not lower what was due."""
+    due_since, surprise, needed = np.zeros(len(counts)), np.zeros(len(counts)), np.full(len(counts), np.inf)
     running = first = inside = today = 0.0  # due: in all, on a partial first day; whole days' -log P; today
     whole_start = True  # the silence began with its first day (nothing of that day was seen)
-    day_of = baseline.day_of_bin
+    known = -1  # the silence's first judged bin: what was known then
+    day_of, level = baseline.day_of_bin, baseline.level
     for i, (count, due) in enumerate(zip(counts, expected)):
-        c2 = max(float(baseline.dispersions[i]), 1e-6) ** 2
         new_day = i > 0 and day_of[i] != day_of[i - 1]
         if count > 0:
             running = first = inside = today = 0.0
-        else:
-            if running == 0:
-                whole_start = i == 0 or new_day
-            elif new_day:  # a day of the silence ended
-                if first == 0 and not whole_start and inside == 0:
-                    first = today  # its partial first day: one draw with its current day
-                else:
-                    inside += math.log1p(today * c2) / c2
-                today = 0.0
-            running += due
-            today += due
-        shared = c2 + float(baseline.uncertainties[i]) ** 2
+            known = -1
+            continue
+        if known < 0 and level[i] > 0:
+            known = i
+        if known < 0:
+            continue
+        c2 = max(float(baseline.dispersions[known]), 1e-6) ** 2
+        due = due * level[known] / level[i] if level[i] > 0 else 0.0
+        if running == 0:
+            whole_start = i == 0 or new_day
+        elif new_day:  # a day of the silence ended
+            if first == 0 and not whole_start and inside == 0:
+                first = today  # its partial first day: one draw with its current day
+            else:
+                inside += math.log1p(today * c2) / c2
+            today = 0.0
+        running += due
+        today += due
+        shared = c2 + float(baseline.uncertainties[known]) ** 2
         due_since[i] = running
         surprise[i] = inside + math.log1p((first + today) * shared) / shared  # -log P(the silence so far)
-    chance = np.array([intensity.stop_chance(level / 24, budget) for level in baseline.level])
-    firing = (baseline.level > 0) & (surprise >= -np.log(chance))
+        needed[i] = -math.log(intensity.stop_chance(level[known] / 24, budget))
+    firing = (level > 0) & (surprise >= needed)
     episodes = []
     for first, last in _runs(firing, gap=0):
         onset = first - int(np.argmax(due_since[first::-1] == 0)) + 1 if (due_since[:first + 1] == 0).any() else 0

@@ -312,28 +312,31 @@ class Scan:
         return self.observed / self.due if self.due > 0 else 1.0
 
 
-def window_size(due: np.ndarray, dispersion: float, per_day: float, uncertainty: float = 0.0) -> np.ndarray:
+def window_size(due: np.ndarray, dispersion: float | np.ndarray, per_day: float,
+                uncertainty: float | np.ndarray = 0.0) -> np.ndarray:
     """Negative binomial size of a window's count: variance = due + c^2 * due * min(due, a day's
     due) + u^2 * due^2. Day-to-day variation is shared within a day and averages out over
-    several; the error of the learnt level `u` is shared by every window."""
-    if (dispersion <= 0 and uncertainty <= 0) or per_day <= 0:
+    several; the error of the learnt level `u` is shared by every window. `dispersion` and
+    `uncertainty` may be given per window."""
+    if per_day <= 0:
         return np.full(due.shape, np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
-        extra = dispersion**2 * np.minimum(due, per_day) / np.maximum(due, 1e-12) + uncertainty**2
-        return np.where(due > 0, 1 / extra, np.inf)
+        extra = np.square(dispersion) * np.minimum(due, per_day) / np.maximum(due, 1e-12) + np.square(uncertainty)
+        return np.where((due > 0) & (extra > 0), 1 / extra, np.inf)
 
 
-def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, per_day: float, *,
-                uncertainty: float = 0.0, direction: int = -1, min_change: float = 0.3, max_bins: int = 168,
-                at: np.ndarray | None = None, level: np.ndarray | None = None, day: np.ndarray | None = None
-                ) -> list[Scan]:
+def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float | np.ndarray, per_day: float, *,
+                uncertainty: float | np.ndarray = 0.0, direction: int = -1, min_change: float = 0.3,
+                max_bins: int = 168, at: np.ndarray | None = None, level: np.ndarray | None = None,
+                day: np.ndarray | None = None) -> list[Scan]:
     """For each bin in `at` (default: the last), the GLR over onsets up to `max_bins` back of
     "the count since the onset is a share rho of what was due", rho <= 1 - min_change for
     falls (direction -1), >= 1 + min_change for rises (+1). Not-judged bins (expected 0) add
     nothing. With `level` (the baseline's per-bin level), what was due since an onset is
     reckoned at the level known at the onset; with `day` (each bin's local day), the part of
     the window on the onset's own day is reckoned at that day's level as its earlier hours
-    showed it."""
+    showed it. `dispersion` and `uncertainty` given per bin (the baseline's) are taken at the
+    onset too: the days of a fall must not widen the variation it is judged against."""
     ends = np.array([len(observed) - 1]) if at is None else np.asarray(at)
     obs_cum = np.concatenate(([0.0], np.cumsum(np.where(expected > 0, np.nan_to_num(observed), 0.0))))
     lags = np.arange(1, max_bins + 1)
@@ -350,7 +353,9 @@ def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, p
         unit_cum = np.concatenate(([0.0], np.cumsum(unit)))
         onset_level = np.where(level[onsets] > 0, level[onsets], level[np.minimum(onsets + 1, len(level) - 1)])
         due = onset_level * (unit_cum[ends + 1][:, None] - unit_cum[onsets])
-    if day is not None and dispersion > 0:
+    known = level[onsets] > 0 if level is not None else np.ones(onsets.shape, dtype=bool)
+    dispersion, uncertainty = _at_onsets(dispersion, onsets, ends, known), _at_onsets(uncertainty, onsets, ends, known)
+    if day is not None and np.min(dispersion) > 0:
         due, size = _today_known(obs_cum, expected, day, onsets, due, dispersion, per_day, uncertainty)
     else:
         size = window_size(due, dispersion, per_day, uncertainty)
@@ -365,21 +370,32 @@ def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float, p
     return [Scan(float(llr[i, b]), int(onsets[i, b]), float(n[i, b]), float(due[i, b])) for i, b in zip(rows, best)]
 
 
+def _at_onsets(value: float | np.ndarray, onsets: np.ndarray, ends: np.ndarray, known: np.ndarray
+               ) -> float | np.ndarray:
+    """A per-bin value as known at each window's onset (at its end where the onset was not
+    judged); a single value as it is."""
+    if isinstance(value, np.ndarray):
+        return np.where(known, value[onsets], value[ends][:, None])
+    return value
+
+
 def _today_known(obs_cum: np.ndarray, expected: np.ndarray, day: np.ndarray, onsets: np.ndarray, due: np.ndarray,
-                 dispersion: float, per_day: float, uncertainty: float) -> tuple[np.ndarray, np.ndarray]:
+                 dispersion: float | np.ndarray, per_day: float, uncertainty: float | np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(mean, negative binomial size) of each window's count when the onset day's own level
     is learnt from its hours before the onset: a gamma prior of CV `dispersion` updated by the
     orders seen against those due. Days after the onset's keep the prior."""
     due_cum = np.concatenate(([0.0], np.cumsum(expected)))
     first = np.searchsorted(day, day, "left")[onsets]
     following = np.searchsorted(day, day, "right")[onsets]
-    prior = 1 / dispersion**2
+    prior = 1 / np.square(dispersion)
     shape = prior + obs_cum[onsets] - obs_cum[first]
     ratio = shape / (prior + due_cum[onsets] - due_cum[first])  # today's level against the usual
     today = np.minimum(due, due_cum[following] - due_cum[onsets])
     rest = due - today
     mean = ratio * today + rest
-    extra = (ratio * today) ** 2 / shape + dispersion**2 * rest * np.minimum(rest, per_day) + (uncertainty * due) ** 2
+    extra = (ratio * today) ** 2 / shape + np.square(dispersion) * rest * np.minimum(rest, per_day) \
+        + np.square(uncertainty * due)
     with np.errstate(divide="ignore", invalid="ignore"):
         return mean, np.where(extra > 0, mean**2 / extra, np.inf)
 

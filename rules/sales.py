@@ -157,16 +157,23 @@ def judge_shop(stream: ShopStream, config: SalesDropConfig) -> Verdict | None:
     index = int(np.searchsorted(stream.times, stream.now, "left"))
     last = float(stream.times[index - 1]) if index else None
     if last is not None:
+        # Judged with what was known when the silence began: its own empty days must not lower
+        # the level, or widen the variation, it is judged against.
+        known = min(max(int((last - b.start) // b.step), 0), len(b.level) - 1)
+        if b.level[known] <= 0:  # it began before the judged days: what is known now
+            known = min(len(stream.counts), len(b.level)) - 1
         day_start = _local_midnight(last, b)
         seen = int(index - np.searchsorted(stream.times, day_start, "left"))
-        surprise = intensity.silence_surprise(_day_dues(b, last, stream.now), b.dispersion, b.uncertainty, seen,
+        dues = _day_dues(b, last, stream.now, float(b.level[known]))
+        surprise = intensity.silence_surprise(dues, float(b.dispersions[known]), float(b.uncertainties[known]), seen,
                                               float(b.due(day_start, last)))
-        needed = -math.log(intensity.stop_chance(b.per_hour, config.stop_false_alarms_per_month))
+        needed = -math.log(intensity.stop_chance(float(b.level[known]) / 24, config.stop_false_alarms_per_month))
         if surprise >= needed:
-            return Verdict("stop", surprise, needed, last, 0, float(b.due(last, stream.now)))
-    scan = intensity.change_scan(stream.counts, stream.expected, b.dispersion, b.per_day, uncertainty=b.uncertainty,
-                                 min_change=config.min_drop, max_bins=config.max_onset_hours,
-                                 level=b.level[:len(stream.counts)], day=b.day_of_bin[:len(stream.counts)])[0]
+            return Verdict("stop", surprise, needed, last, 0, sum(dues))
+    bins = len(stream.counts)
+    scan = intensity.change_scan(stream.counts, stream.expected, b.dispersions[:bins], b.per_day,
+                                 uncertainty=b.uncertainties[:bins], min_change=config.min_drop,
+                                 max_bins=config.max_onset_hours, level=b.level[:bins], day=b.day_of_bin[:bins])[0]
     threshold = intensity.change_threshold(config.drop_false_alarms_per_month)
     if scan.statistic >= threshold and scan.share <= 1 - config.min_drop \
             and still_low(stream.counts, stream.expected, config):
@@ -180,14 +187,16 @@ def still_low(counts: np.ndarray, expected: np.ndarray, config: SalesDropConfig)
     return bool(intensity.recent_share(counts, expected)[0] <= 1 - config.min_drop / 2)
 
 
-def _day_dues(baseline: intensity.Baseline, since: float, until: float) -> list[float]:
-    """Orders due in [since, until), split at the shop's local midnights, oldest first."""
+def _day_dues(baseline: intensity.Baseline, since: float, until: float, level: float) -> list[float]:
+    """Orders due in [since, until) at the daily `level`, split at the shop's local midnights,
+    oldest first."""
     dues, days = [], baseline.day_of_bin
     while True:
         index = min(max(int((since - baseline.start) // baseline.step), 0), len(days) - 1)
         boundary = int(np.searchsorted(days, days[index], "right"))  # days ascend with the bins
         end = min(baseline.start + boundary * baseline.step, until) if boundary < len(days) else until
-        dues.append(float(baseline.due(since, end)))
+        learnt = float(baseline.level[index])
+        dues.append(float(baseline.due(since, end)) * (level / learnt if learnt > 0 else 1.0))
         if end >= until:
             return dues
         since = end

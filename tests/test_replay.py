@@ -314,3 +314,41 @@ def test_a_small_shops_days_without_an_order_are_a_stop_for_the_live_rule_as_for
               if e.detected > stop]
     assert live is not None and stop < live <= stop + timedelta(days=5)
     assert called and abs(called[0] - live) <= timedelta(days=1)
+
+
+def test_a_fall_is_judged_against_the_variation_known_before_it() -> None:
+    """Ten orders a day varying by 30% from day to day, halved for two weeks: the days of the
+    fall must not widen the variation it is judged against. Of 30 such series, `detect` finds
+    the fall within a week in at least 20 (16 when each day was judged with the variation
+    learnt up to it, the fall's own days included), within its false-alarm budget before it."""
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    found = false = 0
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        level = 10.0 * rng.gamma(1 / 0.3**2, 0.3**2, 130)
+        level[100:114] *= 0.5
+        series = detect.TimeSeries(start, timedelta(days=1), rng.poisson(level).astype(float))
+        seen = [(e.detected - start).days - 1 for e in detect.detect(series, "count", timezone.utc, ("down",), 0.2)]
+        found += any(100 <= day < 107 for day in seen)
+        false += sum(1 for day in seen if 56 <= day < 100)
+    assert found >= 20
+    assert false <= 0.2 * 30 * 44 / 30
+
+
+def test_a_silence_is_judged_at_the_level_known_before_it() -> None:
+    """One order a day varying by half from day to day, then none: the silence's own empty days
+    must not lower the level it is judged against. Of 40 such series, `detect` calls the stop
+    within a week in at least 33 (27 when each day of the silence was reckoned at the level
+    learnt up to it, the silence included), within its false-alarm budget before it."""
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    found = false = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        level = rng.gamma(1 / 0.5**2, 0.5**2, 130)
+        level[100:] = 0.0
+        series = detect.TimeSeries(start, timedelta(days=1), rng.poisson(level).astype(float))
+        seen = [(e.detected - start).days - 1 for e in detect.detect(series, "count", timezone.utc, ("down",), 0.2)]
+        found += any(100 <= day < 107 for day in seen)
+        false += sum(1 for day in seen if 56 <= day < 100)
+    assert found >= 33
+    assert false <= 0.2 * 40 * 44 / 30
