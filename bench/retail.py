@@ -22,8 +22,9 @@ series' (0 if `detect` judges each day only on what came before it).
 
 The CUSUM baseline: each day's usual orders is the mean of the same weekday over the previous
 four weeks (closed days left out); S = max(0, S + (1 - r) * usual + x * ln r) with r = 0.5,
-restarted after each alarm; its threshold is set so that its false alarms on the clean series
-match `detect`'s, and it is then scored on the same copies.
+restarted after each alarm; its threshold is set for each band of orders a day so that its
+false alarms on the band's clean series match `detect`'s, and it is then scored on the same
+copies.
 """
 from __future__ import annotations
 
@@ -166,15 +167,16 @@ def main() -> None:
         months += span
         band_months[band_of[code]] += span
         false_detect[band_of[code]] += sum(1 for _, seen in clean if seen >= WARMUP)
-    # The CUSUM's threshold: as many false alarms over all clean series as detect's.
-    target = sum(false_detect.values())
+    # The CUSUM's threshold, one per band (as a seller would tune it for the shop's size): as many
+    # false alarms on the band's clean series as detect's.
     grid = np.arange(1.0, 20.0, 0.25)
-    alarms_at = {h: sum(sum(1 for day in cusum(v, trading(v), h) if day >= WARMUP) for v in series.values())
-                 for h in grid}
-    h = float(min(grid, key=lambda x: (abs(alarms_at[x] - target), -x)))
+    threshold: dict[str, float] = {}
     false_cusum: dict[str, int] = defaultdict(int)
-    for code, values in series.items():
-        false_cusum[band_of[code]] += sum(1 for day in cusum(values, trading(values), h) if day >= WARMUP)
+    for _, _, label in BANDS:
+        band = [values for code, values in series.items() if band_of[code] == label]
+        alarms_at = {h: sum(sum(1 for day in cusum(v, trading(v), h) if day >= WARMUP) for v in band) for h in grid}
+        threshold[label] = float(min(grid, key=lambda x: (abs(alarms_at[x] - false_detect[label]), -x)))
+        false_cusum[label] = alarms_at[threshold[label]]
     hits: dict[tuple[str, str, str], list[float | None]] = defaultdict(list)
     causal_breaks = copies = 0
     for code, clean, judged_copies in results:
@@ -183,15 +185,16 @@ def main() -> None:
             copies += 1
             causal_breaks += before != [e for e in clean if e[1] < onset]
             hits[(band_of[code], kind, "detect")].append(delay)
-            alarm = next((day - onset for day in cusum(copy, open_, h) if onset <= day < onset + WITHIN), None)
+            alarm = next((day - onset for day in cusum(copy, open_, threshold[band_of[code]])
+                          if onset <= day < onset + WITHIN), None)
             hits[(band_of[code], kind, "cusum")].append(alarm)
     print(f"{len(products)} products and {len(series) - len(products)} groups of them, {months:.0f} series-months "
-          f"after warm-up; CUSUM threshold h = {h:.2f}")
-    print(f"{'orders a day':<14}{'series':>7}{'false/month detect':>20}{'CUSUM':>8}")
+          f"after warm-up")
+    print(f"{'orders a day':<14}{'series':>7}{'false/month detect':>20}{'CUSUM':>8}{'its threshold':>15}")
     for _, _, label in BANDS:
         n = sum(1 for b in band_of.values() if b == label)
         m = band_months[label] or 1
-        print(f"{label:<14}{n:>7}{false_detect[label] / m:>20.2f}{false_cusum[label] / m:>8.2f}")
+        print(f"{label:<14}{n:>7}{false_detect[label] / m:>20.2f}{false_cusum[label] / m:>8.2f}{threshold[label]:>15.2f}")
     print(f"\n{'orders a day':<14}{'incident':<14}{'detect: found in 7 d / median d':>34}{'CUSUM':>22}")
     for _, _, label in BANDS:
         for kind in INCIDENTS:
