@@ -29,7 +29,7 @@ MSK = ZoneInfo("Europe/Moscow")
 
 def shop_scenarios(now: datetime) -> dict[str, tuple[Scenario, str]]:
     """Five shops, each on its own simulated API: (scenario, the key the config gives)."""
-    small = {"skus": 60, "orders_per_day": 150, "history_days": 36}
+    small = {"skus": 60, "orders_per_day": 60, "history_days": 36}
     return {
         "locked": (Scenario(seed=11, client_id=500001, api_key="right", **small), "revoked"),  # 401 on every call
         "stopped": (Scenario(seed=12, client_id=500002, **small,
