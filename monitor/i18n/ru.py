@@ -618,7 +618,7 @@ LANGUAGE = Language(
         "cli.detect_change_up": "рост",
         "cli.detect_shift_down": "снижение уровня",
         "cli.detect_shift_up": "повышение уровня",
-        "cli.detect_episode": "{onset}: {what}, замечено бы {detected}, длилось {lasted}, {end}; было {observed} при ожидаемых {expected}",
+        "cli.detect_episode": "{onset}: {what}, было бы замечено {detected}, длилось {lasted}, {end}; было {observed}, ожидалось {expected}",
         "cli.no_alerts": "Проблем не было.",
         "cli.no_open_alerts": "Открытых проблем нет.",
         "cli.acked_at": "принята {at}",
