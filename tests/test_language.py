@@ -49,7 +49,7 @@ def russian_outside_quotes(text: str) -> list[str]:
 def said(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """What every command prints, per language, on one synced shop whose orders stopped a day ago."""
     now = datetime.now(timezone.utc)
-    scenario = Scenario(seed=5, skus=60, orders_per_day=120, history_days=40,
+    scenario = Scenario(seed=5, skus=60, orders_per_day=60, history_days=40,
                         incidents=[Incident("sales_stop", start=now - timedelta(hours=30))])
     with SimulatorServer(Simulator(World(scenario))) as server:
         yield {lang: said_by_commands(tmp_path_factory.mktemp(lang), server.base_url, lang) for lang in ("ru", "en")}
