@@ -316,21 +316,29 @@ def test_a_small_shops_days_without_an_order_are_a_stop_for_the_live_rule_as_for
     assert called and abs(called[0] - live) <= timedelta(days=1)
 
 
+def found_in_a_week(per_day: float, variation: float, share: float, seeds: int) -> tuple[int, int]:
+    """Daily series of `per_day` orders whose days vary by `variation`, cut to `share` from day
+    100 on (a stop at 0): in how many `detect` finds it within a week, and
+    how many false alarms it raised in the 44 days before it (after eight weeks of warm-up)."""
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    found = false = 0
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        level = per_day * rng.gamma(1 / variation**2, variation**2, 130)
+        level[100:114 if share else None] *= share  # a fall lasts two weeks, a stop to the end
+        series = detect.TimeSeries(start, timedelta(days=1), rng.poisson(level).astype(float))
+        seen = [(e.detected - start).days - 1 for e in detect.detect(series, "count", timezone.utc, ("down",), 0.2)]
+        found += any(100 <= day < 107 for day in seen)
+        false += sum(1 for day in seen if 56 <= day < 100)
+    return found, false
+
+
 def test_a_fall_is_judged_against_the_variation_known_before_it() -> None:
     """Ten orders a day varying by 30% from day to day, halved for two weeks: the days of the
     fall must not widen the variation it is judged against. Of 30 such series, `detect` finds
     the fall within a week in at least 20 (16 when each day was judged with the variation
     learnt up to it, the fall's own days included), within its false-alarm budget before it."""
-    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
-    found = false = 0
-    for seed in range(30):
-        rng = np.random.default_rng(seed)
-        level = 10.0 * rng.gamma(1 / 0.3**2, 0.3**2, 130)
-        level[100:114] *= 0.5
-        series = detect.TimeSeries(start, timedelta(days=1), rng.poisson(level).astype(float))
-        seen = [(e.detected - start).days - 1 for e in detect.detect(series, "count", timezone.utc, ("down",), 0.2)]
-        found += any(100 <= day < 107 for day in seen)
-        false += sum(1 for day in seen if 56 <= day < 100)
+    found, false = found_in_a_week(10.0, 0.3, 0.5, seeds=30)
     assert found >= 20
     assert false <= 0.2 * 30 * 44 / 30
 
@@ -340,15 +348,6 @@ def test_a_silence_is_judged_at_the_level_known_before_it() -> None:
     must not lower the level it is judged against. Of 40 such series, `detect` calls the stop
     within a week in at least 33 (27 when each day of the silence was reckoned at the level
     learnt up to it, the silence included), within its false-alarm budget before it."""
-    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
-    found = false = 0
-    for seed in range(40):
-        rng = np.random.default_rng(seed)
-        level = rng.gamma(1 / 0.5**2, 0.5**2, 130)
-        level[100:] = 0.0
-        series = detect.TimeSeries(start, timedelta(days=1), rng.poisson(level).astype(float))
-        seen = [(e.detected - start).days - 1 for e in detect.detect(series, "count", timezone.utc, ("down",), 0.2)]
-        found += any(100 <= day < 107 for day in seen)
-        false += sum(1 for day in seen if 56 <= day < 100)
+    found, false = found_in_a_week(1.0, 0.5, 0.0, seeds=40)
     assert found >= 33
     assert false <= 0.2 * 40 * 44 / 30
