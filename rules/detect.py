@@ -262,7 +262,8 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
             s = scans[first]
             found.append(Episode(direction, series.at(s.onset), series.at(first + 1),
                                  series.at(last + 1) if last < len(counts) - 1 else None, s.observed,
-                                 round(s.due, 2), round(s.statistic, 2), "change"))
+                                 round(s.due, 2), round(s.statistic, 2),
+                                 "stop" if direction == "down" and s.observed == 0 else "change"))
     if "down" in directions and len(judged):
         found += _stops(series, counts, expected, baseline, budget / len(directions))
     return sorted(_merge(found), key=lambda e: e.onset)

@@ -351,3 +351,13 @@ def test_a_silence_is_judged_at_the_level_known_before_it() -> None:
     found, false = found_in_a_week(1.0, 0.5, 0.0, seeds=40)
     assert found >= 33
     assert false <= 0.2 * 40 * 44 / 30
+
+
+def test_a_fall_to_nothing_is_told_as_a_stop() -> None:
+    """Whichever detector sees it first, days with no order at all are a stop, not a fall."""
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    values = np.random.default_rng(3).poisson(10.0, 80).astype(float)
+    values[70:] = 0.0
+    found = detect.detect(detect.TimeSeries(start, timedelta(days=1), values), "count", timezone.utc, ("down",), 0.2)
+    late = [e for e in found if e.onset >= start + timedelta(days=60)]
+    assert [(e.what, e.observed) for e in late] == [("stop", 0.0)]
