@@ -32,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.cusum import cusum_alarms, cusum_steps, matched_threshold  # noqa: E402
 from monitor.simulator import Scenario, World  # noqa: E402
 from monitor.simulator.world import MSK  # noqa: E402
 from rules import intensity  # noqa: E402
@@ -62,42 +63,6 @@ def information_per_day(usual: float, dispersion: float, factor) -> float:
 def series(times: np.ndarray, step: float, start: float, bins: int) -> np.ndarray:
     index = ((times - start) // step).astype(np.int64)
     return np.bincount(index[(index >= 0) & (index < bins)], minlength=bins).astype(float)
-
-
-def cusum_steps(counts: np.ndarray, period: int, r: float = 0.5) -> np.ndarray:
-    """Each bin's CUSUM increment for a fall to `r` of the usual (NaN where the usual is unknown:
-    fewer than two of the same position in the last four periods)."""
-    lags = np.full((4, len(counts)), np.nan)
-    for k in range(1, 5):
-        lags[k - 1, period * k:] = counts[:-period * k]
-    known = (~np.isnan(lags)).sum(axis=0)
-    with np.errstate(invalid="ignore"):
-        usual = np.where(known >= 2, np.nanmean(np.where(known >= 2, lags, 0.0), axis=0), np.nan)
-    return (1 - r) * usual + counts * math.log(r)
-
-
-def cusum_alarms(steps: np.ndarray, h: float, first: int) -> list[int]:
-    alarms, s = [], 0.0
-    for i in range(first, len(steps)):
-        if steps[i] != steps[i]:  # NaN: not judged
-            continue
-        s = max(0.0, s + steps[i])
-        if s >= h:
-            alarms.append(i)
-            s = 0.0
-    return alarms
-
-
-def matched_threshold(clean: list[np.ndarray], first: int, target: int) -> float:
-    """The CUSUM threshold at which the clean series give `target` alarms (as near as can be)."""
-    low, high = 0.5, 2000.0
-    for _ in range(24):
-        middle = (low + high) / 2
-        if sum(len(cusum_alarms(steps, middle, first)) for steps in clean) > target:
-            low = middle
-        else:
-            high = middle
-    return high
 
 
 def judge(times: np.ndarray, step: float) -> list:
@@ -158,10 +123,10 @@ def main() -> None:
                              int(ONSET_DAY * 86400 // step), int(7 * 86400 // step))
     print(f"{'incident':<32}{'series':<8}{'recall (findable)':>20}{'recall (all)':>14}{'CUSUM (all)':>13}")
     for (kind, label), results in rows.items():
-        findable = [f for f, ok in results if ok]
+        of_findable = [f for f, ok in results if ok]
         h, first, at, week = thresholds[label]
         caught = sum(any(at <= a <= at + week for a in cusum_alarms(steps, h, first)) for steps in copies[(kind, label)])
-        print(f"{kind:<32}{label:<8}{sum(findable):>9}/{len(findable):<10}{sum(f for f, _ in results):>7}/{len(results):<6}"
+        print(f"{kind:<32}{label:<8}{sum(of_findable):>9}/{len(of_findable):<10}{sum(f for f, _ in results):>7}/{len(results):<6}"
               f"{caught:>7}/{len(results):<6}")
     months = len(false_alarms["daily"]) * (DAYS - 14) / 30  # the first 14 days are learnt, not judged
     for label, counts in false_alarms.items():

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import math
 import multiprocessing
 import statistics
 import sys
@@ -45,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.cusum import cusum_alarms, cusum_steps  # noqa: E402
 from rules import detect  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "online_retail_daily_by_product.csv.gz"
@@ -76,7 +76,7 @@ def grouped(products: dict[str, np.ndarray], per_size: int) -> dict[str, np.ndar
     codes = list(products)
     groups = {}
     for size in GROUP_SIZES:
-        for k in range(per_size):
+        for _ in range(per_size):
             picked = [codes[i] for i in rng.choice(len(codes), size, replace=False)]
             groups["+".join(picked)] = np.sum([products[c] for c in picked], axis=0)
     return groups
@@ -95,21 +95,9 @@ def episodes(values: np.ndarray, budget: float) -> list[tuple[int, int]]:
     return [((e.onset - start).days, (e.detected - start).days - 1) for e in found]
 
 
-def cusum(values: np.ndarray, open_: np.ndarray, h: float, r: float = 0.5) -> list[int]:
-    """Days the CUSUM alarms (restarting after each)."""
-    alarms, s = [], 0.0
-    for day in range(len(values)):
-        if not open_[day]:
-            continue
-        past = [d for d in range(day - 1, max(-1, day - 29), -1) if open_[d] and (day - d) % 7 == 0]
-        if len(past) < 2:
-            continue
-        usual = float(np.mean(values[past]))
-        s = max(0.0, s + (1 - r) * usual + values[day] * math.log(r))
-        if s >= h:
-            alarms.append(day)
-            s = 0.0
-    return alarms
+def cusum(values: np.ndarray, h: float) -> list[int]:
+    """Days the CUSUM (bench/cusum.py) alarms on a product's daily orders, closed days not judged."""
+    return cusum_alarms(cusum_steps(np.where(trading(values), values, np.nan), 7), h)
 
 
 def onsets(length: int) -> list[int]:
@@ -172,38 +160,38 @@ def main() -> None:
     grid = np.arange(1.0, 20.0, 0.25)
     threshold: dict[str, float] = {}
     false_cusum: dict[str, int] = defaultdict(int)
-    for _, _, label in BANDS:
+    bands = [label for _, _, label in BANDS if label in band_of.values()]
+    for label in bands:
         band = [values for code, values in series.items() if band_of[code] == label]
-        alarms_at = {h: sum(sum(1 for day in cusum(v, trading(v), h) if day >= WARMUP) for v in band) for h in grid}
+        alarms_at = {h: sum(sum(1 for day in cusum(v, h) if day >= WARMUP) for v in band) for h in grid}
         threshold[label] = float(min(grid, key=lambda x: (abs(alarms_at[x] - false_detect[label]), -x)))
         false_cusum[label] = alarms_at[threshold[label]]
     hits: dict[tuple[str, str, str], list[float | None]] = defaultdict(list)
     causal_breaks = copies = 0
     for code, clean, judged_copies in results:
-        open_ = trading(series[code])
         for kind, onset, copy, delay, before in judged_copies:
             copies += 1
             causal_breaks += before != [e for e in clean if e[1] < onset]
             hits[(band_of[code], kind, "detect")].append(delay)
-            alarm = next((day - onset for day in cusum(copy, open_, threshold[band_of[code]])
+            alarm = next((day - onset for day in cusum(copy, threshold[band_of[code]])
                           if onset <= day < onset + WITHIN), None)
             hits[(band_of[code], kind, "cusum")].append(alarm)
     print(f"{len(products)} products and {len(series) - len(products)} groups of them, {months:.0f} series-months "
           f"after warm-up")
     print(f"{'orders a day':<14}{'series':>7}{'false/month detect':>20}{'CUSUM':>8}{'its threshold':>15}")
-    for _, _, label in BANDS:
+    for label in bands:
         n = sum(1 for b in band_of.values() if b == label)
         m = band_months[label] or 1
         print(f"{label:<14}{n:>7}{false_detect[label] / m:>20.2f}{false_cusum[label] / m:>8.2f}{threshold[label]:>15.2f}")
     print(f"\n{'orders a day':<14}{'incident':<14}{'detect: found in 7 d / median d':>34}{'CUSUM':>22}")
-    for _, _, label in BANDS:
+    for label in bands:
         for kind in INCIDENTS:
             cells = []
             for method in ("detect", "cusum"):
                 delays = hits[(label, kind, method)]
                 found = [d for d in delays if d is not None]
                 cells.append(f"{len(found) / len(delays):.2f} / {statistics.median(found):.0f} d" if found
-                             else ("0.00 / -" if delays else "-"))
+                             else "0.00 / -")
             print(f"{label:<14}{kind:<14}{cells[0]:>34}{cells[1]:>22}")
     print(f"\ncausal check: {causal_breaks} of {copies} copies have alarms before the onset that differ from "
           f"the clean series'")
