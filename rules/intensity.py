@@ -353,8 +353,7 @@ def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float | 
         unit_cum = np.concatenate(([0.0], np.cumsum(unit)))
         onset_level = np.where(level[onsets] > 0, level[onsets], level[np.minimum(onsets + 1, len(level) - 1)])
         due = onset_level * (unit_cum[ends + 1][:, None] - unit_cum[onsets])
-    known = level[onsets] > 0 if level is not None else np.ones(onsets.shape, dtype=bool)
-    dispersion, uncertainty = _at_onsets(dispersion, onsets, ends, known), _at_onsets(uncertainty, onsets, ends, known)
+    dispersion, uncertainty = _at_onsets(dispersion, onsets, ends, level), _at_onsets(uncertainty, onsets, ends, level)
     if day is not None and np.min(dispersion) > 0:
         due, size = _today_known(obs_cum, expected, day, onsets, due, dispersion, per_day, uncertainty)
     else:
@@ -370,13 +369,15 @@ def change_scan(observed: np.ndarray, expected: np.ndarray, dispersion: float | 
     return [Scan(float(llr[i, b]), int(onsets[i, b]), float(n[i, b]), float(due[i, b])) for i, b in zip(rows, best)]
 
 
-def _at_onsets(value: float | np.ndarray, onsets: np.ndarray, ends: np.ndarray, known: np.ndarray
+def _at_onsets(value: float | np.ndarray, onsets: np.ndarray, ends: np.ndarray, level: np.ndarray | None
                ) -> float | np.ndarray:
     """A per-bin value as known at each window's onset (at its end where the onset was not
-    judged); a single value as it is."""
-    if isinstance(value, np.ndarray):
-        return np.where(known, value[onsets], value[ends][:, None])
-    return value
+    judged: no `level` there); a single value as it is."""
+    if not isinstance(value, np.ndarray):
+        return value
+    if level is None:
+        return value[onsets]
+    return np.where(level[onsets] > 0, value[onsets], value[ends][:, None])
 
 
 def _today_known(obs_cum: np.ndarray, expected: np.ndarray, day: np.ndarray, onsets: np.ndarray, due: np.ndarray,
