@@ -19,12 +19,18 @@ from monitor.channels import CHANNELS, AnyChannelConfig, EmailConfig, FileConfig
 from monitor.channels.telegram import from_webhook
 from monitor import logs
 from monitor.i18n import LANGUAGES
-from monitor.secrets import Strict, config_dir, os_error, read_secret, resolve, secret_path
+from monitor.secrets import EMAIL, NAME, NAME_OR_EMPTY, URL, Strict, config_dir, os_error, read_secret, resolve, secret_path
 from monitor.texts import Said
 from rules import RULES
 from rules.base import Keyed, RuleConfig
 
 DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
+CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
+HOURS = r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+LISTEN = r"^$|^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$"
+# Which form a value must take, in the seller's words, by the pattern it failed.
+FORMS = {NAME: "config.form_name", NAME_OR_EMPTY: "config.form_name", URL: "config.url", EMAIL: "config.form_email",
+         CLOCK: "config.form_clock", HOURS: "config.form_hours", LISTEN: "config.form_listen"}
 
 
 class ConfigError(Exception):
@@ -54,7 +60,7 @@ class MonitorSection(Strict):
     blind_after_minutes: float = Field(180.0, ge=10, le=10080)
     keep_raw_days: int = Field(180, ge=30, le=3650)
     keep_alerts_days: int = Field(730, ge=30, le=3650)
-    metrics_listen: str = Field("", pattern=r"^$|^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
+    metrics_listen: str = Field("", pattern=LISTEN)
 
     _state_dir = field_validator("state_dir")(lambda value: resolve(value))
 
@@ -86,12 +92,12 @@ class MonitorSection(Strict):
 
 
 class Account(Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, pattern=NAME)
     client_id: int = Field(gt=0)
     api_key: SecretStr | None = None
     api_key_env: str | None = None
     api_key_file: Path | None = None
-    base_url: str = Field(DEFAULT_BASE_URL, pattern=r"^https?://[^\s/]+")
+    base_url: str = Field(DEFAULT_BASE_URL, pattern=URL)
     timeout_seconds: float = Field(30.0, gt=0, le=300)
     poll_minutes: int | None = Field(None, ge=1, le=1440)  # this account's own interval; default [monitor]'s
 
@@ -112,7 +118,7 @@ class DigestSection(Strict):
     """The daily (or weekly, on Mondays) summary per shop, at `at` in the seller's timezone."""
 
     every: Literal["off", "daily", "weekly"] = "daily"
-    at: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    at: str = Field("09:00", pattern=CLOCK)
     channels: list[str] = []  # empty: every channel
 
 
@@ -129,7 +135,7 @@ class AlertsSection(Strict):
     notify_resolved: bool = True
     resolve_after_minutes: float = Field(60.0, ge=0, le=10080)  # clear this long before "resolved"
     group_wait_minutes: float = Field(0.0, ge=0, le=720)  # hold non-critical digests so later findings join them
-    quiet_hours: str = Field("", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    quiet_hours: str = Field("", pattern=HOURS)
     delivery_retry_hours: float = Field(24.0, gt=0, le=168)
     undeliverable_after_minutes: float = Field(60.0, ge=1, le=10080)
     max_alerts_per_message: int = Field(10, ge=1, le=100)  # the rest are counted, listed by `alerts list`
@@ -305,7 +311,9 @@ def _describe(err: ErrorDetails) -> Said:
     if err["type"] == "union_tag_invalid" or (err["loc"] and err["loc"][-1] == "type" and "channels" in err["loc"]):
         where = loc if loc.endswith(".type") else f"{loc}.type"
         return Said("config.at", where=where, what=Said("config.channel_type", valid=", ".join(sorted(CHANNELS))))
-    if err["type"] in PYDANTIC_TYPES:
+    if err["type"] == "string_pattern_mismatch" and context.get("pattern") in FORMS:
+        what = Said(FORMS[context["pattern"]])
+    elif err["type"] in PYDANTIC_TYPES:
         what = Said(f"config.{PYDANTIC_TYPES[err['type']]}", **{k: v for k, v in context.items() if k != "error"})
     else:
         what = Said("config.other", error=err["msg"].removeprefix("Value error, "))

@@ -17,6 +17,13 @@ from monitor.texts import Said
 _CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
 
 
+# The forms of config values that other modules check too; monitor/config.py says each to the seller.
+NAME = r"^[A-Za-z0-9_.-]+$"
+NAME_OR_EMPTY = r"^[A-Za-z0-9_.-]*$"
+URL = r"^https?://[^\s/]+"
+EMAIL = r"^[^@\s]+@[^@\s]+$"
+
+
 class Strict(BaseModel):
     """Unknown keys are errors; nothing changes after validation."""
 

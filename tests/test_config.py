@@ -44,6 +44,19 @@ def test_broken_config_names_the_file_and_key(write_config, body: str, expected:
     assert expected in str(error.value)
 
 
+def test_a_value_of_the_wrong_form_is_told_which_form_it_takes(write_config, capsys) -> None:
+    path = write_config('[alerts]\nquiet_hours = "с 22 до 8"\n')
+    path.write_text(path.read_text().replace('name = "shop"', 'name = "Магазин-1"'))
+    assert main(["config", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "accounts[0].name: только латинские буквы, цифры и знаки «.», «_», «-», например shop-1" in err
+    assert "alerts.quiet_hours: нужен промежуток вида 22:00-08:00" in err
+    assert "Магазин" not in err and "образец" not in err
+    assert main(["--lang", "en", "config", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert 'accounts[0].name: Latin letters, digits, ".", "_" and "-" only' in err and "expected a span" in err
+
+
 def test_timezone_must_be_known(tmp_path: Path, write_config) -> None:
     path = write_config()
     path.write_text(path.read_text().replace('[monitor]\n', '[monitor]\ntimezone = "Mars/Olympus"\n'))

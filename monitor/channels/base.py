@@ -12,7 +12,7 @@ from pydantic import Field
 
 from monitor.deadline import within
 from monitor.message import Event, Message
-from monitor.secrets import Strict
+from monitor.secrets import NAME_OR_EMPTY, Strict
 from monitor.texts import WORDS, Said, count
 
 
@@ -25,7 +25,7 @@ class ChannelConfig(Strict):
     of resolves."""
 
     type: str
-    name: str = Field("", pattern=r"^[A-Za-z0-9_.-]*$")
+    name: str = Field("", pattern=NAME_OR_EMPTY)
     min_severity: Literal["warning", "critical"] = "warning"
     notify_resolved: bool = True
 

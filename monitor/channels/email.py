@@ -18,7 +18,7 @@ from monitor.channels.base import ChannelConfig, DeliveryError, affected_csv, as
 from monitor.charts import anomaly_chart
 from monitor.deadline import within
 from monitor.message import Message
-from monitor.secrets import read_secret, secret_path
+from monitor.secrets import EMAIL, read_secret, secret_path
 from monitor.texts import WORDS, Said
 
 
@@ -32,7 +32,7 @@ class EmailConfig(ChannelConfig):
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
-    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    sender: str = Field(pattern=EMAIL)
     to: list[str] = Field(min_length=1)
     timeout_seconds: float = Field(30.0, gt=0, le=300)
 

@@ -15,7 +15,7 @@ from monitor.channels.base import ChannelConfig, DeliveryError, affected_csv, he
 from monitor.charts import anomaly_chart
 from rules import RULES
 from monitor.message import Message
-from monitor.secrets import read_secret, secret_path
+from monitor.secrets import URL, read_secret, secret_path
 from monitor.texts import WORDS, Said
 
 TELEGRAM_LIMIT = 4096
@@ -30,7 +30,7 @@ class TelegramConfig(ChannelConfig):
     token_file: Path | None = None
     chat_id: list[str] = Field(min_length=1)
     proxy: str | None = None  # http://... or socks5://..., where api.telegram.org is blocked
-    api_url: str = Field(API_URL, pattern=r"^https?://[^\s/]+")  # a self-hosted Bot API server, or tests
+    api_url: str = Field(API_URL, pattern=URL)  # a self-hosted Bot API server, or tests
     timeout_seconds: float = Field(10.0, gt=0, le=120)
     remind_hours: float = Field(6.0, gt=0, le=720)  # after "Отправил в поддержку": remind if it persists
     allowed_users: list[str] = []  # in a group: only these users (ids or @names) act; empty: anyone in chat_id

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from monitor.channels.base import ChannelConfig, DeliveryError, full_text, post
 from monitor.message import Event, Message
-from monitor.secrets import read_secret, secret_path
+from monitor.secrets import URL, read_secret, secret_path
 from monitor.texts import Said
 
 WEBHOOK_VERSION = "1"
@@ -29,7 +29,7 @@ class WebhookConfig(ChannelConfig):
     or a preset for Slack or Alertmanager receivers."""
 
     type: Literal["webhook"]
-    url: str = Field(pattern=r"^https?://[^\s/]+")
+    url: str = Field(pattern=URL)
     format: Literal["json", "slack", "alertmanager"] = "json"
     secret_env: str | None = None  # json: the signing secret ("whsec_...")
     secret_file: Path | None = None
