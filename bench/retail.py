@@ -5,8 +5,9 @@ way. Prints a table; not a test. Figures are recorded in docs/DETECTION.md.
 
 The data: the daily orders of the 200 products a UK online retailer sold on the most days
 (UCI "Online Retail", 2010-12-01 .. 2011-12-09; `bench/data/SOURCE.md`). The shop does not trade
-on Saturdays (learnt as a closed weekday) and was shut over Christmas and on the UK bank
-holidays: those days are given as the shop's own closed days, as a seller would give them.
+on Saturdays (learnt as a closed weekday) and was shut over Christmas, on the UK bank holidays
+and on Easter Sunday: those days are given as the shop's own closed days, as a seller would give
+them.
 Few products sell 5 or more a day, so `--groups` of 2, 3, 4 and 6 products drawn at random
 (seeded) are added up into series of 5-20 orders a day, as a small seller's shop adds up its
 products, with the real data's own day-to-day variation.
@@ -51,7 +52,7 @@ DATA = Path(__file__).resolve().parent / "data" / "online_retail_daily_by_produc
 FIRST = date(2010, 12, 1)
 CLOSED = frozenset([FIRST + timedelta(days=k) for k in range((date(2011, 1, 3) - FIRST).days + 1)
                     if FIRST + timedelta(days=k) >= date(2010, 12, 24)]
-                   + [date(2011, 4, 22), date(2011, 4, 25), date(2011, 4, 29), date(2011, 5, 2), date(2011, 5, 30),
+                   + [date(2011, 4, 22), date(2011, 4, 24), date(2011, 4, 25), date(2011, 4, 29), date(2011, 5, 2), date(2011, 5, 30),
                       date(2011, 8, 29)])
 WARMUP = 56  # days before anything is scored
 INCIDENTS = {"stop": 0.0, "fall to 30%": 0.3, "fall to 50%": 0.5}
