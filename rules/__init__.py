@@ -60,7 +60,7 @@ def run_rules(data: AccountData, configs: dict[str, Any], checked_at: datetime |
     causes = {(f.rule, sku) for f in result.findings for sku in f.affected_skus}
     result.findings = [f for f in result.findings if not (f.rule in SYMPTOMS and f.entity.startswith("sku:") and any(
         (cause, sku) in causes for cause in SYMPTOMS[f.rule] for sku in f.affected_skus))]
-    result.findings = fold_into_causes(data, result.findings)
+    result.findings = fold_into_causes(data, result.findings, configs["sales_drop"].min_drop)
     result.findings = [f for f in (by_product(f, configs[f.rule], data) for f in result.findings) if f is not None]
     return result
 

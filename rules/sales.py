@@ -369,20 +369,22 @@ SALES_DROP = Rule("sales_drop", SalesDropConfig, sales_drop, needs_postings=True
 CAUSE_RULES = ("card_problems", "stock_out")
 
 
-def fold_into_causes(data: AccountData, findings: list[Finding]) -> list[Finding]:
-    """A shop's sales fall that its causes explain (at least 90% of the missing orders are on
-    SKUs out of stock or with blocked cards, each with its own finding) is not a second alert:
-    it becomes a line in each cause's alert, the orders and rubles that cause costs."""
+def fold_into_causes(data: AccountData, findings: list[Finding], min_drop: float) -> list[Finding]:
+    """A shop's sales fall that its causes explain (SKUs out of stock or with blocked cards, each
+    with its own finding: without them, the rest of the shop did not fall by `min_drop`) is not a
+    second alert: it becomes a line in each cause's alert, the orders and rubles that cause costs."""
     out = list(findings)
     for sales in [f for f in findings if f.rule == "sales_drop" and f.entity == "account"]:
         e = sales.evidence_as(SalesDropEvidence)
-        if e.explained < 0.9:
-            continue
         onset = data.now - timedelta(hours=e.window_hours)
-        short = {r.sku: r.expected - r.observed for r in _sku_shortfall(data, onset.timestamp(), e.expected)}
+        rows = {r.sku: r for r in _sku_shortfall(data, onset.timestamp(), e.expected)}
+        short = {sku: r.expected - r.observed for sku, r in rows.items()}
         causes = [f for f in out if f.rule in CAUSE_RULES and short.keys() & set(f.affected_skus)]
-        if not causes:
-            continue
+        caused = {sku for f in causes for sku in f.affected_skus} & short.keys()
+        rest_due = e.expected - sum(rows[sku].expected for sku in caused)
+        rest_missing = e.expected - e.observed - sum(short[sku] for sku in caused)
+        if not causes or (rest_due > 0 and rest_missing >= min_drop * rest_due):
+            continue  # the rest of the shop fell too: the fall is an alert of its own
         out.remove(sales)
         for cause in causes:
             missing = sum(short.get(sku, 0.0) for sku in cause.affected_skus)

@@ -228,7 +228,10 @@ def test_skus_run_dry_together_are_one_stock_alert_and_one_running_low_keeps_its
     world = World(Scenario(seed=7, skus=150, orders_per_day=200, incidents=[
         Incident("stock_out", start=NOW - timedelta(days=5), skus=(top[0].sku, top[1].sku), days_left=2),
         Incident("stock_out", start=NOW - timedelta(days=1), skus=(top[2].sku,), days_left=3)]))
-    found = sorted((f.entity, f.severity, sorted(f.affected_skus)) for f in run_rules(account_data(world, NOW), CONFIGS)
-                   .findings)
+    findings = run_rules(account_data(world, NOW), CONFIGS).findings
+    found = sorted((f.entity, f.severity, sorted(f.affected_skus)) for f in findings)
     assert found == [("empty:fbs", "critical", sorted([top[0].sku, top[1].sku])),
                      (f"sku:{top[2].sku}:fbs", "warning", [top[2].sku])]
+    # The shop fell by their third; the rest of it did not fall: the fall is a line in the stock alert.
+    [empty] = [f for f in findings if f.entity == "empty:fbs"]
+    assert empty.symptom is not None and empty.symptom.missing > 50
