@@ -29,6 +29,7 @@ import numpy as np
 
 DAY = 86400.0
 HOURS_PER_MONTH = 720.0
+MEMORY_DAYS = 28.0  # the time constant of the baseline's memory (bench/retail.py measured 14, 28, 42)
 MIN_DISPERSION = 0.05  # a few weeks never show all of the day-to-day variation
 
 
@@ -199,13 +200,13 @@ def _fit(totals: np.ndarray, weekday: np.ndarray, usable: np.ndarray, age: np.nd
     if normal.sum() < 5:
         return None
     t, wd, ages, slots = t[normal], wd[normal], ages[normal], slots[normal]
-    mean = float(t.mean())
-    prior = 2.0  # pseudo-days at the overall mean: a few weeks of a small shop are noisy
+    weights = np.exp(-ages / MEMORY_DAYS)  # recent weeks count more: growth, decline and the week's shape are followed
+    mean = float((weights * t).sum() / weights.sum())
     for day in np.flatnonzero(factors):
         on = wd == day
-        factors[day] = (t[on].sum() + prior * mean) / ((on.sum() + prior) * mean) if mean > 0 else 1.0
+        if on.any() and mean > 0:  # a weekday without a usable day is taken as an average one
+            factors[day] = float((weights[on] * t[on]).sum() / weights[on].sum()) / mean
     factors = factors / factors[factors > 0].mean()
-    weights = np.exp(-ages / 14.0)  # recent weeks count more: growth and decline are followed
     level = float((weights * t / np.where(factors[wd] > 0, factors[wd], 1.0)).sum() / weights.sum())
     ratio = t / np.maximum(level * factors[wd], 1e-9)  # unusual days are already out: the plain spread
     dispersion = min(1.0, max(MIN_DISPERSION, math.sqrt(max(float(ratio.var(ddof=1)) - 1 / max(level, 1e-9), 0.0))))

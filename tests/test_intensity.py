@@ -52,6 +52,17 @@ def test_a_weekday_the_shop_is_closed_is_expected_to_bring_nothing() -> None:
     assert baseline.expected[last_week][~sundays[last_week]].min() > 0
 
 
+def test_a_week_that_changed_five_weeks_ago_is_expected_as_it_is_now() -> None:
+    """The weekday factors follow recent weeks as the level does: a shop whose weekend turned
+    from its busiest days into its quietest is not told its weekend fell."""
+    busy_weekend, quiet_weekend = np.array([0.8] * 5 + [1.5] * 2), np.array([1.1] * 5 + [0.75] * 2)
+    days = np.arange(84)
+    rates = 100 * np.where(days < 49, busy_weekend[days % 7], quiet_weekend[days % 7])
+    baseline = intensity.learn(poisson(rates, seed=3), START, 86400, timezone.utc)
+    last_week = baseline.expected[-7:]
+    assert last_week[5:].mean() < last_week[:5].mean()
+
+
 def test_day_to_day_variation_is_measured() -> None:
     rates = hourly_rates(70, 400)
     levels = np.random.default_rng(2).gamma(1 / 0.3**2, 0.3**2, 70)
