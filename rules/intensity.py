@@ -201,11 +201,13 @@ def _fit(totals: np.ndarray, weekday: np.ndarray, usable: np.ndarray, age: np.nd
         return None
     t, wd, ages, slots = t[normal], wd[normal], ages[normal], slots[normal]
     weights = np.exp(-ages / MEMORY_DAYS)  # recent weeks count more: growth, decline and the week's shape are followed
-    mean = float((weights * t).sum() / weights.sum())
+    in_days = weights * len(t) / weights.sum()  # each day's weight, the days learnt from adding up to their number
+    mean = float((in_days * t).sum() / len(t))
+    prior = 1.0  # a pseudo-day at the overall mean: a few weeks of a small or uneven shop are noisy
     for day in np.flatnonzero(factors):
         on = wd == day
-        if on.any() and mean > 0:  # a weekday without a usable day is taken as an average one
-            factors[day] = float((weights[on] * t[on]).sum() / weights[on].sum()) / mean
+        factors[day] = ((in_days[on] * t[on]).sum() + prior * mean) / ((in_days[on].sum() + prior) * mean) \
+            if mean > 0 else 1.0
     factors = factors / factors[factors > 0].mean()
     level = float((weights * t / np.where(factors[wd] > 0, factors[wd], 1.0)).sum() / weights.sum())
     ratio = t / np.maximum(level * factors[wd], 1e-9)  # unusual days are already out: the plain spread
