@@ -529,8 +529,8 @@ def order_value(data: AccountData, sku: int | None = None) -> float:
 
 @dataclass(frozen=True)
 class Symptom:
-    """The orders a cause costs: a sales fall it fully explains, said in its alert instead of
-    one of its own (`rules.sales.fold_into_causes`)."""
+    """The orders a cause costs: a sales fall it explains (the rest of the shop did not fall),
+    said in its alert instead of one of its own (`rules.sales.fold_into_causes`)."""
 
     hours: int
     missing: float  # orders missing over the last `hours` on the cause's SKUs
