@@ -23,9 +23,9 @@ series' (0 if `detect` judges each day only on what came before it).
 
 The CUSUM baseline: each day's usual orders is the mean of the same weekday over the previous
 four weeks (closed days left out); S = max(0, S + (1 - r) * usual + x * ln r) with r = 0.5,
-restarted after each alarm; its threshold is set for each band of orders a day so that its
-false alarms on the band's clean series match `detect`'s, and it is then scored on the same
-copies.
+restarted after each alarm, run from the end of the warm-up; its threshold is set for each band
+of orders a day so that its false alarms on the band's clean series are as many as `detect`'s
+(or the nearest number below), and it is then scored on the same copies.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cusum import cusum_alarms, cusum_steps  # noqa: E402
+from bench.cusum import cusum_alarms, cusum_steps, matched_threshold  # noqa: E402
 from rules import detect  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "online_retail_daily_by_product.csv.gz"
@@ -96,9 +96,14 @@ def episodes(values: np.ndarray, budget: float) -> list[tuple[int, int]]:
     return [((e.onset - start).days, (e.detected - start).days - 1) for e in found]
 
 
+def steps(values: np.ndarray) -> np.ndarray:
+    """The CUSUM's (bench/cusum.py) daily increments on a product's orders, closed days not judged."""
+    return cusum_steps(np.where(trading(values), values, np.nan), 7)
+
+
 def cusum(values: np.ndarray, h: float) -> list[int]:
-    """Days the CUSUM (bench/cusum.py) alarms on a product's daily orders, closed days not judged."""
-    return cusum_alarms(cusum_steps(np.where(trading(values), values, np.nan), 7), h)
+    """Days after the warm-up on which the CUSUM alarms."""
+    return cusum_alarms(steps(values), h, WARMUP)
 
 
 def onsets(length: int) -> list[int]:
@@ -158,15 +163,13 @@ def main() -> None:
         false_detect[band_of[code]] += sum(1 for _, seen in clean if seen >= WARMUP)
     # The CUSUM's threshold, one per band (as a seller would tune it for the shop's size): as many
     # false alarms on the band's clean series as detect's.
-    grid = np.arange(1.0, 20.0, 0.25)
     threshold: dict[str, float] = {}
     false_cusum: dict[str, int] = defaultdict(int)
     bands = [label for _, _, label in BANDS if label in band_of.values()]
     for label in bands:
-        band = [values for code, values in series.items() if band_of[code] == label]
-        alarms_at = {h: sum(sum(1 for day in cusum(v, h) if day >= WARMUP) for v in band) for h in grid}
-        threshold[label] = float(min(grid, key=lambda x: (abs(alarms_at[x] - false_detect[label]), -x)))
-        false_cusum[label] = alarms_at[threshold[label]]
+        band = [steps(values) for code, values in series.items() if band_of[code] == label]
+        threshold[label] = matched_threshold(band, WARMUP, false_detect[label])
+        false_cusum[label] = sum(len(cusum_alarms(s, threshold[label], WARMUP)) for s in band)
     hits: dict[tuple[str, str, str], list[float | None]] = defaultdict(list)
     causal_breaks = copies = 0
     for code, clean, judged_copies in results:
