@@ -383,8 +383,8 @@ def fold_into_causes(data: AccountData, findings: list[Finding], min_drop: float
         caused = {sku for f in causes for sku in f.affected_skus} & short.keys()
         rest_due = e.expected - sum(rows[sku].expected for sku in caused)
         rest_missing = e.expected - e.observed - sum(short[sku] for sku in caused)
-        if not causes or (rest_due > 0 and rest_missing >= min_drop * rest_due):
-            continue  # the rest of the shop fell too: the fall is an alert of its own
+        if not causes or rest_missing >= max(min_drop * rest_due, 1.0):
+            continue  # the rest of the shop fell too (by a whole order at least): an alert of its own
         out.remove(sales)
         for cause in causes:
             missing = sum(short.get(sku, 0.0) for sku in cause.affected_skus)

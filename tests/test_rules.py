@@ -115,6 +115,16 @@ def test_cards_blocked_for_one_reason_are_one_alert_and_the_sales_stop_they_caus
     assert sorted(len(f.affected_skus) for f in found) == [30, 30] and cards.fingerprint in {f.fingerprint for f in found}
 
 
+@pytest.mark.parametrize("seed, hours", [(1, 8), (2, 6), (5, 8), (6, 6)])
+def test_every_card_blocked_is_one_alert_whatever_the_rounding_of_the_orders_left(seed: int, hours: int) -> None:
+    """With every card blocked nothing is left of the shop but a rounding remainder of its due
+    orders: that is no fall of its own, and the stop stays a line in the card alert."""
+    world = World(Scenario(seed=seed, skus=40, orders_per_day=120, incidents=[
+        Incident("card_blocked", start=NOW - timedelta(hours=hours))]))
+    [cards] = run_rules(account_data(world, NOW), CONFIGS).findings
+    assert cards.rule == "card_problems" and cards.symptom is not None and cards.symptom.missing > 10
+
+
 def test_a_stop_partly_explained_by_blocked_cards_names_the_cause_with_its_share() -> None:
     top = sorted(World(Scenario(seed=7, skus=150, orders_per_day=200)).products, key=lambda p: -p.weight)[:3]
     world = World(Scenario(seed=7, skus=150, orders_per_day=200, incidents=[
