@@ -16,6 +16,7 @@ import tomllib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,9 +37,8 @@ from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, r
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    lang = _language(args)
+    lang = _language(_first_look(sys.argv[1:] if argv is None else argv))
+    args = _parser(lang).parse_args(argv)
     logs.speak(lang)
     logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     if not args.verbose:  # a line per HTTP request or per job run is noise in a service's log
@@ -62,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the interpreter flushes it at exit)
         return 1
+
+
+def _first_look(argv: list[str]) -> argparse.Namespace:
+    """--lang and --config before the command line is parsed, so that its help and errors are
+    said in the language they ask for."""
+    look = argparse.ArgumentParser(add_help=False)
+    for option in ("--lang", "--config"):
+        look.add_argument(option, nargs="?")
+    return look.parse_known_args(argv)[0]
 
 
 def _language(args: argparse.Namespace, settings: Settings | None = None) -> str:
@@ -89,130 +98,117 @@ def _settings(args: argparse.Namespace, *, require_secrets: bool = True) -> Sett
     return settings.model_copy(update={"monitor": settings.monitor.model_copy(update={"language": lang})})
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ozon-monitor", description="Руководство на русском: README.md (раздел «По-русски: для продавца») и docs/INSTALL.md. "
-        "Watches an Ozon seller account through the Seller API and warns before "
-        "problems escalate, each warning with a ready request to Ozon seller support.",
-        epilog="Exit status: 0 done; 1 done, but a data source or channel failed; 2 bad config or usage; "
-               "3 the state file or its folder cannot be used.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("--lang", choices=list(LANGUAGES),
-                        help="language of the output (default: $OZON_MONITOR_LANG, else [monitor] language, else ru)")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _parser(lang: str) -> argparse.ArgumentParser:
+    """The command line in `lang`: our help texts from the catalogue, argparse's own words
+    (usage, its errors) through the gettext hook it calls them by."""
+    words = LANGUAGES[lang].argparse
+    argparse._ = lambda text: words.get(text, text)  # type: ignore[attr-defined]
 
-    p = sub.add_parser("init", help="first run: ask for the account and one channel, check the key, write the "
-                       "config and key files, send a test notification")
-    wizard.add_arguments(p)
-    p.set_defaults(handler=wizard.run)
+    def h(key: str, **params: Any) -> str:
+        return say(lang, f"help.{key}", **params)
 
-    p = sub.add_parser("run", help="run the monitoring daemon until SIGTERM/SIGINT")
-    p.add_argument("--config", required=True, type=Path)
-    p.set_defaults(handler=_run)
+    def m(key: str) -> str:
+        return say(lang, f"metavar.{key}")
 
-    p = sub.add_parser("check", help="run one sync + evaluation cycle for every account, then exit")
-    p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--json", action="store_true", help="print the findings as a JSON array")
-    p.set_defaults(handler=_check)
+    parser = argparse.ArgumentParser(prog="ozon-monitor", description=h("description"), epilog=h("epilog"))
+    parser.add_argument("-v", "--verbose", action="store_true", help=h("verbose"))
+    parser.add_argument("--lang", choices=list(LANGUAGES), help=h("lang"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar=m("command"))
 
-    p = sub.add_parser("backtest", help="replay stored history through the rules as if live")
-    p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--from", dest="start", required=True, type=_date_arg, help="YYYY-MM-DD (seller's timezone)")
-    p.add_argument("--to", dest="end", required=True, type=_date_arg, help="YYYY-MM-DD, inclusive")
-    p.add_argument("--account", help="account name (default: every account)")
-    p.add_argument("--step-minutes", type=int, default=60, help="how often to evaluate (default 60)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_backtest)
+    def command(name: str, handler: Any, parent: Any = sub, help_key: str | None = None) -> argparse.ArgumentParser:
+        said = h(help_key or name.replace("-", "_"))
+        p = parent.add_parser(name, help=said, description=said)
+        if handler:
+            p.set_defaults(handler=handler)
+        return p
 
-    p = sub.add_parser("detect", help="run the monitor's detectors over an exported time series (CSV)")
-    p.add_argument("--csv", required=True, type=Path, help="timestamp and value in the first two columns")
-    p.add_argument("--kind", choices=["count", "level"],
-                   help="count (orders, returns) or level (revenue, a share, a price); default: guessed")
-    p.add_argument("--direction", choices=["down", "up", "both"], help="default: both")
-    p.add_argument("--rule", help=f"judge as this rule would: one of {', '.join(RULE_DEFAULTS)}")
-    p.add_argument("--false-alarms", type=float, default=0.2, metavar="PER_MONTH",
-                   help="budget of false alarms per month of series (default 0.2)")
-    p.add_argument("--tz", default="Europe/Moscow", help="zone of timestamps without one (default Europe/Moscow)")
-    p.add_argument("--closed", default="", metavar="DATES",
-                   help="days the shop was closed, not judged: 2026-12-31,2027-01-01..2027-01-08")
-    p.add_argument("--holidays", choices=["ru", "none"], default="ru",
-                   help="also leave Russia's public holidays unjudged (default ru)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_detect)
+    def config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", required=True, type=Path, metavar=m("file"), help=h("config"))
 
-    p = sub.add_parser("demo", help="run the monitor against the built-in simulator and show what it raises")
-    p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for state, alerts and drafts")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--language", choices=list(LANGUAGES), default="ru", help="same as --lang")
-    p.set_defaults(handler=_demo)
+    wizard.add_arguments(command("init", wizard.run), h, m)
 
-    p = sub.add_parser("simulator", help="serve the Ozon Seller API simulator on loopback")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--scenario", type=Path, help="scenario TOML (docs/SIMULATOR.md)")
-    p.add_argument("--seed", type=int)
-    p.set_defaults(handler=_simulator)
+    config(command("run", _run))
 
-    p = sub.add_parser("alerts", help="list, acknowledge and silence alerts")
-    alerts_sub = p.add_subparsers(dest="alerts_command", required=True)
-    a = alerts_sub.add_parser("list", help="open alerts (--all: resolved too)")
-    a.add_argument("--config", required=True, type=Path)
-    a.add_argument("--all", action="store_true")
-    a.set_defaults(handler=_alerts_list)
-    a = alerts_sub.add_parser("ack", help="acknowledge an alert: no repeats until it gets worse or resolves")
-    a.add_argument("fingerprint")
-    a.add_argument("--config", required=True, type=Path)
-    a.add_argument("--note", default="")
-    a.set_defaults(handler=_alerts_ack)
-    a = alerts_sub.add_parser("silence", help="suppress notifications matching a rule, SKU and/or account")
-    a.add_argument("--config", required=True, type=Path)
-    a.add_argument("--rule")
-    a.add_argument("--sku", type=int)
-    a.add_argument("--account")
-    a.add_argument("--for", dest="duration", required=True, type=_duration_arg, help="e.g. 90m, 12h, 3d")
-    a.add_argument("--reason", required=True)
-    a.set_defaults(handler=_alerts_silence)
-    a = alerts_sub.add_parser("silences", help="active silences")
-    a.add_argument("--config", required=True, type=Path)
-    a.set_defaults(handler=_alerts_silences)
-    a = alerts_sub.add_parser("unsilence", help="end a silence now")
-    a.add_argument("id", type=int)
-    a.add_argument("--config", required=True, type=Path)
-    a.set_defaults(handler=_alerts_unsilence)
+    p = command("check", _check)
+    config(p)
+    p.add_argument("--json", action="store_true", help=h("check_json"))
 
-    p = sub.add_parser("drafts", help="support-request drafts saved under the state directory")
-    p.add_argument("action", choices=["list", "show"], nargs="?", default="list")
-    p.add_argument("id", nargs="?", help="for show: a draft's file name or fingerprint (a prefix is enough)")
-    p.add_argument("--config", required=True, type=Path)
-    p.set_defaults(handler=_drafts)
+    p = command("backtest", _backtest)
+    config(p)
+    p.add_argument("--from", dest="start", required=True, type=partial(_date_arg, lang), metavar=m("date"), help=h("from"))
+    p.add_argument("--to", dest="end", required=True, type=partial(_date_arg, lang), metavar=m("date"), help=h("to"))
+    p.add_argument("--account", metavar=m("name"), help=h("account"))
+    p.add_argument("--step-minutes", type=int, default=60, metavar=m("minutes"), help=h("step_minutes"))
+    p.add_argument("--json", action="store_true", help=h("json"))
 
-    p = sub.add_parser("digest", help="print each shop's daily summary now (what [digest] sends)")
-    p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--shop", help="only this shop")
-    p.set_defaults(handler=_digest)
+    p = command("detect", _detect)
+    p.add_argument("--csv", required=True, type=Path, metavar=m("file"), help=h("csv"))
+    p.add_argument("--kind", choices=["count", "level"], help=h("kind"))
+    p.add_argument("--direction", choices=["down", "up", "both"], help=h("direction"))
+    p.add_argument("--rule", metavar=m("rule"), help=h("rule", rules=", ".join(RULE_DEFAULTS)))
+    p.add_argument("--false-alarms", type=float, default=0.2, metavar=m("per_month"), help=h("false_alarms"))
+    p.add_argument("--tz", default="Europe/Moscow", metavar=m("zone"), help=h("tz"))
+    p.add_argument("--closed", default="", metavar=m("dates"), help=h("closed"))
+    p.add_argument("--holidays", choices=["ru", "none"], default="ru", help=h("holidays"))
+    p.add_argument("--json", action="store_true", help=h("json"))
 
-    p = sub.add_parser("status", help="per account: data sources, next run, open alerts, API errors, key expiry; "
-                       "the outbox and the state file")
-    p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_status)
+    p = command("demo", _demo)
+    p.add_argument("--output", type=Path, default=Path("demo-output"), metavar=m("folder"), help=h("output"))
+    p.add_argument("--seed", type=int, default=7, metavar=m("number"), help=h("seed"))
+    p.add_argument("--language", choices=list(LANGUAGES), default="ru", help=h("demo_language"))
 
-    p = sub.add_parser("backup", help="copy the state file while the daemon runs (SQLite online backup)")
-    p.add_argument("file", type=Path, help="where to write the copy (replaced if it exists)")
-    p.add_argument("--config", required=True, type=Path)
-    p.set_defaults(handler=_backup)
+    p = command("simulator", _simulator)
+    p.add_argument("--port", type=int, default=8765, metavar=m("port"), help=h("port"))
+    p.add_argument("--scenario", type=Path, metavar=m("file"), help=h("scenario"))
+    p.add_argument("--seed", type=int, metavar=m("number"), help=h("seed"))
 
-    p = sub.add_parser("test-alert", help="send a test message through each channel and report the outcome")
-    p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--channel", help="only this channel")
-    p.set_defaults(handler=_test_alert)
+    p = command("alerts", None)
+    alerts_sub = p.add_subparsers(dest="alerts_command", required=True, metavar=m("command"))
+    a = command("list", _alerts_list, alerts_sub, "alerts_list")
+    config(a)
+    a.add_argument("--all", action="store_true", help=h("all"))
+    a = command("ack", _alerts_ack, alerts_sub, "alerts_ack")
+    a.add_argument("fingerprint", metavar=m("id"), help=h("fingerprint"))
+    config(a)
+    a.add_argument("--note", default="", metavar=m("text"), help=h("note"))
+    a = command("silence", _alerts_silence, alerts_sub, "alerts_silence")
+    config(a)
+    a.add_argument("--rule", metavar=m("rule"), help=h("silence_rule"))
+    a.add_argument("--sku", type=int, help=h("silence_sku"))
+    a.add_argument("--account", metavar=m("name"), help=h("silence_account"))
+    a.add_argument("--for", dest="duration", required=True, type=partial(_duration_arg, lang), metavar=m("duration"), help=h("silence_for"))
+    a.add_argument("--reason", required=True, metavar=m("text"), help=h("reason"))
+    config(command("silences", _alerts_silences, alerts_sub, "alerts_silences"))
+    a = command("unsilence", _alerts_unsilence, alerts_sub, "alerts_unsilence")
+    a.add_argument("id", type=int, metavar=m("id"), help=h("silence_id"))
+    config(a)
 
-    p = sub.add_parser("config", help="config file tools")
-    config_sub = p.add_subparsers(dest="config_command", required=True)
-    v = config_sub.add_parser("validate", help="check a config file and every API key source")
-    v.add_argument("file", type=Path)
-    v.add_argument("--strict", action="store_true",
-                   help="also fail (exit 2) when an API key cannot be read here, as run and check do")
-    v.set_defaults(handler=_validate)
+    p = command("drafts", _drafts)
+    p.add_argument("action", choices=["list", "show"], nargs="?", default="list", help=h("drafts_action"))
+    p.add_argument("id", nargs="?", metavar=m("id"), help=h("draft_id"))
+    config(p)
+
+    p = command("digest", _digest)
+    config(p)
+    p.add_argument("--shop", metavar=m("name"), help=h("shop"))
+
+    p = command("status", _status)
+    config(p)
+    p.add_argument("--json", action="store_true", help=h("json"))
+
+    p = command("backup", _backup)
+    p.add_argument("file", type=Path, metavar=m("file"), help=h("backup_file"))
+    config(p)
+
+    p = command("test-alert", _test_alert)
+    config(p)
+    p.add_argument("--channel", metavar=m("name"), help=h("channel"))
+
+    p = command("config", None, help_key="config_tools")
+    config_sub = p.add_subparsers(dest="config_command", required=True, metavar=m("command"))
+    v = command("validate", _validate, config_sub)
+    v.add_argument("file", type=Path, metavar=m("file"), help=h("config_file"))
+    v.add_argument("--strict", action="store_true", help=h("strict"))
     return parser
 
 
@@ -327,11 +323,11 @@ def _simulator(args: argparse.Namespace) -> int:
     return 0
 
 
-def _date_arg(value: str) -> date:
+def _date_arg(lang: str, value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(say(lang, "cli.bad_date", value=value)) from None
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -422,12 +418,12 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _duration_arg(value: str) -> timedelta:
+def _duration_arg(lang: str, value: str) -> timedelta:
     units = {"m": "minutes", "h": "hours", "d": "days"}
     try:
         return timedelta(**{units[value[-1]]: float(value[:-1])})
-    except (KeyError, ValueError):
-        raise argparse.ArgumentTypeError(f"{value!r}: 90m, 12h, 3d") from None
+    except (KeyError, ValueError, IndexError):
+        raise argparse.ArgumentTypeError(say(lang, "cli.bad_duration", value=value)) from None
 
 
 def _store(args: argparse.Namespace, *, write: bool = False) -> tuple[Settings, Store, str]:

@@ -76,7 +76,7 @@ def test_init_asks_again_for_a_rejected_key_and_sets_up_email(simulator: Simulat
         asked.append(prompt)
         return next(answers)
     config = tmp_path / "config.toml"
-    args = _parser().parse_args(["init", "--config", str(config), "--base-url", simulator.base_url,
+    args = _parser("ru").parse_args(["init", "--config", str(config), "--base-url", simulator.base_url,
                                  "--email-security", "plain", "--email-port", str(port), "--language", "en"])
     try:
         code = wizard.run(args, wizard.Asker(True, ask, lambda prompt: next(keys)))
@@ -123,7 +123,7 @@ def test_init_does_not_ask_for_the_key_again_when_ozon_cannot_be_reached(tmp_pat
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
     keys: list[str] = []
-    args = _parser().parse_args(["init", "--config", str(tmp_path / "config.toml"), "--base-url", closed])
+    args = _parser("ru").parse_args(["init", "--config", str(tmp_path / "config.toml"), "--base-url", closed])
     code = wizard.run(args, wizard.Asker(True, lambda prompt: "123456", lambda prompt: keys.append(prompt) or "k"))
     assert code == 2 and len(keys) == 1
     assert "ключ не удалось проверить (/v1/roles): не удаётся подключиться к серверу Ozon" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
@@ -137,7 +137,7 @@ def test_init_asks_for_a_proxy_when_telegram_cannot_be_reached(simulator: Simula
     answers = iter(["123456", "telegram", "ftp://nope", bot.url])
     secrets = iter(["demo-key", TOKEN])
     config = tmp_path / "config.toml"
-    args = _parser().parse_args(["init", "--config", str(config), "--base-url", simulator.base_url,
+    args = _parser("ru").parse_args(["init", "--config", str(config), "--base-url", simulator.base_url,
                                  "--telegram-api", blocked, "--telegram-wait", "20"])
     code = wizard.run(args, wizard.Asker(True, lambda prompt: next(answers), lambda prompt: next(secrets)))
     captured = capsys.readouterr()

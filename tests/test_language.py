@@ -24,7 +24,9 @@ IDENTIFIERS = {
     "SKU", "FBS", "FBO", "API", "Client", "Id", "ID", "Ozon", "Seller", "SQLite", "TOML", "UTF", "CSV", "HTTP",
     "Excel", "Windows", "Ctrl", "ozon", "monitor", "systemctl", "alerts", "ack", "drafts", "show", "list", "check",
     "status", "silences", "config", "example", "toml", "true", "false", "Europe", "Moscow", "accounts", "channels",
-    "https", "file", "webhook", "email", "telegram", "shop", "dead", "kind", "count",
+    "https", "file", "webhook", "email", "telegram", "shop", "dead", "kind", "count", "init", "run", "backtest",
+    "detect", "demo", "simulator", "digest", "backup", "test", "alert", "silence", "unsilence", "validate", "ru", "en",
+    "language", "JSON",
 }
 
 
@@ -84,14 +86,16 @@ def said_by_commands(folder: Path, base_url: str, lang: str) -> str:
         ["check", "--config", dead_config], ["status", "--config", str(folder / "missing.toml")],
         ["detect", "--csv", str(series)], ["detect", "--csv", str(folder / "none.csv")],
         ["backtest", "--config", config, "--from", str(today - timedelta(days=2)), "--to", str(today)],
+        ["--help"], ["alerts", "silence", "--help"], ["alerts", "list"],
+        ["backtest", "--config", config, "--from", "2026-13-01", "--to", str(today)],
     ]
     return "\n".join(f"$ {' '.join(command)}\n{run(['--lang', lang, *command])}" for command in commands)
 
 
 def run(argv: list[str]) -> str:
-    """What the command printed, out and err together."""
+    """What the command printed, out and err together (argparse exits after help and usage errors)."""
     stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), contextlib.suppress(SystemExit):
         main(argv)
     return stdout.getvalue() + stderr.getvalue()
 
@@ -99,6 +103,8 @@ def run(argv: list[str]) -> str:
 def test_every_command_speaks_russian(said: dict[str, str]) -> None:
     text = said["ru"]
     assert "Падение продаж" in text and "Ошибка в настройках" in text and "Открытой проблемы «99» нет" in text
+    assert "показать эту справку" in text and "не хватает обязательных аргументов: --config" in text
+    assert "--from: «2026-13-01» — не дата" in text and "--for СРОК" in text
     leaks = {line: latin_words(line) for line in text.splitlines() if not line.startswith("$ ")}
     assert not {line: words for line, words in leaks.items() if words}
 
@@ -106,8 +112,20 @@ def test_every_command_speaks_russian(said: dict[str, str]) -> None:
 def test_every_command_is_complete_in_english(said: dict[str, str]) -> None:
     text = said["en"]
     assert "Sales drop" in text and "config error" in text
+    assert "show this help message" in text and "the following arguments are required: --config" in text
+    assert "--from: '2026-13-01' is not a date" in text and "--for DURATION" in text
     leaks = {line: russian_outside_quotes(line) for line in text.splitlines() if not line.startswith("$ ")}
     assert not {line: words for line, words in leaks.items() if words}
+
+
+def test_a_mistyped_command_is_told_in_the_language_asked_for() -> None:
+    """The language of argparse's own errors comes from --lang, else the environment, before the
+    command line is parsed."""
+    assert "ошибка: КОМАНДА: недопустимое значение 'chek'; можно: 'init'" in run(["chek"])
+    assert "error: argument COMMAND: invalid choice: 'chek'" in run(["--lang", "en", "chek"])
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OZON_MONITOR_LANG", "en")
+        assert "error: unrecognized arguments: --bogus" in run(["status", "--config", "c.toml", "--bogus"])
 
 
 def test_no_zone_id_fraction_or_odds_in_what_a_seller_reads(said: dict[str, str]) -> None:

@@ -37,6 +37,7 @@ class Language:
     alert_events: dict[str, str]  # what happened to it (backtest)
     messages: dict[str, str]
     log: dict[str, str]  # a log call's English template -> this language's (warnings and errors)
+    argparse: dict[str, str]  # argparse's English text -> this language's
     # A whole after "of" ("из 21 заказа"): its own forms and rule where the language has them.
     of_nouns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     of_plural: Callable[[int], int] | None = None
