@@ -27,6 +27,7 @@ from monitor import watchdog
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.cycle import deliver_all, run_cycle
+from monitor.daemon import STOP_GRACE_SECONDS
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AccountBlocked, AuthError, BadResponse, MethodGone, OzonClient
 from monitor.simulator import Fault, Incident, Scenario, Simulator, SimulatorServer, World
@@ -747,12 +748,14 @@ def test_a_long_telegram_message_failing_midway_resumes_after_the_last_part_take
 
 def test_sigterm_during_a_sync_against_a_fast_api_stops_at_once(write_config, live_simulator) -> None:
     """The cycle stops at the next page; the scheduler's shutdown must not then wait on the job
-    (which once asked the stopping scheduler for its next run, and both waited 8 s)."""
+    (which once asked the stopping scheduler for its next run, and both waited out the grace).
+    The page in flight is still awaited: on a loaded machine the in-process simulator may take
+    seconds to answer it, so the bound is the grace, not a guess at the machine's speed."""
     config = write_config(base_url=live_simulator.base_url)
     with Daemon(config, verbose=True) as daemon:
         daemon.wait_for("/v4/posting/fbs/list")  # the first pages of postings are in
         took = daemon.stop()
-    assert daemon.process.returncode == 0 and took < 3, (took, daemon.text[-1500:])
+    assert daemon.process.returncode == 0 and took < STOP_GRACE_SECONDS, (took, daemon.text[-1500:])
     assert "cycle interrupted: account=shop" in daemon.text and "still waiting on the network" not in daemon.text
 
 
