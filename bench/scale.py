@@ -155,7 +155,7 @@ def idle(config: Path) -> None:
         daemon = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=ENV,
                                   stdout=sink, stderr=sink)
     try:
-        while "cycle done" not in log.read_text():
+        while "проверка завершена: магазин=" not in log.read_text():
             time.sleep(0.5)
         time.sleep(5)
         ticks = os.sysconf("SC_CLK_TCK")
@@ -199,8 +199,8 @@ def many_shops(folder: Path, url: str, count: int, rounds: int = 3) -> None:
             while time.monotonic() - started < 1800:
                 lines = log.read_text().splitlines()
                 for line in lines[seen:]:
-                    if "cycle done: account=shop" in line:
-                        done.setdefault(line.split("cycle done: account=")[1].split()[0], []).append(
+                    if "проверка завершена: магазин=shop" in line:
+                        done.setdefault(line.split("проверка завершена: магазин=")[1].split()[0], []).append(
                             time.monotonic() - started)
                 seen = len(lines)
                 if len(done) == count and all(len(t) > rounds for t in done.values()):

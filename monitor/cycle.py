@@ -181,5 +181,5 @@ def housekeeping(settings: Settings, now: datetime | None = None) -> dict[str, i
         store.close()
     if removed:
         deleted["drafts"] = removed
-    log.info("housekeeping done: deleted %s", ", ".join(f"{t}={n}" for t, n in deleted.items()) or "nothing")
+    log.info("housekeeping done: deleted %s", ", ".join(f"{t}={n}" for t, n in deleted.items()) or "0")
     return deleted

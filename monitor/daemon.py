@@ -285,7 +285,7 @@ class Daemon:
         if new.monitor.metrics_listen != old.monitor.metrics_listen:
             log.warning("monitor.metrics_listen changes at the next restart")
         log.info("reloaded %s: accounts=%s added=%s removed=%s", self.config_path, self._names(),
-                 ",".join(sorted(after - before)) or "none", ",".join(sorted(before - after)) or "none")
+                 ",".join(sorted(after - before)) or "-", ",".join(sorted(before - after)) or "-")
         self._status()
 
     def _status(self) -> None:
@@ -323,8 +323,9 @@ class Daemon:
             log.exception("cycle failed: account=%s", account)
             return
         log.info("cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d cpu=%s", account,
-                 result.sync.fetched, ",".join(result.sync.unchecked) or "none", len(result.findings),
-                 len(result.notified), " ".join(f"{k}:{v:.2f}s" for k, v in result.cpu.items()))
+                 ",".join(f"{k}:{v}" for k, v in result.sync.fetched.items()) or "-",
+                 ",".join(result.sync.unchecked) or "-", len(result.findings), len(result.notified),
+                 ",".join(f"{k}:{v:.2f}" for k, v in result.cpu.items()))
         # No scheduler call from a job: a stopping scheduler holds its locks while it waits for the
         # jobs, so a job asking it anything would wait for the shutdown that waits for the job.
         next_run = None if self.stop.is_set() else started + timedelta(minutes=self._interval(settings, account))

@@ -77,7 +77,7 @@ def setup(level: int) -> None:
 
 class _OneLine(logging.Formatter):
     """A traceback or a multi-line message stays one journal entry: newlines become ' | '; no
-    secret is ever written; a warning or an error is in the seller's language."""
+    secret is ever written; every line but debug is in the seller's language."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(_said(record))).replace("\n", " | ")
@@ -86,7 +86,7 @@ class _OneLine(logging.Formatter):
 def _said(record: logging.LogRecord) -> logging.LogRecord:
     """The record with its template and level in the seller's language, where the catalogue has them."""
     language = LANGUAGES[_LANGUAGE[0]]
-    if record.levelno < logging.WARNING or not isinstance(record.msg, str) or record.msg not in language.log:
+    if record.levelno < logging.INFO or not isinstance(record.msg, str) or record.msg not in language.log:
         return record
     level = language.words.get(record.levelname.lower(), record.levelname)
     args = tuple(_error(arg, language.error_kinds) for arg in record.args) \

@@ -163,7 +163,7 @@ def test_daemon_runs_a_cycle_sends_the_summary_at_its_hour_and_stops_cleanly_on_
     [summary] = [e for e in notifications(tmp_path / "out") if e["rule"] == "digest"]
     assert summary["title"].startswith("Сводка за ") and "Монитор" in summary["explanation"]
     assert daemon.process.returncode == 0 and took < 10
-    assert "stopped" in daemon.text and "demo-key" not in daemon.text
+    assert "остановлен" in daemon.text and "demo-key" not in daemon.text
 
 
 def test_demo_shows_an_alert_with_its_support_request(tmp_path: Path, capsys) -> None:

@@ -359,7 +359,7 @@ def test_a_state_file_locked_by_another_process_is_waited_for_not_failed(synced_
 def test_a_second_daemon_on_the_same_state_refuses_and_names_the_first(write_config, tmp_path) -> None:
     config = write_config(base_url="http://127.0.0.1:9")
     with Daemon(config, log=tmp_path / "first.log") as first:
-        first.wait_for("started:", timeout=20)
+        first.wait_for("запущен:", timeout=20)
         second = cli("run", "--config", str(config), timeout=30)
         assert second.returncode == 3 and "Traceback" not in second.stderr
         assert f"Монитор уже запущен (процесс {first.process.pid}) с папкой состояния {tmp_path / 'state'}" \
@@ -367,7 +367,7 @@ def test_a_second_daemon_on_the_same_state_refuses_and_names_the_first(write_con
         first.stop()
     assert first.process.returncode == 0
     with Daemon(config, log=tmp_path / "again.log") as again:
-        again.wait_for("started:", timeout=20)  # the lock went with the first daemon
+        again.wait_for("запущен:", timeout=20)  # the lock went with the first daemon
         again.stop()
     assert again.process.returncode == 0
 
@@ -756,7 +756,7 @@ def test_sigterm_during_a_sync_against_a_fast_api_stops_at_once(write_config, li
         daemon.wait_for("/v4/posting/fbs/list")  # the first pages of postings are in
         took = daemon.stop()
     assert daemon.process.returncode == 0 and took < STOP_GRACE_SECONDS, (took, daemon.text[-1500:])
-    assert "cycle interrupted: account=shop" in daemon.text and "still waiting on the network" not in daemon.text
+    assert "проверка прервана остановкой службы: магазин=shop" in daemon.text and "ждала ответа сети" not in daemon.text
 
 
 def test_status_after_the_state_file_was_deleted_under_the_daemon_says_it_is_gone(synced_shop, capsys) -> None:

@@ -120,7 +120,7 @@ def test_the_daemon_speaks_systemd_reloads_and_stops(shop: SimulatorServer, noti
         assert (tmp_path / "state" / "ozon-monitor.db").exists()  # the state was open before READY
         notify_socket.wait_for(lambda: any("syncing shop" in s for s in notify_socket.lines("STATUS=")), 30,
                                "a STATUS line saying the first cycle runs")
-        daemon.wait_for("cycle done: account=shop ", 120)
+        daemon.wait_for("проверка завершена: магазин=shop ", 120)
         pinging()
 
         status, metrics = get(f"http://127.0.0.1:{port}/metrics")
@@ -133,8 +133,8 @@ def test_the_daemon_speaks_systemd_reloads_and_stops(shop: SimulatorServer, noti
 
         write(config, account("shop", shop.base_url) + account("second", shop.base_url), port, tmp_path)
         process.send_signal(signal.SIGHUP)
-        daemon.wait_for("cycle done: account=second ", 120)
-        assert "reloaded" in daemon.text and "added=second" in daemon.text
+        daemon.wait_for("проверка завершена: магазин=second ", 120)
+        assert "перечитаны" in daemon.text and "добавлены=second" in daemon.text
 
         config.write_text(config.read_text().replace("client_id = 123456", "client_id = -5", 1))
         process.send_signal(signal.SIGHUP)
@@ -164,8 +164,8 @@ def test_one_hanging_account_never_holds_up_the_others(shop: SimulatorServer, tm
           account("two", shop.base_url), free_port(), tmp_path)
     try:
         with Daemon(config) as daemon:  # leaving kills it: here it would wait out the hanging call
-            daemon.wait_for(lambda: all(f"cycle done: account={n} " in daemon.text for n in ("one", "two")), 120)
-            assert "cycle done: account=hangs " not in daemon.text  # it was still waiting on its host meanwhile
+            daemon.wait_for(lambda: all(f"проверка завершена: магазин={n} " in daemon.text for n in ("one", "two")), 120)
+            assert "проверка завершена: магазин=hangs " not in daemon.text  # it was still waiting on its host meanwhile
     finally:
         hang.close()
 
@@ -304,7 +304,7 @@ def test_no_secret_ever_reaches_a_log_an_output_or_a_file(tmp_path: Path) -> Non
                         ["test-alert", "--config", str(config)], ["status", "--config", str(config)]):
             cli(*command)
         with Daemon(config, verbose=True) as daemon:
-            daemon.wait_for("cycle done: account=good ")
+            daemon.wait_for("проверка завершена: магазин=good ")
             daemon.stop()
         outputs.append(daemon.text)
     assert "(HTTP 429)" in outputs[1] and "не удалось отправить" in outputs[1] and "НЕ ОТПРАВЛЕНО" in outputs[2]

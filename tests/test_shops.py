@@ -126,7 +126,7 @@ def test_the_daemon_runs_every_shop_at_once_without_locking_errors(five_shops, t
     assert daemon.process.returncode == 0, err[-2000:]
     assert "Traceback" not in err and "database is locked" not in err
     for name in ("stopped", "late", "quiet", "blocked"):
-        assert f"cycle done: account={name} " in err
+        assert f"проверка завершена: магазин={name} " in err
         assert f"account={name} source=" not in err  # no source of a healthy shop failed
     assert "account=locked" in err
     per_shop = assert_one_shop_per_message(receiver, names)

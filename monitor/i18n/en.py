@@ -133,6 +133,7 @@ LANGUAGE = Language(
         "critical": "URGENT",
         "warning": "WARNING",
         "error": "ERROR",
+        "info": "INFO",
         "request": "Request to Ozon seller support (paste into the seller cabinet chat)",
         "digest": "ozon-monitor, shop \"{account}\": {count}",
         "ended": "No longer seen (checked {checked}); last seen {end}. Lasted at least {duration}.",

@@ -32,10 +32,20 @@ def of_plural(number: int) -> int:
     return 0 if number % 10 == 1 and number % 100 != 11 else 1
 
 
-# The daemon's warnings and errors as journalctl shows them: the English template of each log
-# call (monitor/*) in Russian, with the same %-placeholders in the same order. Debug and info
-# lines stay English.
+# The daemon's journal as journalctl shows it: the English template of each log call
+# (monitor/*) of level info and above in Russian, with the same %-placeholders in the same order.
+# Debug lines (-v) stay English.
 LOG = {
+    "started: accounts=%s poll_minutes=%s": "запущен: магазины=%s poll_minutes=%s",
+    "stopping: waiting for the cycle in flight": "останавливается: ждёт конца текущей проверки",
+    "stopped": "остановлен",
+    "cycle done: account=%s fetched=%s unchecked=%s findings=%d notified=%d cpu=%s": "проверка завершена: магазин=%s загружено=%s не_проверено=%s проблем=%d уведомлений=%d время_процессора=%s",
+    "cycle interrupted: account=%s": "проверка прервана остановкой службы: магазин=%s",
+    "delivery done: delivered=%d failed=%d": "отправка завершена: доставлено=%d не_доставлено=%d",
+    "reloaded %s: accounts=%s added=%s removed=%s": "настройки %s перечитаны: магазины=%s добавлены=%s убраны=%s",
+    "housekeeping done: deleted %s": "очистка старых данных завершена, удалено: %s",
+    "state file set to give freed space back (one full VACUUM, %.1f s)": "файл состояния переведён на возврат освобождённого места (один полный VACUUM, %.1f с)",
+    "metrics on http://%s/metrics, health on http://%s/healthz": "метрики: http://%s/metrics, проверка работы: http://%s/healthz",
     "rule failed: account=%s rule=%s error=%s": "правило не сработало из-за ошибки: магазин=%s правило=%s ошибка=%s",
     "rendering failed: account=%s rule=%s error=%s: %s": "текст уведомления не собран, отправлен упрощённый: магазин=%s правило=%s ошибка=%s: %s",
     "monitor notice not delivered: channel=%s key=%s error=%s": "уведомление о работе монитора не доставлено: канал=%s ключ=%s ошибка=%s",
@@ -211,6 +221,7 @@ LANGUAGE = Language(
         "critical": "СРОЧНО",
         "warning": "ВНИМАНИЕ",
         "error": "ОШИБКА",
+        "info": "ИНФО",
         "request": "Обращение в поддержку Ozon (скопируйте в чат кабинета продавца)",
         "digest": "ozon-monitor, магазин «{account}»: {count}",
         "ended": "Больше не наблюдается (проверка {checked}); последний раз — {end}. Длилось не меньше {duration}.",
