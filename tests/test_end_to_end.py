@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def messages(directory: Path) -> list[dict]:
+    """The complete lines of the file channel's log (the daemon may be writing the next one)."""
     log = directory / "notifications.jsonl"
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").split("\n")[:-1]] if log.exists() else []
 
 
 def notifications(directory: Path) -> list[dict]:

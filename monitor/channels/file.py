@@ -34,8 +34,9 @@ class FileChannel:
             self.directory.mkdir(parents=True, exist_ok=True)
             if text_file.exists():
                 return
-            with open(self.directory / "notifications.jsonl", "a", encoding="utf-8") as log:
-                log.write(json.dumps(asdict(message), ensure_ascii=False) + "\n")
+            line = (json.dumps(asdict(message), ensure_ascii=False) + "\n").encode("utf-8")
+            with open(self.directory / "notifications.jsonl", "ab", buffering=0) as log:
+                log.write(line)  # one write call, not the text layer's chunks: a reader tailing the file sees whole lines
             tmp = text_file.with_suffix(".tmp")
             tmp.write_text(full_text(message), encoding="utf-8")
             tmp.replace(text_file)
