@@ -36,7 +36,7 @@ class FileChannel:
                 return
             line = (json.dumps(asdict(message), ensure_ascii=False) + "\n").encode("utf-8")
             with open(self.directory / "notifications.jsonl", "ab", buffering=0) as log:
-                log.write(line)  # one write call, not the text layer's chunks: whole lines for a reader
+                log.write(line)  # one write call, not the text layer's chunks
             tmp = text_file.with_suffix(".tmp")
             tmp.write_text(full_text(message), encoding="utf-8")
             tmp.replace(text_file)
