@@ -15,18 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from monitor.i18n import LANGUAGES
+from monitor.i18n import LANGUAGES, Language
+from monitor.store.database import StorageError
+from monitor.texts import Said
 
 _JOB: ContextVar[str] = ContextVar("job", default="-")
 _ACCOUNT: ContextVar[str] = ContextVar("account", default="-")
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 _BOT_PATH = re.compile(r"/bot[^/\s]+")  # a Telegram token travels in the URL path: /bot<id>:<secret>/sendMessage
 _SECRETS: set[str] = set()  # every secret read (`hide`), never to appear in a line
-_LANGUAGE: list[str] = ["en"]  # the seller's language, for warnings and errors (`speak`)
+_LANGUAGE: list[str] = ["en"]  # the seller's language, for every line but debug (`speak`)
 
 
 def speak(language: str) -> None:
-    """Write warnings and errors in `language` from now on (debug and info lines stay English)."""
+    """Write every line but debug in `language` from now on."""
     _LANGUAGE[0] = language
 
 
@@ -89,13 +91,21 @@ def _said(record: logging.LogRecord) -> logging.LogRecord:
     if record.levelno < logging.INFO or not isinstance(record.msg, str) or record.msg not in language.log:
         return record
     level = language.words.get(record.levelname.lower(), record.levelname)
-    args = tuple(_error(arg, language.error_kinds) for arg in record.args) \
-        if isinstance(record.args, tuple) else record.args
+    args = tuple(_error(arg, language) for arg in record.args) if isinstance(record.args, tuple) else record.args
     return logging.makeLogRecord({**record.__dict__, "msg": language.log[record.msg], "levelname": level,
                                   "args": args})
 
 
-def _error(arg: object, kinds: dict[str, str]) -> object:
-    """A Seller API error (it carries its `kind` and `method`) as the seller's words for its kind."""
+def _error(arg: object, language: Language) -> object:
+    """An error in the seller's words: one that speaks (a `Said`, or a delivery error carrying
+    one), a state-file fault by its kind, a Seller API error (it carries its `kind` and `method`)
+    by its kind; any other value as it is."""
+    said = arg if isinstance(arg, Said) else getattr(arg, "said", None)
+    if isinstance(said, Said):
+        return said.text(language.code)
+    if isinstance(arg, StorageError):
+        problem, fix = language.storage.get(arg.kind, language.storage["other"])
+        return f"{arg.path}: {problem}{f' ({arg.problem})' if arg.kind == 'other' else ''}. {fix}"
     kind, method = getattr(arg, "kind", None), getattr(arg, "method", None)
+    kinds = language.error_kinds
     return f"{method}: {kinds[kind]}" if isinstance(arg, Exception) and kind in kinds and method else arg

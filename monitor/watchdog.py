@@ -125,5 +125,8 @@ def storage_fault(settings: Settings, error: StorageError, now: datetime | None 
                  recovered=False)
     if told:
         _storage_noticed[key] = now
-    log.error("the state file cannot be used: %s (channels told: %s)", error, "yes" if told else "no")
+    if told:
+        log.error("the state file cannot be used: %s (the channels are told)", error)
+    else:
+        log.error("the state file cannot be used: %s (no channel could be told)", error)
     return told

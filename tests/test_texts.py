@@ -219,3 +219,32 @@ def test_every_line_the_monitor_logs_above_debug_has_its_russian_line() -> None:
     log = LANGUAGES["ru"].log
     assert templates == set(log), (sorted(templates - set(log)), sorted(set(log) - templates))
     assert all(line.count("%") == template.count("%") for template, line in log.items())
+
+
+def test_an_error_in_a_journal_line_is_said_in_the_sellers_words(tmp_path: Path, capsys) -> None:
+    """A state-file fault and an undelivered notice passed to a log call read in Russian, not by
+    their English str()."""
+    import logging
+
+    from monitor import logs
+    from monitor.channels.base import DeliveryError
+    from monitor.secrets import os_error
+    from monitor.store import StorageError
+    from monitor.texts import Said
+
+    spoken = logs._LANGUAGE[0]
+    logs.speak("ru")
+    logs.setup(logging.INFO)
+    try:
+        log = logging.getLogger("monitor.watchdog")
+        fault = StorageError(tmp_path, "is a file, not a folder", "set [monitor] state_dir to a folder", "not_a_folder")
+        log.error("the state file cannot be used: %s (no channel could be told)", fault)
+        refused = DeliveryError(Said("delivery.file", folder=tmp_path / "out", why=os_error(PermissionError(13, "x"))))
+        log.warning("monitor notice not delivered: channel=%s key=%s error=%s", "file", "storage:shop", refused)
+    finally:
+        logs.speak(spoken)
+    err = capsys.readouterr().err
+    assert f"ОШИБКА job=- account=- monitor.watchdog: файл состояния нельзя использовать: {tmp_path}: это файл, " \
+           "а не папка. Укажите в [monitor] state_dir папку. (ни в один канал сообщить не удалось)" in err
+    assert f"ошибка=нельзя записать в {tmp_path / 'out'}: " in err
+    assert "is a file" not in err and "cannot write" not in err
