@@ -269,7 +269,7 @@ class Daemon:
                                                                       new=new.monitor.state_dir)))])
         except ConfigError as exc:
             reason = str(exc).replace("\n", "; ")
-            log.error("reload refused, the running config is kept: %s", reason)
+            log.error("reload refused, the running config is kept: %s", exc)
             notify(f"STATUS=reload refused, the running config is kept: {reason}")
             return
         self.settings = new

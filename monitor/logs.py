@@ -17,7 +17,6 @@ from contextvars import ContextVar
 
 from monitor.i18n import LANGUAGES, Language
 from monitor.store.database import StorageError
-from monitor.texts import Said
 
 _JOB: ContextVar[str] = ContextVar("job", default="-")
 _ACCOUNT: ContextVar[str] = ContextVar("account", default="-")
@@ -97,12 +96,12 @@ def _said(record: logging.LogRecord) -> logging.LogRecord:
 
 
 def _error(arg: object, language: Language) -> object:
-    """An error in the seller's words: one that speaks (a `Said`, or a delivery error carrying
-    one), a state-file fault by its kind, a Seller API error (it carries its `kind` and `method`)
-    by its kind; any other value as it is."""
-    said = arg if isinstance(arg, Said) else getattr(arg, "said", None)
-    if isinstance(said, Said):
-        return said.text(language.code)
+    """An error in the seller's words: one that speaks (a `Said`, a config error, or a delivery
+    error carrying a `Said`), a state-file fault by its kind, a Seller API error (it carries its
+    `kind` and `method`) by its kind; any other value as it is."""
+    text = getattr(getattr(arg, "said", arg), "text", None)
+    if isinstance(arg, Exception) and callable(text):
+        return text(language.code)
     if isinstance(arg, StorageError):
         problem, fix = language.storage.get(arg.kind, language.storage["other"])
         return f"{arg.path}: {problem}{f' ({arg.problem})' if arg.kind == 'other' else ''}. {fix}"

@@ -222,12 +222,13 @@ def test_every_line_the_monitor_logs_above_debug_has_its_russian_line() -> None:
 
 
 def test_an_error_in_a_journal_line_is_said_in_the_sellers_words(tmp_path: Path, capsys) -> None:
-    """A state-file fault and an undelivered notice passed to a log call read in Russian, not by
-    their English str()."""
+    """A state-file fault, an undelivered notice and a refused config passed to a log call read in
+    Russian, not by their English str()."""
     import logging
 
     from monitor import logs
     from monitor.channels.base import DeliveryError
+    from monitor.config import ConfigError
     from monitor.secrets import os_error
     from monitor.store import StorageError
     from monitor.texts import Said
@@ -241,10 +242,14 @@ def test_an_error_in_a_journal_line_is_said_in_the_sellers_words(tmp_path: Path,
         log.error("the state file cannot be used: %s (no channel could be told)", fault)
         refused = DeliveryError(Said("delivery.file", folder=tmp_path / "out", why=os_error(PermissionError(13, "x"))))
         log.warning("monitor notice not delivered: channel=%s key=%s error=%s", "file", "storage:shop", refused)
+        moved = Said("config.at", where="monitor.state_dir", what=Said("config.state_dir_changed", old="a", new="b"))
+        logging.getLogger("monitor.daemon").error("reload refused, the running config is kept: %s",
+                                                  ConfigError([Said("config.in_file", path="c.toml", what=moved)]))
     finally:
         logs.speak(spoken)
     err = capsys.readouterr().err
     assert f"ОШИБКА job=- account=- monitor.watchdog: файл состояния нельзя использовать: {tmp_path}: это файл, " \
            "а не папка. Укажите в [monitor] state_dir папку. (ни в один канал сообщить не удалось)" in err
     assert f"ошибка=нельзя записать в {tmp_path / 'out'}: " in err
-    assert "is a file" not in err and "cannot write" not in err
+    assert "c.toml: monitor.state_dir: нельзя менять на ходу (было a, стало b); перезапустите службу" in err
+    assert "is a file" not in err and "cannot write" not in err and "cannot change" not in err
