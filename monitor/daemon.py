@@ -183,7 +183,7 @@ class Daemon:
         self._start_bots()
         log.info("started: accounts=%s poll_minutes=%s", self._names(),
                  ",".join(str(self._interval(self.settings, a.name)) for a in self.settings.accounts))
-        notify("READY=1", f"STATUS={state or 'started: ' + self._names()}")
+        notify("READY=1", f"STATUS={state or self._say('service.started', accounts=self._names())}")
         while not self.stop.is_set():
             self._wake.wait()
             self._wake.clear()
@@ -193,7 +193,7 @@ class Daemon:
             if self._reload and not self.stop.is_set():
                 self._reload = False
                 self.reload()
-        notify("STOPPING=1", "STATUS=stopping: waiting for the cycle in flight")
+        notify("STOPPING=1", f"STATUS={self._say('service.stopping')}")
         log.info("stopping: waiting for the cycle in flight")
         if metrics_server:
             metrics_server.shutdown()
@@ -214,6 +214,10 @@ class Daemon:
             self.stop.set()
         self._wake.set()
 
+    def _say(self, key: str, **params: str) -> str:
+        """A systemd STATUS line (`systemctl status` shows it) in the seller's language."""
+        return say(self.settings.monitor.language, key, **params)
+
     def _names(self) -> str:
         return ",".join(a.name for a in self.settings.accounts)
 
@@ -231,7 +235,7 @@ class Daemon:
                 store.close()
         except StorageError as exc:
             log.error("the state file cannot be used: %s", exc)
-            return f"state file fails: {exc}"
+            return say(self.settings.monitor.language, "service.state_fails", error=exc.text(self.settings.monitor.language))
         return None
 
     def _start_metrics(self) -> metrics.Server | None:
@@ -268,9 +272,9 @@ class Daemon:
                     "config.at", where="monitor.state_dir", what=Said("config.state_dir_changed", old=old.monitor.state_dir,
                                                                       new=new.monitor.state_dir)))])
         except ConfigError as exc:
-            reason = str(exc).replace("\n", "; ")
             log.error("reload refused, the running config is kept: %s", exc)
-            notify(f"STATUS=reload refused, the running config is kept: {reason}")
+            reason = exc.text(self.settings.monitor.language).replace("\n", "; ")
+            notify(f"STATUS={self._say('service.reload_refused', reason=reason)}")
             return
         self.settings = new
         before, after = {a.name for a in old.accounts}, {a.name for a in new.accounts}
@@ -291,7 +295,9 @@ class Daemon:
     def _status(self) -> None:
         with self._status_lock:
             busy = sorted(self._busy)
-        notify(f"STATUS={'syncing ' + ', '.join(busy) if busy else 'idle'}; accounts: {self._names()}")
+        said = self._say("service.syncing", busy=", ".join(busy), accounts=self._names()) if busy \
+            else self._say("service.idle", accounts=self._names())
+        notify(f"STATUS={said}")
 
     def _cycle_job(self, account: str) -> None:
         settings = self.settings  # a reload mid-cycle takes effect at the next one

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from monitor.i18n import LANGUAGES, Language
-from monitor.store.database import StorageError
 
 _JOB: ContextVar[str] = ContextVar("job", default="-")
 _ACCOUNT: ContextVar[str] = ContextVar("account", default="-")
@@ -96,15 +95,12 @@ def _said(record: logging.LogRecord) -> logging.LogRecord:
 
 
 def _error(arg: object, language: Language) -> object:
-    """An error in the seller's words: one that speaks (a `Said`, a config error, or a delivery
-    error carrying a `Said`), a state-file fault by its kind, a Seller API error (it carries its
+    """An error in the seller's words: one that speaks (`text(language)`: a `Said`, a config or
+    state-file error, or a delivery error carrying a `Said`), a Seller API error (it carries its
     `kind` and `method`) by its kind; any other value as it is."""
     text = getattr(getattr(arg, "said", arg), "text", None)
     if isinstance(arg, Exception) and callable(text):
         return text(language.code)
-    if isinstance(arg, StorageError):
-        problem, fix = language.storage.get(arg.kind, language.storage["other"])
-        return f"{arg.path}: {problem}{f' ({arg.problem})' if arg.kind == 'other' else ''}. {fix}"
     kind, method = getattr(arg, "kind", None), getattr(arg, "method", None)
     kinds = language.error_kinds
     return f"{method}: {kinds[kind]}" if isinstance(arg, Exception) and kind in kinds and method else arg

@@ -118,7 +118,7 @@ def test_the_daemon_speaks_systemd_reloads_and_stops(shop: SimulatorServer, noti
         process = daemon.process
         notify_socket.wait_for(lambda: "READY=1" in notify_socket.lines(), 30, "READY=1")
         assert (tmp_path / "state" / "ozon-monitor.db").exists()  # the state was open before READY
-        notify_socket.wait_for(lambda: any("syncing shop" in s for s in notify_socket.lines("STATUS=")), 30,
+        notify_socket.wait_for(lambda: any("загрузка: shop" in s for s in notify_socket.lines("STATUS=")), 30,
                                "a STATUS line saying the first cycle runs")
         daemon.wait_for("проверка завершена: магазин=shop ", 120)
         pinging()
@@ -138,9 +138,9 @@ def test_the_daemon_speaks_systemd_reloads_and_stops(shop: SimulatorServer, noti
 
         config.write_text(config.read_text().replace("client_id = 123456", "client_id = -5", 1))
         process.send_signal(signal.SIGHUP)
-        notify_socket.wait_for(lambda: any("reload refused" in s for s in notify_socket.lines("STATUS=")), 10,
+        notify_socket.wait_for(lambda: any("новые настройки не приняты" in s for s in notify_socket.lines("STATUS=")), 10,
                                "the refused reload said in STATUS")
-        refused = next(s for s in notify_socket.lines("STATUS=") if "reload refused" in s)
+        refused = next(s for s in notify_socket.lines("STATUS=") if "новые настройки не приняты" in s)
         assert "accounts[0].client_id" in refused and str(config) in refused
         pinging()  # still going
         took = daemon.stop()

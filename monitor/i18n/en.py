@@ -652,6 +652,13 @@ LANGUAGE = Language(
         "metavar.host": "HOST",
         "metavar.user": "USER",
         "metavar.address": "ADDRESS",
+        # The service's STATUS line for systemd (monitor/daemon.py).
+        "service.started": "started; accounts: {accounts}",
+        "service.stopping": "stopping: waiting for the cycle in flight",
+        "service.reload_refused": "reload refused, the running config is kept: {reason}",
+        "service.syncing": "syncing {busy}; accounts: {accounts}",
+        "service.idle": "idle; accounts: {accounts}",
+        "service.state_fails": "state file fails: {error}",
         # What the commands print (monitor/cli.py, monitor/report.py).
         "cli.config_error": "config error:\n{problems}",
         "cli.state_error": "state file {path}: {problem}. {fix}",

@@ -741,6 +741,13 @@ LANGUAGE = Language(
         "metavar.host": "СЕРВЕР",
         "metavar.user": "ЛОГИН",
         "metavar.address": "АДРЕС",
+        # The service's STATUS line for systemd (monitor/daemon.py).
+        "service.started": "запущен; магазины: {accounts}",
+        "service.stopping": "останавливается: ждёт конца текущей проверки",
+        "service.reload_refused": "новые настройки не приняты, работают прежние: {reason}",
+        "service.syncing": "загрузка: {busy}; магазины: {accounts}",
+        "service.idle": "ожидание; магазины: {accounts}",
+        "service.state_fails": "файл состояния не работает: {error}",
         # What the commands print (monitor/cli.py, monitor/report.py).
         "cli.config_error": "Ошибка в настройках:\n{problems}",
         "cli.state_error": "Файл состояния {path}: {problem}. {fix}",

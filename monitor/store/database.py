@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import sqlite_utils
 
-from monitor.texts import Said
+from monitor.texts import STORAGE, Said
 
 from monitor.store.schema import migrations
 
@@ -62,6 +62,12 @@ class StorageError(Exception):
     def __init__(self, path: Path, problem: str, fix: str, kind: str = "other") -> None:
         self.path, self.problem, self.fix, self.kind = path, problem, fix, kind  # kind: see texts.STORAGE
         super().__init__(f"{path}: {problem}; {fix}")
+
+    def text(self, language: str) -> str:
+        """The path, what is wrong and the fix in `language` (with SQLite's own words where no
+        kind names the problem)."""
+        problem, fix = STORAGE[language].get(self.kind, STORAGE[language]["other"])
+        return f"{self.path}: {problem}{f' ({self.problem})' if self.kind == 'other' else ''}. {fix}"
 
     @classmethod
     def of(cls, path: Path, exc: sqlite3.Error) -> StorageError:
