@@ -30,7 +30,7 @@ from monitor.secrets import os_error
 from monitor.report import print_delivery, print_result, print_status, status_of, unmatched_overrides
 from monitor.store import StorageError, Store, parse, state_dir_problem
 from monitor.sources import Progress
-from monitor.texts import SOURCE_NAMES, STORAGE, WORDS, Said, count, day, duration, number, rule_name, say, when
+from monitor.texts import SOURCE_NAMES, WORDS, Said, count, day, duration, number, rule_name, say, when
 from rules import RULES
 from rules.base import as_json
 from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, read_series, russian_holidays
@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(say(lang, "cli.config_error", problems=exc.text(lang)), file=sys.stderr)
         return 2
     except StorageError as exc:
-        problem, fix = STORAGE[lang].get(exc.kind, STORAGE[lang]["other"])
-        problem += f" ({exc.problem})" if exc.kind == "other" else ""  # what SQLite said, when no kind names it
-        print(say(lang, "cli.state_error", path=exc.path, problem=problem, fix=fix), file=sys.stderr)
+        print(say(lang, "cli.state_error", error=exc.text(lang)), file=sys.stderr)
         return 3
     except sqlite3.Error as exc:  # a fault the store did not name (a read of a file damaged under it)
         print(say(lang, "cli.state_sqlite_error", error=exc), file=sys.stderr)

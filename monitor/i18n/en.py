@@ -661,7 +661,7 @@ LANGUAGE = Language(
         "service.state_fails": "state file fails: {error}",
         # What the commands print (monitor/cli.py, monitor/report.py).
         "cli.config_error": "config error:\n{problems}",
-        "cli.state_error": "state file {path}: {problem}. {fix}",
+        "cli.state_error": "state file {error}",
         "cli.state_sqlite_error": "state file cannot be read (SQLite: {error}); check the disk and the state directory",
         "cli.error": "error: {error}",
         "cli.none": "none",

@@ -750,7 +750,7 @@ LANGUAGE = Language(
         "service.state_fails": "файл состояния не работает: {error}",
         # What the commands print (monitor/cli.py, monitor/report.py).
         "cli.config_error": "Ошибка в настройках:\n{problems}",
-        "cli.state_error": "Файл состояния {path}: {problem}. {fix}",
+        "cli.state_error": "Файл состояния {error}",
         "cli.state_sqlite_error": "Файл состояния не читается (SQLite: {error}). Проверьте диск и папку состояния.",
         "cli.error": "Ошибка: {error}",
         "cli.none": "нет",
