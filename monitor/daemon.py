@@ -33,6 +33,7 @@ from monitor.bot import Bot
 from monitor.channels import TelegramConfig
 from monitor.config import ConfigError, Settings, load_config
 from monitor.cycle import deliver_all, housekeeping, run_cycle
+from monitor.secrets import os_error
 from monitor.store import StorageError, Store
 from monitor.texts import Said, say
 
@@ -91,7 +92,7 @@ def state_lock(state_dir: Path) -> Iterator[None]:
         state_dir.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+", encoding="utf-8")
     except OSError as exc:  # the state directory is broken: the cycles report that; there is nothing to guard
-        log.warning("daemon lock not taken: %s: %s", path, exc.strerror)
+        log.warning("daemon lock not taken: %s: %s", path, os_error(exc))
         yield
         return
     try:

@@ -62,6 +62,10 @@ def os_error(exc: OSError) -> Said:
         return Said("os.missing")
     if isinstance(exc, PermissionError):
         return Said("os.denied")
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):  # a folder was wanted where a file is
+        return Said("os.not_a_folder")
+    if isinstance(exc, IsADirectoryError):
+        return Said("os.a_folder")
     return Said("os.other", error=exc.strerror or type(exc).__name__)
 
 

@@ -240,7 +240,7 @@ def test_an_error_in_a_journal_line_is_said_in_the_sellers_words(tmp_path: Path,
         log = logging.getLogger("monitor.watchdog")
         fault = StorageError(tmp_path, "is a file, not a folder", "set [monitor] state_dir to a folder", "not_a_folder")
         log.error("the state file cannot be used: %s (no channel could be told)", fault)
-        refused = DeliveryError(Said("delivery.file", folder=tmp_path / "out", why=os_error(PermissionError(13, "x"))))
+        refused = DeliveryError(Said("delivery.file", folder=tmp_path / "out", why=os_error(NotADirectoryError(20, "Not a directory"))))
         log.warning("monitor notice not delivered: channel=%s key=%s error=%s", "file", "storage:shop", refused)
         moved = Said("config.at", where="monitor.state_dir", what=Said("config.state_dir_changed", old="a", new="b"))
         logging.getLogger("monitor.daemon").error("reload refused, the running config is kept: %s",
@@ -250,6 +250,7 @@ def test_an_error_in_a_journal_line_is_said_in_the_sellers_words(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"ОШИБКА job=- account=- monitor.watchdog: файл состояния нельзя использовать: {tmp_path}: это файл, " \
            "а не папка. Укажите в [monitor] state_dir папку. (ни в один канал сообщить не удалось)" in err
-    assert f"ошибка=нельзя записать в {tmp_path / 'out'}: " in err
+    assert f"ошибка=нельзя записать в {tmp_path / 'out'}: на пути файл, а не папка" in err
     assert "c.toml: monitor.state_dir: нельзя менять на ходу (было a, стало b); перезапустите службу" in err
     assert "is a file" not in err and "cannot write" not in err and "cannot change" not in err
+    assert "Not a directory" not in err

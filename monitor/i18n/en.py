@@ -514,6 +514,8 @@ LANGUAGE = Language(
         "secret.not_a_token": "{where}: holds spaces or characters other than Latin letters, digits and punctuation; put only the key in it",
         "os.missing": "no such file",
         "os.denied": "permission denied",
+        "os.not_a_folder": "a file stands in the path where a folder should be",
+        "os.a_folder": "is a folder, not a file",
         "os.other": "{error}",
         "checks.all_stock": "every listed product is in stock",
         "checks.all_card_status": "every card is on sale",
