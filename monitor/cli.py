@@ -37,8 +37,8 @@ from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, r
 
 
 def main(argv: list[str] | None = None) -> int:
-    lang = _language(_first_look(sys.argv[1:] if argv is None else argv))
-    args = _parser(lang).parse_args(argv)
+    args = _parser(_language(_first_look(sys.argv[1:] if argv is None else argv))).parse_args(argv)
+    lang = _language(args)  # parsed: a config named by position (`config validate FILE`) counts too
     logs.speak(lang)
     logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     if not args.verbose:  # a line per HTTP request or per job run is noise in a service's log

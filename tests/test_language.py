@@ -128,6 +128,13 @@ def test_a_mistyped_command_is_told_in_the_language_asked_for() -> None:
         assert "error: unrecognized arguments: --bogus" in run(["status", "--config", "c.toml", "--bogus"])
 
 
+def test_a_config_named_by_position_sets_the_language(tmp_path: Path) -> None:
+    """`config validate FILE` speaks the language of FILE, as `--config FILE` does."""
+    english = tmp_path / "en.toml"
+    english.write_text('[monitor]\nlanguage = "en"\n', encoding="utf-8")
+    assert "config error:" in run(["config", "validate", str(english)])
+
+
 def test_no_zone_id_fraction_or_odds_in_what_a_seller_reads(said: dict[str, str]) -> None:
     for text in said.values():
         assert "Europe/Moscow)" not in text and "(UTC)" not in text
