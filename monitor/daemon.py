@@ -236,7 +236,7 @@ class Daemon:
                 store.close()
         except StorageError as exc:
             log.error("the state file cannot be used: %s", exc)
-            return say(self.settings.monitor.language, "service.state_fails", error=exc.text(self.settings.monitor.language))
+            return self._say("service.state_fails", error=exc.text(self.settings.monitor.language))
         return None
 
     def _start_metrics(self) -> metrics.Server | None:

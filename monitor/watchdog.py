@@ -18,7 +18,7 @@ from monitor.config import Settings
 from monitor.message import Event, Message
 from monitor.store import StorageError, Store, iso, parse
 from monitor.sources import coverage
-from monitor.texts import STORAGE, WATCHDOG, duration, when
+from monitor.texts import WATCHDOG, duration, when
 
 log = logging.getLogger(__name__)
 STORAGE_NOTICE_EVERY = timedelta(hours=6)
@@ -115,17 +115,13 @@ def storage_fault(settings: Settings, error: StorageError, now: datetime | None 
         return False
     language = settings.monitor.language
     words = WATCHDOG[language]
-    problem, fix = STORAGE[language][getattr(error, "kind", "other")]
-    path = getattr(error, "path", settings.monitor.state_dir)
-    if getattr(error, "kind", "other") == "other":
-        problem = f"{problem}: {error}"  # the raw text, when there is no plainer way to say it
+    problem, fix = error.parts(language)
     account = settings.accounts[0].name
     told = _tell(settings, Trouble(f"storage:{account}", account, now, words["storage_title"],
-                                   words["storage"].format(path=path, problem=problem, fix=fix)), now,
+                                   words["storage"].format(path=error.path, problem=problem, fix=fix)), now,
                  recovered=False)
     if told:
         _storage_noticed[key] = now
-    if told:
         log.error("the state file cannot be used: %s (the channels are told)", error)
     else:
         log.error("the state file cannot be used: %s (no channel could be told)", error)

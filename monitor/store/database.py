@@ -63,11 +63,15 @@ class StorageError(Exception):
         self.path, self.problem, self.fix, self.kind = path, problem, fix, kind  # kind: see texts.STORAGE
         super().__init__(f"{path}: {problem}; {fix}")
 
-    def text(self, language: str) -> str:
-        """The path, what is wrong and the fix in `language` (with SQLite's own words where no
-        kind names the problem)."""
+    def parts(self, language: str) -> tuple[str, str]:
+        """What is wrong and the fix in `language` (with SQLite's own words where no kind names
+        the problem)."""
         problem, fix = STORAGE[language].get(self.kind, STORAGE[language]["other"])
-        return f"{self.path}: {problem}{f' ({self.problem})' if self.kind == 'other' else ''}. {fix}"
+        return f"{problem} ({self.problem})" if self.kind == "other" else problem, fix
+
+    def text(self, language: str) -> str:
+        problem, fix = self.parts(language)
+        return f"{self.path}: {problem}. {fix}"
 
     @classmethod
     def of(cls, path: Path, exc: sqlite3.Error) -> StorageError:
