@@ -37,8 +37,8 @@ from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, r
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser(_language(_first_look(sys.argv[1:] if argv is None else argv))).parse_args(argv)
-    lang = _language(args)  # parsed: a config named by position (`config validate FILE`) counts too
+    lang = _language(_first_look(sys.argv[1:] if argv is None else argv))
+    args = _parser(lang).parse_args(argv)
     logs.speak(lang)
     logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     if not args.verbose:  # a line per HTTP request or per job run is noise in a service's log
@@ -63,12 +63,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _first_look(argv: list[str]) -> argparse.Namespace:
-    """--lang and --config before the command line is parsed, so that its help and errors are
-    said in the language they ask for."""
+    """--lang and the config (--config, or `config validate FILE`) before the command line is
+    parsed, so that its help and errors are said in the language they ask for."""
     look = argparse.ArgumentParser(add_help=False)
     for option in ("--lang", "--config"):
         look.add_argument(option, nargs="?")
-    return look.parse_known_args(argv)[0]
+    known, rest = look.parse_known_args(argv)
+    words = [word for word in rest if not word.startswith("-")]
+    if words[:2] == ["config", "validate"] and len(words) > 2:
+        known.file = words[2]
+    return known
 
 
 def _language(args: argparse.Namespace, settings: Settings | None = None) -> str:

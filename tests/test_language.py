@@ -133,6 +133,8 @@ def test_a_config_named_by_position_sets_the_language(tmp_path: Path) -> None:
     english = tmp_path / "en.toml"
     english.write_text('[monitor]\nlanguage = "en"\n', encoding="utf-8")
     assert "config error:" in run(["config", "validate", str(english)])
+    assert "error: unrecognized arguments: --bogus" in run(["config", "validate", str(english), "--bogus"])
+    assert "ошибка: неизвестные аргументы: --bogus" in run(["config", "validate", "нет.toml", "--bogus"])
 
 
 def test_no_zone_id_fraction_or_odds_in_what_a_seller_reads(said: dict[str, str]) -> None:
