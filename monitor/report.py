@@ -191,7 +191,8 @@ def print_status(status: dict[str, Any], lang: str, tz: ZoneInfo, out: TextIO | 
         errors = account["api_errors_24h"]
         line("status.api_errors", count=sum(e["count"] for e in errors))
         for e in errors:
-            line("status.api_error", method=e["method"], outcome=e["outcome"], count=e["count"], last=at(e["last"]))
+            outcome = ERROR_KINDS[lang].get(e["outcome"], f"HTTP {e['outcome']}")  # a kind, else a status code
+            line("status.api_error", method=e["method"], outcome=outcome, count=e["count"], last=at(e["last"]))
     box = status["outbox"]
     line("status.outbox", waiting=box["waiting"], undeliverable=box["undeliverable"])
     for m in box["messages"]:

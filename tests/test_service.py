@@ -224,7 +224,7 @@ def test_status_tells_what_a_seller_needs_to_know(shop: SimulatorServer, tmp_pat
     text = capsys.readouterr().out
     assert "Монитор: не запущен" in text and "ошибок API за сутки: 0" in text
     assert f"нельзя отличить от затишья быстрее чем за {texts.count(round(floor['stop_hours']), 'hour', 'ru')}" in text
-    assert "ошибок API за сутки: 1\n    /v1/roles — 404: 1, последняя " in text
+    assert "ошибок API за сутки: 1\n    /v1/roles — HTTP 404: 1, последняя " in text
 
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
