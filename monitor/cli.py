@@ -94,6 +94,7 @@ def _language(args: argparse.Namespace, settings: Settings | None = None) -> str
 def _settings(args: argparse.Namespace, *, require_secrets: bool = True) -> Settings:
     """The config, speaking the language --lang or $OZON_MONITOR_LANG asks for, alert texts too."""
     settings = load_config(args.config, require_secrets=require_secrets)
+    logs.keep_time_in(settings.monitor.tz)
     lang = _language(args, settings)
     if lang == settings.monitor.language:
         return settings

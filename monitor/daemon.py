@@ -142,6 +142,7 @@ def run(config_path: Path, stop: threading.Event | None = None) -> bool:
     after the stop: the caller then exits at once; what was committed stays, the uncommitted
     page is rolled back by SQLite."""
     settings = load_config(config_path)
+    logs.keep_time_in(settings.monitor.tz)
     with state_lock(settings.monitor.state_dir), logs.job("daemon"):
         return Daemon(config_path, settings, stop or threading.Event()).serve()
 
@@ -278,6 +279,7 @@ class Daemon:
             notify(f"STATUS={self._say('service.reload_refused', reason=reason)}")
             return
         self.settings = new
+        logs.keep_time_in(new.monitor.tz)
         before, after = {a.name for a in old.accounts}, {a.name for a in new.accounts}
         for name in before - after:
             self.scheduler.remove_job(f"cycle:{name}")

@@ -2,7 +2,8 @@
 
 Under systemd (`JOURNAL_STREAM` set) each line starts with a syslog priority (`<3>`), so
 `journalctl -p warning` filters by level, and carries no timestamp of its own (the journal
-stamps it). The job and account come from the context the daemon sets around each job, so a
+stamps it); on a terminal it starts with the time in the seller's zone ("2026-12-07 00:17:48
+МСК"), once the config has named it (`keep_time_in`). The job and account come from the context the daemon sets around each job, so a
 line from deep inside a sync still says whose it is.
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from monitor.i18n import LANGUAGES, Language
 
@@ -23,11 +26,17 @@ _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERRO
 _BOT_PATH = re.compile(r"/bot[^/\s]+")  # a Telegram token travels in the URL path: /bot<id>:<secret>/sendMessage
 _SECRETS: set[str] = set()  # every secret read (`hide`), never to appear in a line
 _LANGUAGE: list[str] = ["en"]  # the seller's language, for every line but debug (`speak`)
+_ZONE: list[ZoneInfo | None] = [None]  # the seller's zone for a terminal line's time; the host's until known
 
 
 def speak(language: str) -> None:
     """Write every line but debug in `language` from now on."""
     _LANGUAGE[0] = language
+
+
+def keep_time_in(zone: ZoneInfo) -> None:
+    """Start each terminal line with the time in `zone` (the config's `[monitor] timezone`)."""
+    _ZONE[0] = zone
 
 
 def hide(secret: str) -> None:
@@ -81,6 +90,14 @@ class _OneLine(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(_said(record))).replace("\n", " | ")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        zone = _ZONE[0]
+        if zone is None:
+            return super().formatTime(record, datefmt)
+        local = datetime.fromtimestamp(record.created, zone)
+        label = LANGUAGES[_LANGUAGE[0]].zone(local.utcoffset() or timedelta(), local.tzname() or "")
+        return f"{local:%Y-%m-%d %H:%M:%S} {label}"
 
 
 def _said(record: logging.LogRecord) -> logging.LogRecord:

@@ -138,6 +138,17 @@ def test_a_config_named_by_position_sets_the_language(tmp_path: Path) -> None:
     assert "ошибка: неизвестные аргументы: --bogus" in run(["config", "validate", "нет.toml", "--bogus"])
 
 
+def test_a_terminal_line_starts_with_the_time_in_the_sellers_zone(tmp_path: Path) -> None:
+    """`check` on a terminal logs a dead API; its lines carry the config's zone, not the host's."""
+    config = config_file(tmp_path, account(base_url="http://127.0.0.1:9", timeout=2),
+                         monitor='timezone = "Asia/Yekaterinburg"\n')
+    text = run(["check", "--config", str(config)])
+    stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) МСК\+2 ВНИМАНИЕ ", text, re.MULTILINE)
+    assert stamps, text
+    shown = datetime.strptime(stamps[0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone(timedelta(hours=5)))
+    assert abs(datetime.now(timezone.utc) - shown) < timedelta(minutes=2)
+
+
 def test_no_zone_id_fraction_or_odds_in_what_a_seller_reads(said: dict[str, str]) -> None:
     for text in said.values():
         assert "Europe/Moscow)" not in text and "(UTC)" not in text
