@@ -3,8 +3,8 @@
 Under systemd (`JOURNAL_STREAM` set) each line starts with a syslog priority (`<3>`), so
 `journalctl -p warning` filters by level, and carries no timestamp of its own (the journal
 stamps it); on a terminal it starts with the time in the seller's zone ("2026-12-07 00:17:48
-МСК"), once the config has named it (`keep_time_in`). The job and account come from the context the daemon sets around each job, so a
-line from deep inside a sync still says whose it is.
+МСК") once the config has named it (`keep_time_in`). The job and account come from the context
+the daemon sets around each job, so a line from deep inside a sync still says whose it is.
 """
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from monitor.i18n import LANGUAGES, Language
+from monitor.texts import zone as zone_label
 
 _JOB: ContextVar[str] = ContextVar("job", default="-")
 _ACCOUNT: ContextVar[str] = ContextVar("account", default="-")
@@ -95,9 +96,8 @@ class _OneLine(logging.Formatter):
         zone = _ZONE[0]
         if zone is None:
             return super().formatTime(record, datefmt)
-        local = datetime.fromtimestamp(record.created, zone)
-        label = LANGUAGES[_LANGUAGE[0]].zone(local.utcoffset() or timedelta(), local.tzname() or "")
-        return f"{local:%Y-%m-%d %H:%M:%S} {label}"
+        moment = datetime.fromtimestamp(record.created, zone)
+        return f"{moment:%Y-%m-%d %H:%M:%S} {zone_label(moment, _LANGUAGE[0], zone)}"
 
 
 def _said(record: logging.LogRecord) -> logging.LogRecord:
