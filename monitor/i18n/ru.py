@@ -73,7 +73,7 @@ LOG = {
     "delivery failed: channel=%s": "отправка прервана ошибкой: канал=%s",
     "delivery still running after %.0f s: %s; it records its outcome when it ends": "отправка идёт дольше %.0f с: %s; результат будет записан по окончании",
     "delivery failed: channel=%s message=%s": "отправка прервана ошибкой: канал=%s сообщение=%s",
-    "state file %s is damaged (%s): moved to %s; a new one is started and the next sync rebuilds it from the Ozon API (alerts, silences and undelivered notifications of the old file are not carried over)": "файл состояния %s повреждён (%s): отложен в %s; начат новый, следующая загрузка восстановит данные из Ozon (проблемы, заглушки и неотправленные уведомления старого файла не переносятся)",
+    "state file %s is damaged (%s): moved to %s; a new one is started and the next sync rebuilds it from the Ozon API (alerts, silences and undelivered notifications of the old file are not carried over)": "файл состояния %s повреждён (SQLite: %s): отложен в %s; начат новый, следующая загрузка восстановит данные из Ozon (проблемы, заглушки и неотправленные уведомления старого файла не переносятся)",
     "delivery failed: channel=%s account=%s message=%s error=%s%s": "уведомление не доставлено: канал=%s магазин=%s сообщение=%s ошибка=%s%s",
 }
 
