@@ -222,9 +222,9 @@ def test_status_tells_what_a_seller_needs_to_know(shop: SimulatorServer, tmp_pat
     assert locked["detection_floor"] is None  # nothing synced
     assert main(["status", "--config", str(config)]) == 0
     text = capsys.readouterr().out
-    assert "Монитор: не запущен" in text and "ошибок API за сутки: 0" in text
+    assert "Монитор: не запущен" in text and "неудачных запросов к API за сутки (считая повторы): 0" in text
     assert f"нельзя отличить от затишья быстрее чем за {texts.count(round(floor['stop_hours']), 'hour', 'ru')}" in text
-    assert "ошибок API за сутки: 1\n    /v1/roles — HTTP 404: 1, последняя " in text
+    assert "неудачных запросов к API за сутки (считая повторы): 1\n    /v1/roles — HTTP 404: 1, последний " in text
 
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")

@@ -730,7 +730,7 @@ LANGUAGE = Language(
         "status.alerts": "  open alerts: {count} ({detail})",
         "status.floor": "  detection floor: at {orders} a day no monitor can tell a full stop from a quiet spell in less than {stop}, or a fall to half in less than {half}",
         "status.floor_unknown": "  detection floor: not known yet (needs two weeks of orders)",
-        "status.api_errors": "  API errors in 24 hours: {count}",
+        "status.api_errors": "  failed API requests in 24 hours (counting retries): {count}",
         "status.api_error": "    {method} {outcome}: {count}, last {last}",
         "status.outbox": "Notification queue: {waiting} waiting, {undeliverable} undeliverable",
         "status.undeliverable": "UNDELIVERABLE",
