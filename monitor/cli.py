@@ -224,9 +224,11 @@ def _validate(args: argparse.Namespace) -> int:
     if problem:
         raise ConfigError([Said("config.in_file", path=args.file, what=Said("config.at", where="monitor.state_dir",
                                                                              what=problem))])
+    warned = False
     for problem in secret_problems(settings):
         print(say(lang, "config.secret_warning", problem=Said("config.in_file", path=args.file, what=problem).text(lang)),
               file=sys.stderr)
+        warned = True
     if (settings.monitor.state_dir / Store.FILENAME).exists():  # after the first sync: overrides must name products
         try:
             store = Store.read_only(settings.monitor.state_dir)
@@ -236,9 +238,10 @@ def _validate(args: argparse.Namespace) -> int:
             try:
                 for warning in unmatched_overrides(settings, store):
                     print(warning.text(lang), file=sys.stderr)
+                    warned = True
             finally:
                 store.close()
-    print(say(lang, "cli.config_ok", file=args.file, accounts=count(len(settings.accounts), "shop", lang, 0),
+    print(say(lang, "cli.config_warned" if warned else "cli.config_ok", file=args.file, accounts=count(len(settings.accounts), "shop", lang, 0),
               channels=count(len(settings.channels), "channel", lang, 0), state_dir=settings.monitor.state_dir))
     return 0
 

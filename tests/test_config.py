@@ -129,8 +129,9 @@ def test_secret_is_not_in_repr(write_config) -> None:
 def test_validate_passes_the_example_and_warns_about_an_unreadable_key(monkeypatch, capsys) -> None:
     monkeypatch.delenv("OZON_API_KEY", raising=False)
     assert main(["config", "validate", str(ROOT / "config.example.toml")]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert err.startswith("предупреждение:") and "api_key_env: OZON_API_KEY: переменная окружения не задана" in err
+    assert "ошибок в файле нет" in out and "прочтите предупреждения выше" in out and "в порядке" not in out
 
 
 def test_strict_validate_and_check_fail_with_2_when_the_key_is_unreadable(write_config, monkeypatch, capsys) -> None:

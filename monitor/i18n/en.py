@@ -669,6 +669,7 @@ LANGUAGE = Language(
         "cli.none": "none",
         "cli.never": "never",
         "cli.config_ok": "{file}: OK ({accounts}, {channels}; state in {state_dir})",
+        "cli.config_warned": "{file}: no errors in the file ({accounts}, {channels}; state in {state_dir}), but read the warnings above",
         "cli.already_running": "another ozon-monitor daemon (pid {pid}) is running on {state_dir}; stop it first (systemctl stop ozon-monitor) or give this one another state_dir",
         "cli.syncing": "syncing {source}: {records}",
         "cli.bad_scenario": "scenario {path}: {error}",

@@ -758,6 +758,7 @@ LANGUAGE = Language(
         "cli.none": "нет",
         "cli.never": "никогда",
         "cli.config_ok": "{file}: настройки в порядке ({accounts}, {channels}; состояние хранится в {state_dir})",
+        "cli.config_warned": "{file}: ошибок в файле нет ({accounts}, {channels}; состояние хранится в {state_dir}), но прочтите предупреждения выше",
         "cli.already_running": "Монитор уже запущен (процесс {pid}) с папкой состояния {state_dir}. Остановите его (systemctl stop ozon-monitor) или укажите другую папку state_dir.",
         "cli.syncing": "загрузка: {source} — {records}",
         "cli.bad_scenario": "Сценарий {path} не читается: {error}",
