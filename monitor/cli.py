@@ -413,14 +413,16 @@ def _detect(args: argparse.Namespace) -> int:
               kind=say(lang, f"cli.detect_{kind}"), episodes=count(len(found), "episode", lang, 0)))
     for key, params in series.notes:
         print("  " + say(lang, "cli.note", note=say(lang, key, **params)))
+    series_end = series.at(len(series.values))
     for e in found:
-        end = say(lang, "cli.detect_until", end=when(e.end, lang, tz)) if e.end else say(lang, "cli.detect_going")
+        lasted = duration((e.end or series_end) - e.onset, lang)
+        end = say(lang, "cli.detect_until", end=when(e.end, lang, tz), lasted=lasted) if e.end else \
+            say(lang, "cli.detect_going", lasted=lasted)
         what = say(lang, f"cli.detect_{e.what}_{e.direction}")
         observed, expected = (count(e.observed, "order", lang, 0), count(e.expected, "order", lang, 0)) \
             if kind == "count" else (number(e.observed, lang), number(e.expected, lang))
         print(say(lang, "cli.detect_episode", onset=when(e.onset, lang, tz), what=what,
-                  detected=when(e.detected, lang, tz), lasted=duration((e.end or e.detected) - e.onset, lang),
-                  end=end, observed=observed, expected=expected))
+                  detected=when(e.detected, lang, tz), end=end, observed=observed, expected=expected))
     return 0
 
 

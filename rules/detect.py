@@ -108,6 +108,8 @@ def read_series(path: Path, tz: tzinfo, kind: Kind | None = None) -> tuple[TimeS
         raw = path.read_bytes()
     except OSError as exc:
         raise UnreadableSeries("detect.unreadable", path=path, error=exc) from None
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a workbook (XLSX, XLS): Ozon's reports come so
+        raise UnreadableSeries("detect.workbook", path=path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # Russian Excel saves CSV in Windows-1251

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_detect_finds_a_stop_in_an_hourly_csv_once_at_its_onset(tmp_path: Path, 
     assert episode["direction"] == "down" and episode["end"] is None  # still going at the end
     assert abs(datetime.fromisoformat(episode["onset"]) - stop) <= timedelta(hours=1)
     assert datetime.fromisoformat(episode["detected"]) <= stop + timedelta(hours=2)
+    assert main(["detect", "--rule", "sales_drop", "--csv", str(path)]) == 0
+    said = capsys.readouterr().out  # how long it has lasted by the end of the series, not by its detection
+    assert re.search(r"остановка, было бы замечено .*; продолжается в конце ряда, уже [567] час", said), said
 
 
 def test_detect_finds_a_90_percent_drop_over_six_evening_hours_with_its_end(tmp_path: Path, capsys) -> None:
@@ -148,11 +152,12 @@ def test_detect_reads_a_csv_as_russian_excel_saves_it(tmp_path: Path, capsys) ->
     ("2026-11-01T00:00:00,1\n", [], "нужно хотя бы 3 строки с данными, найдено 1"),
     ("2026-11-01,1\n2026-11-02,-2\n2026-11-03,1\n", ["--kind", "count"], "значения должны быть не меньше 0, а есть -2"),
     ("2026-11-01,1\n2026-11-02,2\n2026-11-03,1\n", ["--tz", "Mars/Olympus"], "неизвестный часовой пояс"),
+    (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 40, [], "orders.csv — это книга Excel, а нужен CSV"),
 ])
-def test_detect_names_the_problem_of_a_bad_csv(tmp_path: Path, capsys, content: str, args: list[str],
+def test_detect_names_the_problem_of_a_bad_csv(tmp_path: Path, capsys, content: str | bytes, args: list[str],
                                                message: str) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text(content, encoding="utf-8")
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     assert main(["detect", "--csv", str(path), *args]) == 2
     assert message in capsys.readouterr().err
 
