@@ -17,6 +17,7 @@ from monitor.store import Store
 from monitor.support import render
 from monitor.sources import coverage
 from rules import run_rules
+from rules.base import Keyed
 from rules.replay import REPLAYABLE, as_of
 
 
@@ -30,14 +31,22 @@ class Event:
     title: str
 
 
-def backtest(settings: Settings, account: str, start: datetime, end: datetime, step: timedelta) -> list[Event]:
+@dataclass(frozen=True)
+class Replay:
+    events: list[Event]
+    since: datetime  # the stored history: what can be replayed at all
+    until: datetime
+
+
+def backtest(settings: Settings, account: str, start: datetime, end: datetime, step: timedelta) -> Replay:
     """Given stored history for `account`, return every alert the replayable rules would have
-    raised, escalated or resolved between `start` and `end`, checking every `step`."""
+    raised, escalated or resolved between `start` and `end`, checking every `step`. Raises
+    Keyed when nothing of the account has been synced yet."""
     store = Store.in_dir(settings.monitor.state_dir)
     try:
         since, until = coverage(store, account)
         if since is None or until is None:
-            raise ValueError(f"no synced postings for account {account!r}: run `ozon-monitor check` first")
+            raise Keyed("cli.backtest_no_history", account=account)
         client_id = settings.account(account).client_id
         data = facts.account_data(store, account, client_id, until, since, settings.monitor.tz, replay=True)
     finally:
@@ -60,4 +69,4 @@ def backtest(settings: Settings, account: str, start: datetime, end: datetime, s
                 moment += step
         finally:
             lifecycle.close()
-    return events
+    return Replay(events, since, until)

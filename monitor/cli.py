@@ -32,7 +32,7 @@ from monitor.store import StorageError, Store, parse, state_dir_problem
 from monitor.sources import Progress
 from monitor.texts import SOURCE_NAMES, WORDS, Said, count, day, duration, number, rule_name, say, when
 from rules import RULES
-from rules.base import as_json
+from rules.base import Keyed, as_json
 from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, read_series, russian_holidays
 
 
@@ -330,10 +330,13 @@ def _simulator(args: argparse.Namespace) -> int:
 
 
 def _date_arg(lang: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(say(lang, "cli.bad_date", value=value)) from None
+    """2026-12-01, or 01.12.2026 as Russian sellers write it."""
+    for reading in (date.fromisoformat, lambda text: datetime.strptime(text, "%d.%m.%Y").date()):
+        try:
+            return reading(value)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(say(lang, "cli.bad_date", value=value))
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -341,21 +344,33 @@ def _backtest(args: argparse.Namespace) -> int:
 
     settings = _settings(args, require_secrets=False)
     lang, tz = _language(args, settings), settings.monitor.tz
+    if args.end < args.start:
+        print(say(lang, "cli.backtest_order", start=day(args.start, lang), end=day(args.end, lang)), file=sys.stderr)
+        return 2
+    names = [a.name for a in settings.accounts]
+    if args.account and args.account not in names:
+        print(say(lang, "cli.silence_account", account=args.account, valid=", ".join(names)), file=sys.stderr)
+        return 2
     start = datetime.combine(args.start, datetime.min.time(), tz)
     end = datetime.combine(args.end + timedelta(days=1), datetime.min.time(), tz)
-    accounts = [args.account] if args.account else [a.name for a in settings.accounts]
     found: list[tuple[str, Any]] = []
-    for account in accounts:
+    blind = False  # a shop with nothing synced: the others are still replayed
+    for account in [args.account] if args.account else names:
         try:
-            found += [(account, e) for e in backtest(settings, account, start, end, timedelta(minutes=args.step_minutes))]
-        except ValueError as exc:
-            print(say(lang, "cli.error", error=exc), file=sys.stderr)
-            return 1
+            replay = backtest(settings, account, start, end, timedelta(minutes=args.step_minutes))
+        except Keyed as refused:
+            print(say(lang, refused.key, **refused.params), file=sys.stderr)
+            blind = True
+            continue
+        found += [(account, e) for e in replay.events]
+        if replay.since > start or replay.until < end:
+            print(say(lang, "cli.backtest_history", account=account, since=when(replay.since, lang, tz),
+                      until=when(replay.until, lang, tz)), file=sys.stderr)
     if args.json:
         print(json.dumps([{"account": account, "at": e.at.astimezone(tz).isoformat(), "event": e.kind, "rule": e.rule,
                            "severity": e.severity, "fingerprint": e.fingerprint, "title": e.title}
                           for account, e in found], ensure_ascii=False, indent=2))
-        return 0
+        return 1 if blind else 0
     from rules.replay import REPLAYABLE
 
     print(say(lang, "cli.backtest", start=day(args.start, lang), end=day(args.end, lang),
@@ -368,7 +383,7 @@ def _backtest(args: argparse.Namespace) -> int:
     fired = Counter(e.rule for _, e in found if e.kind == "fired")
     print(say(lang, "cli.backtest_total", per_rule=", ".join(f"{rule_name(rule, lang)} — {n}" for rule, n in
                                                               sorted(fired.items())) or say(lang, "cli.none")))
-    return 0
+    return 1 if blind else 0
 
 
 def _detect(args: argparse.Namespace) -> int:

@@ -38,7 +38,22 @@ def test_backtest_replays_the_stop_at_the_hour_it_happened(synced_shop, capsys) 
 
 def test_backtest_without_synced_data_says_what_to_do(write_config, capsys) -> None:
     assert main(["backtest", "--config", str(write_config()), "--from", "2026-11-01", "--to", "2026-11-02"]) == 1
-    assert "run `ozon-monitor check` first" in capsys.readouterr().err
+    assert "Магазин «shop»: заказы ещё не загружены" in capsys.readouterr().err
+
+
+def test_backtest_refuses_reversed_days_and_an_unknown_shop_and_reads_russian_dates(synced_shop, capsys) -> None:
+    settings, _, _ = synced_shop
+    config = str(settings.monitor.state_dir.parent / "config.toml")
+    assert main(["backtest", "--config", config, "--from", "2026-11-05", "--to", "2026-11-01"]) == 2
+    assert "--from 05.11.2026 позже --to 01.11.2026" in capsys.readouterr().err
+    assert main(["backtest", "--config", config, "--from", "2026-11-01", "--to", "2026-11-02", "--account", "nope"]) == 2
+    assert "Магазина «nope» нет в настройках; есть: " in capsys.readouterr().err
+    day = NOW.astimezone(settings.monitor.tz).date()
+    assert main(["backtest", "--config", config, "--from", f"{day - timedelta(days=400):%d.%m.%Y}",
+                 "--to", f"{day:%d.%m.%Y}", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "sales_drop" in {e["rule"] for e in json.loads(out) if e["event"] == "fired"}
+    assert "история есть только с " in err  # a year back was asked; the history is weeks
 
 
 def hourly_csv(path: Path, incidents: list[Incident]) -> Path:
