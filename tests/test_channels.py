@@ -284,3 +284,9 @@ def test_telegram_through_a_socks5_proxy_fails_as_a_delivery_not_a_missing_packa
     with pytest.raises(DeliveryError) as failed:
         TelegramChannel(config).send(message())
     assert "ConnectError" in str(failed.value) and "123:ABC" not in str(failed.value) and not failed.value.permanent
+    assert "proxy" not in failed.value.text("ru")  # one is set: nothing to suggest
+    direct = config.model_copy(update={"proxy": None, "api_url": "http://127.0.0.1:9"})
+    with pytest.raises(DeliveryError) as failed:
+        TelegramChannel(direct).send(message())
+    assert failed.value.text("ru").endswith("Если api.telegram.org недоступен из этой сети, укажите в канале proxy "
+                                            "(см. config.example.toml)")

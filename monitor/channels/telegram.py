@@ -91,8 +91,10 @@ class TelegramChannel:
                 except DeliveryError as exc:
                     where = Said("delivery.chat_part", chat=chat, part=index, parts=len(parts)) if len(parts) > 1 \
                         else Said("delivery.chat", chat=chat)
-                    raise DeliveryError(Said("delivery.where", what=exc.said, where=where), exc.permanent,
-                                        exc.retry_after, {"sent": sent}) from None
+                    said = Said("delivery.where", what=exc.said, where=where)
+                    if exc.said.key in ("delivery.no_connection", "delivery.no_answer") and not c.proxy:
+                        said = Said("delivery.telegram_unreachable", error=said)  # blocked in many networks
+                    raise DeliveryError(said, exc.permanent, exc.retry_after, {"sent": sent}) from None
 
     def _send_part(self, token: str, chat: str, part: Part, language: str) -> int | None:
         """One part (a message, a document or a photo) within the channel's time limit; the id of

@@ -849,6 +849,7 @@ LANGUAGE = Language(
         "delivery.smtp_login": "SMTP login to {host} refused ({code}); check username and password",
         "delivery.smtp_refused": "SMTP server refused {said}; delivered to {delivered}",
         "delivery.file": "cannot write to {folder}: {why}",
+        "delivery.telegram_unreachable": "{error}. If api.telegram.org is blocked from this network, give the channel a proxy (see config.example.toml)",
         "delivery.chat": "chat {chat}",
         "delivery.chat_part": "chat {chat}, part {part} of {parts}",
         "delivery.where": "{what} ({where})",

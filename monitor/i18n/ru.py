@@ -938,6 +938,7 @@ LANGUAGE = Language(
         "delivery.smtp_login": "почтовый сервер {host} не принял логин или пароль ({code}); проверьте их",
         "delivery.smtp_refused": "почтовый сервер не принял адреса {said}; доставлено: {delivered}",
         "delivery.file": "нельзя записать в {folder}: {why}",
+        "delivery.telegram_unreachable": "{error}. Если api.telegram.org недоступен из этой сети, укажите в канале proxy (см. config.example.toml)",
         "delivery.chat": "чат {chat}",
         "delivery.chat_part": "чат {chat}, часть {part} из {parts}",
         "delivery.where": "{what} ({where})",
