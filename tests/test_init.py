@@ -108,7 +108,7 @@ def test_init_writes_nothing_when_the_key_is_rejected(simulator: SimulatorServer
 def test_init_names_the_missing_flag_and_keeps_an_existing_config(tmp_path: Path, capsys) -> None:
     config = tmp_path / "config.toml"
     assert main(["init", "--config", str(config), "--non-interactive"]) == 2
-    assert "--client-id обязателен с --non-interactive" in capsys.readouterr().err
+    assert "нужен --client-id: вопросы не задаются" in capsys.readouterr().err
     config.write_text("# mine\n")
     assert main(["init", "--config", str(config), "--non-interactive", "--client-id", "1"]) == 2
     assert "уже есть; чтобы заменить его, добавьте --force" in capsys.readouterr().err and config.read_text() == "# mine\n"
