@@ -601,7 +601,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _test_alert(args: argparse.Namespace) -> int:
-    from monitor.channels import send_test
+    from monitor.channels import FileConfig, send_test
 
     settings = _settings(args)
     lang = _language(args, settings)
@@ -613,8 +613,11 @@ def _test_alert(args: argparse.Namespace) -> int:
     account = settings.accounts[0]
     outcome = send_test(targets, settings.monitor.tz, lang, account.name, account.client_id,
                         datetime.now(timezone.utc).isoformat())
+    folders = {c.name: c.directory for c in targets if isinstance(c, FileConfig)}
     for name, error in outcome.items():
-        print(say(lang, "cli.test_failed", channel=name, error=error) if error else say(lang, "cli.test_sent", channel=name))
+        print(say(lang, "cli.test_failed", channel=name, error=error) if error
+              else say(lang, "cli.test_written", channel=name, folder=folders[name]) if name in folders
+              else say(lang, "cli.test_sent", channel=name))
     return 1 if any(outcome.values()) else 0
 
 

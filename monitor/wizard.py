@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from monitor.channels import send_test
+from monitor.channels import FileConfig, send_test
 from monitor.config import DEFAULT_BASE_URL, ConfigError, load_config
 from monitor.i18n import LANGUAGES
 from monitor.ozon import endpoints as api
@@ -168,8 +168,10 @@ def _init(args: argparse.Namespace, asker: Asker) -> int:
     account = settings.accounts[0]
     outcome = send_test(list(settings.channels), settings.monitor.tz, settings.monitor.language, account.name,
                         account.client_id, datetime.now(timezone.utc).isoformat())
+    folders = {c.name: c.directory for c in settings.channels if isinstance(c, FileConfig)}
     for name, error in outcome.items():
         print(say(lang, "init.test_failed", channel=name, error=error, config=config) if error
+              else say(lang, "init.test_written", channel=name, folder=folders[name]) if name in folders
               else say(lang, "init.test_sent", channel=name))
     print("\n" + say(lang, "init.next", config=config))
     if folder.is_relative_to("/etc"):

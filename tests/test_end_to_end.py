@@ -253,7 +253,7 @@ def test_test_alert_reports_each_channel_and_says_it_is_a_test(write_config, tmp
                         'timeout_seconds = 2\n')
     assert main(["test-alert", "--config", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "file: отправлено" in out and "dead: НЕ ОТПРАВЛЕНО: POST http://127.0.0.1:9/hook: не удалось связаться (ConnectError)" in out
+    assert f"file: записано в папку {tmp_path / 'out'}" in out and "dead: НЕ ОТПРАВЛЕНО: POST http://127.0.0.1:9/hook: не удалось связаться (ConnectError)" in out
     assert main(["test-alert", "--config", str(path), "--channel", "file"]) == 0
     [text] = [p.read_text() for p in (tmp_path / "out").glob("*.txt")][:1]
     assert text.startswith("Магазин «shop»: Проверка связи: уведомления ozon-monitor приходят сюда\n") and "[" not in text

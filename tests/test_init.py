@@ -95,6 +95,17 @@ def test_init_asks_again_for_a_rejected_key_and_sets_up_email(simulator: Simulat
     assert "demo-key" not in config.read_text()
 
 
+def test_init_with_a_file_channel_says_where_the_test_message_is(simulator: SimulatorServer, tmp_path: Path, capsys,
+                                                                  monkeypatch) -> None:
+    monkeypatch.setenv("OZON_KEY", "demo-key")
+    config = tmp_path / "config.toml"
+    assert main(["init", "--config", str(config), "--non-interactive", "--client-id", "123456", "--api-key-env",
+                 "OZON_KEY", "--base-url", simulator.base_url, "--channel", "file", "--directory", "out"]) == 0
+    folder = tmp_path / "state" / "out"  # a relative folder lies in the state folder
+    assert f"Проверочное сообщение через file: записано в папку {folder}." in capsys.readouterr().out
+    assert len(list(folder.glob("*.txt"))) == 1
+
+
 def test_init_writes_nothing_when_the_key_is_rejected(simulator: SimulatorServer, tmp_path: Path, capsys,
                                                       monkeypatch) -> None:
     monkeypatch.setenv("OZON_KEY", "wrong-key")
