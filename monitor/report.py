@@ -36,7 +36,7 @@ def print_result(result: CycleResult, language: str, tz: ZoneInfo, out: TextIO |
     if not fetched and result.unchecked:  # nothing read: not "nothing new"
         print(f"{shop}: {words['nothing_read']}", file=out)
     else:
-        print(f"{shop}: {words['synced']} {fetched or words['nothing_new']}", file=out)
+        print(f"{shop}: {words['synced']}: {fetched or words['nothing_new']}", file=out)
     print_unchecked(result.unchecked, language, tz, out, detail)
     if result.interrupted:
         print(f"  {words['interrupted']}", file=out)
