@@ -19,7 +19,7 @@ from monitor.facts import account_data
 from monitor.message import Event
 from monitor.store import Store, iso, parse
 from monitor.sources import coverage
-from monitor.texts import count, money, rule_name, say, when
+from monitor.texts import count, money, number, rule_name, say, when
 from rules.base import POSTINGS_SOURCES, AccountData
 
 WEEKS = 4  # the usual: the same span of the last four weeks
@@ -79,8 +79,8 @@ def _figures(data: AccountData, day: date, until: datetime | None, lang: str, tz
                  usual=count(round(usual_orders), "order", lang), revenue=money(revenue, lang),
                  usual_revenue=money(usual_revenue, lang)),
              say(lang, "digest.week", orders=count(week, "order", lang), usual=count(round(usual_week), "order", lang)),
-             say(lang, "digest.returns", returns=count(returns, "return", lang),
-                 cancels=count(cancels, "order", lang), usual_cancels=count(round(usual_cancels), "order", lang))]
+             say(lang, "digest.returns", returns=number(returns, lang),
+                 cancels=number(cancels, lang), usual_cancels=number(round(usual_cancels), lang))]
     charges = next((m for m in data.money if m.day == day), None)
     if charges is not None:
         lines.append(say(lang, "digest.charges", charges=money(charges.commission + charges.delivery, lang),

@@ -3,6 +3,7 @@ as zeros, that it is due once a day at its hour in the seller's time, and that t
 queues it once and a channel gets it."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ def test_the_summary_of_a_synced_shop_says_its_day_its_alerts_and_its_health(syn
     text = event.explanation
     assert event.title == "Сводка за 17.11.2026"
     assert "Заказы за 17.11.2026:" in text and "обычно в этот день недели" in text and " ₽" in text
+    assert re.search(r"^Возвраты: \d+; отмены заказов: \d+ \(обычно \d+\)\.$", text, re.M), text
     assert "Открытые проблемы: 1" in text and "Падение продаж" in text and "Монитор работает" in text
     config = str(settings.monitor.state_dir.parent / "config.toml")
     assert main(["digest", "--config", config]) == 0

@@ -861,7 +861,7 @@ LANGUAGE = Language(
         "digest.blind": "The orders of {day} are not fully loaded (data up to {last}), so the day's figures are not shown.",
         "digest.orders": "Orders on {day}: {orders} worth {revenue} (usual for this weekday: {usual} worth {usual_revenue}).",
         "digest.week": "Week so far: {orders} (usual by this day: {usual}).",
-        "digest.returns": "Returns: {returns}; orders cancelled: {cancels} (usual {usual_cancels}).",
+        "digest.returns": "Returns: {returns}; cancelled orders: {cancels} (usually {usual_cancels}).",
         "digest.charges": "Ozon's charges (commission and logistics): {charges} on sales of {sales}.",
         "digest.open": "Open alerts: {count}",
         "digest.none_open": "No open alerts.",

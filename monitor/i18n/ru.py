@@ -950,7 +950,7 @@ LANGUAGE = Language(
         "digest.blind": "Заказы за {day} загружены не полностью (данные до {last}), поэтому цифры за день не показаны.",
         "digest.orders": "Заказы за {day}: {orders} на {revenue} (обычно в этот день недели — {usual} на {usual_revenue}).",
         "digest.week": "С начала недели: {orders} (обычно к этому дню — {usual}).",
-        "digest.returns": "Возвраты: {returns}; отменено заказов: {cancels} (обычно {usual_cancels}).",
+        "digest.returns": "Возвраты: {returns}; отмены заказов: {cancels} (обычно {usual_cancels}).",
         "digest.charges": "Удержания Ozon (комиссия и логистика): {charges} с продаж на {sales}.",
         "digest.open": "Открытые проблемы: {count}",
         "digest.none_open": "Открытых проблем нет.",
