@@ -179,8 +179,11 @@ def print_status(status: dict[str, Any], lang: str, tz: ZoneInfo, out: TextIO | 
             line("status.source", source=names.get(source["source"], source["source"]),
                  at=at(source["last_success"]), state=state)
         alerts = account["open_alerts"]
-        line("status.alerts", count=sum(alerts.values()), detail=", ".join(
-            f"{WORDS[lang][s].lower()} — {n}" for s, n in sorted(alerts.items())) or "—")
+        if alerts:
+            line("status.alerts", count=sum(alerts.values()), detail=", ".join(
+                f"{WORDS[lang][s].lower()} — {n}" for s, n in sorted(alerts.items())))
+        else:
+            line("status.no_alerts")
         floor = account["detection_floor"]
         if floor:
             line("status.floor", orders=count_of(round(floor["orders_per_day"]), "order", lang),

@@ -19,11 +19,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from monitor import texts
 from monitor.cli import main
+from monitor.report import print_status
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World
 from tests.conftest import ROOT, Daemon, account, config_file
 
@@ -225,6 +227,10 @@ def test_status_tells_what_a_seller_needs_to_know(shop: SimulatorServer, tmp_pat
     assert "Монитор: не запущен" in text and "неудачных запросов к API за сутки (считая повторы): 0" in text
     assert f"нельзя отличить от затишья быстрее чем за {texts.count(round(floor['stop_hours']), 'hour', 'ru')}" in text
     assert "неудачных запросов к API за сутки (считая повторы): 1\n    /v1/roles — HTTP 404: 1, последний " in text
+    assert "  открытых проблем: 1 (срочно — 1)\n" in text
+    shop_["open_alerts"] = {}  # the same shop once its alert resolved
+    print_status(status, "ru", ZoneInfo("Europe/Moscow"))
+    assert "  открытых проблем нет\n" in capsys.readouterr().out
 
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")

@@ -733,6 +733,7 @@ LANGUAGE = Language(
         "status.source_ok": "fine",
         "status.source": "  {source}: updated {at}, {state}",
         "status.alerts": "  open alerts: {count} ({detail})",
+        "status.no_alerts": "  no open alerts",
         "status.floor": "  detection floor: at {orders} a day no monitor can tell a full stop from a quiet spell in less than {stop}, or a fall to half in less than {half}",
         "status.floor_unknown": "  detection floor: not known yet (needs two weeks of orders)",
         "status.api_errors": "  failed API requests in 24 hours (counting retries): {count}",

@@ -822,6 +822,7 @@ LANGUAGE = Language(
         "status.source_ok": "в порядке",
         "status.source": "  {source}: обновлено {at} — {state}",
         "status.alerts": "  открытых проблем: {count} ({detail})",
+        "status.no_alerts": "  открытых проблем нет",
         "status.floor": "  порог обнаружения: у магазина около {orders} в день, поэтому полную остановку продаж нельзя отличить от затишья быстрее чем за {stop}, падение вдвое — за {half}",
         "status.floor_unknown": "  порог обнаружения: пока неизвестен (нужны две недели заказов)",
         "status.api_errors": "  неудачных запросов к API за сутки (считая повторы): {count}",
