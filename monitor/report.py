@@ -171,7 +171,8 @@ def print_status(status: dict[str, Any], lang: str, tz: ZoneInfo, out: TextIO | 
         line("status.key_expires", at=at(account["key_expires_at"]) if account["key_expires_at"]
              else say(lang, "status.unknown"))
         line("status.cycle", last=at(account["last_cycle"]["finished_at"]),
-             next=at(account["next_run_at"]) if account["next_run_at"] else "—")
+             next=at(account["next_run_at"]) if account["next_run_at"] else
+             say(lang, "status.next_unknown" if status["daemon"]["running"] else "status.next_when_started"))
         for source in account["sources"]:
             state = say(lang, "status.source_ok") if not source["error"] else \
                 kinds.get(source["error_kind"] or "other", kinds["other"]) + \

@@ -228,6 +228,7 @@ def test_status_tells_what_a_seller_needs_to_know(shop: SimulatorServer, tmp_pat
     assert f"нельзя отличить от затишья быстрее чем за {texts.count(round(floor['stop_hours']), 'hour', 'ru')}" in text
     assert "неудачных запросов к API за сутки (считая повторы): 1\n    /v1/roles — HTTP 404: 1, последний " in text
     assert "  открытых проблем: 1 (срочно — 1)\n" in text
+    assert "; следующая: после запуска службы\n" in text  # the daemon is not running: no cycle is due
     shop_["open_alerts"] = {}  # the same shop once its alert resolved
     print_status(status, "ru", ZoneInfo("Europe/Moscow"))
     assert "  открытых проблем нет\n" in capsys.readouterr().out

@@ -730,6 +730,8 @@ LANGUAGE = Language(
         "status.unknown": "unknown",
         "status.key_expires": "  API key valid until: {at}",
         "status.cycle": "  last check: {last}; next: {next}",
+        "status.next_when_started": "once the service starts",
+        "status.next_unknown": "not scheduled yet",
         "status.source_ok": "fine",
         "status.source": "  {source}: updated {at}, {state}",
         "status.alerts": "  open alerts: {count} ({detail})",

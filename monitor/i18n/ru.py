@@ -819,6 +819,8 @@ LANGUAGE = Language(
         "status.unknown": "неизвестно",
         "status.key_expires": "  API-ключ действует до: {at}",
         "status.cycle": "  последняя проверка: {last}; следующая: {next}",
+        "status.next_when_started": "после запуска службы",
+        "status.next_unknown": "пока не назначена",
         "status.source_ok": "в порядке",
         "status.source": "  {source}: обновлено {at} — {state}",
         "status.alerts": "  открытых проблем: {count} ({detail})",
