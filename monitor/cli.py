@@ -316,8 +316,8 @@ def _simulator(args: argparse.Namespace) -> int:
 
     try:
         scenario = load_scenario(args.scenario, datetime.now(timezone.utc), args.seed)
-    except (ValueError, TypeError, OSError) as exc:
-        print(say(_language(args), "cli.bad_scenario", path=args.scenario, error=exc), file=sys.stderr)
+    except ConfigError as exc:
+        print(say(_language(args), "cli.bad_scenario", problems=exc.text(_language(args))), file=sys.stderr)
         return 2
     with SimulatorServer(Simulator(World(scenario)), args.port) as server:
         print(say(_language(args), "cli.simulator", url=server.base_url, client_id=scenario.client_id,

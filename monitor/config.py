@@ -235,8 +235,23 @@ def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
     file's folder and (with `require_secrets`) every API key readable; raise ConfigError listing
     every problem."""
     path = Path(path)
+    data = read_toml(path)
+    try:
+        with config_dir(path.parent):
+            settings = Settings(**data)
+    except ValidationError as exc:
+        raise invalid(path, exc) from None
+
+    problems = secret_problems(settings) if require_secrets else []
+    if problems:
+        raise ConfigError([Said("config.in_file", path=path, what=p) for p in problems])
+    return settings
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's tables; ConfigError naming the file, and the line, when it cannot be read."""
     try:  # "utf-8-sig": Notepad starts a UTF-8 file with a byte-order mark, which TOML does not allow
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         raise ConfigError([Said("config.in_file", path=path, what=Said("config.not_utf8"))]) from None
     except OSError as exc:
@@ -246,16 +261,12 @@ def load_config(path: str | Path, *, require_secrets: bool = True) -> Settings:
         what = Said("config.not_toml_at", line=at[1], column=at[2], error=str(exc)) if at else \
             Said("config.not_toml", error=str(exc))
         raise ConfigError([Said("config.in_file", path=path, what=what)]) from None
-    try:
-        with config_dir(path.parent):
-            settings = Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError([Said("config.in_file", path=path, what=_describe(err)) for err in exc.errors()]) from None
 
-    problems = secret_problems(settings) if require_secrets else []
-    if problems:
-        raise ConfigError([Said("config.in_file", path=path, what=p) for p in problems])
-    return settings
+
+def invalid(path: Path, exc: ValidationError, reference: str = "config.example.toml") -> ConfigError:
+    """Every problem pydantic found in `path`, one line each in the seller's words; an unknown
+    key points to `reference`, where the keys are documented."""
+    return ConfigError([Said("config.in_file", path=path, what=_describe(err, reference)) for err in exc.errors()])
 
 
 def secret_problems(settings: Settings) -> list[Said]:
@@ -292,7 +303,7 @@ PYDANTIC_TYPES = {
 }
 
 
-def _describe(err: ErrorDetails) -> Said:
+def _describe(err: ErrorDetails, reference: str = "config.example.toml") -> Said:
     """One pydantic error as "key.path: what is wrong" in the seller's words, never echoing the
     input (it may be a secret)."""
     if len(err["loc"]) > 2 and err["loc"][0] == "channels" and err["loc"][2] in CHANNELS:
@@ -304,10 +315,10 @@ def _describe(err: ErrorDetails) -> Said:
         own = Said(own.key, **own.params)
     if isinstance(own, Said):  # a model's own check
         return Said("config.at", where=loc, what=own) if loc else own
-    if err["type"] == "extra_forbidden":
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):  # the latter: a dataclass's
         if err["loc"][:-1] == ("rules",):
             return Said("config.at", where=loc, what=Said("config.unknown_rule_key", valid=", ".join(sorted(RULES))))
-        return Said("config.at", where=loc, what=Said("config.unknown_key"))
+        return Said("config.at", where=loc, what=Said("config.unknown_key", reference=reference))
     if err["type"] == "union_tag_invalid" or (err["loc"] and err["loc"][-1] == "type" and "channels" in err["loc"]):
         where = loc if loc.endswith(".type") else f"{loc}.type"
         return Said("config.at", where=where, what=Said("config.channel_type", valid=", ".join(sorted(CHANNELS))))

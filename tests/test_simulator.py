@@ -13,6 +13,7 @@ import pytest
 
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import OzonClient
+from monitor.cli import main
 from monitor.simulator import Incident, Scenario, Simulator, SimulatorServer, World, load_scenario
 from monitor.simulator.world import MSK, RETURN_REASONS
 from tests.conftest import NOW
@@ -137,11 +138,20 @@ def test_scenario_file_reads_relative_times_faults_and_ground_truth(tmp_path: Pa
                                                "end": None, "skus": [1], "factor": 0.3}]
 
 
-def test_scenario_with_an_unknown_incident_kind_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content, said", [
+    ('[[incidents]]\nkind = "meteor"\nstart = "-1h"\n', "incidents[0].kind: такого происшествия нет; есть: sales_stop,"),
+    ('[[incidents]]\nkind = "sales_stop"\n', "incidents[0].start: обязательный ключ не указан"),
+    ('[[incidents]]\nkind = "sales_stop"\nstart = "yesterday"\n', "incidents[0].start: не время: нужно ISO-8601"),
+    ('skus = "many"\n', "skus: нужно целое число"),
+    ('skuz = 5\n', "skuz: такого ключа нет — сверьте написание с docs/SIMULATOR.md"),
+    ('[[faults]]\nmethod = "/v1/roles"\ntimes = 2\nstatuss = 500\n', "faults[0].statuss: такого ключа нет"),
+])
+def test_a_bad_scenario_is_refused_naming_the_file_and_key(tmp_path: Path, capsys, content: str, said: str) -> None:
     path = tmp_path / "scenario.toml"
-    path.write_text('[[incidents]]\nkind = "meteor"\nstart = "-1h"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="unknown incident kind 'meteor'"):
-        load_scenario(path, NOW)
+    path.write_text(content, encoding="utf-8")
+    assert main(["simulator", "--port", "0", "--scenario", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Ошибка в сценарии симулятора:\n") and f"{path}: {said}" in err and "Traceback" not in err
 
 
 def _daily(world: World, days: int = 84) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

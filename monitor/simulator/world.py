@@ -11,13 +11,16 @@ world, and each one records its ground truth.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+from monitor.config import ConfigError, invalid, read_toml
+from monitor.texts import Said
 
 MSK = timezone(timedelta(hours=3))
 HOUR = 3600
@@ -92,6 +95,8 @@ INCIDENT_KINDS = {
 class Incident:
     """A scripted problem; `start` is ISO-8601 or hours relative to the world's clock ("-6h")."""
 
+    __pydantic_config__ = ConfigDict(extra="forbid")  # a misspelt key in a scenario file is said
+
     kind: str
     start: datetime
     end: datetime | None = None
@@ -137,6 +142,8 @@ class Fault:
     "malformed" (truncated JSON), "extra_fields" (unknown fields added), "timeout" (no answer
     for `delay` seconds, by default longer than the client's default 30 s timeout); otherwise `status` with an optional `retry_after` header and `body`."""
 
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     method: str = "*"
     kind: str = ""
     status: int = 500
@@ -148,6 +155,8 @@ class Fault:
 
 @dataclass
 class Scenario:
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     seed: int = 1
     client_id: int = 123456
     api_key: str = "demo-key"
@@ -163,36 +172,48 @@ class Scenario:
     faults: list[Fault] = field(default_factory=list)
 
 
+SCENARIO = TypeAdapter(Scenario)
+
+
 def load_scenario(path: Path | None, now: datetime, seed: int | None = None) -> Scenario:
-    """Read a scenario TOML (see docs/SIMULATOR.md); relative incident times count from `now`."""
-    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8")) if path else {}
-    incidents = []
-    for raw in data.pop("incidents", []):
-        if raw.get("kind") not in INCIDENT_KINDS:
-            raise ValueError(f"{path}: unknown incident kind {raw.get('kind')!r}; valid: {', '.join(INCIDENT_KINDS)}")
-        fields = {**raw, "start": _moment(raw["start"], now), "skus": tuple(raw.get("skus", ()))}
-        if raw.get("end"):
-            fields["end"] = _moment(raw["end"], now)
-        incidents.append(Incident(**fields))
-    faults = [Fault(**f) for f in data.pop("faults", [])]
-    scenario = Scenario(**data, incidents=incidents, faults=faults)
+    """Read a scenario TOML (see docs/SIMULATOR.md); relative incident times count from `now`.
+    Raises ConfigError naming the file and key of every problem."""
+    data: dict[str, Any] = read_toml(path) if path else {}
+    problems = []
+    for index, raw in enumerate(data.get("incidents", [])):
+        if not isinstance(raw, dict):
+            continue  # not a table: said by the validation below
+        if "kind" in raw and raw["kind"] not in INCIDENT_KINDS:
+            problems.append(Said("config.at", where=f"incidents[{index}].kind",
+                                 what=Said("scenario.kind", valid=", ".join(INCIDENT_KINDS))))
+        for key in ("start", "end"):
+            try:
+                if raw.get(key) is not None:
+                    raw[key] = _moment(raw[key], now)
+            except ValueError:
+                problems.append(Said("config.at", where=f"incidents[{index}].{key}", what=Said("scenario.time")))
+    if problems:
+        raise ConfigError([Said("config.in_file", path=path, what=problem) for problem in problems])
+    try:
+        scenario = SCENARIO.validate_python(data)
+    except ValidationError as exc:
+        raise invalid(path or Path(), exc, "docs/SIMULATOR.md") from None
     if seed is not None:
         scenario.seed = seed
     return scenario
 
 
-def _moment(value: str | datetime, now: datetime) -> datetime:
-    """ISO-8601, or a time relative to `now` in minutes, hours or days: "-90m", "-6h", "-3d"."""
+def _moment(value: Any, now: datetime) -> datetime:
+    """ISO-8601, or a time relative to `now` in minutes, hours or days: "-90m", "-6h", "-3d";
+    ValueError for anything else."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str):
+        raise ValueError(value)
     units = {"m": "minutes", "h": "hours", "d": "days"}
     if value[-1:] in units and value[:-1].lstrip("+-").replace(".", "").isdigit():
         return now + timedelta(**{units[value[-1]]: float(value[:-1])})
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time: use ISO-8601 or a relative time such as -90m, -6h or -3d") \
-            from None
+    moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
