@@ -136,22 +136,28 @@ def running_pid(state_dir: Path) -> int | None:
         return None
 
 
-def run(config_path: Path, stop: threading.Event | None = None) -> bool:
-    """Load the config and run until `stop` is set or SIGTERM/SIGINT arrives (only the main
-    thread installs handlers). Return False when a job was still running `STOP_GRACE_SECONDS`
-    after the stop: the caller then exits at once; what was committed stays, the uncommitted
-    page is rolled back by SQLite."""
+def run(config_path: Path) -> bool:
+    """Load the config and run until SIGTERM/SIGINT arrives (from the main thread: it owns the
+    signals). Return False when a job was still running `STOP_GRACE_SECONDS` after the stop:
+    the caller then exits at once; what was committed stays, the uncommitted page is rolled back
+    by SQLite."""
     settings = load_config(config_path)
     logs.keep_time_in(settings.monitor.tz)
     with state_lock(settings.monitor.state_dir), logs.job("daemon"):
-        return Daemon(config_path, settings, stop or threading.Event()).serve()
+        return Daemon(config_path, settings).serve()
 
 
 class Daemon:
-    def __init__(self, config_path: Path, settings: Settings, stop: threading.Event) -> None:
-        self.config_path, self.settings, self.stop = config_path, settings, stop
-        self._wake = threading.Event()  # set by a signal (stop, reload) or a cycle that has news
-        self._reload = False
+    def __init__(self, config_path: Path, settings: Settings) -> None:
+        self.config_path, self.settings = config_path, settings
+        self.stop = threading.Event()  # the jobs stop at their next page when it is set
+        # The main thread sleeps reading this pair: a signal writes its number (set_wakeup_fd),
+        # a job with news a zero. A Python signal handler runs inside whatever the main thread
+        # was doing, even while it holds a lock, so the handlers do nothing and take no lock:
+        # a second signal during the first one's handler (`timeout` sends two, a double Ctrl+C)
+        # cannot deadlock the stop.
+        self._woken, self._waker = socket.socketpair()
+        self._waker.setblocking(False)
         self._deliver_now = False  # a cycle enqueued notifications: run the delivery job at once
         self._busy: set[str] = set()
         self._status_lock = threading.Lock()
@@ -160,10 +166,9 @@ class Daemon:
                                              executors={"default": ThreadPoolExecutor(WORKERS)})
 
     def serve(self) -> bool:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda _signum, _frame: self._signal(reload=False))
-            signal.signal(signal.SIGHUP, lambda _signum, _frame: self._signal(reload=True))
+        signal.set_wakeup_fd(self._waker.fileno(), warn_on_full_buffer=False)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda _signum, _frame: None)  # the number is on the wake-up socket
         state = self._open_state()
         metrics_server = self._start_metrics()
         self.scheduler.add_job(self._delivery_job, "interval", id=DELIVERY_JOB, seconds=DELIVERY_SECONDS,
@@ -187,14 +192,16 @@ class Daemon:
                  ",".join(str(self._interval(self.settings, a.name)) for a in self.settings.accounts))
         notify("READY=1", f"STATUS={state or self._say('service.started', accounts=self._names())}")
         while not self.stop.is_set():
-            self._wake.wait()
-            self._wake.clear()
-            if self._deliver_now and not self.stop.is_set():
+            woken_by = set(self._woken.recv(256))
+            if woken_by & {signal.SIGTERM, signal.SIGINT}:
+                self.stop.set()
+                break
+            if self._deliver_now:
                 self._deliver_now = False
                 self.scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(timezone.utc))  # say it now
-            if self._reload and not self.stop.is_set():
-                self._reload = False
+            if signal.SIGHUP in woken_by:
                 self.reload()
+        signal.set_wakeup_fd(-1)
         notify("STOPPING=1", f"STATUS={self._say('service.stopping')}")
         log.info("stopping: waiting for the cycle in flight")
         if metrics_server:
@@ -209,12 +216,12 @@ class Daemon:
         log.info("stopped")
         return True
 
-    def _signal(self, reload: bool) -> None:
-        if reload:
-            self._reload = True
-        else:
-            self.stop.set()
-        self._wake.set()
+    def _wake(self) -> None:
+        """From a job: the main loop has something to do now."""
+        try:
+            self._waker.send(b"\0")
+        except BlockingIOError:  # the socket is full of wake-ups already: it will wake
+            pass
 
     def _say(self, key: str, **params: str) -> str:
         """A systemd STATUS line (`systemctl status` shows it) in the seller's language."""
@@ -348,7 +355,7 @@ class Daemon:
             log.warning("cycle not recorded for status: %s", exc)
         if result.notified:
             self._deliver_now = True
-            self._wake.set()
+            self._wake()
         self._digest_job()  # a summary that waited for the shop's first check goes now, not minutes later
 
     def _delivery_job(self) -> None:
@@ -400,7 +407,7 @@ class Daemon:
                 return
         if queued:
             self._deliver_now = True
-            self._wake.set()
+            self._wake()
 
     def _housekeeping_job(self) -> None:
         settings = self.settings

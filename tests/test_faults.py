@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -94,6 +96,24 @@ def test_the_daemon_stops_within_10_s_of_sigterm_whatever_the_network_does(write
             took = daemon.stop(timeout=12)
     assert daemon.process.returncode == 0 and took < 10, (took, daemon.text[-1500:])
     assert "Traceback" not in daemon.text
+
+
+def test_a_burst_of_stop_signals_still_stops_the_daemon(write_config) -> None:
+    """`timeout` sends SIGTERM twice, a seller may press Ctrl+C twice: a signal that lands while
+    the last one's handler runs must not deadlock the stop (here 400 in about 2 ms, twice)."""
+    config = write_config()  # a dead API: the daemon idles between its cycles
+    for _ in range(2):
+        with Daemon(config) as daemon:
+            daemon.wait_for("запущен: магазины=shop")
+            daemon.wait_for("проверка завершена: магазин=shop ")
+            rng = random.Random(7)
+            for _ in range(400):
+                daemon.process.send_signal(signal.SIGTERM)
+                until = time.perf_counter() + rng.uniform(0, 10e-6)
+                while time.perf_counter() < until:
+                    pass
+            daemon.process.wait(timeout=10)
+        assert daemon.process.returncode == 0 and "Traceback" not in daemon.text, daemon.text[-1500:]
 
 
 # --- answers that lie ------------------------------------------------------------------------
