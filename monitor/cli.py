@@ -28,7 +28,7 @@ from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.i18n import LANGUAGES
 from monitor.secrets import os_error
 from monitor.report import print_delivery, print_result, print_status, status_of, unmatched_overrides
-from monitor.store import StorageError, Store, parse, state_dir_problem
+from monitor.store import BackupFailed, StorageError, Store, parse, state_dir_problem
 from monitor.sources import Progress
 from monitor.texts import SOURCE_NAMES, WORDS, Said, count, day, duration, number, rule_name, say, when
 from rules import RULES
@@ -593,7 +593,15 @@ def _digest(args: argparse.Namespace) -> int:
 def _backup(args: argparse.Namespace) -> int:
     settings, store, lang = _store(args)
     try:
+        if args.file.is_dir():
+            print(say(lang, "cli.backup_is_folder", file=args.file, example=args.file / "ozon-monitor-copy.db"),
+                  file=sys.stderr)
+            return 2
         store.backup(args.file)
+    except BackupFailed as exc:
+        why = os_error(exc.cause).text(lang) if isinstance(exc.cause, OSError) else f"SQLite: {exc.cause}"
+        print(say(lang, "cli.backup_failed", file=args.file, why=why), file=sys.stderr)
+        return 3
     finally:
         store.close()
     print(say(lang, "cli.backup", file=args.file, size=number(args.file.stat().st_size / 1e6, lang), state=store.path))

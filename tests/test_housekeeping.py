@@ -103,8 +103,12 @@ def test_backup_is_whole_while_another_connection_writes(synced_shop, tmp_path: 
     assert copy.execute("select count(*) from api_errors").fetchone()[0] % 50 == 0  # whole transactions only
     assert main(["backup", str(tmp_path / "no" / "such" / "copy.db"), "--config", config]) == 3
     err = capsys.readouterr().err
-    assert "backup failed" in err and str(tmp_path / "no" / "such" / "copy.db") in err and "ошибка SQLite" in err
+    assert err.startswith(f"Копию не удалось записать в {tmp_path / 'no' / 'such' / 'copy.db'} (SQLite: ")
+    assert "проверьте, что папка есть и в неё можно писать. Файл состояния не затронут." in err
     assert not list((tmp_path).glob(".copy.db.partial"))
+    assert main(["backup", str(tmp_path), "--config", config]) == 2  # a folder: the copy needs a file name
+    assert f"{tmp_path} — это папка; укажите имя файла копии, например {tmp_path / 'ozon-monitor-copy.db'}" \
+        in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [["status"], ["status", "--json"], ["alerts", "list"], ["alerts", "silences"],

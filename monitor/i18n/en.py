@@ -720,6 +720,8 @@ LANGUAGE = Language(
         "cli.draft_none": "no draft {given!r}; see ozon-monitor drafts list",
         "cli.draft_many": "{found} drafts match {given!r}; give a longer code",
         "cli.backup": "State file copied to {file} ({size} MB). To restore: stop the service, copy it to {state}, start the service.",
+        "cli.backup_is_folder": "{file} is a folder; give the copy a file name, such as {example}",
+        "cli.backup_failed": "the copy could not be written to {file} ({why}): check that the folder exists and can be written. The state file is untouched.",
         "cli.no_channel": "no channel {channel!r} in {config}",
         "cli.no_channels": "{config} has no notification channel ([[channels]])",
         "cli.test_written": "{channel}: written to the folder {folder}",

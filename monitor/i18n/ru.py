@@ -809,6 +809,8 @@ LANGUAGE = Language(
         "cli.draft_none": "Обращения «{given}» нет; список — ozon-monitor drafts list",
         "cli.draft_many": "Под «{given}» подходит несколько обращений ({found}); укажите код длиннее",
         "cli.backup": "Копия файла состояния записана в {file} ({size} МБ). Восстановить: остановите службу, скопируйте файл в {state}, запустите службу.",
+        "cli.backup_is_folder": "{file} — это папка; укажите имя файла копии, например {example}",
+        "cli.backup_failed": "Копию не удалось записать в {file} ({why}): проверьте, что папка есть и в неё можно писать. Файл состояния не затронут.",
         "cli.no_channel": "Канала «{channel}» нет в {config}",
         "cli.no_channels": "В {config} нет ни одного канала уведомлений ([[channels]])",
         "cli.test_written": "{channel}: записано в папку {folder}",

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from monitor.store.alerts import AlertTables
-from monitor.store.database import StorageError, iso, parse, state_dir_problem
+from monitor.store.database import BackupFailed, StorageError, iso, parse, state_dir_problem
 from monitor.store.health import HealthTables
 from monitor.store.outbox import OutboxTables
 from monitor.store.synced import Cursor, SyncedTables, Table
@@ -39,4 +39,4 @@ class Store(SyncedTables, AlertTables, OutboxTables, HealthTables):
         return {t: n for t, n in deleted.items() if n}
 
 
-__all__ = ["Cursor", "StorageError", "Store", "Table", "iso", "parse", "state_dir_problem"]
+__all__ = ["BackupFailed", "Cursor", "StorageError", "Store", "Table", "iso", "parse", "state_dir_problem"]

@@ -56,6 +56,14 @@ def state_dir_problem(folder: Path) -> Said | None:
     return None
 
 
+class BackupFailed(Exception):
+    """The copy could not be written to `target`; the state file itself is untouched."""
+
+    def __init__(self, target: Path, cause: sqlite3.Error | OSError) -> None:
+        super().__init__(f"{target}: {cause}")
+        self.target, self.cause = target, cause
+
+
 class StorageError(Exception):
     """The state file cannot be used: the message names the path, what is wrong and the fix."""
 
@@ -250,5 +258,4 @@ class Database:
             partial.replace(target)
         except (sqlite3.Error, OSError) as exc:
             partial.unlink(missing_ok=True)
-            raise StorageError(target, f"backup failed: {exc}", "check that the folder exists and can be written") \
-                from None
+            raise BackupFailed(target, exc) from None
