@@ -548,7 +548,15 @@ def _drafts(args: argparse.Namespace) -> int:
             print(f"{draft.name}  {states['resolved' if draft.resolved else 'firing']}  {draft.subject}")
         print(say(lang, "cli.drafts_hint", folder=drafts.folder(state_dir)) if found else say(lang, "cli.no_drafts"))
         return 0
-    matches = drafts.find(state_dir, args.id) if args.id else []
+    key = args.id or ""
+    if key.isdigit() and (state_dir / Store.FILENAME).exists():  # the number `alerts list` shows
+        store = Store.read_only(state_dir)
+        try:
+            numbered = store.open_alerts_matching(key)
+        finally:
+            store.close()
+        key = numbered[0] if len(numbered) == 1 else key
+    matches = drafts.find(state_dir, key) if key else []
     if len(matches) != 1:
         print(say(lang, "cli.draft_none" if not matches else "cli.draft_many", given=args.id or "", found=len(matches)),
               file=sys.stderr)

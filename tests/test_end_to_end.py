@@ -231,6 +231,10 @@ def test_alert_and_draft_commands_work_on_the_synced_state(synced_shop, capsys) 
     assert capsys.readouterr().out.startswith(f"{draft.name}  открыта  Тема обращения: Нет заказов")
     assert main(["drafts", "show", fingerprint, "--config", config]) == 0
     assert capsys.readouterr().out == draft.path.read_text(encoding="utf-8")
+    assert main(["drafts", "show", "1", "--config", config]) == 0  # the number `alerts list` shows
+    assert capsys.readouterr().out == draft.path.read_text(encoding="utf-8")
+    assert main(["drafts", "show", "2", "--config", config]) == 1
+    assert "Обращения «2» нет" in capsys.readouterr().err
     assert "Seller ID (Client-Id): 123456" in draft.path.read_text(encoding="utf-8")
     assert main(["status", "--config", config]) == 0
     status = capsys.readouterr().out
