@@ -202,6 +202,10 @@ class Daemon:
             if signal.SIGHUP in woken_by:
                 self.reload()
         signal.set_wakeup_fd(-1)
+        # The stop is under way and bounded (STOP_GRACE_SECONDS): more signals add nothing, and
+        # while the interpreter exits it would give them back their default action, death.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         notify("STOPPING=1", f"STATUS={self._say('service.stopping')}")
         log.info("stopping: waiting for the cycle in flight")
         if metrics_server:

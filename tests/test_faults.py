@@ -100,20 +100,21 @@ def test_the_daemon_stops_within_10_s_of_sigterm_whatever_the_network_does(write
 
 def test_a_burst_of_stop_signals_still_stops_the_daemon(write_config) -> None:
     """`timeout` sends SIGTERM twice, a seller may press Ctrl+C twice: a signal that lands while
-    the last one's handler runs must not deadlock the stop (here 400 in about 2 ms, twice)."""
+    the last one's handler runs must not deadlock the stop, nor one that lands while the stopped
+    daemon exits kill it (here SIGTERM every few microseconds until it is gone, twice)."""
     config = write_config()  # a dead API: the daemon idles between its cycles
     for _ in range(2):
         with Daemon(config) as daemon:
             daemon.wait_for("запущен: магазины=shop")
             daemon.wait_for("проверка завершена: магазин=shop ")
-            rng = random.Random(7)
-            for _ in range(400):
+            rng, deadline = random.Random(7), time.monotonic() + 10
+            while daemon.process.poll() is None and time.monotonic() < deadline:
                 daemon.process.send_signal(signal.SIGTERM)
                 until = time.perf_counter() + rng.uniform(0, 10e-6)
                 while time.perf_counter() < until:
                     pass
-            daemon.process.wait(timeout=10)
-        assert daemon.process.returncode == 0 and "Traceback" not in daemon.text, daemon.text[-1500:]
+            daemon.process.wait(timeout=1)
+        assert daemon.process.returncode == 0 and "остановлен" in daemon.text, daemon.text[-1500:]
 
 
 # --- answers that lie ------------------------------------------------------------------------
