@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -181,8 +182,12 @@ def _deliver_one(store: Store, channel_name: str, channel: Channel | None, accou
         backoff = timedelta(seconds=exc.retry_after) if exc.retry_after else \
             min(timedelta(minutes=2 ** attempts), MAX_BACKOFF)
         give_up = exc.permanent or now + backoff - oldest > timedelta(hours=retry_hours)
-        log.warning("delivery failed: channel=%s account=%s message=%s error=%s%s", channel_name, account,
-                    message.id, exc, " (parked)" if give_up else f" (retry in {backoff})")
+        if give_up:
+            log.warning("delivery failed, parked: channel=%s account=%s message=%s error=%s", channel_name, account,
+                        message.id, exc)
+        else:
+            log.warning("delivery failed, retry in %d min: channel=%s account=%s message=%s error=%s",
+                        math.ceil(backoff / timedelta(minutes=1)), channel_name, account, message.id, exc)
         store.mark_failed(ids, exc.text(language), None if give_up else now + backoff, now if give_up else None,
                           exc.progress)
         return False

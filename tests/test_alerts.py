@@ -171,10 +171,12 @@ def test_a_backlog_goes_out_as_one_message_with_a_stable_id(store: Store) -> Non
     assert deliver(store, {"rec": second}, NOW + timedelta(hours=2)) == (0, 0)  # nothing resent
 
 
-def test_failures_back_off_then_park_and_permanent_errors_park_at_once(store: Store) -> None:
+def test_failures_back_off_then_park_and_permanent_errors_park_at_once(store: Store, caplog) -> None:
     cycle(store, [finding()], NOW)
     flaky = Recorder(fail=DeliveryError(Said("delivery.no_connection", where="SMTP mail:25", error="down")))
     assert deliver(store, {"rec": flaky}, NOW) == (0, 1)
+    [said] = [r for r in caplog.records if r.msg.startswith("delivery failed")]
+    assert said.msg.startswith("delivery failed, retry in %d min") and said.args[0] == 1  # a number the log translates
     row = store.undelivered()[0]
     assert row["next_attempt_at"] > NOW.isoformat() and row["parked_at"] is None
     assert deliver(store, {"rec": flaky}, NOW + timedelta(seconds=30)) == (0, 0)  # not yet due
@@ -185,8 +187,11 @@ def test_failures_back_off_then_park_and_permanent_errors_park_at_once(store: St
     assert timedelta(hours=23) <= moment - NOW <= timedelta(hours=24)
     cycle(store, [finding(entity="other")], NOW)
     broken = Recorder(fail=DeliveryError(Said("delivery.refused", where="POST hook", status=404, reply=""), permanent=True))
+    caplog.clear()
     deliver(store, {"rec": broken}, NOW)
     assert all(r["parked_at"] for r in store.undelivered())
+    assert [r.msg for r in caplog.records if r.msg.startswith("delivery failed")] == [
+        "delivery failed, parked: channel=%s account=%s message=%s error=%s"]
 
 
 def test_a_crash_between_state_change_and_delivery_loses_nothing_and_sends_once(tmp_path: Path) -> None:

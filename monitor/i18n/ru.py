@@ -74,7 +74,8 @@ LOG = {
     "delivery still running after %.0f s: %s; it records its outcome when it ends": "отправка идёт дольше %.0f с: %s; результат будет записан по окончании",
     "delivery failed: channel=%s message=%s": "отправка прервана ошибкой: канал=%s сообщение=%s",
     "state file %s is damaged (%s): moved to %s; a new one is started and the next sync rebuilds it from the Ozon API (alerts, silences and undelivered notifications of the old file are not carried over)": "файл состояния %s повреждён (SQLite: %s): отложен в %s; начат новый, следующая загрузка восстановит данные из Ozon (проблемы, заглушки и неотправленные уведомления старого файла не переносятся)",
-    "delivery failed: channel=%s account=%s message=%s error=%s%s": "уведомление не доставлено: канал=%s магазин=%s сообщение=%s ошибка=%s%s",
+    "delivery failed, parked: channel=%s account=%s message=%s error=%s": "уведомление не доставлено и больше не отправляется (исправьте канал; проверка — ozon-monitor test-alert): канал=%s магазин=%s сообщение=%s ошибка=%s",
+    "delivery failed, retry in %d min: channel=%s account=%s message=%s error=%s": "уведомление не доставлено, повтор через %d мин: канал=%s магазин=%s сообщение=%s ошибка=%s",
 }
 
 
