@@ -144,6 +144,7 @@ def test_scenario_file_reads_relative_times_faults_and_ground_truth(tmp_path: Pa
     ('[[incidents]]\nkind = "sales_stop"\nstart = "yesterday"\n', "incidents[0].start: не время: нужно ISO-8601"),
     ('skus = "many"\n', "skus: нужно целое число"),
     ('skuz = 5\n', "skuz: такого ключа нет — сверьте написание с docs/SIMULATOR.md"),
+    ('incidents = 5\n', "incidents: нужен список"),
     ('[[faults]]\nmethod = "/v1/roles"\ntimes = 2\nstatuss = 500\n', "faults[0].statuss: такого ключа нет"),
 ])
 def test_a_bad_scenario_is_refused_naming_the_file_and_key(tmp_path: Path, capsys, content: str, said: str) -> None:

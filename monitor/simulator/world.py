@@ -176,11 +176,19 @@ SCENARIO = TypeAdapter(Scenario)
 
 
 def load_scenario(path: Path | None, now: datetime, seed: int | None = None) -> Scenario:
-    """Read a scenario TOML (see docs/SIMULATOR.md); relative incident times count from `now`.
-    Raises ConfigError naming the file and key of every problem."""
-    data: dict[str, Any] = read_toml(path) if path else {}
+    """Read a scenario TOML (see docs/SIMULATOR.md; none: the defaults); relative incident times
+    count from `now`. Raises ConfigError naming the file and key of every problem."""
+    scenario = _read_scenario(path, now) if path else Scenario()
+    if seed is not None:
+        scenario.seed = seed
+    return scenario
+
+
+def _read_scenario(path: Path, now: datetime) -> Scenario:
+    data = read_toml(path)
+    incidents = data.get("incidents")
     problems = []
-    for index, raw in enumerate(data.get("incidents", [])):
+    for index, raw in enumerate(incidents if isinstance(incidents, list) else []):
         if not isinstance(raw, dict):
             continue  # not a table: said by the validation below
         if "kind" in raw and raw["kind"] not in INCIDENT_KINDS:
@@ -195,12 +203,9 @@ def load_scenario(path: Path | None, now: datetime, seed: int | None = None) -> 
     if problems:
         raise ConfigError([Said("config.in_file", path=path, what=problem) for problem in problems])
     try:
-        scenario = SCENARIO.validate_python(data)
+        return SCENARIO.validate_python(data)
     except ValidationError as exc:
-        raise invalid(path or Path(), exc, "docs/SIMULATOR.md") from None
-    if seed is not None:
-        scenario.seed = seed
-    return scenario
+        raise invalid(path, exc, "docs/SIMULATOR.md") from None
 
 
 def _moment(value: Any, now: datetime) -> datetime:
