@@ -300,6 +300,7 @@ PYDANTIC_TYPES = {
     "less_than": "less_than", "less_than_equal": "less_than_equal", "string_pattern_mismatch": "pattern",
     "string_too_short": "empty", "too_short": "too_short", "list_type": "list", "dict_type": "table",
     "model_type": "table", "model_attributes_type": "table", "literal_error": "literal", "url_parsing": "url",
+    "date_parsing": "date", "date_from_datetime_parsing": "date", "date_type": "date",
 }
 
 

@@ -6,14 +6,24 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from rules import intensity
 from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, Symptom, at_stake, finding, order_value
 from rules.stats import low_count_p_value, zero_count_p_value
+
+
+def russian_date(value: Any) -> Any:
+    """"31.12.2026" as Russian sellers write dates, besides TOML's own dates and "2026-12-31"."""
+    if isinstance(value, str) and value.count(".") == 2:
+        try:
+            return datetime.strptime(value.strip(), "%d.%m.%Y").date()
+        except ValueError:
+            pass  # said as not a date by the validation
+    return value
 
 
 class SalesDropConfig(RuleConfig):
@@ -25,7 +35,7 @@ class SalesDropConfig(RuleConfig):
     min_history_days: int = Field(14, ge=7, le=90)
     max_onset_hours: int = Field(168, ge=6, le=720)
     sku_min_daily: float = Field(1.0, gt=0)
-    holidays: list[date] = []
+    holidays: list[Annotated[date, BeforeValidator(russian_date)]] = []
 
 
 @dataclass(frozen=True)

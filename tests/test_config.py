@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path:
     ("[[channels]]\ntype = \"pager\"\n", "channels[1].type: unsupported channel type; valid types: email, file, "
                                          "telegram, webhook"),
     ("[extra]\nx = 1\n", "extra: unknown key"),
+    ("[rules.sales_drop]\nholidays = [\"tomorrow\"]\n", "rules.sales_drop.holidays[0]: a date is needed: 2026-12-31"),
 ])
 def test_broken_config_names_the_file_and_key(write_config, body: str, expected: str) -> None:
     path = write_config(body)
@@ -55,6 +57,11 @@ def test_a_value_of_the_wrong_form_is_told_which_form_it_takes(write_config, cap
     assert main(["--lang", "en", "config", "validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert 'accounts[0].name: Latin letters, digits, ".", "_" and "-" only' in err and "expected a span" in err
+
+
+def test_holidays_are_read_as_toml_dates_or_as_russian_sellers_write_them(write_config) -> None:
+    path = write_config('[rules.sales_drop]\nholidays = [2026-12-31, "2027-01-01", "08.01.2027"]\n')
+    assert load_config(path).rules.sales_drop.holidays == [date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 8)]
 
 
 def test_timezone_must_be_known(tmp_path: Path, write_config) -> None:

@@ -484,6 +484,7 @@ LANGUAGE = Language(
         "config.empty": "must not be empty",
         "config.too_short": "needs at least one entry (e.g. an [[accounts]] section)",
         "config.list": "expected a list: [ ... ] or [[ ... ]] sections",
+        "config.date": "a date is needed: 2026-12-31 or \"31.12.2026\"",
         "config.table": "expected a [ ... ] section with keys",
         "config.literal": "valid values: {expected}",
         "config.url": "expected an address like https://...",

@@ -574,6 +574,7 @@ LANGUAGE = Language(
         "config.empty": "не может быть пустым",
         "config.too_short": "нужен хотя бы один элемент (например, раздел [[accounts]])",
         "config.list": "нужен список: [ ... ] или разделы [[ ... ]]",
+        "config.date": "нужна дата: 2026-12-31 или \"31.12.2026\"",
         "config.table": "нужен раздел [ ... ] с ключами",
         "config.literal": "допустимые значения: {expected}",
         "config.url": "нужен адрес вида https://...",
