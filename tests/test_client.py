@@ -86,13 +86,15 @@ def test_jitter_spreads_the_backoff_between_half_and_all_of_it(time_: FakeTime) 
 
 
 @respx.mock
-def test_retry_after_is_honoured_on_429(client: OzonClient, time_: FakeTime) -> None:
+def test_retry_after_is_honoured_on_429(client: OzonClient, time_: FakeTime, caplog) -> None:
     respx.post(f"{BASE}/v3/posting/fbo/list").mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": "7"}, json={"code": 8, "message": "rate limit"}),
+        httpx.Response(429, headers={"Retry-After": "6.2"}, json={"code": 8, "message": "rate limit"}),
         httpx.Response(200, json={"postings": [], "has_next": False}),
     ])
     list(endpoints.fbo_postings(client, SINCE, TO))
-    assert 7.0 in time_.sleeps
+    assert 6.2 in time_.sleeps
+    [said] = [r for r in caplog.records if r.msg.startswith("%s; retrying in")]
+    assert said.getMessage().endswith("; retrying in 7 s")  # whole seconds, rounded up: a seller reads it
 
 
 @respx.mock

@@ -51,7 +51,7 @@ LOG = {
     "monitor notice not delivered: channel=%s key=%s error=%s": "уведомление о работе монитора не доставлено: канал=%s ключ=%s ошибка=%s",
     "the state file cannot be used: %s (the channels are told)": "файл состояния нельзя использовать: %s (уведомление отправлено в каналы)",
     "the state file cannot be used: %s (no channel could be told)": "файл состояния нельзя использовать: %s (ни в один канал сообщить не удалось)",
-    "%s; retrying in %.1fs": "%s; повтор через %.1f с",
+    "%s; retrying in %d s": "%s; повтор через %d с",
     "%s: %d record(s) of this page could not be read and were skipped (%s); the rest is kept": "%s: записей этой страницы не прочитано и пропущено: %d (%s); остальные сохранены",
     "systemd notification failed: %s": "не удалось сообщить systemd о состоянии: %s",
     "daemon lock not taken: %s: %s": "не удалось занять файл блокировки: %s: %s",

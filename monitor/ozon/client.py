@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -224,7 +225,7 @@ class OzonClient:
                                                 f"{self._clock() - start:.0f} s", "backing off until the next cycle",
                                         429)
                 raise error
-            log.warning("%s; retrying in %.1fs", error, backoff)
+            log.warning("%s; retrying in %d s", error, math.ceil(backoff))  # whole seconds: read by a seller
             self._wait(backoff)
             attempt += 1
 
