@@ -30,7 +30,7 @@ from monitor.secrets import os_error
 from monitor.report import print_delivery, print_result, print_status, status_of, unmatched_overrides
 from monitor.store import BackupFailed, StorageError, Store, parse, state_dir_problem
 from monitor.sources import Progress
-from monitor.texts import SOURCE_NAMES, WORDS, Said, count, day, duration, number, rule_name, say, when
+from monitor.texts import SOURCE_NAMES, WORDS, Said, count, day, duration, measured, number, rule_name, say, when
 from rules import RULES
 from rules.base import Keyed, as_json
 from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, read_series, russian_holidays
@@ -435,7 +435,7 @@ def _detect(args: argparse.Namespace) -> int:
             say(lang, "cli.detect_going", lasted=lasted)
         what = say(lang, f"cli.detect_{e.what}_{e.direction}")
         observed, expected = (count(e.observed, "order", lang, 0), count(e.expected, "order", lang, 0)) \
-            if kind == "count" else (number(e.observed, lang), number(e.expected, lang))
+            if kind == "count" else (measured(e.observed, lang), measured(e.expected, lang))
         print(say(lang, "cli.detect_episode", onset=when(e.onset, lang, tz), what=what,
                   detected=when(e.detected, lang, tz), end=end, observed=observed, expected=expected))
     return 0

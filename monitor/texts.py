@@ -50,6 +50,13 @@ def number(value: float, language: str, digits: int = 1) -> str:
     return text.replace(",", "\0").replace(".", lang.decimal).replace("\0", lang.group)
 
 
+def measured(value: float, language: str) -> str:
+    """A measured value (revenue, a share, a price) as a seller reads it: whole from 100 up
+    ("78 068"), three significant digits below ("12,5", "0,031"), never a share shown as 0."""
+    size = abs(value)
+    return number(value, language, 0 if size >= 100 or size == 0 else max(0, 2 - math.floor(math.log10(size))))
+
+
 def count(value: float, noun: str, language: str, digits: int = 0) -> str:
     """"5 заказов", "1 order"; `digits` for a measure that is not a count ("2,5 дня")."""
     return f"{number(value, language, digits)} {plural_form(round(value, digits), noun, language)}"

@@ -140,6 +140,8 @@ def test_detect_finds_a_step_change_in_a_continuous_metric(tmp_path: Path, capsy
     [episode] = [e for e in result["episodes"] if e["end"] is None]  # the step, still going
     assert episode["direction"] == "down"
     assert abs(date.fromisoformat(episode["onset"][:10]) - date(2026, 9, 9)) <= timedelta(days=1)
+    assert main(["detect", "--csv", str(path)]) == 0  # a share is said with its digits, not as "0"
+    assert re.search(r"\(к тому времени было 0,0[12]\d*, ожидалось 0,03\d*\)", capsys.readouterr().out)
 
 
 def test_detect_reads_a_csv_as_russian_excel_saves_it(tmp_path: Path, capsys) -> None:
