@@ -363,9 +363,9 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
     the median of the same position in the previous six weeks (or days) or of the previous
     fourteen points, whichever has explained the recent points better, in robust sigmas of
     its recent residuals; a two-sided CUSUM (k = 0.5) with the threshold for the budget
-    (Siegmund's approximation of the run length). While an episode lasts the usual value stays
-    at its onset, so a shift is not learnt away; it ends when the values return, or after four
-    weeks at the new level."""
+    (Siegmund's approximation of the run length), an episode dated from where its step most
+    likely began. While an episode lasts the usual value stays at its onset, so a shift is not
+    learnt away; it ends when the values return, or after four weeks at the new level."""
     values = series.values
     usual = np.array([_lagged_median(values, lags) for lags in (seasonal_lags(series.step, 6), list(range(1, 15)))])
     spread = np.array([_trailing_mad(values - centre, 32, 14) for centre in usual])
@@ -382,10 +382,12 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
     frozen: tuple[float, float] | None = None
     open_: dict[Direction, tuple[int, int, float, float, float]] = {}  # direction -> onset, detected, value, usual, score
     found = []
+    residuals: list[tuple[int, float]] = []  # (index, z) of every judged point: where a shift began
     for i in np.flatnonzero(judged).tolist():
         value = float(values[i])
         centre, sigma = frozen or (float(centre_of[i]), float(sigma_of[i]))
         z = (value - centre) / sigma
+        residuals.append((i, z))
         starts["up"] = i if high == 0 else starts["up"]
         starts["down"] = i if low == 0 else starts["down"]
         high, low = max(0.0, high + z - k), max(0.0, low - z - k)
@@ -394,7 +396,8 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
             if direction not in directions:
                 continue
             if score >= h and direction not in open_:
-                open_[direction] = (starts[direction], int(i), value, centre, score)
+                onset = _step_start(residuals, starts[direction], 1 if direction == "up" else -1)
+                open_[direction] = (onset, int(i), value, centre, score)
                 frozen = frozen or (centre, sigma)
             elif direction in open_ and (score == 0 or i - open_[direction][0] > longest):
                 onset, detected, seen, before, top = open_.pop(direction)
@@ -406,6 +409,18 @@ def level_episodes(series: TimeSeries, directions: tuple[Direction, ...], budget
         found.append(Episode(direction, series.at(onset), series.at(detected), None, seen, round(before, 4),
                              round(top, 2), "shift"))
     return sorted(found, key=lambda e: e.onset)
+
+
+def _step_start(residuals: list[tuple[int, float]], since: int, sign: int) -> int:
+    """Where a shift most likely began among the points from `since` (the CUSUM's last zero,
+    often a few noisy points early): the start of the trailing run whose summed residual, in
+    standard errors, is largest."""
+    best, best_score, total = since, -math.inf, 0.0
+    for n, (index, z) in enumerate(reversed([r for r in residuals if r[0] >= since]), start=1):
+        total += sign * z
+        if total / math.sqrt(n) > best_score:
+            best, best_score = index, total / math.sqrt(n)
+    return best
 
 
 def _lagged_median(values: np.ndarray, lags: list[int]) -> np.ndarray:

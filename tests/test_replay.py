@@ -144,6 +144,17 @@ def test_detect_finds_a_step_change_in_a_continuous_metric(tmp_path: Path, capsy
     assert re.search(r"\(к тому времени было 0,0[12]\d*, ожидалось 0,03\d*\)", capsys.readouterr().out)
 
 
+def test_a_shift_is_dated_from_its_step_not_from_the_noise_before_it() -> None:
+    """Four slightly low days start the CUSUM's sum without calling anything; the step comes
+    after them. The episode begins on the step's day."""
+    values = 100 + 2 * np.resize(np.array([-1, 1, -0.5, 0.5, 0.2]), 120)
+    values[96:100] = 99.0
+    values[100:] -= 40
+    start = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    [episode] = detect.detect(detect.TimeSeries(start, timedelta(days=1), values), "level", timezone.utc, ("down",))
+    assert episode.onset == episode.detected == start + timedelta(days=100)  # the CUSUM's last zero: day 95
+
+
 def test_detect_reads_a_csv_as_russian_excel_saves_it(tmp_path: Path, capsys) -> None:
     """Windows-1251, `;`, a header in rubles, thousands apart by (no-break) spaces, decimal
     commas and a currency word: the same series as the plain file."""
