@@ -490,9 +490,14 @@ def _alerts_ack(args: argparse.Namespace) -> int:
         print(say(lang, "cli.ack_none" if not matches else "cli.ack_many", given=args.fingerprint, found=len(matches)),
               file=sys.stderr)
         return 1
-    store.acknowledge(matches[0], datetime.now(timezone.utc), args.note)
     row = store.alert(matches[0]) or {}
-    print(say(lang, "cli.acked", number=row.get("number") or matches[0]))
+    number = row.get("number") or matches[0]
+    acked = parse(row.get("acked_at"))
+    if acked:  # said once: acknowledging again would only move its time
+        print(say(lang, "cli.acked_before", number=number, at=when(acked, lang, settings.monitor.tz)))
+        return 0
+    store.acknowledge(matches[0], datetime.now(timezone.utc), args.note)
+    print(say(lang, "cli.acked", number=number))
     return 0
 
 

@@ -212,6 +212,9 @@ def test_alert_and_draft_commands_work_on_the_synced_state(synced_shop, capsys) 
     assert capsys.readouterr().out.startswith("Проблема 1 принята")
     acked = store.alert(fingerprint)
     assert acked is not None and acked["ack_note"] == "looking" and acked["acked_at"] is not None
+    assert main(["alerts", "ack", "1", "--config", config, "--note", "again"]) == 0  # said once, kept as it was
+    assert capsys.readouterr().out.startswith("Проблема 1 уже принята ")
+    assert store.alert(fingerprint) == acked
     before = datetime.now(timezone.utc)
     assert main(["alerts", "silence", "--config", config, "--rule", "stock_out", "--for", "2d",
                  "--reason", "supply booked"]) == 0

@@ -708,6 +708,7 @@ LANGUAGE = Language(
         "cli.ack_none": "no open alert {given!r}; see ozon-monitor alerts list for the numbers",
         "cli.ack_many": "{found} open alerts match {given!r}; give a number from ozon-monitor alerts list",
         "cli.acked": "Alert {number} acknowledged: no reminders until it gets worse or resolves.",
+        "cli.acked_before": "Alert {number} was already acknowledged {at}; no reminders until it gets worse or resolves.",
         "cli.silence_what": "give at least one of --rule, --sku, --account",
         "cli.silence_rule": "unknown rule {rule}; valid rules: {valid}",
         "cli.silence_account": "unknown shop {account}; the config has: {valid}",

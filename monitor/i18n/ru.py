@@ -798,6 +798,7 @@ LANGUAGE = Language(
         "cli.ack_none": "Открытой проблемы «{given}» нет; номера — в ozon-monitor alerts list",
         "cli.ack_many": "Под «{given}» подходит несколько открытых проблем ({found}); укажите номер из ozon-monitor alerts list",
         "cli.acked": "Проблема {number} принята: напоминаний не будет, пока не станет хуже или не решится.",
+        "cli.acked_before": "Проблема {number} уже принята {at}; напоминаний не будет, пока не станет хуже или не решится.",
         "cli.silence_what": "Укажите, что заглушить: --rule, --sku и/или --account",
         "cli.silence_rule": "Правила {rule} нет; есть: {valid}",
         "cli.silence_account": "Магазина «{account}» нет в настройках; есть: {valid}",
