@@ -145,7 +145,8 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=h("json"))
 
     p = command("detect", _detect)
-    p.add_argument("--csv", required=True, type=Path, metavar=m("file"), help=h("csv"))
+    p.add_argument("file", nargs="?", type=Path, metavar=m("file"), help=h("csv"))
+    p.add_argument("--csv", type=Path, metavar=m("file"), help=h("csv_option"))
     p.add_argument("--kind", choices=["count", "level"], help=h("kind"))
     p.add_argument("--direction", choices=["down", "up", "both"], help=h("direction"))
     p.add_argument("--rule", metavar=m("rule"), help=h("rule", rules=", ".join(RULE_DEFAULTS)))
@@ -388,6 +389,10 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def _detect(args: argparse.Namespace) -> int:
     lang = _language(args)
+    path = args.file or args.csv
+    if path is None:
+        print(say(lang, "cli.detect_no_file"), file=sys.stderr)
+        return 2
     kind, directions = args.kind, None
     if args.rule is not None:
         if args.rule not in RULE_DEFAULTS:
@@ -410,7 +415,7 @@ def _detect(args: argparse.Namespace) -> int:
         print(say(lang, "cli.detect_closed", value=str(exc)), file=sys.stderr)
         return 2
     try:
-        series, kind = read_series(args.csv, tz, kind)
+        series, kind = read_series(path, tz, kind)
     except UnreadableSeries as exc:
         params = {k: os_error(v).text(lang) if isinstance(v, OSError) else v for k, v in exc.params.items()}
         print(say(lang, "cli.error", error=say(lang, exc.key, **params)), file=sys.stderr)

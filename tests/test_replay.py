@@ -95,8 +95,10 @@ def test_detect_finds_a_90_percent_drop_over_six_evening_hours_with_its_end(tmp_
 
 def test_detect_is_quiet_on_a_normal_series(tmp_path: Path, capsys) -> None:
     path = hourly_csv(tmp_path / "orders.csv", [])
-    assert main(["detect", "--csv", str(path)]) == 0
+    assert main(["detect", str(path)]) == 0  # the file as sellers type it; --csv FILE is the same
     assert "найдено: 0 эпизодов" in capsys.readouterr().out
+    assert main(["detect"]) == 2
+    assert "Укажите файл выгрузки: ozon-monitor detect заказы.csv" in capsys.readouterr().err
 
 
 def test_detect_reads_a_messy_export_as_the_clean_one(tmp_path: Path, capsys) -> None:
