@@ -32,7 +32,7 @@ from monitor.store import BackupFailed, StorageError, Store, parse, state_dir_pr
 from monitor.sources import Progress
 from monitor.texts import SOURCE_NAMES, WORDS, Said, count, day, duration, measured, number, rule_name, say, when
 from rules import RULES
-from rules.base import Keyed, as_json
+from rules.base import Keyed, as_json, parse_day
 from rules.detect import RULE_DEFAULTS, UnreadableSeries, closed_days, detect, read_series, russian_holidays
 
 
@@ -330,14 +330,20 @@ def _simulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unknown_shop(settings: Settings, name: str | None, lang: str) -> bool:
+    """Whether `name` is given and is no shop of the config; said, for the caller's exit 2."""
+    names = [a.name for a in settings.accounts]
+    if name is None or name in names:
+        return False
+    print(say(lang, "cli.unknown_shop", account=name, valid=", ".join(names)), file=sys.stderr)
+    return True
+
+
 def _date_arg(lang: str, value: str) -> date:
-    """2026-12-01, or 01.12.2026 as Russian sellers write it."""
-    for reading in (date.fromisoformat, lambda text: datetime.strptime(text, "%d.%m.%Y").date()):
-        try:
-            return reading(value)
-        except ValueError:
-            continue
-    raise argparse.ArgumentTypeError(say(lang, "cli.bad_date", value=value))
+    try:
+        return parse_day(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(say(lang, "cli.bad_date", value=value)) from None
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -348,10 +354,9 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.end < args.start:
         print(say(lang, "cli.backtest_order", start=day(args.start, lang), end=day(args.end, lang)), file=sys.stderr)
         return 2
-    names = [a.name for a in settings.accounts]
-    if args.account and args.account not in names:
-        print(say(lang, "cli.silence_account", account=args.account, valid=", ".join(names)), file=sys.stderr)
+    if _unknown_shop(settings, args.account, lang):
         return 2
+    names = [a.name for a in settings.accounts]
     start = datetime.combine(args.start, datetime.min.time(), tz)
     end = datetime.combine(args.end + timedelta(days=1), datetime.min.time(), tz)
     found: list[tuple[str, Any]] = []
@@ -514,9 +519,7 @@ def _alerts_silence(args: argparse.Namespace) -> int:
     if args.rule and args.rule not in RULES:
         print(say(lang, "cli.silence_rule", rule=args.rule, valid=", ".join(sorted(RULES))), file=sys.stderr)
         return 2
-    if args.account and args.account not in {a.name for a in settings.accounts}:
-        print(say(lang, "cli.silence_account", account=args.account,
-                  valid=", ".join(a.name for a in settings.accounts)), file=sys.stderr)
+    if _unknown_shop(settings, args.account, lang):
         return 2
     now = datetime.now(timezone.utc)
     until = now + args.duration
@@ -594,12 +597,10 @@ def _digest(args: argparse.Namespace) -> int:
     from monitor.digest import summary
 
     settings, store, lang = _store(args)
-    names = [a.name for a in settings.accounts]
-    if args.shop and args.shop not in names:
-        print(say(lang, "cli.silence_account", account=args.shop, valid=", ".join(names)), file=sys.stderr)
-        return 2
     try:
-        for name in [args.shop] if args.shop else names:
+        if _unknown_shop(settings, args.shop, lang):
+            return 2
+        for name in [args.shop] if args.shop else [a.name for a in settings.accounts]:
             event = summary(settings, store, name, datetime.now(timezone.utc))
             print(f"{say(lang, 'status.shop', name=name, client_id=settings.account(name).client_id)}: {event.title}")
             print(event.explanation + "\n")

@@ -713,7 +713,7 @@ LANGUAGE = Language(
         "cli.acked_before": "Alert {number} was already acknowledged {at}; no reminders until it gets worse or resolves.",
         "cli.silence_what": "give at least one of --rule, --sku, --account",
         "cli.silence_rule": "unknown rule {rule}; valid rules: {valid}",
-        "cli.silence_account": "unknown shop {account}; the config has: {valid}",
+        "cli.unknown_shop": "unknown shop {account}; the config has: {valid}",
         "cli.silenced": "Notifications silenced (#{id}) until {until}.",
         "cli.silence_until": "until {until}",
         "cli.no_silences": "No active silences.",

@@ -803,7 +803,7 @@ LANGUAGE = Language(
         "cli.acked_before": "Проблема {number} уже принята {at}; напоминаний не будет, пока не станет хуже или не решится.",
         "cli.silence_what": "Укажите, что заглушить: --rule, --sku и/или --account",
         "cli.silence_rule": "Правила {rule} нет; есть: {valid}",
-        "cli.silence_account": "Магазина «{account}» нет в настройках; есть: {valid}",
+        "cli.unknown_shop": "Магазина «{account}» нет в настройках; есть: {valid}",
         "cli.silenced": "Уведомления заглушены (#{id}) до {until}.",
         "cli.silence_until": "до {until}",
         "cli.no_silences": "Заглушенных уведомлений нет.",
