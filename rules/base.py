@@ -626,6 +626,13 @@ def as_json(value: Any) -> Any:
     return value
 
 
+def parse_day(text: str) -> date:
+    """A day as ISO writes it ("2026-12-31") or as Russian sellers do ("31.12.2026"); ValueError
+    for anything else."""
+    text = text.strip()
+    return datetime.strptime(text, "%d.%m.%Y").date() if "." in text else date.fromisoformat(text)
+
+
 class Keyed(ValueError):
     """A refusal the seller reads: a message id (in monitor/i18n) and its parameters, so the rules
     stay free of texts."""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rules import intensity
-from rules.base import Keyed
+from rules.base import Keyed, parse_day
 
 Kind = Literal["count", "level"]
 Direction = Literal["down", "up"]
@@ -201,15 +201,11 @@ def russian_holidays(first_year: int, last_year: int) -> frozenset[date]:
 def closed_days(text: str) -> frozenset[date]:
     """Days from "2026-12-31,2027-01-01..2027-01-08" (or "31.12.2026", as Russian sellers write
     dates): dates and ranges, comma-separated. A ValueError names the part that is not one."""
-    def day(word: str) -> date:
-        word = word.strip()
-        return datetime.strptime(word, "%d.%m.%Y").date() if "." in word else date.fromisoformat(word)
-
     days: set[date] = set()
     for part in filter(None, (p.strip() for p in text.split(","))):
         first, _, last = part.partition("..")
         try:
-            begin, end = day(first), day(last or first)
+            begin, end = parse_day(first), parse_day(last or first)
         except ValueError:
             raise ValueError(part) from None
         if end < begin:

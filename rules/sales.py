@@ -12,15 +12,16 @@ import numpy as np
 from pydantic import BeforeValidator, Field
 
 from rules import intensity
-from rules.base import AccountData, Card, Finding, Rule, RuleConfig, Series, Symptom, at_stake, finding, order_value
+from rules.base import (AccountData, Card, Finding, Rule, RuleConfig, Series, Symptom, at_stake, finding, order_value,
+                        parse_day)
 from rules.stats import low_count_p_value, zero_count_p_value
 
 
-def russian_date(value: Any) -> Any:
-    """"31.12.2026" as Russian sellers write dates, besides TOML's own dates and "2026-12-31"."""
-    if isinstance(value, str) and value.count(".") == 2:
+def _day(value: Any) -> Any:
+    """A day written as text ("31.12.2026" too), besides TOML's own dates."""
+    if isinstance(value, str):
         try:
-            return datetime.strptime(value.strip(), "%d.%m.%Y").date()
+            return parse_day(value)
         except ValueError:
             pass  # said as not a date by the validation
     return value
@@ -35,7 +36,7 @@ class SalesDropConfig(RuleConfig):
     min_history_days: int = Field(14, ge=7, le=90)
     max_onset_hours: int = Field(168, ge=6, le=720)
     sku_min_daily: float = Field(1.0, gt=0)
-    holidays: list[Annotated[date, BeforeValidator(russian_date)]] = []
+    holidays: list[Annotated[date, BeforeValidator(_day)]] = []
 
 
 @dataclass(frozen=True)
