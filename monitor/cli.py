@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:  # a line per HTTP request or per job run is noise in a service's log
         for noisy in ("httpx", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not _find_config(args):
+        here, system = CONFIG_PLACES
+        print(say(lang, "cli.no_config", here=here, system=system), file=sys.stderr)
+        return 2
     try:
         return args.handler(args)
     except ConfigError as exc:
@@ -62,6 +66,25 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+CONFIG_PLACES = (Path("config.toml"), Path("/etc/ozon-monitor/config.toml"))  # where `init` and the service put it
+
+
+def default_config() -> Path | None:
+    """The config a command reads when none is named: $OZON_MONITOR_CONFIG, else the first of
+    CONFIG_PLACES that exists."""
+    named = os.environ.get("OZON_MONITOR_CONFIG")
+    return Path(named) if named else next((place for place in CONFIG_PLACES if place.is_file()), None)
+
+
+def _find_config(args: argparse.Namespace) -> bool:
+    """Fill in the config a command was not given (`--config`, `config validate`'s FILE); False
+    if there is none to fill in."""
+    slot = "file" if args.command == "config" else "config"
+    if getattr(args, slot, False) is None:
+        setattr(args, slot, default_config())
+    return getattr(args, slot, False) is not None
+
+
 def _first_look(argv: list[str]) -> argparse.Namespace:
     """--lang and the config (--config, or `config validate FILE`) before the command line is
     parsed, so that its help and errors are said in the language they ask for."""
@@ -72,6 +95,8 @@ def _first_look(argv: list[str]) -> argparse.Namespace:
     words = [word for word in rest if not word.startswith("-")]
     if words[:2] == ["config", "validate"] and len(words) > 2:
         known.file = words[2]
+    if not known.config and not getattr(known, "file", None):
+        known.config = default_config()
     return known
 
 
@@ -126,7 +151,7 @@ def _parser(lang: str) -> argparse.ArgumentParser:
         return p
 
     def config(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", required=True, type=Path, metavar=m("file"), help=h("config"))
+        p.add_argument("--config", type=Path, metavar=m("file"), help=h("config"))
 
     wizard.add_arguments(command("init", wizard.run), h, m)
 
@@ -211,7 +236,7 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     p = command("config", None, help_key="config_tools")
     config_sub = p.add_subparsers(dest="config_command", required=True, metavar=m("command"))
     v = command("validate", _validate, config_sub)
-    v.add_argument("file", type=Path, metavar=m("file"), help=h("config_file"))
+    v.add_argument("file", type=Path, nargs="?", metavar=m("file"), help=h("config"))
     v.add_argument("--strict", action="store_true", help=h("strict"))
     return parser
 

@@ -126,6 +126,24 @@ def test_cli_validate_accepts_a_good_file(write_config, capsys) -> None:
     assert "настройки в порядке (1 магазин, 1 канал" in capsys.readouterr().out
 
 
+def test_a_command_without_config_reads_the_one_init_wrote_here_or_the_one_named_in_the_environment(
+        write_config, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("OZON_MONITOR_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["alerts", "list"]) == 2  # nothing here yet: both places are named, and the way out
+    err = capsys.readouterr().err
+    assert "нет ни config.toml в этой папке, ни /etc/ozon-monitor/config.toml" in err and "--config ФАЙЛ" in err
+    write_config()  # config.toml, where `init` writes it
+    assert main(["config", "validate"]) == 0
+    assert main(["test-alert"]) == 0
+    assert "настройки в порядке" in capsys.readouterr().out and (tmp_path / "out").is_dir()
+    elsewhere = write_config(name="shop.toml")
+    (tmp_path / "config.toml").write_text("[monitor]\nbroken = true\n")
+    monkeypatch.setenv("OZON_MONITOR_CONFIG", str(elsewhere))
+    assert main(["config", "validate"]) == 0
+    assert "shop.toml: настройки в порядке" in capsys.readouterr().out
+
+
 def test_secret_is_not_in_repr(write_config) -> None:
     path = write_config()
     path.write_text(path.read_text().replace('api_key_file = "key.txt"', 'api_key = "TOP-SECRET-123"'))

@@ -104,7 +104,7 @@ def run(argv: list[str]) -> str:
 def test_every_command_speaks_russian(said: dict[str, str]) -> None:
     text = said["ru"]
     assert "Падение продаж" in text and "Ошибка в настройках" in text and "Открытой проблемы «99» нет" in text
-    assert "показать эту справку" in text and "не хватает обязательных аргументов: --config" in text
+    assert "показать эту справку" in text and "Файл настроек не найден: нет ни config.toml в этой папке" in text
     assert "--from: «2026-13-01» — не дата" in text and "--for СРОК" in text
     leaks = {line: latin_words(line) for line in text.splitlines() if not line.startswith("$ ")}
     assert not {line: words for line, words in leaks.items() if words}
@@ -113,7 +113,7 @@ def test_every_command_speaks_russian(said: dict[str, str]) -> None:
 def test_every_command_is_complete_in_english(said: dict[str, str]) -> None:
     text = said["en"]
     assert "Sales drop" in text and "config error" in text
-    assert "show this help message" in text and "the following arguments are required: --config" in text
+    assert "show this help message" in text and "No config file: neither config.toml in this folder" in text
     assert "--from: '2026-13-01' is not a date" in text and "--for DURATION" in text
     leaks = {line: russian_outside_quotes(line) for line in text.splitlines() if not line.startswith("$ ")}
     assert not {line: words for line, words in leaks.items() if words}
