@@ -1,7 +1,7 @@
 """`detect` on a real seller's product series, beside a plain Poisson CUSUM measured the same
 way. Prints a table; not a test. Figures are recorded in docs/DETECTION.md.
 
-    .venv/bin/python bench/retail.py [--products 200] [--groups 10] [--budget 0.2] [--jobs 2]
+    .venv/bin/python bench/retail.py [--products 200] [--groups 10] [--budget 0.2] [--jobs 2] [--least 0]
 
 The data: the daily orders of the 200 products a UK online retailer sold on the most days
 (UCI "Online Retail", 2010-12-01 .. 2011-12-09; `bench/data/SOURCE.md`). The shop does not trade
@@ -143,10 +143,13 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=10, help="sums of 2, 3, 4 and 6 products, of each size")
     parser.add_argument("--budget", type=float, default=0.2, help="detect's false alarms per month")
     parser.add_argument("--jobs", type=int, default=2, help="processes")
+    parser.add_argument("--least", type=float, default=0.0,
+                        help="judge only series of at least this many orders a trading day (5: the 5-20 cell alone)")
     args = parser.parse_args()
     began = time.perf_counter()
     products = load(args.products)
-    series = {**products, **grouped(products, args.groups)}
+    series = {code: values for code, values in {**products, **grouped(products, args.groups)}.items()
+              if values[trading(values)].mean() >= args.least}
     with multiprocessing.Pool(args.jobs) as pool:
         results = pool.map(judged, [(code, values, args.budget) for code, values in series.items()])
     months = 0.0
@@ -180,8 +183,8 @@ def main() -> None:
             alarm = next((day - onset for day in cusum(copy, threshold[band_of[code]])
                           if onset <= day < onset + WITHIN), None)
             hits[(band_of[code], kind, "cusum")].append(alarm)
-    print(f"{len(products)} products and {len(series) - len(products)} groups of them, {months:.0f} series-months "
-          f"after warm-up")
+    kept = sum(code in series for code in products)
+    print(f"{kept} products and {len(series) - kept} groups of them, {months:.0f} series-months after warm-up")
     print(f"{'orders a day':<14}{'series':>7}{'false/month detect':>20}{'CUSUM':>8}{'its threshold':>15}")
     for label in bands:
         n = sum(1 for b in band_of.values() if b == label)
