@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import drafts, logs, wizard
 from monitor.alerts import silenced_by
-from monitor.config import ConfigError, Settings, load_config, secret_problems
+from monitor.config import (CONFIG_PLACES, ConfigError, Settings, config_flag, default_config, load_config,
+                            secret_problems)
 from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.i18n import LANGUAGES
 from monitor.secrets import os_error
@@ -64,16 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the interpreter flushes it at exit)
         return 1
-
-
-CONFIG_PLACES = (Path("config.toml"), Path("/etc/ozon-monitor/config.toml"))  # where `init` and the service put it
-
-
-def default_config() -> Path | None:
-    """The config a command reads when none is named: $OZON_MONITOR_CONFIG, else the first of
-    CONFIG_PLACES that exists."""
-    named = os.environ.get("OZON_MONITOR_CONFIG")
-    return Path(named) if named else next((place for place in CONFIG_PLACES if place.is_file()), None)
 
 
 def _find_config(args: argparse.Namespace) -> bool:
@@ -514,7 +505,7 @@ def _alerts_list(args: argparse.Namespace) -> int:
         print("     " + say(lang, "cli.alert_since", since=when(started, lang, tz), fingerprint=row["fingerprint"])
               + "".join(f"; {flag}" for flag in flags))
     if rows:
-        print(say(lang, "cli.alerts_hint"))
+        print(say(lang, "cli.alerts_hint", config=config_flag(args.config)))
     return 0
 
 

@@ -5,6 +5,7 @@ secret values never appear in any message.
 """
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -267,6 +268,23 @@ def invalid(path: Path, exc: ValidationError, reference: str = "config.example.t
     """Every problem pydantic found in `path`, one line each in the seller's words; an unknown
     key points to `reference`, where the keys are documented."""
     return ConfigError([Said("config.in_file", path=path, what=_describe(err, reference)) for err in exc.errors()])
+
+
+CONFIG_PLACES = (Path("config.toml"), Path("/etc/ozon-monitor/config.toml"))  # where `init` and the service put it
+
+
+def default_config() -> Path | None:
+    """The config a command reads when none is named: $OZON_MONITOR_CONFIG, else the first of
+    CONFIG_PLACES that exists."""
+    named = os.environ.get("OZON_MONITOR_CONFIG")
+    return Path(named) if named else next((place for place in CONFIG_PLACES if place.is_file()), None)
+
+
+def config_flag(path: Path) -> str:
+    """" --config PATH" for a command line we suggest, or nothing where the command would find
+    `path` by itself."""
+    found = default_config()
+    return "" if found is not None and found.resolve() == path.resolve() else f" --config {path}"
 
 
 def secret_problems(settings: Settings) -> list[Said]:

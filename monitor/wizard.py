@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from monitor.channels import FileConfig, send_test
-from monitor.config import DEFAULT_BASE_URL, ConfigError, load_config
+from monitor.config import DEFAULT_BASE_URL, ConfigError, config_flag, load_config
 from monitor.i18n import LANGUAGES
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AuthError, OzonClient, OzonError
@@ -170,10 +170,10 @@ def _init(args: argparse.Namespace, asker: Asker) -> int:
                         account.client_id, datetime.now(timezone.utc).isoformat())
     folders = {c.name: c.directory for c in settings.channels if isinstance(c, FileConfig)}
     for name, error in outcome.items():
-        print(say(lang, "init.test_failed", channel=name, error=error, config=config) if error
+        print(say(lang, "init.test_failed", channel=name, error=error, config=config_flag(config)) if error
               else say(lang, "init.test_written", channel=name, folder=folders[name]) if name in folders
               else say(lang, "init.test_sent", channel=name))
-    print("\n" + say(lang, "init.next", config=config))
+    print("\n" + say(lang, "init.next", config=config_flag(config)))
     if folder.is_relative_to("/etc"):
         lines = "\n".join(f"  LoadCredential={n}:{folder / n}" for n in secrets)
         print(say(lang, "init.service", lines=lines))

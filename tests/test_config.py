@@ -7,7 +7,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.channels import TelegramConfig
-from monitor.config import ConfigError, load_config
+from monitor.config import ConfigError, config_flag, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,11 +137,13 @@ def test_a_command_without_config_reads_the_one_init_wrote_here_or_the_one_named
     assert main(["config", "validate"]) == 0
     assert main(["test-alert"]) == 0
     assert "настройки в порядке" in capsys.readouterr().out and (tmp_path / "out").is_dir()
+    assert config_flag(tmp_path / "config.toml") == ""  # the commands we suggest need no --config then
     elsewhere = write_config(name="shop.toml")
     (tmp_path / "config.toml").write_text("[monitor]\nbroken = true\n")
     monkeypatch.setenv("OZON_MONITOR_CONFIG", str(elsewhere))
     assert main(["config", "validate"]) == 0
     assert "shop.toml: настройки в порядке" in capsys.readouterr().out
+    assert config_flag(tmp_path / "config.toml") == f" --config {tmp_path / 'config.toml'}" and config_flag(elsewhere) == ""
 
 
 def test_secret_is_not_in_repr(write_config) -> None:
