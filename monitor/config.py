@@ -281,8 +281,8 @@ def default_config() -> Path | None:
 
 
 def config_flag(path: Path) -> str:
-    """" --config PATH" for a command line we suggest, or nothing where the command would find
-    `path` by itself."""
+    """What a command line we suggest needs to name `path`: " --config PATH", or nothing where
+    the command would find it by itself."""
     found = default_config()
     return "" if found is not None and found.resolve() == path.resolve() else f" --config {path}"
 
