@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from monitor.channels import FileConfig, send_test
-from monitor.config import DEFAULT_BASE_URL, ConfigError, config_flag, load_config
+from monitor.config import CONFIG_PLACES, DEFAULT_BASE_URL, ConfigError, config_flag, load_config
 from monitor.i18n import LANGUAGES
 from monitor.ozon import endpoints as api
 from monitor.ozon.client import AuthError, OzonClient, OzonError
@@ -47,7 +47,7 @@ def _lang(args: argparse.Namespace) -> str:
 
 def add_arguments(p: argparse.ArgumentParser, h: Callable[..., str], m: Callable[[str], str]) -> None:
     """The flags of `init`; `h` gives a flag's help and `m` its value's name in the seller's language."""
-    p.add_argument("--config", type=Path, default=Path("config.toml"), metavar=m("file"), help=h("init_config"))
+    p.add_argument("--config", type=Path, default=CONFIG_PLACES[0], metavar=m("file"), help=h("init_config"))
     p.add_argument("--force", action="store_true", help=h("force"))
     p.add_argument("--non-interactive", action="store_true", help=h("non_interactive"))
     p.add_argument("--client-id", type=int, metavar=m("number"), help=h("client_id"))

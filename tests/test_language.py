@@ -90,7 +90,12 @@ def said_by_commands(folder: Path, base_url: str, lang: str) -> str:
         ["--help"], ["alerts", "silence", "--help"], ["alerts", "list"],
         ["backtest", "--config", config, "--from", "2026-13-01", "--to", str(today)],
     ]
-    return "\n".join(f"$ {' '.join(command)}\n{run(['--lang', lang, *command])}" for command in commands)
+    # In a folder of its own, with no $OZON_MONITOR_CONFIG: a config.toml where the tests run (one
+    # `init` wrote in a checkout) must not answer the command given none.
+    (folder / "empty").mkdir()
+    with contextlib.chdir(folder / "empty"), pytest.MonkeyPatch.context() as env:
+        env.delenv("OZON_MONITOR_CONFIG", raising=False)
+        return "\n".join(f"$ {' '.join(command)}\n{run(['--lang', lang, *command])}" for command in commands)
 
 
 def run(argv: list[str]) -> str:
