@@ -219,7 +219,7 @@ def test_the_key_revoked_mid_cycle_stops_the_account_and_is_one_critical_alert(s
 
 # --- a damaged state directory ----------------------------------------------------------------
 
-def test_a_state_dir_that_is_a_file_is_named_with_exit_3_and_validate_refuses_it(write_config, tmp_path) -> None:
+def test_a_state_dir_that_is_a_file_is_named_with_exit_3_by_every_command_and_validate_refuses_it(write_config, tmp_path) -> None:
     (tmp_path / "state").write_text("not a folder")
     config = write_config()
     checked = cli("check", "--config", str(config))
@@ -227,6 +227,9 @@ def test_a_state_dir_that_is_a_file_is_named_with_exit_3_and_validate_refuses_it
     assert f"{tmp_path / 'state'}: это файл, а не папка" in checked.stderr
     validated = cli("config", "validate", str(config))
     assert validated.returncode == 2 and "monitor.state_dir" in validated.stderr and "это файл, а нужна папка" in validated.stderr
+    for reader in ("status", "alerts"):  # the read-only commands say the same, not "run check": it refuses too
+        read = cli(reader, *(["list"] if reader == "alerts" else []), "--config", str(config))
+        assert read.returncode == 3 and f"{tmp_path / 'state'}: это файл, а не папка" in read.stderr
 
 
 def test_a_corrupted_state_file_is_moved_aside_and_rebuilt_from_the_api(settings, simulator, caplog) -> None:

@@ -56,6 +56,11 @@ def state_dir_problem(folder: Path) -> Said | None:
     return None
 
 
+def _not_a_folder(folder: Path, under: bool) -> StorageError:
+    return StorageError(folder, "lies under a file, not a folder" if under else "is a file, not a folder",
+                        "set [monitor] state_dir to a folder", "not_a_folder")
+
+
 class BackupFailed(Exception):
     """The copy could not be written to `target`; the state file itself is untouched."""
 
@@ -112,12 +117,8 @@ class Database:
         self._ensured: set[str] = set()  # synced tables known to have their declared columns  # type: Path, Path | None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise StorageError(path.parent, "is a file, not a folder", "set [monitor] state_dir to a folder",
-                               "not_a_folder") from None
-        except NotADirectoryError:
-            raise StorageError(path.parent, "lies under a file, not a folder",
-                               "set [monitor] state_dir to a folder", "not_a_folder") from None
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise _not_a_folder(path.parent, under=isinstance(exc, NotADirectoryError)) from None
         except PermissionError:
             raise StorageError(path.parent, "cannot be created: permission denied",
                                "create it and let the user running ozon-monitor write to it", "unwritable") from None
@@ -174,6 +175,10 @@ class Database:
         path = state_dir / cls.FILENAME
         repair = "run `ozon-monitor check` (or restart the service): it moves a damaged file aside and rebuilds " \
                  "the state from Ozon; or restore a backup"
+        if not state_dir.is_dir():  # a file where the folder should be: not "run check", which refuses it too
+            in_the_way = next((p for p in (state_dir, *state_dir.parents) if p.exists()), state_dir)
+            if not in_the_way.is_dir():
+                raise _not_a_folder(state_dir, under=in_the_way != state_dir)
         if not path.is_file():
             raise StorageError(path, "does not exist (deleted, or the monitor has not run yet)",
                                "run `ozon-monitor check` or start the service: it creates the file", "missing")
