@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor import drafts, logs, wizard
 from monitor.alerts import silenced_by
 from monitor.config import (CONFIG_PLACES, ConfigError, Settings, config_flag, default_config, load_config,
-                            secret_problems)
+                            same_shop_twice, secret_problems)
 from monitor.cycle import CycleResult, deliver_all, run_cycle
 from monitor.i18n import LANGUAGES
 from monitor.secrets import os_error
@@ -242,6 +242,9 @@ def _validate(args: argparse.Namespace) -> int:
         raise ConfigError([Said("config.in_file", path=args.file, what=Said("config.at", where="monitor.state_dir",
                                                                              what=problem))])
     warned = False
+    for warning in same_shop_twice(settings):
+        print(warning.text(lang), file=sys.stderr)
+        warned = True
     for problem in secret_problems(settings):
         print(say(lang, "config.secret_warning", problem=Said("config.in_file", path=args.file, what=problem).text(lang)),
               file=sys.stderr)
@@ -308,7 +311,7 @@ def _check(args: argparse.Namespace) -> int:
         print_delivery(delivery, language)
         store = Store.read_only(settings.monitor.state_dir)
         try:
-            for problem in unmatched_overrides(settings, store):
+            for problem in same_shop_twice(settings) + unmatched_overrides(settings, store):
                 print(problem.text(language), file=sys.stderr)
         finally:
             store.close()

@@ -8,6 +8,7 @@ import pytest
 from monitor.cli import main
 from monitor.channels import TelegramConfig
 from monitor.config import CONFIG_PLACES, ConfigError, config_flag, load_config
+from tests.conftest import account
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,6 +125,14 @@ def test_cli_exits_2_with_one_message_and_never_prints_the_secret(write_config, 
 def test_cli_validate_accepts_a_good_file(write_config, capsys) -> None:
     assert main(["config", "validate", str(write_config())]) == 0
     assert "настройки в порядке (1 магазин, 1 канал" in capsys.readouterr().out
+
+
+def test_the_same_shop_given_twice_is_a_warning_naming_both(write_config, capsys) -> None:
+    two = write_config(account("other", client_id=654321) + account("copy"))
+    assert main(["config", "validate", str(two)]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("предупреждение") == 1 and "accounts[2].client_id: Client-Id 123456 уже указан у магазина «shop»" in err
+    assert "прочтите предупреждения выше" in out
 
 
 def test_a_command_without_config_reads_the_one_init_wrote_here_or_the_one_named_in_the_environment(

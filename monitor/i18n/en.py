@@ -506,6 +506,7 @@ LANGUAGE = Language(
         "config.not_email": "not an e-mail address: address No. {values} of the list",
         "config.no_bot_token": "the bot token is missing: set token_env or token_file",
         "config.state_dir_changed": "cannot change while running (from {old} to {new}); restart instead",
+        "config.shop_twice": "warning: {where}: Client-Id {client_id} is already given for shop {shop}: it is the same shop, and every alert would come twice. If it is another shop, check its Client-Id in the seller cabinet (Settings > Seller API)",
         "config.secret_warning": "warning: {problem}; run and check will fail until it is readable",
         "secret.unreadable": "{where}: cannot be read: {why}",
         "secret.not_text": "{where}: is not text (save it as UTF-8 or plain ASCII)",

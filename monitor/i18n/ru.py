@@ -596,6 +596,7 @@ LANGUAGE = Language(
         "config.not_email": "не адрес электронной почты: адрес №{values} в списке",
         "config.no_bot_token": "нет токена бота: укажите token_file или token_env",
         "config.state_dir_changed": "нельзя менять на ходу (было {old}, стало {new}); перезапустите службу",
+        "config.shop_twice": "предупреждение: {where}: Client-Id {client_id} уже указан у магазина «{shop}» — это тот же магазин, и каждое оповещение придёт дважды. Если это другой магазин, сверьте его Client-Id в кабинете продавца (Настройки → Seller API)",
         "config.secret_warning": "предупреждение: {problem}; run и check не заработают, пока это так",
         "secret.unreadable": "{where}: файл не читается: {why}",
         "secret.not_text": "{where}: это не текст; сохраните файл как UTF-8",
