@@ -233,7 +233,11 @@ def count_episodes(series: TimeSeries, tz: tzinfo, directions: tuple[Direction, 
         series.notes.append(("detect.too_little", {}))
     counts = np.nan_to_num(series.values)
     expected = np.where(np.isnan(series.values), 0.0, baseline.expected)  # a missing step is not judged
-    span = max(int(math.ceil(WEEK / series.step)), 14)
+    # Onsets of the last week, as the live rule scans them (`max_onset_hours`), and at least 7 steps
+    # of a coarser series: a longer reach adds slow declines (a product's season ending) more than
+    # falls (bench/retail.py: at the same false alarms, 14 days found 3-4 points fewer falls to half;
+    # docs/DETECTION.md, "Onsets of the last week").
+    span = max(int(math.ceil(WEEK / series.step)), 7)
     threshold = intensity.change_threshold(budget / len(directions), step / 3600)
     recent = intensity.recent_share(counts, expected, at=np.arange(len(counts)))
     found = []
