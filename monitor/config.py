@@ -289,11 +289,11 @@ def config_flag(path: Path) -> str:
 
 def same_shop_twice(settings: Settings) -> list[Said]:
     """Accounts naming a shop an account above already names (its Client-Id at the same API
-    address): it would be watched twice and every alert would come twice."""
+    address, a final "/" or not): it would be watched twice and every alert would come twice."""
     first: dict[tuple[int, str], str] = {}
     found = []
     for index, account in enumerate(settings.accounts):
-        shop = first.setdefault((account.client_id, account.base_url), account.name)
+        shop = first.setdefault((account.client_id, account.base_url.rstrip("/")), account.name)
         if shop != account.name:
             found.append(Said("config.shop_twice", where=f"accounts[{index}].client_id", client_id=account.client_id,
                               shop=shop))

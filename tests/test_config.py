@@ -128,7 +128,7 @@ def test_cli_validate_accepts_a_good_file(write_config, capsys) -> None:
 
 
 def test_the_same_shop_given_twice_is_a_warning_naming_both(write_config, capsys) -> None:
-    two = write_config(account("other", client_id=654321) + account("copy"))
+    two = write_config(account("other", client_id=654321) + account("copy", base_url="http://127.0.0.1:9/"))
     assert main(["config", "validate", str(two)]) == 0
     out, err = capsys.readouterr()
     assert err.count("предупреждение") == 1 and "accounts[2].client_id: Client-Id 123456 уже указан у магазина «shop»" in err
